@@ -1,0 +1,332 @@
+"""Answer: evidence first, then generation, then verification of every citation.
+
+1. Route the question to a style (factoid, comparison, summary, listing).
+2. Decide from retrieval whether the corpus covers the question at all (never from the
+   model's wording): if not, say so and show the closest papers.
+3. Select a few evidence sentences per source (a short prompt keeps a tiny model fast).
+4. Let the LLM write from that evidence, streaming; markers for sources that do not
+   exist are hidden while streaming and removed afterwards.
+5. Verify every sentence against the abstract it cites (embedding support + the numbers it
+   states must appear there). An unsupported sentence is dropped and the drop is noted;
+   an uncited but supported sentence gets its citation.
+6. If little survives, fall back to the evidence sentences themselves, cited.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import prompts
+from .citations import (
+    cited_numbers,
+    numbers_of,
+    sanitize,
+    sanitize_partial,
+    split_sentences,
+    strip_markers,
+    unsupported_numbers,
+)
+from .llm import ChatModel
+from .retrieve import Filters, Retrieval, Retriever, relevance_ok, rewrite_followup
+from .settings import AnswerSettings, RetrievalSettings
+from .types import Answer, Citation, Source, Style
+
+EmbedFn = Callable[[Sequence[str]], np.ndarray]
+
+_COMPARISON = re.compile(
+    r"\b(compare|comparison|contrast|versus|vs\.?|differ|difference|differences|both|each)\b", re.I
+)
+_SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
+_LISTING = re.compile(
+    r"^\s*(which|what) (papers|works|studies|articles)\b|\blist (the |all )?(papers|works)\b|"
+    r"\b(are there|is there) (any )?(papers|work|studies)\b",
+    re.I,
+)
+
+STYLE_INSTRUCTIONS: dict[str, str] = {
+    "factoid": "Answer in one sentence with the exact number or name from the sources.",
+    "comparison": "In two sentences, say how the methods differ, citing each source.",
+    "summary": "In two or three sentences, summarise what the sources report, citing each.",
+    "listing": "Name the papers that match, one short sentence each, citing each.",
+}
+
+
+def classify(question: str) -> Style:
+    """Rules that work without a model: the embedded LLM is too weak to route reliably."""
+    if _LISTING.search(question):
+        return "listing"
+    if _SUMMARY.search(question):
+        return "summary"
+    if _COMPARISON.search(question):
+        return "comparison"
+    return "factoid"
+
+
+@dataclass
+class Event:
+    """What `answer_stream` yields: sources first, then text, then the verified answer."""
+
+    kind: Literal["sources", "token", "final"]
+    text: str = ""
+    retrieval: Retrieval | None = None
+    answer: Answer | None = None
+
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
+_STOP = set(
+    "the and for with that this from what which how does did are was were have has into over "
+    "about their they its than then when where who whom using used use can could paper papers "
+    "report reported reports these those work method methods model models study".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+class AnswerEngine:
+    def __init__(
+        self,
+        retriever: Retriever,
+        llm_factory: Callable[[], ChatModel],
+        settings: AnswerSettings,
+        retrieval_settings: RetrievalSettings,
+    ) -> None:
+        self.retriever = retriever
+        self.llm_factory = llm_factory
+        self.settings = settings
+        self.retrieval_settings = retrieval_settings
+
+    # ---- embeddings ---------------------------------------------------------------
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.retriever.index.embed_texts(texts)
+
+    # ---- evidence -----------------------------------------------------------------
+    def select_evidence(self, question: str, sources: list[Source], per_source: int) -> None:
+        """Pick the sentences of each abstract that best answer the question (in place)."""
+        qvec = self.retriever.index.embed_query(question)
+        qwords = _content_words(question)
+        wants_number = bool(re.search(r"\b(how (many|much)|what (share|size|speedup|rate)|by how)\b", question, re.I))
+        all_sents: list[tuple[int, str]] = []
+        for k, src in enumerate(sources):
+            for sent in split_sentences(src.paper.abstract):
+                all_sents.append((k, sent))
+        if not all_sents:
+            return
+        vecs = self._embed([s for _, s in all_sents])
+        sims = vecs @ qvec
+        per: dict[int, list[tuple[float, int, str]]] = {}
+        for i, ((k, sent), sim) in enumerate(zip(all_sents, sims, strict=True)):
+            words = _content_words(sent)
+            overlap = len(qwords & words) / max(1, len(qwords))
+            score = float(sim) + 0.35 * overlap
+            if wants_number and numbers_of(sent):
+                score += 0.1
+            per.setdefault(k, []).append((score, i, sent))
+        for k, src in enumerate(sources):
+            best = sorted(per.get(k, []), reverse=True)[:per_source]
+            src.evidence = [s for _, _, s in sorted(best, key=lambda t: t[1])]
+
+    # ---- verification -------------------------------------------------------------
+    def verify(
+        self, text: str, sources: list[Source]
+    ) -> tuple[list[tuple[str, list[int], bool]], list[str]]:
+        """Split generated text into claims; check each against the abstracts it cites.
+
+        Returns (claims as (sentence without markers, cited numbers, supported), notes).
+        """
+        notes: list[str] = []
+        valid = {s.n for s in sources}
+        clean, removed = sanitize(text, valid)
+        if removed:
+            notes.append(f"removed citation markers to sources that do not exist: {sorted(set(removed))}")
+        sentences = [s for s in split_sentences(clean) if len(strip_markers(s)) > 12]
+        if not sentences:
+            return [], notes
+        by_n = {s.n: s for s in sources}
+        abstract_sents = {s.n: split_sentences(s.paper.abstract) or [s.paper.abstract] for s in sources}
+        flat = [(n, sent) for n, sents in abstract_sents.items() for sent in sents]
+        claim_vecs = self._embed([strip_markers(s) for s in sentences])
+        evid_vecs = self._embed([sent for _, sent in flat])
+        sim = claim_vecs @ evid_vecs.T  # claims x abstract sentences
+        out: list[tuple[str, list[int], bool]] = []
+        for i, sent in enumerate(sentences):
+            body = strip_markers(sent)
+            cited = [n for n in cited_numbers(sent) if n in valid]
+            best_by_source: dict[int, float] = {}
+            for j, (n, _) in enumerate(flat):
+                best_by_source[n] = max(best_by_source.get(n, -1.0), float(sim[i, j]))
+
+            def ok(n: int, body: str = body) -> bool:
+                return best_by_source.get(n, 0.0) >= self.settings.min_support and not unsupported_numbers(
+                    body, by_n[n].paper.title + " " + by_n[n].paper.abstract
+                )
+
+            if _echoes_question(body):
+                notes.append(f"dropped a sentence that only restates the question: {body[:80]!r}")
+                continue
+            if cited:
+                good = [n for n in cited if ok(n)]
+                if good:
+                    out.append((body, good, True))
+                    continue
+            # Uncited, or its citation does not hold: find the source that supports it.
+            ranked = sorted(best_by_source, key=lambda n: -best_by_source[n])
+            alt = next((n for n in ranked if ok(n)), None)
+            if alt is not None:
+                if cited:
+                    notes.append(f"re-attributed a claim from {cited} to [{alt}]: {body[:80]!r}")
+                out.append((body, [alt], True))
+            else:
+                why = unsupported_numbers(body, " ".join(s.paper.abstract for s in sources))
+                reason = f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
+                notes.append(f"dropped an unsupported claim ({reason}): {body[:80]!r}")
+        return out, notes
+
+    # ---- assembly -----------------------------------------------------------------
+    def _prompt(self, question: str, style: Style, sources: list[Source]) -> tuple[str, str]:
+        shown = sources[: self.settings.sources_in_prompt]
+        lines = [f"[{s.n}] {s.paper.title}: {' '.join(s.evidence)}" for s in shown]
+        user = prompts.render(
+            "answer", sources="\n".join(lines), question=question, instructions=STYLE_INSTRUCTIONS[style]
+        )
+        return prompts.load("system"), user
+
+    def _assemble(
+        self, style: Style, claims: list[tuple[str, list[int], bool]], sources: list[Source]
+    ) -> tuple[str, set[int]]:
+        """Verified prose first, then the evidence each source contributes (always cited)."""
+        used: set[int] = set()
+        lead_parts = []
+        for body, ns, _ in claims:
+            body = body.rstrip(".") + " " + "".join(f"[{n}]" for n in ns) + "."
+            lead_parts.append(body)
+            used.update(ns)
+        if not lead_parts and sources and sources[0].evidence:
+            top = sources[0]
+            lead_parts.append(f"{top.evidence[0].rstrip('.')} [{top.n}].")
+            used.add(top.n)
+        lead = " ".join(lead_parts)
+        k = {"factoid": 2, "comparison": 4, "summary": 6, "listing": 8}[style]
+        shown = [s for s in sources[:k] if s.evidence]
+        if style == "factoid":
+            shown = [s for s in shown if s.n in used or s is sources[0]][:2]
+        bullets = []
+        for s in shown:
+            ev = " ".join(s.evidence[:2] if style != "listing" else s.evidence[:1])
+            bullets.append(f"- **{s.paper.title}**: {ev} [{s.n}]")
+            used.add(s.n)
+        if style == "comparison" and len(shown) >= 2:
+            body = lead + "\n\n**How the papers compare:**\n" + "\n".join(bullets)
+        elif style in ("summary", "listing"):
+            head = "**Papers:**" if style == "listing" else "**What each paper reports:**"
+            body = lead + f"\n\n{head}\n" + "\n".join(bullets)
+        else:
+            body = lead + "\n\n**Evidence:**\n" + "\n".join(bullets)
+        return body.strip(), used
+
+    def refusal(self, question: str, r: Retrieval) -> Answer:
+        closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
+        text = "The corpus does not cover this question: no paper in it addresses it."
+        if closest:
+            text += f" The closest papers found were {closest}, but they do not answer it."
+        return Answer(question=question, answer=text, refused=True, sources=r.sources[:3])
+
+    # ---- public -------------------------------------------------------------------
+    def answer_stream(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        style: Style | Literal["auto"] | None = None,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+    ) -> Iterator[Event]:
+        t0 = time.perf_counter()
+        standalone = rewrite_followup(question, history)
+        chosen: Style = classify(standalone) if style in (None, "auto") else style  # type: ignore[assignment]
+        diverse = chosen in ("summary", "listing")
+        k = top_k or (8 if diverse else self.retrieval_settings.top_k)
+        r = self.retriever.search(standalone, k=k, filters=filters, diverse=diverse)
+        t_retrieve = time.perf_counter() - t0
+        covered = relevance_ok(r, self.retrieval_settings.min_relevance) and not _unknown_names(
+            standalone, self.retriever
+        )
+        if not covered:
+            ans = self.refusal(question, r)
+            ans.standalone_question = standalone if standalone != question else None
+            ans.timings = {"retrieve_s": t_retrieve, "generate_s": 0.0}
+            yield Event("sources", retrieval=r)
+            yield Event("final", text=ans.answer, answer=ans)
+            return
+        sources = r.sources
+        self.select_evidence(standalone, sources, self.settings.evidence_per_source)
+        yield Event("sources", retrieval=r)
+        system, user = self._prompt(standalone, chosen, sources)
+        t1 = time.perf_counter()
+        raw = ""
+        ttft: float | None = None
+        valid = {s.n for s in sources}
+        llm = self.llm_factory()
+        for piece in llm.stream(system, user):
+            if ttft is None:
+                ttft = time.perf_counter() - t0
+            raw += piece
+            yield Event("token", text=sanitize_partial(raw, valid))
+        t_gen = time.perf_counter() - t1
+        claims, notes = self.verify(raw, sources)
+        text, used = self._assemble(chosen, claims, sources)
+        if not claims:
+            notes.append("the model's answer had no supported claim; showing the evidence sentences instead")
+        citations = [
+            Citation(n=s.n, paper_id=s.paper.id, title=s.paper.title, supported=True)
+            for s in sources
+            if s.n in used
+        ]
+        ans = Answer(
+            question=question,
+            answer=text,
+            refused=False,
+            style=chosen,
+            citations=citations,
+            sources=sources,
+            notes=notes,
+            standalone_question=standalone if standalone != question else None,
+            timings={"retrieve_s": t_retrieve, "generate_s": t_gen, "ttft_s": ttft or t_gen},
+        )
+        yield Event("final", text=ans.answer, answer=ans)
+
+    def answer(self, question: str, **kw: object) -> Answer:
+        final: Answer | None = None
+        for ev in self.answer_stream(question, **kw):  # type: ignore[arg-type]
+            if ev.kind == "final":
+                final = ev.answer
+        assert final is not None
+        return final
+
+
+def _echoes_question(sentence: str) -> bool:
+    s = sentence.strip().lower()
+    return s.startswith(("question:", "answer:", "source", "the source number")) or s.endswith("?")
+
+
+def _unknown_names(question: str, retriever: Retriever) -> bool:
+    """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
+    the corpus is about something else."""
+    from .retrieve import name_tokens
+
+    names = name_tokens(question)
+    if not names:
+        return False
+    papers = retriever.index.papers()
+    for name in names:
+        pat = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", re.I)
+        hits = [pid for pid, _ in retriever.index.keyword_search(name, 10)]
+        if not any(pat.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers):
+            return True
+    return False

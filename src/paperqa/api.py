@@ -1,0 +1,121 @@
+"""The one API behind the CLI and the UI: ingest, papers, ask (streamed or not), check.
+
+    from paperqa.api import PaperQA
+    app = PaperQA()                 # reads Settings from the environment
+    app.ensure_corpus()             # ingest the bundled corpus if the index is empty
+    print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Literal
+
+from .answer import AnswerEngine, Event
+from .errors import PaperQAError
+from .index import PaperIndex
+from .ingest import expand_paths, parse_files
+from .llm import ChatModel, check_llm, make_llm
+from .retrieve import Filters, Retriever
+from .settings import Settings
+from .types import Answer, IngestReport, Paper, Style
+
+
+def bundled_corpus() -> Path:
+    """The daily-papers pages shipped with the package (wheel) or the repository."""
+    here = Path(__file__).resolve().parent
+    for cand in (here / "corpus", here.parents[1] / "data" / "corpus"):
+        if cand.is_dir():
+            return cand
+    raise PaperQAError("the bundled corpus is missing", hint="reinstall the package")
+
+
+class PaperQA:
+    def __init__(self, settings: Settings | None = None, llm: ChatModel | None = None) -> None:
+        self.settings = settings or Settings()
+        self.settings.home.mkdir(parents=True, exist_ok=True)
+        self.index = PaperIndex(self.settings)
+        self.retriever = Retriever(self.index, self.settings.retrieval)
+        self._llm = llm
+        self.engine = AnswerEngine(
+            self.retriever, self._get_llm, self.settings.answer, self.settings.retrieval
+        )
+
+    def _get_llm(self) -> ChatModel:
+        if self._llm is None:
+            self._llm = make_llm(self.settings.llm)
+        return self._llm
+
+    # ---- corpus -------------------------------------------------------------------
+    def ingest(
+        self, paths: Sequence[Path] = (), progress: Callable[[int, int], None] | None = None
+    ) -> IngestReport:
+        """Parse, deduplicate and index files (the bundled corpus when none are given)."""
+        t0 = time.perf_counter()
+        files = expand_paths(list(paths) or [bundled_corpus()])
+        parsed = parse_files(files)
+        total = len(parsed.papers)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        counts = self.index.upsert(parsed.papers, progress=step)
+        self.index.keyword_index()  # rebuild the keyword index now, not on the first question
+        return IngestReport(
+            papers=self.index.count(),
+            added=counts.added,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            skipped=parsed.skipped,
+            errors=parsed.errors,
+            seconds=round(time.perf_counter() - t0, 3),
+        )
+
+    def ensure_corpus(self, progress: Callable[[int, int], None] | None = None) -> IngestReport | None:
+        """Ingest the bundled corpus when the index is empty (first run)."""
+        if self.index.count() == 0:
+            return self.ingest(progress=progress)
+        return None
+
+    def papers(self) -> list[Paper]:
+        return list(self.index.papers().values())
+
+    # ---- questions ----------------------------------------------------------------
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        style: Style | Literal["auto"] | None = None,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+    ) -> Iterator[Event]:
+        question = (question or "").strip()
+        if not question:
+            raise PaperQAError("the question is empty", hint="type a question about the papers")
+        if self.index.count() == 0:
+            raise PaperQAError("the index is empty", hint="run `paperqa ingest` first")
+        yield from self.engine.answer_stream(question, history=history, style=style, filters=filters, top_k=top_k)
+
+    def ask(self, question: str, **kw: object) -> Answer:
+        final: Answer | None = None
+        for ev in self.ask_stream(question, **kw):  # type: ignore[arg-type]
+            if ev.kind == "final":
+                final = ev.answer
+        if final is None:  # pragma: no cover - answer_stream always ends with "final"
+            raise PaperQAError("no answer was produced")
+        return final
+
+    def check_llm(self) -> str:
+        return check_llm(self.settings.llm)
+
+    def warm_up(self) -> None:
+        """Load the embedding model, keyword index and LLM before the first question."""
+        self.index.embed_query("warm up")
+        self.index.keyword_index()
+        self._get_llm()

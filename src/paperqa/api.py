@@ -1,9 +1,9 @@
 """The one API behind the CLI and the UI: ingest, papers, ask (streamed or not), check.
 
-    from paperqa.api import PaperQA
-    app = PaperQA()                 # reads Settings from the environment
-    app.ensure_corpus()             # ingest the bundled corpus if the index is empty
-    print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
+from paperqa.api import PaperQA
+app = PaperQA()                 # reads Settings from the environment
+app.ensure_corpus()             # ingest the bundled corpus if the index is empty
+print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
 """
 
 from __future__ import annotations
@@ -100,7 +100,9 @@ class PaperQA:
             raise PaperQAError("the question is empty", hint="type a question about the papers")
         if self.index.count() == 0:
             raise PaperQAError("the index is empty", hint="run `paperqa ingest` first")
-        yield from self.engine.answer_stream(question, history=history, style=style, filters=filters, top_k=top_k)
+        yield from self.engine.answer_stream(
+            question, history=history, style=style, filters=filters, top_k=top_k
+        )
 
     def ask(self, question: str, **kw: object) -> Answer:
         final: Answer | None = None

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 
 # [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  【1】
-_MARKER = re.compile(r"[\[【]\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*[\]】]", re.I)
+_MARKER = re.compile(
+    r"[\[【]\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*[\]】]", re.I
+)
 _NUM = re.compile(r"\d+")
 _RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
 _ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)(?<!\bNo\.)"

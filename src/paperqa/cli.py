@@ -182,7 +182,9 @@ def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str 
 @click.option("--mcp", is_flag=True, default=None, help="Also serve Gradio's MCP endpoint.")
 @home_opt
 @chroma_opt
-def serve(host: str | None, port: int | None, mcp: bool | None, home: str | None, chroma_url: str | None) -> None:
+def serve(
+    host: str | None, port: int | None, mcp: bool | None, home: str | None, chroma_url: str | None
+) -> None:
     """Start the chat UI (ingests the bundled corpus first when the index is empty)."""
     settings = _settings(home, chroma_url)
     if host:

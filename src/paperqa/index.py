@@ -73,7 +73,7 @@ def make_embed_model(settings: EmbeddingSettings) -> Any:
                     hint="set PAPERQA_EMBEDDING__MODEL to a sentence-transformers folder (no downloads here)",
                 )
             try:
-                model = HuggingFaceEmbedding(
+                model: Any = HuggingFaceEmbedding(
                     model_name=name, device="cpu", embed_batch_size=settings.batch_size, normalize=True
                 )
             except Exception as e:
@@ -314,9 +314,9 @@ class PaperIndex:
         }
 
     def _embed_and_write(self, papers: list[Paper]) -> None:
-        from llama_index.core.schema import Document, MetadataMode, TextNode
+        from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
 
-        nodes: list[TextNode] = []
+        nodes: list[BaseNode] = []
         owners: list[int] = []
         for k, paper in enumerate(papers):
             doc = Document(
@@ -338,8 +338,8 @@ class PaperIndex:
                 nodes.append(node)
                 owners.append(k)
         vectors = self.embed_texts([n.get_content(MetadataMode.EMBED) for n in nodes])
-        for node, vec in zip(nodes, vectors, strict=True):
-            node.embedding = vec.tolist()
+        for chunk_node, vec in zip(nodes, vectors, strict=True):
+            chunk_node.embedding = vec.tolist()
         try:
             # Remove what an earlier (possibly interrupted) run left for these papers.
             self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
@@ -390,7 +390,9 @@ class PaperIndex:
             res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
         ):
             hits.append(
-                ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc or "", score=1.0 - float(dist))
+                ChunkHit(
+                    paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc or "", score=1.0 - float(dist)
+                )
             )
         return hits
 
@@ -441,7 +443,7 @@ class PaperIndex:
             if retriever is None and papers:
                 from llama_index.core.schema import TextNode
 
-                nodes = [
+                nodes: list[Any] = [
                     # Title twice: a named method should outweigh a passing mention.
                     TextNode(id_=pid, text=f"{p.title}\n{p.title}\n{p.abstract}")
                     for pid, p in papers.items()

@@ -42,10 +42,13 @@ BOILERPLATE = {
     "get trending papers in your email inbox once a day!",
     "byak and the research community",
 }
-_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-_DATE = re.compile(
-    r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2})(?:, (\d{4}))?(?: (\d+))?$"
-)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], 1
+    )
+}
+_DATE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2})(?:, (\d{4}))?(?: (\d+))?$")
 _AUTHORS = re.compile(r"^•\s*(\d+)\s+authors?$")
 _URL = re.compile(r"https?://[^\s<>()\[\]{}\"']+")
 _TEXTBF = re.compile(r"\\?text(?:bf|it|rm|tt)\{([^}]*)\}")
@@ -231,7 +234,9 @@ def read_text(path: Path) -> str:
     except OSError as e:
         raise PaperQAError(f"cannot read {path}: {e.strerror}", hint="check the path and permissions") from e
     if b"\x00" in data[:4096]:
-        raise PaperQAError(f"{path}: looks like a binary file, not text", hint="pass a text page, JSONL or BibTeX")
+        raise PaperQAError(
+            f"{path}: looks like a binary file, not text", hint="pass a text page, JSONL or BibTeX"
+        )
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -259,9 +264,7 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
                 match.pages.append(page)
             match.locations.append(f"{page}:{ln}")
         else:
-            result.errors.append(
-                IngestError(file=page, line=ln, reason="abstract without a title; skipped")
-            )
+            result.errors.append(IngestError(file=page, line=ln, reason="abstract without a title; skipped"))
     result.papers = papers
     result.skipped = len(result.errors)
     return result

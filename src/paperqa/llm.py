@@ -155,13 +155,13 @@ def _llama_cpp(path: Path, settings: LLMSettings) -> LlamaIndexChat:
 
                 def messages_to_prompt(messages: Any) -> str:
                     msgs = [{"role": m.role.value, "content": m.content or ""} for m in messages]
-                    return str(formatter(messages=msgs).prompt)
+                    return str(formatter(messages=msgs).prompt)  # type: ignore[arg-type]
 
                 def completion_to_prompt(completion: str) -> str:
                     return messages_to_prompt([_Msg("user", completion)])
 
                 llm.messages_to_prompt = messages_to_prompt
-                llm.completion_to_prompt = completion_to_prompt
+                llm.completion_to_prompt = completion_to_prompt  # type: ignore[assignment]
             _LLAMA_CACHE[key] = (llm, threading.Lock())
         llm, lock = _LLAMA_CACHE[key]
     llm.temperature = settings.temperature

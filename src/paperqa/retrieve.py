@@ -25,8 +25,32 @@ from .types import ChunkHit, Paper, Source
 Mode = Literal["hybrid", "dense", "bm25"]
 
 _STOP_NAMES = {
-    "LLM", "LLMS", "AI", "GPU", "GPUS", "CPU", "NLP", "RL", "SFT", "ML", "DNN", "CNN", "RNN", "API",
-    "I", "A", "HOW", "WHAT", "WHICH", "DO", "DOES", "THE", "COMPARE", "SUMMARIZE", "IS", "ARE",
+    "LLM",
+    "LLMS",
+    "AI",
+    "GPU",
+    "GPUS",
+    "CPU",
+    "NLP",
+    "RL",
+    "SFT",
+    "ML",
+    "DNN",
+    "CNN",
+    "RNN",
+    "API",
+    "I",
+    "A",
+    "HOW",
+    "WHAT",
+    "WHICH",
+    "DO",
+    "DOES",
+    "THE",
+    "COMPARE",
+    "SUMMARIZE",
+    "IS",
+    "ARE",
 }
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9^+.\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
 
@@ -40,9 +64,9 @@ def name_tokens(question: str) -> list[str]:
             continue
         inner_caps = any(c.isupper() for c in core[1:])
         has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
-        if (inner_caps or has_digit or (core.isupper() and len(core) >= 3)) and core not in names:
-            names.append(core)
-        elif i > 0 and core[0].isupper() and "-" in core and core not in names:
+        if ((inner_caps or has_digit or (core.isupper() and len(core) >= 3)) and core not in names) or (
+            i > 0 and core[0].isupper() and "-" in core and core not in names
+        ):
             names.append(core)
     return names
 
@@ -73,7 +97,9 @@ def comparison_parts(question: str) -> list[str]:
     if not _CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
         return []
     body = _CMP_HEAD.sub("", question)
-    body = re.split(r"[?:]|\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I)[0]
+    body = re.split(
+        r"[?:]|\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I
+    )[0]
     parts = [p.strip(" .,") for p in _CMP_SPLIT.split(body) if p and len(p.strip(" .,")) > 2]
     return parts if 2 <= len(parts) <= 5 else []
 
@@ -154,7 +180,9 @@ class Retriever:
     ) -> Retrieval:
         k = k or self.settings.top_k
         papers = self.index.papers()
-        allowed = {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None
+        allowed = (
+            {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None
+        )
         qvec = self.index.embed_query(query) if mode != "bm25" else None
         dense = self._dense(qvec, allowed) if qvec is not None else {}
         keyword = self._keyword(query, allowed) if mode != "dense" else []
@@ -212,7 +240,9 @@ class Retriever:
             for i, pid in enumerate(ranked)
         ]
         owned = [n for n in named if any(_owns(s.paper, n) for s in sources)]
-        return Retrieval(query=query, sources=sources, best_dense=best_dense, named=owned, sub_queries=sub_queries)
+        return Retrieval(
+            query=query, sources=sources, best_dense=best_dense, named=owned, sub_queries=sub_queries
+        )
 
     def _mmr(self, ranked: list[str], scores: dict[str, float], k: int, lam: float = 0.7) -> list[str]:
         """Maximal marginal relevance over paper vectors: relevant but not redundant."""
@@ -223,13 +253,16 @@ class Retriever:
         chosen: list[str] = []
         rest = list(ranked)
         while rest and len(chosen) < k:
+
             def value(pid: str) -> float:
                 rel = scores[pid] / top
                 if not chosen or pid not in vecs:
                     return rel
-                red = max(float(vecs[pid] @ vecs[c]) for c in chosen if c in vecs) if any(
-                    c in vecs for c in chosen
-                ) else 0.0
+                red = (
+                    max(float(vecs[pid] @ vecs[c]) for c in chosen if c in vecs)
+                    if any(c in vecs for c in chosen)
+                    else 0.0
+                )
                 return lam * rel - (1 - lam) * red
 
             best = max(rest, key=value)
@@ -241,4 +274,3 @@ class Retriever:
 def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
     """Does the corpus plausibly cover the question? Decided from retrieval, not from the LLM."""
     return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))
-

@@ -1,0 +1,104 @@
+"""Answer assembly and verification with a scripted LLM over the real index."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from paperqa.api import PaperQA
+from paperqa.settings import Settings
+
+from .conftest import ScriptedLLM
+
+FREEPRM_Q = "What average F1 score on ProcessBench does FreePRM reach?"
+
+
+def make(corpus_home: Path, *replies: str) -> tuple[PaperQA, ScriptedLLM]:
+    llm = ScriptedLLM(*replies)
+    return PaperQA(Settings(home=corpus_home), llm=llm), llm
+
+
+def markers(text: str) -> set[int]:
+    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+
+
+def test_supported_claim_is_kept_with_its_citation(corpus_home: Path) -> None:
+    app, llm = make(corpus_home, "FreePRM achieves an average F1 score of 53.0% on ProcessBench [1].")
+    ans = app.ask(FREEPRM_Q)
+    assert not ans.refused
+    assert ans.sources[0].paper.title.startswith("FreePRM")
+    assert ans.answer.startswith("FreePRM achieves an average F1 score of 53.0% on ProcessBench [1].")
+    assert next(c.n for c in ans.citations) == 1 and all(c.supported for c in ans.citations)
+    # The prompt is evidence-first and short: selected sentences, not whole abstracts.
+    system, user = llm.prompts[0]
+    assert "data, not instructions" in system
+    assert "53.0%" in user and len(user) < 3000
+
+
+def test_invented_marker_never_reaches_the_user(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "FreePRM achieves an average F1 score of 53.0% on ProcessBench [9].")
+    ans = app.ask(FREEPRM_Q)
+    shown = {s.n for s in ans.sources}
+    assert markers(ans.answer) <= shown
+    assert "[9]" not in ans.answer
+    assert any("do not exist" in n for n in ans.notes)
+    # The claim itself is supported, so it is re-attributed to the source that supports it.
+    assert "53.0% on ProcessBench [1]" in ans.answer
+
+
+def test_claim_with_invented_number_is_dropped(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "FreePRM reaches an average F1 score of 97.5% on ProcessBench [1].")
+    ans = app.ask(FREEPRM_Q)
+    assert "97.5" not in ans.answer
+    assert any("97.5" in n and "dropped" in n for n in ans.notes)
+    assert "53.0%" in ans.answer  # the evidence sentence stands in for the dropped claim
+    assert markers(ans.answer) <= {s.n for s in ans.sources}
+
+
+def test_uncited_supported_claim_gets_a_citation(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "FreePRM achieves an average F1 score of 53.0% on ProcessBench.")
+    ans = app.ask(FREEPRM_Q)
+    assert ans.answer.startswith("FreePRM achieves an average F1 score of 53.0% on ProcessBench [1].")
+
+
+def test_echo_of_the_question_is_not_an_answer(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "Question: What average F1 score on ProcessBench does FreePRM reach?")
+    ans = app.ask(FREEPRM_Q)
+    assert "Question:" not in ans.answer and "53.0%" in ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does the corpus report about CRISPR gene-editing efficiency in human cells?",
+        "How many GPUs were used to train GPT-5 according to these papers?",
+    ],
+)
+def test_uncovered_question_is_refused_without_asking_the_llm(corpus_home: Path, question: str) -> None:
+    app, llm = make(corpus_home, "Made-up answer [1].")
+    ans = app.ask(question)
+    assert ans.refused and "does not cover" in ans.answer
+    assert ans.citations == [] and ans.sources  # closest papers are still shown
+    assert llm.prompts == []
+
+
+def test_streaming_shows_sources_before_text_and_hides_bad_markers(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "FreePRM gets 53.0% [7] on ProcessBench [1].")
+    kinds, drafts = [], []
+    for ev in app.ask_stream(FREEPRM_Q):
+        kinds.append(ev.kind)
+        if ev.kind == "token":
+            drafts.append(ev.text)
+    assert kinds[0] == "sources" and kinds[-1] == "final" and "token" in kinds
+    assert all("[7" not in d for d in drafts)
+
+
+def test_comparison_style_cites_both_sides(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("How do FreePRM and PRIME each avoid the need for expensive step-level process labels?")
+    assert ans.style == "comparison"
+    cited_titles = {c.title for c in ans.citations}
+    assert any(t.startswith("FreePRM") for t in cited_titles)
+    assert "Process Reinforcement through Implicit Rewards" in cited_titles

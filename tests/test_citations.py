@@ -1,0 +1,62 @@
+"""Citation marker logic (pure text) and prompt files."""
+
+from __future__ import annotations
+
+import pytest
+
+from paperqa import prompts
+from paperqa.citations import (
+    cited_numbers,
+    numbers_of,
+    sanitize,
+    sanitize_partial,
+    split_sentences,
+    unsupported_numbers,
+)
+from paperqa.errors import PaperQAError
+
+
+def test_marker_forms_are_all_recognised() -> None:
+    assert cited_numbers("a [1] b [2, 3] c [Source 4] d [1-3] e [7]") == [1, 2, 3, 4, 7]
+
+
+def test_invented_markers_are_removed_and_reported() -> None:
+    text, removed = sanitize("X is 53.0% [1][7]. Y [1, 9] and Z [Source 2].", {1, 2})
+    assert text == "X is 53.0% [1]. Y [1] and Z [2]."
+    assert removed == [7, 9]
+
+
+def test_streaming_hides_half_typed_markers() -> None:
+    assert sanitize_partial("abc [1] def [1", {1}) == "abc [1] def"
+    assert sanitize_partial("abc [3] def", {1}) == "abc def"
+
+
+def test_sentences_keep_their_markers() -> None:
+    assert split_sentences("A is 53.0% on B. [1] It beats e.g. C by 2% [2]. D vs. E [1].") == [
+        "A is 53.0% on B [1].",
+        "It beats e.g. C by 2% [2].",
+        "D vs. E [1].",
+    ]
+
+
+def test_numbers_must_come_from_the_evidence() -> None:
+    assert {"1.9", "53", "32"} <= numbers_of("1.9x, 53.0% F1, 32K batch [3]")
+    assert "3" not in numbers_of("see [3]")
+    assert unsupported_numbers("gets 54% [1]", "gets 53.0% here") == {"54"}
+    assert unsupported_numbers("gets 53% [1]", "gets 53.0% here") == set()
+
+
+def test_prompts_load_by_name_and_validate_placeholders(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert "{sources}" in prompts.load("answer")
+    out = prompts.render("answer", sources="[1] T: s", question="Q?", instructions="Be brief.")
+    assert "[1] T: s" in out and "Q?" in out
+    with pytest.raises(PaperQAError, match="without"):
+        prompts.render("answer", sources="x")
+    (tmp_path / "answer.txt").write_text("{question} only")
+    monkeypatch.setattr(prompts, "prompts_dir", lambda: tmp_path)
+    prompts.load.cache_clear()
+    try:
+        with pytest.raises(PaperQAError, match="lacks placeholders"):
+            prompts.load("answer")
+    finally:
+        prompts.load.cache_clear()

@@ -1,0 +1,97 @@
+"""The OpenAI-compatible path against a real llama.cpp server on loopback."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperqa.llm import embedded_model_path
+
+from .conftest import free_port, run_cli
+
+pytestmark = pytest.mark.slow
+KEY = "test-key-123"
+
+
+@pytest.fixture(scope="module")
+def llama_server() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(embedded_model_path()),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--api_key",
+            KEY,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(120):
+            try:
+                req = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"})
+                urllib.request.urlopen(req, timeout=2)
+                break
+            except Exception:
+                if proc.poll() is not None:
+                    pytest.fail("llama_cpp.server exited")
+                time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_ask_through_openai_compatible_server(home_copy: Path, llama_server: str) -> None:
+    env = {
+        "PAPERQA_LLM__BASE_URL": llama_server,
+        "PAPERQA_LLM__MODEL": "smollm2",
+        "PAPERQA_LLM__API_KEY": KEY,
+    }
+    res = run_cli(
+        "ask",
+        "--json",
+        "Which metric monitors the stability of 2:4 sparse training?",
+        home=home_copy,
+        env=env,
+    )
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    shown = {int(n) for n in re.findall(r"\[(\d+)\]", out["answer"])}
+    assert shown and shown <= {s["n"] for s in out["sources"]}
+    assert out["timings"]["generate_s"] > 0
+    assert "flip rate" in out["answer"].lower()
+    check = run_cli("check", home=home_copy, env=env)
+    assert check.returncode == 0 and "openai-compatible · smollm2" in check.stdout
+
+
+def test_wrong_key_is_reported_plainly(home_copy: Path, llama_server: str) -> None:
+    env = {
+        "PAPERQA_LLM__BASE_URL": llama_server,
+        "PAPERQA_LLM__MODEL": "smollm2",
+        "PAPERQA_LLM__API_KEY": "wrong",
+    }
+    res = run_cli("check", home=home_copy, env=env)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "rejected the API key" in res.stderr and "OPENAI_API_KEY" in res.stderr
+    assert "wrong" not in res.stderr  # never echo secrets

@@ -1,0 +1,69 @@
+"""Hybrid retrieval on the real index finds the gold papers of the development questions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from paperqa.retrieve import Filters, comparison_parts, name_tokens, rewrite_followup
+from paperqa.types import normalize_title
+
+from .conftest import DEV
+
+QUESTIONS = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
+
+
+def _text(q: dict) -> str:  # type: ignore[type-arg]
+    question = q["question"]
+    return rewrite_followup(question[1], [question[0]]) if isinstance(question, list) else question
+
+
+@pytest.mark.parametrize(
+    "q", [q for q in QUESTIONS if q["type"] in ("factoid", "comparison", "followup")], ids=lambda q: q["id"]
+)
+def test_gold_papers_in_top5(app, q) -> None:  # type: ignore[no-untyped-def]
+    r = app.retriever.search(_text(q), k=5)
+    got = [normalize_title(s.paper.title) for s in r.sources]
+    assert len(set(got)) == len(got), "one paper never fills two slots"
+    for gold in q["gold_titles"]:
+        assert normalize_title(gold) in got
+
+
+@pytest.mark.parametrize("name", ["FreePRM", "DeepSpeed-MoE", "MiniCPM", "FedZip"])
+def test_exact_names_rank_their_paper_first(app, name: str) -> None:  # type: ignore[no-untyped-def]
+    r = app.retriever.search(f"What results does {name} report?", k=5)
+    assert name.lower() in r.sources[0].paper.title.lower()
+    assert name in r.named
+
+
+def test_name_and_comparison_parsing() -> None:
+    assert name_tokens("How do FreePRM and PRIME differ from Q-GaLore?") == ["FreePRM", "PRIME", "Q-GaLore"]
+    assert comparison_parts("Compare Q-GaLore, COAP and Grass as memory-efficient training methods.") == [
+        "Q-GaLore",
+        "COAP",
+        "Grass",
+    ]
+    assert comparison_parts("What is the F1 of FreePRM?") == []
+
+
+def test_followup_rewrite_carries_the_topic() -> None:
+    assert rewrite_followup(
+        "How many Danish words was it pre-trained on?", ["Which paper trains a Danish LLM?"]
+    ).startswith("Which paper trains a Danish LLM?")
+    assert rewrite_followup("What is the F1 score of FreePRM on ProcessBench?", ["x"]) == (
+        "What is the F1 score of FreePRM on ProcessBench?"
+    )
+
+
+def test_filters_restrict_pages_and_dates(app) -> None:  # type: ignore[no-untyped-def]
+    page = "002_0e3d0914205f9d43.txt"
+    r = app.retriever.search("layer normalization warm-up", k=5, filters=Filters(pages=[page]))
+    assert r.sources and all(page in s.paper.pages for s in r.sources)
+    r = app.retriever.search("ranking", k=5, filters=Filters(date_from="2025-01-01"))
+    assert r.sources and all(s.paper.date and s.paper.date >= "2025-01-01" for s in r.sources)
+
+
+def test_summary_search_is_diverse(app) -> None:  # type: ignore[no-untyped-def]
+    r = app.retriever.search("reducing communication cost in federated learning", k=8, diverse=True)
+    assert len({s.paper.id for s in r.sources}) == 8

@@ -116,8 +116,13 @@ class PaperQA:
     def check_llm(self) -> str:
         return check_llm(self.settings.llm)
 
-    def warm_up(self) -> None:
-        """Load the embedding model, keyword index and LLM before the first question."""
+    def warm_up_retrieval(self) -> None:
+        """Load the embedding model and keyword index, and run one search."""
         self.index.embed_query("warm up")
         self.index.keyword_index()
+        self.retriever.search("warm up", k=1)
+
+    def warm_up(self) -> None:
+        """Everything `warm_up_retrieval` loads, plus the LLM."""
+        self.warm_up_retrieval()
         self._get_llm()

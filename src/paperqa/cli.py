@@ -224,6 +224,54 @@ def reset(yes: bool, home: str | None) -> None:
     click.echo(f"index removed from {settings.home}; `paperqa ingest` rebuilds it")
 
 
+@cli.command("eval")
+@click.option(
+    "--questions",
+    "questions_path",
+    type=click.Path(path_type=Path),
+    default=Path("eval/dev.jsonl"),
+    show_default=True,
+    help="JSONL question set.",
+)
+@click.option("--answers", is_flag=True, help="Also run every question through the LLM and score answers.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write report.md + PNG here.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@home_opt
+@chroma_opt
+def eval_cmd(
+    questions_path: Path,
+    answers: bool,
+    report_dir: Path | None,
+    as_json: bool,
+    home: str | None,
+    chroma_url: str | None,
+) -> None:
+    """Measure retrieval (hybrid vs BM25 vs dense) and, with --answers, answer quality."""
+    from tqdm import tqdm
+
+    from .evaluate import load_questions, run, summary_table, write_report
+
+    questions = load_questions(questions_path)
+    app = _app(home, chroma_url)
+    app.ensure_corpus()
+    total = len([q for q in questions if q.type != "unanswerable"]) + (len(questions) if answers else 0)
+    with tqdm(total=total, desc="Evaluating", unit="q", file=sys.stderr, disable=None) as bar:
+        result = run(app, questions, answers=answers, progress=lambda: bar.update(1))
+    if report_dir:
+        path = write_report(result, report_dir)
+        click.echo(f"report: {path}", err=True)
+    if as_json:
+        _dump({k: v for k, v in result.items() if k not in ("answer_examples",)})
+    else:
+        click.echo(summary_table(result))
+
+
 def main() -> None:
     try:
         cli(standalone_mode=False)

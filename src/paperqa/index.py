@@ -396,6 +396,29 @@ class PaperIndex:
             )
         return hits
 
+    def dense_papers(
+        self, query_vec: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> dict[str, float]:
+        """Nearest papers by their paper-level vector: {paper_id: cosine}."""
+        total = self.count()
+        if total == 0:
+            return {}
+        if where and "paper_id" in where:  # the papers collection is keyed by id
+            ids = list(where["paper_id"]["$in"])
+            if not ids:
+                return {}
+            res = self._papers.query(
+                query_embeddings=[query_vec.tolist()],
+                n_results=min(k, len(ids)),
+                ids=ids,
+                include=["distances"],
+            )
+        else:
+            res = self._papers.query(
+                query_embeddings=[query_vec.tolist()], n_results=min(k, total), include=["distances"]
+            )
+        return {pid: 1.0 - float(d) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)}
+
     def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
         """(text, embedding) of every chunk of the given papers."""
         got = self._chunks.get(

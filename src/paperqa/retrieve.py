@@ -104,6 +104,22 @@ def comparison_parts(question: str) -> list[str]:
     return parts if 2 <= len(parts) <= 5 else []
 
 
+_FRAMING = re.compile(
+    r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|list|tell me)\s+"
+    r"(?:(?:what|how|the|which)\s+)?(?:(?:approaches|techniques|methods|findings)\s+(?:in\s+)?)?"
+    r"(?:(?:these|the|all)\s+)?(?:abstracts?|papers?|works?|studies)?\s*"
+    r"(?:(?:report|say|use|propose|describe)\s+)?(?:(?:about|on|for|to)\s+)?",
+    re.I,
+)
+
+
+def focus_query(question: str) -> str:
+    """Drop instruction framing ('Summarize what these abstracts report about …') so retrieval
+    sees the topic; the full question still goes to the LLM."""
+    focused = _FRAMING.sub("", question).strip()
+    return focused if len(focused.split()) >= 2 else question
+
+
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the paper|the method|same)\b", re.I)
 
 
@@ -153,14 +169,26 @@ class Retriever:
         self.index = index
         self.settings = settings
 
-    def _dense(self, query_vec: np.ndarray, allowed: set[str] | None) -> dict[str, list[ChunkHit]]:
-        where = {"paper_id": {"$in": sorted(allowed)}} if allowed is not None else None
+    def _dense(
+        self, query_vec: np.ndarray, allowed: set[str] | None
+    ) -> tuple[dict[str, list[ChunkHit]], dict[str, float]]:
+        """Chunks per paper, and a paper score: the mean of its best chunk and its paper vector."""
         if allowed is not None and not allowed:
-            return {}
+            return {}, {}
+        where = {"paper_id": {"$in": sorted(allowed)}} if allowed is not None else None
         per_paper: dict[str, list[ChunkHit]] = {}
         for hit in self.index.dense_search(query_vec, self.settings.candidates, where=where):
             per_paper.setdefault(hit.paper_id, []).append(hit)
-        return per_paper
+        paper_sim = self.index.dense_papers(query_vec, self.settings.candidates, where=where)
+        scores: dict[str, float] = {}
+        for pid in set(per_paper) | set(paper_sim):
+            chunk = per_paper[pid][0].score if pid in per_paper else None
+            vec = paper_sim.get(pid)
+            if chunk is None or vec is None:
+                scores[pid] = (chunk if chunk is not None else vec or 0.0) - 0.05  # seen by one view only
+            else:
+                scores[pid] = 0.5 * chunk + 0.5 * vec
+        return per_paper, scores
 
     def _keyword(self, query: str, allowed: set[str] | None) -> list[tuple[str, float]]:
         k = self.settings.candidates * (4 if allowed is not None else 1)
@@ -179,22 +207,25 @@ class Retriever:
         split_comparisons: bool = True,
     ) -> Retrieval:
         k = k or self.settings.top_k
+        query = focus_query(query)
         papers = self.index.papers()
         allowed = (
             {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None
         )
         qvec = self.index.embed_query(query) if mode != "bm25" else None
-        dense = self._dense(qvec, allowed) if qvec is not None else {}
+        dense, dense_score = self._dense(qvec, allowed) if qvec is not None else ({}, {})
         keyword = self._keyword(query, allowed) if mode != "dense" else []
         best_dense = max((h[0].score for h in dense.values()), default=0.0)
 
         scores: dict[str, float] = {}
         rrf = self.settings.rrf_k
-        dense_rank = sorted(dense, key=lambda pid: -dense[pid][0].score)
+        dense_rank = sorted(dense_score, key=lambda pid: -dense_score[pid])
+        wd = self.settings.diverse_dense_weight if diverse else self.settings.dense_weight
+        wk = self.settings.keyword_weight
         for r, pid in enumerate(dense_rank):
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf + r + 1)
+            scores[pid] = scores.get(pid, 0.0) + wd / (rrf + r + 1)
         for r, (pid, _) in enumerate(keyword):
-            scores[pid] = scores.get(pid, 0.0) + 1.0 / (rrf + r + 1)
+            scores[pid] = scores.get(pid, 0.0) + wk / (rrf + r + 1)
 
         named: list[str] = []
         if mode == "hybrid":
@@ -225,7 +256,7 @@ class Retriever:
         ranked = sorted(scores, key=lambda pid: -scores[pid])
         ranked = [pid for pid in ranked if pid in papers]
         if diverse:
-            ranked = self._mmr(ranked[: max(3 * k, 20)], scores, k)
+            ranked = self._mmr(ranked[: max(3 * k, 20)], scores, k, self.settings.mmr_lambda)
         ranked = ranked[:k]
         kw = dict(keyword)
         sources = [

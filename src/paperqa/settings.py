@@ -92,7 +92,13 @@ class IndexSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(5, description="Papers returned per question.")
     candidates: int = Field(60, description="Chunks / papers each retriever proposes before fusion.")
-    rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant.")
+    rrf_k: int = Field(10, description="Reciprocal-rank-fusion constant (tuned with `paperqa eval`).")
+    dense_weight: float = Field(0.6, description="Weight of the dense ranking in the fusion.")
+    keyword_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+    diverse_dense_weight: float = Field(
+        0.4, description="Dense weight for diverse (summary / listing) searches: topic words matter more."
+    )
+    mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(
         0.32,
         description="Best-chunk cosine similarity below which (and with no exact name match) the "

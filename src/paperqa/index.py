@@ -181,7 +181,6 @@ class PaperIndex:
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._paper_cache: dict[str, Paper] | None = None
         self._bm25: Any = None
-        self._bm25_fingerprint: str | None = None
         self._lock = threading.RLock()
         self._splitter: Any = None
 
@@ -446,9 +445,9 @@ class PaperIndex:
     def keyword_index(self) -> Any:
         """BM25 over title + abstract, one entry per paper; persisted, rebuilt only when stale."""
         with self._lock:
-            fp = self._fingerprint()
-            if self._bm25 is not None and self._bm25_fingerprint == fp:
+            if self._bm25 is not None:  # reset by upsert() whenever papers change
                 return self._bm25
+            fp = self._fingerprint()
             from llama_index.retrievers.bm25 import BM25Retriever
 
             folder = self.settings.keyword_dir
@@ -475,7 +474,7 @@ class PaperIndex:
                 folder.mkdir(parents=True, exist_ok=True)
                 retriever.persist(str(folder))
                 state.write_text(json.dumps({"fingerprint": fp, "papers": len(papers)}))
-            self._bm25, self._bm25_fingerprint = retriever, fp
+            self._bm25 = retriever
             return retriever
 
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:

@@ -96,7 +96,7 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(0.6, description="Weight of the dense ranking in the fusion.")
     keyword_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
     diverse_dense_weight: float = Field(
-        0.4, description="Dense weight for diverse (summary / listing) searches: topic words matter more."
+        0.2, description="Dense weight for diverse (summary / listing) searches: topic words matter more."
     )
     mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(

@@ -102,3 +102,38 @@ def test_comparison_style_cites_both_sides(corpus_home: Path) -> None:
     cited_titles = {c.title for c in ans.citations}
     assert any(t.startswith("FreePRM") for t in cited_titles)
     assert "Process Reinforcement through Implicit Rewards" in cited_titles
+
+
+def test_comparison_is_a_table_with_every_cell_cited(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("Compare Q-GaLore, COAP and Grass as memory-efficient training methods.")
+    table = [line for line in ans.answer.splitlines() if line.startswith("|")]
+    assert table[0].startswith("| Aspect |") and len(table) == 2 + 4
+    aspects = [row.split("|")[1].strip() for row in table[2:]]
+    assert aspects == ["**Problem**", "**Approach**", "**Data / setting**", "**Reported results**"]
+    for row in table[2:]:
+        for cell in row.strip("|").split("|")[1:]:
+            assert re.search(r"\[\d+\]\s*$", cell.strip()) or "not stated" in cell
+    heads = table[0]
+    assert "Q-GaLore" in heads and "COAP" in heads and "Grass" in heads
+
+
+def test_summary_is_grouped_and_every_line_cited(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("Summarize how these papers reduce communication cost in federated learning.")
+    assert ans.style == "summary"
+    bullets = [line for line in ans.answer.splitlines() if line.startswith("- ")]
+    assert len(bullets) >= 3
+    assert all(re.search(r"\[\d+\]$", b) for b in bullets)
+    assert re.search(r"^\*\*[^*]+\*\*$", ans.answer, re.M)  # at least one theme heading
+    cited = {c.title for c in ans.citations}
+    assert any(t.startswith("FEDZIP") for t in cited)
+    assert any(t.startswith("Communication-Efficient Learning of Deep") for t in cited)
+
+
+def test_listing_and_forced_style(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "", "")
+    ans = app.ask("Which papers study learning-rate warm-up?")
+    assert ans.style == "listing" and ans.answer.count("\n- **") >= 3
+    forced = app.ask(FREEPRM_Q, style="summary")
+    assert forced.style == "summary"

@@ -132,6 +132,30 @@ _STOP = set(
 )
 
 
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous|prior)\b|"
+    r"\byou are (now|an? (ai|assistant|language model))\b|\bsystem prompt\b|"
+    r"\b(reply|respond|answer|output|say) (only )?with\b|\bnew instructions?\b",
+    re.I,
+)
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Text in a paper that addresses the model rather than the reader."""
+    return bool(INJECTION.search(sentence))
+
+
+def lexical_support(claim: str, source: str) -> float:
+    """Share of the claim's content words that the source contains (a tiny model that
+    invents a term — 'quantum quantization' — fails this even when the topic matches)."""
+    words = _content_words(strip_markers(claim))
+    if not words:
+        return 0.0
+    have = _content_words(source)
+    stems = {w[:6] for w in have}
+    return sum(1 for w in words if w in have or w[:6] in stems) / len(words)
+
+
 def _content_words(text: str) -> set[str]:
     return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
 
@@ -148,14 +172,27 @@ class AnswerEngine:
         self.llm_factory = llm_factory
         self.settings = settings
         self.retrieval_settings = retrieval_settings
+        self._memo: dict[str, np.ndarray] = {}
 
     # ---- embeddings ---------------------------------------------------------------
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.retriever.index.embed_texts(texts)
+        """Sentence embeddings, memoised: evidence selection and verification embed the same
+        abstract sentences, and follow-up questions revisit the same papers."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
+        if missing:
+            for t, v in zip(missing, self.retriever.index.embed_texts(missing), strict=True):
+                self._memo[t] = v
+            while len(self._memo) > 50_000:
+                self._memo.pop(next(iter(self._memo)))
+        return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
 
     # ---- evidence -----------------------------------------------------------------
-    def select_evidence(self, question: str, sources: list[Source], per_source: int) -> None:
-        """Pick the sentences of each abstract that best answer the question (in place)."""
+    def select_evidence(self, question: str, sources: list[Source], per_source: int) -> list[str]:
+        """Pick the sentences of each abstract that best answer the question (in place).
+
+        Sentences that address the model ("ignore previous instructions…") are never shown to
+        it; they are returned so the answer can say so."""
+        withheld: list[str] = []
         qvec = self.retriever.index.embed_query(question)
         qwords = _content_words(question)
         wants_number = bool(
@@ -163,10 +200,18 @@ class AnswerEngine:
         )
         all_sents: list[tuple[int, str]] = []
         for k, src in enumerate(sources):
-            for sent in split_sentences(src.paper.abstract):
-                all_sents.append((k, sent))
+            candidates = []
+            for pos, sent in enumerate(split_sentences(src.paper.abstract)):
+                if looks_like_instruction(sent):
+                    withheld.append(f"[{src.n}] {sent[:80]}")
+                    continue
+                lexical = len(qwords & _content_words(sent)) + (1 if wants_number and numbers_of(sent) else 0)
+                candidates.append((lexical, -pos, sent))
+            # Only the lexically closest sentences are embedded: it keeps the first token fast.
+            keep = sorted(candidates, reverse=True)[: per_source + 4]
+            all_sents.extend((k, sent) for _, _, sent in keep)
         if not all_sents:
-            return
+            return withheld
         vecs = self._embed([s for _, s in all_sents])
         sims = vecs @ qvec
         per: dict[int, list[tuple[float, int, str]]] = {}
@@ -179,10 +224,14 @@ class AnswerEngine:
             per.setdefault(k, []).append((score, i, sent))
         for k, src in enumerate(sources):
             best = sorted(per.get(k, []), reverse=True)[:per_source]
-            src.evidence = [s for _, _, s in sorted(best, key=lambda t: t[1])]
+            order = {sent: i for i, sent in enumerate(split_sentences(src.paper.abstract))}
+            src.evidence = [s for _, _, s in sorted(best, key=lambda t: order.get(t[2], 0))]
+        return withheld
 
     # ---- verification -------------------------------------------------------------
-    def verify(self, text: str, sources: list[Source]) -> tuple[list[tuple[str, list[int], bool]], list[str]]:
+    def verify(
+        self, text: str, sources: list[Source], allowed: set[int] | None = None
+    ) -> tuple[list[tuple[str, list[int], bool]], list[str]]:
         """Split generated text into claims; check each against the abstracts it cites.
 
         Returns (claims as (sentence without markers, cited numbers, supported), notes).
@@ -196,7 +245,11 @@ class AnswerEngine:
         if not sentences:
             return [], notes
         by_n = {s.n: s for s in sources}
-        abstract_sents = {s.n: split_sentences(s.paper.abstract) or [s.paper.abstract] for s in sources}
+        abstract_sents = {
+            s.n: [x for x in split_sentences(s.paper.abstract) if not looks_like_instruction(x)]
+            or [s.paper.title]
+            for s in sources
+        }
         flat = [(n, sent) for n, sents in abstract_sents.items() for sent in sents]
         claim_vecs = self._embed([strip_markers(s) for s in sentences])
         evid_vecs = self._embed([sent for _, sent in flat])
@@ -210,8 +263,12 @@ class AnswerEngine:
                 best_by_source[n] = max(best_by_source.get(n, -1.0), float(sim[i, j]))
 
             def ok(n: int, body: str = body, best: dict[int, float] = best_by_source) -> bool:
-                return best.get(n, 0.0) >= self.settings.min_support and not unsupported_numbers(
-                    body, by_n[n].paper.title + " " + by_n[n].paper.abstract
+                source_text = by_n[n].paper.title + " " + by_n[n].paper.abstract
+                return (
+                    best.get(n, 0.0) >= self.settings.min_support
+                    and lexical_support(body, source_text) >= 0.5
+                    and not unsupported_numbers(body, source_text)
+                    and (not allowed or n in allowed)
                 )
 
             if _echoes_question(body):
@@ -240,14 +297,23 @@ class AnswerEngine:
     # ---- assembly -----------------------------------------------------------------
     def _prompt(self, question: str, style: Style, sources: list[Source]) -> tuple[str, str]:
         shown = sources[: self.settings.sources_in_prompt]
-        lines = [f"[{s.n}] {s.paper.title}: {' '.join(s.evidence)}" for s in shown]
+        # The best source gets all its evidence, the others their best sentence: a short
+        # prompt is what makes the first token fast on a small CPU.
+        lines = [
+            f"[{s.n}] {s.paper.title}: {' '.join(s.evidence if i == 0 else s.evidence[:1])}"
+            for i, s in enumerate(shown)
+        ]
         user = prompts.render(
             "answer", sources="\n".join(lines), question=question, instructions=STYLE_INSTRUCTIONS[style]
         )
         return prompts.load("system"), user
 
     def _assemble(
-        self, style: Style, claims: list[tuple[str, list[int], bool]], sources: list[Source]
+        self,
+        style: Style,
+        claims: list[tuple[str, list[int], bool]],
+        sources: list[Source],
+        focus: Sequence[str] = (),
     ) -> tuple[str, set[int]]:
         """Verified prose first, then the evidence each source contributes (always cited)."""
         used: set[int] = set()
@@ -268,6 +334,9 @@ class AnswerEngine:
         shown = [s for s in sources[:k] if s.evidence and (s.n == 1 or s.n in used or s.dense >= floor)]
         if style == "factoid":
             shown = [s for s in shown if s.n in used or s is sources[0]][:2]
+        named = [s for s in sources if s.paper.id in focus and s.evidence]
+        if style == "comparison" and len(named) >= 2:
+            shown = named[:4]  # the papers the question names, and only those
         bullets = []
         for s in shown:
             evidence = [e for e in s.evidence if e != fallback]
@@ -279,13 +348,41 @@ class AnswerEngine:
         if not bullets:
             return lead.strip(), used
         if style == "comparison" and len(shown) >= 2:
-            body = lead + "\n\n**How the papers compare:**\n" + "\n".join(bullets)
+            body = lead + "\n\n" + comparison_table(shown[:4])
+        elif style == "summary" and len(shown) >= 2:
+            body = lead + "\n\n" + self.themed_summary(shown)
         elif style in ("summary", "listing"):
             head = "**Papers:**" if style == "listing" else "**What each paper reports:**"
             body = lead + f"\n\n{head}\n" + "\n".join(bullets)
         else:
             body = lead + "\n\n**Evidence:**\n" + "\n".join(bullets)
         return body.strip(), used
+
+    def themed_summary(self, sources: list[Source]) -> str:
+        """Group the papers by theme (clusters of their paper vectors); every sentence cited."""
+        vecs = self.retriever.index.paper_vectors([s.paper.id for s in sources])
+        groups: list[list[Source]] = []
+        centroids: list[np.ndarray] = []
+        for s in sources:
+            v = vecs.get(s.paper.id)
+            best = -1
+            if v is not None and centroids:
+                sims = [float(v @ c) / max(float(np.linalg.norm(c)), 1e-9) for c in centroids]
+                j = int(np.argmax(sims))
+                best = j if sims[j] >= 0.6 or len(groups) >= 3 else -1
+            if best < 0:
+                groups.append([s])
+                centroids.append(v if v is not None else np.zeros(1))
+            else:
+                groups[best].append(s)
+                if v is not None and centroids[best].shape == v.shape:
+                    centroids[best] = centroids[best] + v
+        parts = []
+        for group in groups:
+            label = theme_label(group, [g for other in groups if other is not group for g in other])
+            lines = [f"- **{s.paper.title}**: {' '.join(s.evidence[:2])} [{s.n}]" for s in group]
+            parts.append(f"**{label}**\n" + "\n".join(lines))
+        return "\n\n".join(parts)
 
     def refusal(self, question: str, r: Retrieval) -> Answer:
         closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
@@ -305,7 +402,8 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         t0 = time.perf_counter()
         standalone = rewrite_followup(question, history)
-        chosen: Style = classify(standalone) if style in (None, "auto") else style  # type: ignore[assignment]
+        # The shape follows the question as asked; the history only informs retrieval.
+        chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]
         diverse = chosen in ("summary", "listing")
         k = top_k or (8 if diverse else self.retrieval_settings.top_k)
         r = self.retriever.search(standalone, k=k, filters=filters, diverse=diverse)
@@ -321,7 +419,7 @@ class AnswerEngine:
             yield Event("final", text=ans.answer, answer=ans)
             return
         sources = r.sources
-        self.select_evidence(standalone, sources, self.settings.evidence_per_source)
+        withheld = self.select_evidence(standalone, sources, self.settings.evidence_per_source)
         yield Event("sources", retrieval=r)
         system, user = self._prompt(standalone, chosen, sources)
         t1 = time.perf_counter()
@@ -335,8 +433,11 @@ class AnswerEngine:
             raw += piece
             yield Event("token", text=sanitize_partial(raw, valid))
         t_gen = time.perf_counter() - t1
-        claims, notes = self.verify(raw, sources)
-        text, used = self._assemble(chosen, claims, sources)
+        # A comparison is about the papers it names: claims may only cite those.
+        focus_ns = {s.n for s in sources if s.paper.id in r.focus} if chosen == "comparison" else set()
+        claims, notes = self.verify(raw, sources, focus_ns if len(focus_ns) >= 2 else None)
+        notes += [f"withheld an instruction-like sentence found in a source: {w!r}" for w in withheld]
+        text, used = self._assemble(chosen, claims, sources, r.focus)
         if not claims:
             notes.append("the model's answer had no supported claim; showing the evidence sentences instead")
         citations = [
@@ -364,6 +465,77 @@ class AnswerEngine:
                 final = ev.answer
         assert final is not None
         return final
+
+
+ASPECTS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "Problem",
+        re.compile(
+            r"\b(challeng|problem|however|costly|expensive|limit|difficult|bottleneck|suffer|"
+            r"require|overhead|lack|unclear|remains)",
+            re.I,
+        ),
+    ),
+    (
+        "Approach",
+        re.compile(
+            r"\b(we (propose|introduce|present|develop|design)|our (method|approach|framework)|"
+            r"this (paper|work) (proposes|introduces|presents)|is a (novel|new))",
+            re.I,
+        ),
+    ),
+    (
+        "Data / setting",
+        re.compile(
+            r"\b(dataset|benchmark|experiments? (on|with)|evaluat\w* on|GPUs?|"
+            r"(\d+(\.\d+)?[BMK]) (parameters?|tokens?)|ImageNet|LLaMA|BERT|GPT)",
+            re.I,
+        ),
+    ),
+    (
+        "Reported results",
+        re.compile(
+            r"(\d+(\.\d+)?\s?(%|x|×)|\b(outperform|achiev|improv|speedup|"
+            r"reduc|faster|accuracy|state-of-the-art))",
+            re.I,
+        ),
+    ),
+]
+
+
+def _cell(text: str) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 260 else text[:257].rsplit(" ", 1)[0] + "…"
+
+
+def comparison_table(sources: list[Source]) -> str:
+    """One row per aspect, one column per paper; every cell is an abstract sentence, cited."""
+    header = (
+        "| Aspect | " + " | ".join(f"[{s.n}] {_cell(s.paper.title.split(':')[0])}" for s in sources) + " |"
+    )
+    rows = [header, "|---|" + "---|" * len(sources)]
+    for aspect, pat in ASPECTS:
+        cells = []
+        for s in sources:
+            sents = split_sentences(s.paper.abstract)
+            pool = [x for x in s.evidence if pat.search(x)] + [x for x in sents if pat.search(x)]
+            cells.append(f"{_cell(pool[0])} [{s.n}]" if pool else "— (not stated in the abstract)")
+        rows.append(f"| **{aspect}** | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def theme_label(group: list[Source], others: list[Source]) -> str:
+    """Name a group by the title words its papers share and the other groups lack."""
+
+    def words(srcs: list[Source]) -> list[str]:
+        return [w for s in srcs for w in _content_words(s.paper.title)]
+
+    mine, theirs = words(group), set(words(others))
+    counts: dict[str, int] = {}
+    for w in mine:
+        counts[w] = counts.get(w, 0) + (2 if w not in theirs else 1)
+    top = sorted(counts, key=lambda w: (-counts[w], w))[:2]
+    return " & ".join(w.capitalize() if w.islower() else w for w in top) or "Other"
 
 
 def _echoes_question(sentence: str) -> bool:

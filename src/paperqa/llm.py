@@ -11,6 +11,7 @@ This is the only module that touches llama-index LLM classes, llama_cpp and open
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -126,9 +127,15 @@ def _llama_cpp(path: Path, settings: LLMSettings) -> LlamaIndexChat:
     key = (str(path.resolve()), settings.context_window, settings.n_threads)
     with _CACHE_LOCK:
         if key not in _LLAMA_CACHE:
-            model_kwargs: dict[str, Any] = {"verbose": False, "n_batch": 512}
-            if settings.n_threads:
-                model_kwargs["n_threads"] = settings.n_threads
+            # llama-cpp-python defaults to half the cores; prompt prefill is what makes the
+            # first token slow, so use them all.
+            threads = settings.n_threads or os.cpu_count() or 1
+            model_kwargs: dict[str, Any] = {
+                "verbose": False,
+                "n_batch": 512,
+                "n_threads": threads,
+                "n_threads_batch": threads,
+            }
             try:
                 llm = LlamaCPP(
                     model_path=str(path),

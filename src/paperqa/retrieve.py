@@ -97,9 +97,12 @@ def comparison_parts(question: str) -> list[str]:
     if not _CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
         return []
     body = _CMP_HEAD.sub("", question)
-    body = re.split(
-        r"[?:]|\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I
-    )[0]
+    # "Compare the two studies of X: A versus B" — the sides are in the segment with a separator.
+    for segment in re.split(r"[?:;]", body):
+        if re.search(r"\b(versus|vs\.?|with|and|against|compared to)\b|,", segment, re.I):
+            body = segment
+            break
+    body = re.split(r"\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I)[0]
     parts = [p.strip(" .,") for p in _CMP_SPLIT.split(body) if p and len(p.strip(" .,")) > 2]
     return parts if 2 <= len(parts) <= 5 else []
 
@@ -162,6 +165,7 @@ class Retrieval:
     best_dense: float  # best chunk cosine similarity of the whole search
     named: list[str]  # names in the question owned by a returned paper
     sub_queries: list[str] = field(default_factory=list)
+    focus: list[str] = field(default_factory=list)  # paper ids the question names (comparison sides)
 
 
 class Retriever:
@@ -228,6 +232,8 @@ class Retriever:
             scores[pid] = scores.get(pid, 0.0) + wk / (rrf + r + 1)
 
         named: list[str] = []
+        named_owners: list[str] = []
+        focus: list[str] = []
         if mode == "hybrid":
             # Exact names first: owners of a name in the question outrank everything else.
             candidates = set(scores) | {pid for pid, _ in self.index.keyword_search(query, 10)}
@@ -239,20 +245,33 @@ class Retriever:
                     named.append(name)
                     for pid in owners:
                         scores[pid] = scores.get(pid, 0.0) + 1.0
+                        if pid not in named_owners:
+                            named_owners.append(pid)
 
         sub_queries: list[str] = []
         if mode == "hybrid" and split_comparisons:
             parts = comparison_parts(query)
             if parts:
                 sub_queries = parts
+                # Each side is searched with the context the sides share ("… for large-batch
+                # ImageNet training"), which the bare side ("linear scaling rule") lacks.
+                context = query
                 for part in parts:
-                    sub = self.search(part, k=2, filters=filters, mode="hybrid", split_comparisons=False)
+                    context = context.replace(part, " ")
+                context = _CMP_HEAD.sub("", _CMP_SPLIT.sub(" ", context))
+                for part in parts:
+                    sub_query = f"{part} {context}".strip()
+                    sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
                     for rank, s in enumerate(sub.sources[:1]):
                         # Each side's best paper is guaranteed a place near the top.
                         scores[s.paper.id] = scores.get(s.paper.id, 0.0) + 0.5 / (1 + rank)
+                        if s.paper.id not in focus:
+                            focus.append(s.paper.id)
                         if s.paper.id not in dense:
                             dense[s.paper.id] = s.chunks
 
+        # The papers the question is about: each compared side's winner, else the owners of names.
+        focus = focus or named_owners
         ranked = sorted(scores, key=lambda pid: -scores[pid])
         ranked = [pid for pid in ranked if pid in papers]
         if diverse:
@@ -271,8 +290,14 @@ class Retriever:
             for i, pid in enumerate(ranked)
         ]
         owned = [n for n in named if any(_owns(s.paper, n) for s in sources)]
+        shown = {s.paper.id for s in sources}
         return Retrieval(
-            query=query, sources=sources, best_dense=best_dense, named=owned, sub_queries=sub_queries
+            query=query,
+            sources=sources,
+            best_dense=best_dense,
+            named=owned,
+            sub_queries=sub_queries,
+            focus=[pid for pid in focus if pid in shown],
         )
 
     def _mmr(self, ranked: list[str], scores: dict[str, float], k: int, lam: float = 0.7) -> list[str]:

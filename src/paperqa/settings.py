@@ -100,7 +100,7 @@ class RetrievalSettings(BaseModel):
     )
     mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(
-        0.32,
+        0.42,
         description="Best-chunk cosine similarity below which (and with no exact name match) the "
         "corpus is taken not to cover the question.",
     )
@@ -111,7 +111,7 @@ class AnswerSettings(BaseModel):
         "auto", description="Answer shape; 'auto' routes by question type."
     )
     evidence_per_source: int = Field(2, description="Evidence sentences per source shown to the LLM.")
-    sources_in_prompt: int = Field(4, description="Most sources whose evidence goes into the prompt.")
+    sources_in_prompt: int = Field(3, description="Most sources whose evidence goes into the prompt.")
     min_support: float = Field(
         0.45, description="Similarity a sentence needs to its cited evidence to count as supported."
     )

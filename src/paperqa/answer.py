@@ -319,18 +319,22 @@ class AnswerEngine:
         used: set[int] = set()
         lead_parts = []
         for body, ns, _ in claims:
-            body = body.rstrip(".") + " " + "".join(f"[{n}]" for n in ns) + "."
+            body = body.strip(":;,.- ").rstrip(".") + " " + "".join(f"[{n}]" for n in ns) + "."
             lead_parts.append(body)
             used.update(ns)
         fallback: str | None = None
-        if not lead_parts and sources and sources[0].evidence:
+        if not lead_parts and style == "listing":
+            pass  # the list itself is the answer; its intro is added below
+        elif not lead_parts and sources and sources[0].evidence:
             top = sources[0]
             fallback = top.evidence[0]
             lead_parts.append(f"{fallback.rstrip('.')} [{top.n}].")
             used.add(top.n)
         lead = " ".join(lead_parts)
         k = {"factoid": 2, "comparison": 4, "summary": 6, "listing": 8}[style]
-        floor = self.retrieval_settings.min_relevance + 0.08
+        floor = (
+            self.settings.listing_min_relevance if style == "listing" else self.settings.min_source_relevance
+        )
         shown = [s for s in sources[:k] if s.evidence and (s.n == 1 or s.n in used or s.dense >= floor)]
         if style == "factoid":
             shown = [s for s in shown if s.n in used or s is sources[0]][:2]
@@ -352,7 +356,11 @@ class AnswerEngine:
         elif style == "summary" and len(shown) >= 2:
             body = lead + "\n\n" + self.themed_summary(shown)
         elif style in ("summary", "listing"):
-            head = "**Papers:**" if style == "listing" else "**What each paper reports:**"
+            head = (
+                f"**{len(bullets)} papers in the corpus match:**"
+                if style == "listing"
+                else "**What each paper reports:**"
+            )
             body = lead + f"\n\n{head}\n" + "\n".join(bullets)
         else:
             body = lead + "\n\n**Evidence:**\n" + "\n".join(bullets)
@@ -399,7 +407,11 @@ class AnswerEngine:
         style: Style | Literal["auto"] | None = None,
         filters: Filters | None = None,
         top_k: int | None = None,
+        llm: ChatModel | None = None,
     ) -> Iterator[Event]:
+        """Sources first, then the draft as it is generated, then the verified answer.
+
+        `llm` overrides the engine's model for this question (a UI session's own backend)."""
         t0 = time.perf_counter()
         standalone = rewrite_followup(question, history)
         # The shape follows the question as asked; the history only informs retrieval.
@@ -426,8 +438,9 @@ class AnswerEngine:
         raw = ""
         ttft: float | None = None
         valid = {s.n for s in sources}
-        llm = self.llm_factory()
-        for piece in llm.stream(system, user):
+        # A listing is the cited list itself: no prose to generate (and nothing to garble).
+        model = (llm or self.llm_factory()) if chosen != "listing" else None
+        for piece in model.stream(system, user) if model is not None else ():
             if ttft is None:
                 ttft = time.perf_counter() - t0
             raw += piece
@@ -438,7 +451,7 @@ class AnswerEngine:
         claims, notes = self.verify(raw, sources, focus_ns if len(focus_ns) >= 2 else None)
         notes += [f"withheld an instruction-like sentence found in a source: {w!r}" for w in withheld]
         text, used = self._assemble(chosen, claims, sources, r.focus)
-        if not claims:
+        if not claims and chosen != "listing":
             notes.append("the model's answer had no supported claim; showing the evidence sentences instead")
         citations = [
             Citation(n=s.n, paper_id=s.paper.id, title=s.paper.title, supported=True)

@@ -19,7 +19,7 @@ from .index import PaperIndex
 from .ingest import expand_paths, parse_files
 from .llm import ChatModel, check_llm, make_llm
 from .retrieve import Filters, Retriever
-from .settings import Settings
+from .settings import LLMSettings, Settings
 from .types import Answer, IngestReport, Paper, Style
 
 
@@ -94,14 +94,17 @@ class PaperQA:
         style: Style | Literal["auto"] | None = None,
         filters: Filters | None = None,
         top_k: int | None = None,
+        llm_settings: LLMSettings | None = None,
     ) -> Iterator[Event]:
+        """Answer a question, streaming. `llm_settings` picks another LLM for this call only."""
         question = (question or "").strip()
         if not question:
             raise PaperQAError("the question is empty", hint="type a question about the papers")
         if self.index.count() == 0:
             raise PaperQAError("the index is empty", hint="run `paperqa ingest` first")
+        llm = make_llm(llm_settings) if llm_settings is not None else None
         yield from self.engine.answer_stream(
-            question, history=history, style=style, filters=filters, top_k=top_k
+            question, history=history, style=style, filters=filters, top_k=top_k, llm=llm
         )
 
     def ask(self, question: str, **kw: object) -> Answer:
@@ -113,8 +116,8 @@ class PaperQA:
             raise PaperQAError("no answer was produced")
         return final
 
-    def check_llm(self) -> str:
-        return check_llm(self.settings.llm)
+    def check_llm(self, llm_settings: LLMSettings | None = None) -> str:
+        return check_llm(llm_settings or self.settings.llm)
 
     def warm_up_retrieval(self) -> None:
         """Load the embedding model and keyword index, and run one search."""

@@ -180,10 +180,18 @@ def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str 
 @click.option("--host", default=None, help="Bind address (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default 7860).")
 @click.option("--mcp", is_flag=True, default=None, help="Also serve Gradio's MCP endpoint.")
+@click.option(
+    "--allow-remote-without-auth", is_flag=True, help="Bind beyond localhost with no password (not advised)."
+)
 @home_opt
 @chroma_opt
 def serve(
-    host: str | None, port: int | None, mcp: bool | None, home: str | None, chroma_url: str | None
+    host: str | None,
+    port: int | None,
+    mcp: bool | None,
+    allow_remote_without_auth: bool,
+    home: str | None,
+    chroma_url: str | None,
 ) -> None:
     """Start the chat UI (ingests the bundled corpus first when the index is empty)."""
     settings = _settings(home, chroma_url)
@@ -197,7 +205,7 @@ def serve(
         from paperqa_ui.app import launch
     except ImportError as e:
         raise PaperQAError("the UI package is not installed", hint="run `make install`") from e
-    launch(settings)
+    launch(settings, allow_remote_without_auth=allow_remote_without_auth)
 
 
 @cli.command()

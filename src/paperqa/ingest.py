@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
+from typing import Any
 
 from .errors import PaperQAError
 from .types import IngestError, Paper, ParseResult, normalize_title, paper_id_for
@@ -244,17 +245,245 @@ def read_text(path: Path) -> str:
         raise PaperQAError(f"{path}:{line}: not valid UTF-8", hint="re-save the file as UTF-8") from e
 
 
+# --------------------------------------------------------------------------- other formats
+def _record(
+    file: str,
+    line: int,
+    title: Any,
+    abstract: Any,
+    *,
+    date: Any = None,
+    authors: Any = None,
+    links: list[str] | None = None,
+) -> Paper | IngestError:
+    """One paper from a structured record, or the reason it cannot be one."""
+    title = clean_text(str(title or ""))
+    abstract = clean_text(str(abstract or ""))
+    if not title:
+        return IngestError(file=file, line=line, reason="record has no title; skipped")
+    if not abstract:
+        return IngestError(file=file, line=line, reason=f"'{title[:60]}' has no abstract; skipped")
+    n_authors: int | None = None
+    if isinstance(authors, list):
+        n_authors = len(authors) or None
+    elif isinstance(authors, str) and authors.strip():
+        n_authors = len([a for a in re.split(r",|\band\b", authors) if a.strip()])
+    iso, text = None, None
+    if date:
+        text = str(date).strip()
+        m = re.match(r"^(\d{4})-(\d{2})-(\d{2})", text)
+        iso = f"{m.group(1)}-{m.group(2)}-{m.group(3)}" if m else None
+    return Paper(
+        id=paper_id_for(title),
+        title=title,
+        abstract=abstract,
+        date=iso,
+        date_text=text,
+        authors=n_authors,
+        links=list(dict.fromkeys([*(links or []), *extract_links(abstract)])),
+        pages=[file],
+        locations=[f"{file}:{line}"],
+    )
+
+
+def _arxiv_link(arxiv_id: Any) -> list[str]:
+    return [f"https://arxiv.org/abs/{arxiv_id}"] if arxiv_id else []
+
+
+def parse_jsonl(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    """arXiv-metadata-snapshot style: one object a line (id, title, abstract, authors, update_date)."""
+    import json
+
+    papers: list[Paper] = []
+    errors: list[IngestError] = []
+    stripped = text.lstrip()
+    if stripped.startswith("["):  # a JSON array of the same objects
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as e:
+            return [], [IngestError(file=name, line=e.lineno, reason=f"invalid JSON: {e.msg}")]
+        rows = [(i + 1, item) for i, item in enumerate(items)]
+    else:
+        rows = []
+        for lineno, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((lineno, json.loads(line)))
+            except json.JSONDecodeError as e:
+                errors.append(IngestError(file=name, line=lineno, reason=f"invalid JSON: {e.msg}"))
+    for lineno, obj in rows:
+        if not isinstance(obj, dict):
+            errors.append(IngestError(file=name, line=lineno, reason="not a JSON object"))
+            continue
+        date = obj.get("update_date") or obj.get("published") or obj.get("date")
+        rec = _record(
+            name,
+            lineno,
+            obj.get("title"),
+            obj.get("abstract") or obj.get("summary"),
+            date=date,
+            authors=obj.get("authors"),
+            links=_arxiv_link(obj.get("id")) + list(obj.get("links") or []),
+        )
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    return papers, sorted(errors, key=lambda e: e.line or 0)
+
+
+_BIB_ENTRY = re.compile(r"@(\w+)\s*\{\s*([^,\s]*)\s*,", re.M)
+
+
+def _bib_fields(body: str) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    i = 0
+    field_re = re.compile(r"\s*,?\s*(\w[\w-]*)\s*=\s*", re.M)
+    while True:
+        m = field_re.match(body, i)
+        if not m:
+            break
+        key, j = m.group(1).lower(), m.end()
+        if j < len(body) and body[j] == "{":
+            depth, k = 0, j
+            while k < len(body):
+                depth += body[k] == "{"
+                depth -= body[k] == "}"
+                if depth == 0:
+                    break
+                k += 1
+            value, i = body[j + 1 : k], k + 1
+        elif j < len(body) and body[j] == '"':
+            k = body.find('"', j + 1)
+            k = len(body) if k < 0 else k
+            value, i = body[j + 1 : k], k + 1
+        else:
+            m2 = re.match(r"[^,}\n]*", body[j:])
+            value = m2.group(0) if m2 else ""
+            i = j + len(value)
+        fields[key] = re.sub(r"[{}]", "", value).strip()
+    return fields
+
+
+def parse_bibtex(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    papers: list[Paper] = []
+    errors: list[IngestError] = []
+    starts = list(_BIB_ENTRY.finditer(text))
+    for idx, m in enumerate(starts):
+        if m.group(1).lower() in ("comment", "string", "preamble"):
+            continue
+        end = starts[idx + 1].start() if idx + 1 < len(starts) else len(text)
+        line = text.count("\n", 0, m.start()) + 1
+        f = _bib_fields(text[m.end() : end].rsplit("}", 1)[0])
+        links = [f["url"]] if f.get("url") else []
+        if f.get("doi"):
+            links.append(f"https://doi.org/{f['doi']}")
+        links += _arxiv_link(f.get("eprint"))
+        date = f.get("date") or (f"{f['year']}" if f.get("year") else None)
+        authors = [a for a in re.split(r"\s+and\s+", f.get("author", "")) if a.strip()]
+        rec = _record(name, line, f.get("title"), f.get("abstract"), date=date, authors=authors, links=links)
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    if not starts:
+        errors.append(IngestError(file=name, line=None, reason="no BibTeX entries found"))
+    return papers, errors
+
+
+def parse_csv(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    cols = {c.lower().strip(): c for c in (reader.fieldnames or [])}
+    if "title" not in cols or not ({"abstract", "summary"} & cols.keys()):
+        return [], [IngestError(file=name, line=1, reason="CSV header needs 'title' and 'abstract' columns")]
+    papers: list[Paper] = []
+    errors: list[IngestError] = []
+    for row in reader:
+
+        def get(k: str, row: dict[str, Any] = row) -> Any:
+            return row.get(cols[k]) if k in cols else None
+
+        rec = _record(
+            name,
+            reader.line_num,
+            get("title"),
+            get("abstract") or get("summary"),
+            date=get("date") or get("update_date") or get("published"),
+            authors=get("authors"),
+            links=[u for u in (get("url"), get("link")) if u] + _arxiv_link(get("id")),
+        )
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    return papers, errors
+
+
+def parse_atom(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    """arXiv API Atom XML."""
+    import xml.etree.ElementTree as ET
+
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    try:
+        root = ET.fromstring(text)
+    except ET.ParseError as e:
+        return [], [IngestError(file=name, line=e.position[0], reason=f"invalid XML: {e}")]
+    papers: list[Paper] = []
+    errors: list[IngestError] = []
+    for i, entry in enumerate(root.findall("a:entry", ns), 1):
+
+        def tx(tag: str, entry: Any = entry) -> str | None:
+            el = entry.find(f"a:{tag}", ns)
+            return el.text if el is not None else None
+
+        links = [el.get("href", "") for el in entry.findall("a:link", ns) if el.get("href")]
+        authors = [a.findtext("a:name", default="", namespaces=ns) for a in entry.findall("a:author", ns)]
+        rec = _record(
+            name,
+            i,
+            tx("title"),
+            tx("summary"),
+            date=tx("published"),
+            authors=authors,
+            links=[tx("id") or "", *links],
+        )
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    return papers, errors
+
+
+def detect_format(path: Path, text: str) -> str:
+    """By extension, then by content."""
+    ext = path.suffix.lower()
+    head = text.lstrip()[:200]
+    if ext in (".jsonl", ".json", ".ndjson") or head.startswith(("{", "[")):
+        return "jsonl"
+    if ext in (".bib", ".bibtex") or head.startswith("@"):
+        return "bibtex"
+    if ext in (".xml", ".atom") or head.startswith("<?xml") or "<feed" in head:
+        return "atom"
+    if ext == ".csv":
+        return "csv"
+    return "daily"
+
+
 def parse_files(paths: Iterable[Path]) -> ParseResult:
-    """Parse daily-papers pages; merge duplicates across all of them."""
+    """Parse every file (format detected per file); merge duplicates across all of them."""
     result = ParseResult()
     raw: list[Paper] = []
     orphans: list[tuple[str, int, str]] = []
+    structured = {"jsonl": parse_jsonl, "bibtex": parse_bibtex, "csv": parse_csv, "atom": parse_atom}
     for path in paths:
         page = path.name
-        parsed = parse_daily_page(read_text(path), page)
+        text = read_text(path)
+        fmt = detect_format(path, text)
+        if fmt in structured:
+            papers, errors = structured[fmt](text, page)
+            raw.extend(papers)
+            result.errors.extend(errors)
+            continue
+        parsed = parse_daily_page(text, page)
         raw.extend(_draft_to_paper(d, page) for d in parsed.drafts)
         orphans.extend((page, ln, text) for ln, text in parsed.orphans)
         result.errors.extend(parsed.errors)
+        if not parsed.drafts and not parsed.orphans and text.strip():
+            result.errors.append(
+                IngestError(file=page, line=None, reason="no papers recognised in this file")
+            )
     papers = dedupe(raw)
     by_abstract = {clean_text(p.abstract): p for p in papers}
     for page, ln, text in orphans:

@@ -55,31 +55,44 @@ _STOP_NAMES = {
 _TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9^+.\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
 
 
-def name_tokens(question: str) -> list[str]:
-    """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit."""
+def name_tokens(question: str, loose: bool = False) -> list[str]:
+    """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit.
+
+    With `loose`, a capitalised word in mid-sentence ("Domino", "Danish") counts too: it may
+    name a paper, which ranking checks against titles before trusting it."""
     names: list[str] = []
     for i, tok in enumerate(_TOKEN.findall(question)):
         core = tok.strip(".-")
-        if len(core) < 2 or core.upper() in _STOP_NAMES:
+        if len(core) < 2 or core.upper() in _STOP_NAMES or core in names:
             continue
         inner_caps = any(c.isupper() for c in core[1:])
         has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
-        if ((inner_caps or has_digit or (core.isupper() and len(core) >= 3)) and core not in names) or (
-            i > 0 and core[0].isupper() and "-" in core and core not in names
-        ):
+        strict = inner_caps or has_digit or (core.isupper() and len(core) >= 3)
+        capitalised = i > 0 and core[0].isupper()
+        if strict or (capitalised and "-" in core) or (loose and capitalised and len(core) >= 4):
             names.append(core)
     return names
 
 
+class _NameMatcher:
+    """Does a paper introduce `name` (not just mention it)? Patterns compiled once per name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        edge = r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])"
+        self.any_case = re.compile(edge, re.I)
+        self.exact = re.compile(edge)
+        self.defined = re.compile(r"\(\s*" + re.escape(name) + r"\s*\)")
+
+    def owns(self, paper: Paper) -> bool:
+        if self.any_case.search(paper.title):
+            return True
+        hits = len(self.exact.findall(paper.abstract))
+        return hits >= 3 or (hits >= 2 and self.defined.search(paper.abstract) is not None)
+
+
 def _owns(paper: Paper, name: str) -> bool:
-    """Does this paper introduce `name` (not just mention it)?"""
-    pat = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", re.I)
-    if pat.search(paper.title):
-        return True
-    exact = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])")
-    hits = len(exact.findall(paper.abstract))
-    defined = re.search(r"\(\s*" + re.escape(name) + r"\s*\)", paper.abstract) is not None
-    return hits >= 3 or (defined and hits >= 2)
+    return _NameMatcher(name).owns(paper)
 
 
 _CMP_SPLIT = re.compile(
@@ -236,17 +249,23 @@ class Retriever:
         focus: list[str] = []
         if mode == "hybrid":
             # Exact names first: owners of a name in the question outrank everything else.
-            candidates = set(scores) | {pid for pid, _ in self.index.keyword_search(query, 10)}
+            top = sorted(scores, key=lambda pid: -scores[pid])[:40]
+            candidates = set(top) | {pid for pid, _ in keyword[:10]}
             if allowed is not None:
                 candidates &= allowed
-            for name in name_tokens(query):
-                owners = [pid for pid in candidates if pid in papers and _owns(papers[pid], name)]
-                if 0 < len(owners) <= 3:
-                    named.append(name)
-                    for pid in owners:
-                        scores[pid] = scores.get(pid, 0.0) + 1.0
-                        if pid not in named_owners:
-                            named_owners.append(pid)
+            strict = set(name_tokens(query))
+            for name in name_tokens(query, loose=True):
+                matcher = _NameMatcher(name)
+                owners = [pid for pid in candidates if pid in papers and matcher.owns(papers[pid])]
+                if not 0 < len(owners) <= (3 if name in strict else 1):
+                    continue
+                named.append(name)
+                if name not in strict:
+                    continue  # a plain capitalised word ("Domino") shows coverage, not rank
+                for pid in owners:
+                    scores[pid] = scores.get(pid, 0.0) + 1.0  # a method name outranks everything
+                    if pid not in named_owners:
+                        named_owners.append(pid)
 
         sub_queries: list[str] = []
         if mode == "hybrid" and split_comparisons:

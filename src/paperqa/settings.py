@@ -112,6 +112,12 @@ class AnswerSettings(BaseModel):
     )
     evidence_per_source: int = Field(2, description="Evidence sentences per source shown to the LLM.")
     sources_in_prompt: int = Field(3, description="Most sources whose evidence goes into the prompt.")
+    min_source_relevance: float = Field(
+        0.5, description="Best-passage similarity a source needs to be quoted in an answer (besides [1])."
+    )
+    listing_min_relevance: float = Field(
+        0.4, description="The same for listings ('which papers …'), which should be complete."
+    )
     min_support: float = Field(
         0.45, description="Similarity a sentence needs to its cited evidence to count as supported."
     )

@@ -1,0 +1,61 @@
+"""Export an answer with its references as Markdown or BibTeX (used by the UI and the CLI)."""
+
+from __future__ import annotations
+
+import re
+
+from .types import Answer, Paper
+
+
+def _cited(answer: Answer) -> list[tuple[int, Paper]]:
+    cited = {c.n for c in answer.citations}
+    return [(s.n, s.paper) for s in answer.sources if s.n in cited]
+
+
+def bibtex_key(paper: Paper) -> str:
+    first = re.sub(r"[^a-z0-9]", "", paper.title.split(":")[0].split()[0].lower()) or "paper"
+    year = paper.date[:4] if paper.date else ""
+    return f"{first}{year}_{paper.id[1:7]}"
+
+
+def _bib_escape(text: str) -> str:
+    return (
+        text.replace("\\", "\\\\")
+        .replace("{", "\\{")
+        .replace("}", "\\}")
+        .replace("%", "\\%")
+        .replace("&", "\\&")
+    )
+
+
+def to_bibtex(answer: Answer) -> str:
+    entries = []
+    for _, p in _cited(answer):
+        fields = [f"  title = {{{_bib_escape(p.title)}}}"]
+        if p.date:
+            fields.append(f"  year = {{{p.date[:4]}}}")
+            fields.append(f"  date = {{{p.date}}}")
+        if p.links:
+            fields.append(f"  url = {{{p.links[0]}}}")
+        note = [f"{p.authors} authors"] if p.authors else []
+        note.append("source: " + ", ".join(p.locations or p.pages))
+        fields.append(f"  note = {{{_bib_escape('; '.join(note))}}}")
+        fields.append(f"  abstract = {{{_bib_escape(p.abstract)}}}")
+        entries.append(f"@misc{{{bibtex_key(p)},\n" + ",\n".join(fields) + "\n}")
+    return "\n\n".join(entries) + ("\n" if entries else "")
+
+
+def to_markdown(answer: Answer) -> str:
+    lines = [f"## {answer.question}", "", answer.answer, ""]
+    refs = _cited(answer) if not answer.refused else [(s.n, s.paper) for s in answer.sources]
+    if refs:
+        lines += ["### References" if not answer.refused else "### Closest papers", ""]
+        for n, p in refs:
+            bits = [f"**{p.title}**"]
+            if p.date or p.date_text:
+                bits.append(str(p.date or p.date_text))
+            bits.append(p.links[0] if p.links else f"source {(p.locations or p.pages)[0]}")
+            lines.append(f"[{n}] " + " — ".join(bits))
+    if answer.notes:
+        lines += ["", "### Verifier notes", "", *[f"- {n}" for n in answer.notes]]
+    return "\n".join(lines) + "\n"

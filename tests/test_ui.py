@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import re
+import shutil
 import subprocess
 import sys
 import time
@@ -16,34 +19,41 @@ from .conftest import ARTIFACTS, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
+
+
+def _serve(
+    home: Path, log: Path, env_extra: dict[str, str] | None = None, *args: str
+) -> tuple[subprocess.Popen, str]:  # type: ignore[type-arg]
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
+    env["PAPERQA_HOME"] = str(home)
+    env.update(env_extra or {})
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "paperqa"), "serve", "--port", str(port), *args],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return proc, url
+        except Exception:
+            if proc.poll() is not None:
+                pytest.fail("paperqa serve exited: " + log.read_text())
+            time.sleep(0.5)
+    proc.terminate()
+    pytest.fail("paperqa serve did not start")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, corpus_home: Path) -> Iterator[str]:
-    import shutil
-
-    home = tmp_path_factory.mktemp("ui") / "home"
-    shutil.copytree(corpus_home, home)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
-    env["PAPERQA_HOME"] = str(home)
-    log = open(tmp_path_factory.mktemp("log") / "serve.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "paperqa"), "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}/"
+    base = tmp_path_factory.mktemp("ui")
+    shutil.copytree(corpus_home, base / "home")
+    proc, url = _serve(base / "home", base / "serve.log")
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    pytest.fail("paperqa serve exited: " + Path(log.name).read_text())
-                time.sleep(0.5)
         yield url
     finally:
         proc.terminate()
@@ -57,48 +67,177 @@ def browser():  # type: ignore[no-untyped-def]
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
 
 
-def test_chat_streams_a_cited_answer_and_shows_sources(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def ask(page, question: str, n_cites_before: int = 0) -> None:  # type: ignore[no-untyped-def]
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function(
+        f"document.querySelectorAll('#chat .pqa-cite').length > {n_cites_before} "
+        "|| document.querySelector('#chat').innerText.includes('⚠️')",
+        timeout=120_000,
+    )
+
+
+def test_chat_cites_opens_paper_and_follows_up(server: str, browser) -> None:  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server)
-    page.fill("#question textarea", "What speedup over Megatron-LM does Domino report?")
-    page.click("#ask")
-    page.wait_for_selector("#chat .pqa-cite", timeout=120_000)
+    ask(page, "What speedup over Megatron-LM does Domino report?")
     answer = page.inner_text("#chat")
     assert "1.3x" in answer and "References" in answer
-    cite = page.locator("#chat .pqa-cite").first
+    cite = page.locator("#chat a.pqa-cite").first
     assert cite.get_attribute("title").startswith("Domino")
     assert "Domino" in page.inner_text("#sources")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
-    # A follow-up in the same conversation keeps the topic.
-    page.fill("#question textarea", "What GPUs was it measured on?")
-    page.click("#ask")
-    page.wait_for_function("document.querySelectorAll('#chat .pqa-cite').length >= 2", timeout=120_000)
-    assert "Domino" in page.inner_text("#sources")
+    # Clicking the citation opens that paper's abstract, with the supporting sentence highlighted.
+    target = cite.get_attribute("href")[1:]
+    cite.click()
+    details = page.locator(f"#{target}")
+    assert details.evaluate("el => el.open") is True
+    assert "Megatron-LM" in details.inner_text()
+    assert details.locator("mark").count() >= 1
+    shot(page, "chat")
+    # A follow-up keeps the topic; export buttons appear for the answer.
+    n = page.locator("#chat a.pqa-cite").count()
+    ask(page, "What GPUs was it measured on?", n)
+    assert "DGX-H100" in page.inner_text("#chat").split("What GPUs was it measured on?")[1]
+    assert page.locator("#export-md").is_visible() and page.locator("#export-bib").is_visible()
+    with page.expect_download() as dl:
+        page.click("#export-bib")
+    bib = Path(dl.value.path()).read_text()
+    assert bib.startswith("@misc{") and "Domino" in bib
     page.click("#new-chat")
     page.wait_for_function("!document.querySelector('#chat .pqa-cite')", timeout=10_000)
+    page.close()
+
+
+def test_phone_width_and_dark_mode(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    page = ctx.new_page()
+    page.goto(server + "?__theme=dark")
+    ask(page, "Which learning rate scheduler did MiniCPM introduce?")
+    assert "WSD" in page.inner_text("#chat")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 400  # no sideways scrolling on a phone
+    shot(page, "phone-dark")
+    ctx.close()
+
+
+def test_corpus_tab_upload_and_browse(server: str, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    page.get_by_role("tab", name="Corpus").click()
+    page.wait_for_selector("#corpus-count")
+    page.wait_for_function("document.querySelector('#corpus-count').innerText.includes('550 papers')")
+    upload = tmp_path / "new.jsonl"
+    upload.write_text(
+        '{"id": "2501.00001", "title": "Zebra Routing for Sparse Mixture Models", "abstract": '
+        '"We introduce Zebra Routing, a striped router for sparse mixture-of-experts models. It balances '
+        'expert load without auxiliary losses and trains 1.4x faster than top-2 routing on our benchmarks.", '
+        '"update_date": "2025-01-02"}\n{"title": "Broken"}\n'
+    )
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.click("#ingest")
+    page.wait_for_function(
+        "document.querySelector('#ingest-result').innerText.includes('added')", timeout=120_000
+    )
+    result = page.inner_text("#ingest-result")
+    assert "1 added" in result and "new.jsonl:2" in result and "no abstract" in result
+    page.fill("#corpus-search textarea", "Zebra")
+    page.wait_for_function("document.querySelector('#corpus-count').innerText.startsWith('1 papers')")
+    page.locator("#corpus-table").get_by_text("Zebra Routing for Sparse Mixture Models").locator("visible=true").first.click()
+    page.wait_for_function("document.querySelector('#paper-view').innerText.includes('striped router')")
+    shot(page, "corpus")
+    # The new paper is immediately answerable.
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How much faster does Zebra Routing train than top-2 routing?")
+    assert "1.4x" in page.inner_text("#chat")
+    page.close()
+
+
+def test_broken_llm_setting_gives_a_readable_error(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    page.locator("button[aria-label*='sidebar' i], .sidebar-toggle, button.toggle-button").first.click()
+    page.get_by_role("radio", name="openai-compatible").check()
+    page.fill("#base-url textarea, #base-url input", "http://127.0.0.1:9/v1")
+    page.fill("#model textarea, #model input", "nothing")
+    page.click("#test-connection")
+    page.wait_for_function("document.querySelector('#test-result').innerText.includes('⚠️')", timeout=30_000)
+    assert "cannot reach the LLM server" in page.inner_text("#test-result")
+    ask(page, "What F1 score does FreePRM reach on ProcessBench?")
+    text = page.inner_text("#chat")
+    assert "cannot reach the LLM server at http://127.0.0.1:9/v1" in text and "Traceback" not in text
+    assert "FreePRM" in page.inner_text("#sources")  # the sources are still there
+    # Settings are saved in this browser: a reload keeps them.
+    page.reload()
+    page.wait_for_function(
+        "[...document.querySelectorAll('#base-url textarea, #base-url input')].some(e => e.value.includes('127.0.0.1:9'))",
+        timeout=20_000,
+    )
+    shot(page, "error")
     page.close()
 
 
 def test_api_ask_returns_the_cli_json(server: str) -> None:
     from gradio_client import Client
 
-    out = Client(server, verbose=False).predict(
-        "Which learning rate scheduler did MiniCPM introduce?", api_name="/ask"
-    )
+    client = Client(server, verbose=False)
+    out = client.predict("Which learning rate scheduler did MiniCPM introduce?", api_name="/ask")
     assert {"question", "answer", "refused", "citations", "sources", "timings"} <= out.keys()
     assert not out["refused"] and "WSD" in out["answer"]
     assert {c["n"] for c in out["citations"]} <= {s["n"] for s in out["sources"]}
+
+
+def test_ten_concurrent_clients_get_their_own_answers(server: str) -> None:
+    from gradio_client import Client
+
+    questions = {
+        "What speedup over Megatron-LM does Domino report?": "Domino",
+        "Which learning rate scheduler did MiniCPM introduce?": "MiniCPM",
+        "What average F1 score on ProcessBench does FreePRM reach?": "FreePRM",
+        "What compression rate does FedZip reach on model updates?": "FEDZIP",
+        "Which paper trains an open Danish large language model?": "SnakModel",
+    }
+    jobs = list(questions.items()) * 2
+
+    def run(item: tuple[str, str]) -> tuple[str, str, dict]:  # type: ignore[type-arg]
+        q, expect = item
+        return q, expect, Client(server, verbose=False).predict(q, api_name="/ask")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=10) as pool:
+        results = list(pool.map(run, jobs))
+    assert len(results) == 10
+    for q, expect, out in results:
+        assert out["question"] == q
+        assert expect.lower() in out["sources"][0]["title"].lower()
+        assert re.search(r"\[\d+\]", out["answer"])
+
+
+def test_remote_bind_without_auth_is_refused(tmp_path: Path, corpus_home: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
+    env["PAPERQA_HOME"] = str(corpus_home)
+    res = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "paperqa"),
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "refusing to serve on 0.0.0.0 without a password" in res.stderr

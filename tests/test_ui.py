@@ -152,7 +152,9 @@ def test_corpus_tab_upload_and_browse(server: str, browser, tmp_path: Path) -> N
     assert "1 added" in result and "new.jsonl:2" in result and "no abstract" in result
     page.fill("#corpus-search textarea", "Zebra")
     page.wait_for_function("document.querySelector('#corpus-count').innerText.startsWith('1 papers')")
-    page.locator("#corpus-table").get_by_text("Zebra Routing for Sparse Mixture Models").locator("visible=true").first.click()
+    page.locator("#corpus-table").get_by_text("Zebra Routing for Sparse Mixture Models").locator(
+        "visible=true"
+    ).first.click()
     page.wait_for_function("document.querySelector('#paper-view').innerText.includes('striped router')")
     shot(page, "corpus")
     # The new paper is immediately answerable.

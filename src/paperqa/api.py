@@ -8,6 +8,8 @@ print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -20,7 +22,34 @@ from .ingest import expand_paths, parse_files
 from .llm import ChatModel, check_llm, make_llm
 from .retrieve import Filters, Retriever
 from .settings import LLMSettings, Settings
-from .types import Answer, IngestReport, Paper, Style
+from .types import Answer, IngestReport, Paper, ParseResult, Style
+
+
+@contextlib.contextmanager
+def writer_lock(home: Path) -> Iterator[None]:
+    """One writer per data folder: Chroma's embedded store is thread-safe, not process-safe."""
+    import fcntl
+
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "ingest.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise PaperQAError(
+                f"another ingest is writing to {home} (pid {holder})",
+                hint="wait for it to finish, then retry",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(str(os.getpid()))
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def bundled_corpus() -> Path:
@@ -55,7 +84,13 @@ class PaperQA:
         """Parse, deduplicate and index files (the bundled corpus when none are given)."""
         t0 = time.perf_counter()
         files = expand_paths(list(paths) or [bundled_corpus()])
-        parsed = parse_files(files)
+        parsed = parse_files(files)  # everything is parsed before anything is stored
+        with writer_lock(self.settings.home):
+            return self._store(parsed, t0, progress)
+
+    def _store(
+        self, parsed: ParseResult, t0: float, progress: Callable[[int, int], None] | None
+    ) -> IngestReport:
         total = len(parsed.papers)
         done = 0
 

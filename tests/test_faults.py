@@ -1,0 +1,100 @@
+"""Faults: an ingest killed midway, a second writer, a damaged store, an LLM that dies mid-answer."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paperqa.api import PaperQA, writer_lock
+from paperqa.errors import ConfigError, PaperQAError
+from paperqa.settings import Settings
+
+from .conftest import CORPUS, ScriptedLLM, run_cli
+
+pytestmark = pytest.mark.slow
+PAGE = "000_adfa45a2c22c7900.txt"  # 119 papers
+
+
+def _stored_chunks(home: Path) -> int:
+    db = home / "chroma" / "chroma.sqlite3"
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=1) as con:
+            return int(con.execute("SELECT count(*) FROM embeddings").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
+def test_killed_ingest_is_finished_by_the_next_run(tmp_path: Path) -> None:
+    clean = PaperQA(Settings(home=tmp_path / "clean"))
+    clean.ingest([CORPUS / PAGE])
+    expected_chunks = clean.index._chunks.count()
+
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
+    env["PAPERQA_HOME"] = str(home)
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "paperqa"), "ingest", str(CORPUS / PAGE)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 240
+    while _stored_chunks(home) == 0 and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "ingest finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = _stored_chunks(home)
+    assert 0 < partial < expected_chunks
+
+    res = run_cli("ingest", str(CORPUS / PAGE), "--json", home=home)
+    assert res.returncode == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["papers"] == 119 and out["added"] + out["unchanged"] == 119
+    app = PaperQA(Settings(home=home))
+    assert app.index._chunks.count() == expected_chunks  # nothing twice, nothing lost
+    ids = app.index._chunks.get(include=[])["ids"]
+    assert len(ids) == len(set(ids))
+
+
+def test_second_writer_is_told_to_wait(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with writer_lock(home):
+        res = run_cli("ingest", str(CORPUS / PAGE), home=home)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "another ingest is writing to" in res.stderr and "wait for it to finish" in res.stderr
+
+
+def test_damaged_store_gives_a_clear_message(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    (home / "chroma").mkdir(parents=True)
+    (home / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
+    res = run_cli("papers", home=home)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "paperqa reset" in res.stderr
+
+
+class DyingLLM(ScriptedLLM):
+    def stream(self, system: str, user: str) -> Iterator[str]:
+        yield "FreePRM achieves"
+        raise ConfigError("the LLM server at http://127.0.0.1:9/v1 stopped answering", hint="restart it")
+
+
+def test_llm_dying_mid_answer_leaves_sources_and_a_clear_error(corpus_home: Path) -> None:
+    app = PaperQA(Settings(home=corpus_home), llm=DyingLLM())
+    events = []
+    with pytest.raises(PaperQAError, match="stopped answering"):
+        for ev in app.ask_stream("What average F1 score on ProcessBench does FreePRM reach?"):
+            events.append(ev)
+    assert events[0].kind == "sources" and events[0].retrieval.sources[0].paper.title.startswith("FreePRM")

@@ -43,7 +43,7 @@ test: install browser lint
 	$(BIN)/python -m pytest
 
 eval: install
-	$(BIN)/paperqa eval --questions eval/dev.jsonl --report eval/reports
+	$(BIN)/paperqa eval --questions eval/dev.jsonl --answers --report eval/reports/dev
 
 reset: install
 	$(BIN)/paperqa reset --yes

@@ -137,3 +137,22 @@ def test_listing_and_forced_style(corpus_home: Path) -> None:
     assert ans.style == "listing" and ans.answer.count("\n- **") >= 3
     forced = app.ask(FREEPRM_Q, style="summary")
     assert forced.style == "summary"
+
+
+def test_a_bare_title_is_not_a_claim(corpus_home: Path) -> None:
+    app, _ = make(
+        corpus_home, "FreePRM: Training Process Reward Models Without Ground Truth Process Labels [1]."
+    )
+    ans = app.ask(FREEPRM_Q)
+    assert any("only names a paper" in n for n in ans.notes)
+    assert "53.0%" in ans.answer.split("\n")[0]  # the evidence sentence leads instead
+
+
+def test_title_prefix_is_stripped_from_a_claim(corpus_home: Path) -> None:
+    app, _ = make(
+        corpus_home,
+        "FreePRM: Training Process Reward Models Without Ground Truth Process Labels: FreePRM achieves an "
+        "average F1 score of 53.0% on ProcessBench [1].",
+    )
+    ans = app.ask(FREEPRM_Q)
+    assert ans.answer.startswith("FreePRM achieves an average F1 score of 53.0% on ProcessBench [1].")

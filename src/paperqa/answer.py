@@ -35,7 +35,7 @@ from .citations import (
 from .llm import ChatModel
 from .retrieve import Filters, Retrieval, Retriever, relevance_ok, rewrite_followup
 from .settings import AnswerSettings, RetrievalSettings
-from .types import Answer, Citation, Source, Style
+from .types import Answer, Citation, Source, Style, normalize_title
 
 EmbedFn = Callable[[Sequence[str]], np.ndarray]
 
@@ -245,6 +245,7 @@ class AnswerEngine:
         if not sentences:
             return [], notes
         by_n = {s.n: s for s in sources}
+        titles = [s.paper.title for s in sources]
         abstract_sents = {
             s.n: [x for x in split_sentences(s.paper.abstract) if not looks_like_instruction(x)]
             or [s.paper.title]
@@ -273,6 +274,13 @@ class AnswerEngine:
 
             if _echoes_question(body):
                 notes.append(f"dropped a sentence that only restates the question: {body[:80]!r}")
+                continue
+            for title in titles:  # "Title: the claim" -> "the claim"
+                if body.lower().startswith(title.lower()) and len(body) > len(title) + 12:
+                    body = body[len(title) :].lstrip(" :;,.-")
+                    break
+            if any(normalize_title(body) and normalize_title(body) in normalize_title(t) for t in titles):
+                notes.append(f"dropped a sentence that only names a paper: {body[:80]!r}")
                 continue
             if cited:
                 good = [n for n in cited if ok(n)]

@@ -36,7 +36,7 @@ run: install
 	$(BIN)/paperqa serve
 
 lint: install
-	$(BIN)/ruff check src ui tests eval
+	$(BIN)/ruff check src ui tests eval benchmarks
 	$(BIN)/mypy
 
 test: install browser lint

@@ -75,6 +75,23 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_http(proc: subprocess.Popen, url: str, what: str, headers: dict[str, str] | None = None) -> None:  # type: ignore[type-arg]
+    """Wait until a server we started answers `url`; fail with its name if it exits or hangs."""
+    import time
+    import urllib.request
+
+    for _ in range(240):
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=2)
+            return
+        except Exception:
+            if proc.poll() is not None:
+                pytest.fail(f"{what} exited")
+            time.sleep(0.5)
+    proc.terminate()
+    pytest.fail(f"{what} did not start")
+
+
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 300):  # type: ignore[no-untyped-def]
     """Run `paperqa ...` in a subprocess, as a user would."""
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}

@@ -141,14 +141,24 @@ def test_title_without_abstract_is_reported(tmp_path: Path) -> None:
     assert result.errors[0].line == 1 and "title without an abstract" in result.errors[0].reason
 
 
-def test_bad_files_name_the_file(tmp_path: Path) -> None:
-    binary = tmp_path / "x.bin"
-    binary.write_bytes(b"\x00\x01\x02garbage")
-    with pytest.raises(PaperQAError, match=r"x\.bin.*binary"):
-        parse_files([binary])
-    latin = tmp_path / "latin.txt"
-    latin.write_bytes(b"Title\n" + "caf\xe9".encode("latin-1"))
-    with pytest.raises(PaperQAError, match=r"latin\.txt:2: not valid UTF-8"):
-        parse_files([latin])
+def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
+    (tmp_path / "x.bin").write_bytes(b"\x00\x01\x02garbage")
+    (tmp_path / "latin.txt").write_bytes(b"Title\n" + "caf\xe9".encode("latin-1"))
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "good.txt").write_text(f"A Real Title\n{ABSTRACT}\n")
+    (tmp_path / "huge.txt").write_text("word " * 400_000)  # one 2 MB line, no title
+    (tmp_path / "cut.jsonl").write_text('{"title": "T", "abstract": "trunc')
+    result = parse_files(expand_paths([tmp_path]))
+    assert [p.title for p in result.papers] == ["A Real Title"]
+    errors = {(e.file, e.line): e.reason for e in result.errors}
+    assert errors[("x.bin", None)] == "looks like a binary file, not text"
+    assert errors[("latin.txt", 2)] == "not valid UTF-8"
+    assert errors[("empty.txt", None)] == "empty file"
+    assert "abstract without a title" in errors[("huge.txt", 1)]
+    assert errors[("cut.jsonl", 1)].startswith("invalid JSON")
+    assert result.skipped == len(result.errors) == 5
+
+
+def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(PaperQAError, match="no such file"):
         expand_paths([tmp_path / "missing.txt"])

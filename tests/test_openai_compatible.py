@@ -6,8 +6,6 @@ import json
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +13,7 @@ import pytest
 
 from paperqa.llm import embedded_model_path
 
-from .conftest import free_port, run_cli
+from .conftest import free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 KEY = "test-key-123"
@@ -47,15 +45,7 @@ def llama_server() -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(120):
-            try:
-                req = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"})
-                urllib.request.urlopen(req, timeout=2)
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    pytest.fail("llama_cpp.server exited")
-                time.sleep(0.5)
+        wait_http(proc, f"{url}/models", "llama_cpp.server", {"Authorization": f"Bearer {KEY}"})
         yield url
     finally:
         proc.terminate()

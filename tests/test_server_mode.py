@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, free_port, run_cli
+from .conftest import CORPUS, free_port, run_cli, wait_http
 
 pytestmark = pytest.mark.slow
 PAGE = "002_0e3d0914205f9d43.txt"
@@ -30,14 +28,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2)
-                break
-            except Exception:
-                if proc.poll() is not None:
-                    pytest.fail("chroma run exited")
-                time.sleep(0.5)
+        wait_http(proc, f"{url}/api/v2/heartbeat", "chroma run")
         yield url
     finally:
         proc.terminate()

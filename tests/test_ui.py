@@ -8,14 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .conftest import ARTIFACTS, free_port
+from .conftest import ARTIFACTS, free_port, wait_http
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 CHROMIUM = "/usr/bin/chromium"
@@ -36,16 +34,8 @@ def _serve(
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}/"
-    for _ in range(240):
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except Exception:
-            if proc.poll() is not None:
-                pytest.fail("paperqa serve exited: " + log.read_text())
-            time.sleep(0.5)
-    proc.terminate()
-    pytest.fail("paperqa serve did not start")
+    wait_http(proc, url, "paperqa serve (log: " + str(log) + ")")
+    return proc, url
 
 
 @pytest.fixture(scope="module")

@@ -479,14 +479,6 @@ class AnswerEngine:
         )
         yield Event("final", text=ans.answer, answer=ans)
 
-    def answer(self, question: str, **kw: object) -> Answer:
-        final: Answer | None = None
-        for ev in self.answer_stream(question, **kw):  # type: ignore[arg-type]
-            if ev.kind == "final":
-                final = ev.answer
-        assert final is not None
-        return final
-
 
 ASPECTS: list[tuple[str, re.Pattern[str]]] = [
     (

@@ -469,7 +469,18 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
     structured = {"jsonl": parse_jsonl, "bibtex": parse_bibtex, "csv": parse_csv, "atom": parse_atom}
     for path in paths:
         page = path.name
-        text = read_text(path)
+        try:
+            text = read_text(path)
+        except PaperQAError as e:  # one unreadable file does not stop the others
+            line = re.search(r":(\d+):", e.message)
+            reason = e.message.split(": ", 1)[-1] if ": " in e.message else e.message
+            result.errors.append(
+                IngestError(file=page, line=int(line.group(1)) if line else None, reason=reason)
+            )
+            continue
+        if not text.strip():
+            result.errors.append(IngestError(file=page, line=None, reason="empty file"))
+            continue
         fmt = detect_format(path, text)
         if fmt in structured:
             papers, errors = structured[fmt](text, page)

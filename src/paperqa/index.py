@@ -312,7 +312,8 @@ class PaperIndex:
             "json": paper.model_dump_json(),
         }
 
-    def _embed_and_write(self, papers: list[Paper]) -> None:
+    def chunk_nodes(self, papers: list[Paper]) -> tuple[list[Any], list[int]]:
+        """Sentence-aware chunks of each paper (each knows its title), and which paper owns each."""
         from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
 
         nodes: list[BaseNode] = []
@@ -336,7 +337,18 @@ class PaperIndex:
                 node.relationships = piece.relationships  # keeps ref_doc_id = paper id
                 nodes.append(node)
                 owners.append(k)
-        vectors = self.embed_texts([n.get_content(MetadataMode.EMBED) for n in nodes])
+        return nodes, owners
+
+    @staticmethod
+    def embed_text_of(node: Any) -> str:
+        """What is embedded for a chunk: its title, then its text."""
+        from llama_index.core.schema import MetadataMode
+
+        return str(node.get_content(MetadataMode.EMBED))
+
+    def _embed_and_write(self, papers: list[Paper]) -> None:
+        nodes, owners = self.chunk_nodes(papers)
+        vectors = self.embed_texts([self.embed_text_of(n) for n in nodes])
         for chunk_node, vec in zip(nodes, vectors, strict=True):
             chunk_node.embedding = vec.tolist()
         try:

@@ -132,6 +132,14 @@ _STOP = set(
 )
 
 
+# Questions whose answer is a figure: the sentence that states one is the evidence to show.
+WANTS_NUMBER = re.compile(
+    r"\b(how (many|much|large|big|fast|far|long)|by how|up to what|what (\S+ ){0,3}(share|size|speedup|"
+    r"rate|improvement|gain|reduction|score|accuracy|throughput|efficiency|percentage|number|compression|"
+    r"memory|batch size|cost))\b",
+    re.I,
+)
+
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous|prior)\b|"
     r"\byou are (now|an? (ai|assistant|language model))\b|\bsystem prompt\b|"
@@ -195,9 +203,7 @@ class AnswerEngine:
         withheld: list[str] = []
         qvec = self.retriever.index.embed_query(question)
         qwords = _content_words(question)
-        wants_number = bool(
-            re.search(r"\b(how (many|much)|what (share|size|speedup|rate)|by how)\b", question, re.I)
-        )
+        wants_number = bool(WANTS_NUMBER.search(question))
         all_sents: list[tuple[int, str]] = []
         for k, src in enumerate(sources):
             candidates = []

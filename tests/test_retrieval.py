@@ -67,3 +67,29 @@ def test_filters_restrict_pages_and_dates(app) -> None:  # type: ignore[no-untyp
 def test_summary_search_is_diverse(app) -> None:  # type: ignore[no-untyped-def]
     r = app.retriever.search("reducing communication cost in federated learning", k=8, diverse=True)
     assert len({s.paper.id for s in r.sources}) == 8
+
+
+def test_sides_found_only_by_keywords_do_not_break_a_comparison(app) -> None:  # type: ignore[no-untyped-def]
+    """At scale a compared side can be found by BM25 alone, with no dense chunk among the
+    candidates (this crashed the 10k-paper benchmark)."""
+    from paperqa.retrieve import Retriever
+
+    class KeywordOnly:
+        def __init__(self, index) -> None:  # type: ignore[no-untyped-def]
+            self._index = index
+
+        def dense_search(self, *a, **k):  # type: ignore[no-untyped-def]
+            return []
+
+        def dense_papers(self, *a, **k):  # type: ignore[no-untyped-def]
+            return {}
+
+        def __getattr__(self, name):  # type: ignore[no-untyped-def]
+            return getattr(self._index, name)
+
+    r = Retriever(KeywordOnly(app.index), app.settings.retrieval).search(  # type: ignore[arg-type]
+        "Compare Q-GaLore, COAP and Grass as memory-efficient training methods.", k=5
+    )
+    assert r.sub_queries and r.sources
+    assert all(s.dense == 0.0 and s.chunks == [] for s in r.sources)
+    assert {"Q-GaLore", "COAP", "Grass"} <= {s.paper.title.split(":")[0] for s in r.sources}

@@ -286,7 +286,7 @@ class Retriever:
                         scores[s.paper.id] = scores.get(s.paper.id, 0.0) + 0.5 / (1 + rank)
                         if s.paper.id not in focus:
                             focus.append(s.paper.id)
-                        if s.paper.id not in dense:
+                        if s.chunks and s.paper.id not in dense:
                             dense[s.paper.id] = s.chunks
 
         # The papers the question is about: each compared side's winner, else the owners of names.
@@ -302,7 +302,7 @@ class Retriever:
                 n=i + 1,
                 paper=papers[pid],
                 score=scores[pid],
-                dense=dense[pid][0].score if pid in dense else 0.0,
+                dense=dense[pid][0].score if dense.get(pid) else 0.0,
                 keyword=kw.get(pid, 0.0),
                 chunks=dense.get(pid, []),
             )

@@ -33,7 +33,15 @@ from .citations import (
     unsupported_numbers,
 )
 from .llm import ChatModel
-from .retrieve import Filters, Retrieval, Retriever, relevance_ok, rewrite_followup
+from .retrieve import (
+    Filters,
+    NameMatcher,
+    Retrieval,
+    Retriever,
+    name_tokens,
+    relevance_ok,
+    rewrite_followup,
+)
 from .settings import AnswerSettings, RetrievalSettings
 from .types import Answer, Citation, Source, Style, normalize_title
 
@@ -204,34 +212,31 @@ class AnswerEngine:
         qvec = self.retriever.index.embed_query(question)
         qwords = _content_words(question)
         wants_number = bool(WANTS_NUMBER.search(question))
-        all_sents: list[tuple[int, str]] = []
+        # (source index, position in abstract, sentence, its content words, states a number)
+        all_sents: list[tuple[int, int, str, set[str], bool]] = []
         for k, src in enumerate(sources):
             candidates = []
             for pos, sent in enumerate(split_sentences(src.paper.abstract)):
                 if looks_like_instruction(sent):
                     withheld.append(f"[{src.n}] {sent[:80]}")
                     continue
-                lexical = len(qwords & _content_words(sent)) + (1 if wants_number and numbers_of(sent) else 0)
-                candidates.append((lexical, -pos, sent))
+                words, has_number = _content_words(sent), bool(numbers_of(sent))
+                lexical = len(qwords & words) + (1 if wants_number and has_number else 0)
+                candidates.append((lexical, -pos, (k, pos, sent, words, has_number)))
             # Only the lexically closest sentences are embedded: it keeps the first token fast.
-            keep = sorted(candidates, reverse=True)[: per_source + 4]
-            all_sents.extend((k, sent) for _, _, sent in keep)
+            keep = sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True)[: per_source + 4]
+            all_sents.extend(c[2] for c in keep)
         if not all_sents:
             return withheld
-        vecs = self._embed([s for _, s in all_sents])
-        sims = vecs @ qvec
+        sims = self._embed([c[2] for c in all_sents]) @ qvec
         per: dict[int, list[tuple[float, int, str]]] = {}
-        for i, ((k, sent), sim) in enumerate(zip(all_sents, sims, strict=True)):
-            words = _content_words(sent)
+        for (k, pos, sent, words, has_number), sim in zip(all_sents, sims, strict=True):
             overlap = len(qwords & words) / max(1, len(qwords))
-            score = float(sim) + 0.35 * overlap
-            if wants_number and numbers_of(sent):
-                score += 0.1
-            per.setdefault(k, []).append((score, i, sent))
+            score = float(sim) + 0.35 * overlap + (0.1 if wants_number and has_number else 0.0)
+            per.setdefault(k, []).append((score, pos, sent))
         for k, src in enumerate(sources):
-            best = sorted(per.get(k, []), reverse=True)[:per_source]
-            order = {sent: i for i, sent in enumerate(split_sentences(src.paper.abstract))}
-            src.evidence = [s for _, _, s in sorted(best, key=lambda t: order.get(t[2], 0))]
+            best = sorted(per.get(k, []), key=lambda t: (t[0], t[1]), reverse=True)[:per_source]
+            src.evidence = [sent for _, _, sent in sorted(best, key=lambda t: t[1])]  # abstract order
         return withheld
 
     # ---- verification -------------------------------------------------------------
@@ -565,17 +570,15 @@ def _echoes_question(sentence: str) -> bool:
 def _unknown_names(question: str, retriever: Retriever) -> bool:
     """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
     the corpus is about something else."""
-    from .retrieve import name_tokens
-
     names = name_tokens(question)
     if not names:
         return False
     papers = retriever.index.papers()
     for name in names:
-        pat = re.compile(r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])", re.I)
+        pattern = NameMatcher(name).any_case
         hits = [pid for pid, _ in retriever.index.keyword_search(name, 10)]
         if not any(
-            pat.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
+            pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
         ):
             return True
     return False

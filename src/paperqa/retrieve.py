@@ -74,7 +74,7 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
     return names
 
 
-class _NameMatcher:
+class NameMatcher:
     """Does a paper introduce `name` (not just mention it)? Patterns compiled once per name."""
 
     def __init__(self, name: str) -> None:
@@ -89,10 +89,6 @@ class _NameMatcher:
             return True
         hits = len(self.exact.findall(paper.abstract))
         return hits >= 3 or (hits >= 2 and self.defined.search(paper.abstract) is not None)
-
-
-def _owns(paper: Paper, name: str) -> bool:
-    return _NameMatcher(name).owns(paper)
 
 
 _CMP_SPLIT = re.compile(
@@ -245,6 +241,7 @@ class Retriever:
             scores[pid] = scores.get(pid, 0.0) + wk / (rrf + r + 1)
 
         named: list[str] = []
+        matchers: dict[str, NameMatcher] = {}
         named_owners: list[str] = []
         focus: list[str] = []
         if mode == "hybrid":
@@ -255,7 +252,7 @@ class Retriever:
                 candidates &= allowed
             strict = set(name_tokens(query))
             for name in name_tokens(query, loose=True):
-                matcher = _NameMatcher(name)
+                matcher = matchers[name] = NameMatcher(name)
                 owners = [pid for pid in candidates if pid in papers and matcher.owns(papers[pid])]
                 if not 0 < len(owners) <= (3 if name in strict else 1):
                     continue
@@ -308,7 +305,7 @@ class Retriever:
             )
             for i, pid in enumerate(ranked)
         ]
-        owned = [n for n in named if any(_owns(s.paper, n) for s in sources)]
+        owned = [n for n in named if any(matchers[n].owns(s.paper) for s in sources)]
         shown = {s.paper.id for s in sources}
         return Retrieval(
             query=query,

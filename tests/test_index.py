@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 from paperqa.api import PaperQA
+from paperqa.ingest import parse_files
 from paperqa.settings import Settings
 
 from .conftest import CORPUS
@@ -53,3 +55,33 @@ def test_changed_abstract_is_reembedded_and_pages_accumulate(tmp_path: Path) -> 
     hits = app.index.chunks_of([paper.id])[paper.id]
     assert any("architecture is widely used" in t for t, _ in hits)
     assert not any("The Transformer is widely used" in t for t, _ in hits)  # old chunks are gone
+
+
+def test_keyword_index_grows_by_segments_and_recovers_after_a_lost_update(tmp_path: Path) -> None:
+    from paperqa.settings import IndexSettings
+
+    settings = Settings(
+        home=tmp_path / "home", index=IndexSettings(keyword_rebuild_below=10, keyword_merge_fraction=1.0)
+    )
+    app = PaperQA(settings)
+    app.ingest([CORPUS / PAGE])
+    other = "000_adfa45a2c22c7900.txt"
+    app.ingest([CORPUS / other])  # at "scale": the second ingest adds a segment, no rebuild
+    manifest = settings.keyword_dir / "manifest.json"
+    assert len(json.loads(manifest.read_text())["segments"]) == 2
+    ids = {p.id for p in app.papers()}
+    assert set(app.index.keyword.hashes()) == ids
+
+    # An ingest killed after the store write but before the keyword update: the rerun
+    # indexes the stored papers for keywords without embedding anything again.
+    shutil.rmtree(settings.keyword_dir)
+    rerun = PaperQA(settings)
+    calls = []
+    original = rerun.index.embed_texts
+    rerun.index.embed_texts = lambda texts: calls.append(len(texts)) or original(texts)  # type: ignore[method-assign]
+    report = rerun.ingest([CORPUS / PAGE])
+    assert report.added == 0 and calls == []
+    assert {p.id for p in parse_files([CORPUS / PAGE]).papers} <= set(rerun.index.keyword.hashes())
+    # A reader catches up with the rest on its first search.
+    hits = PaperQA(settings).index.keyword_search("attention", 5)
+    assert hits and set(rerun.index.keyword.hashes()) == ids

@@ -64,6 +64,24 @@ def test_filters_restrict_pages_and_dates(app) -> None:  # type: ignore[no-untyp
     assert r.sources and all(s.paper.date and s.paper.date >= "2025-01-01" for s in r.sources)
 
 
+def test_broad_filters_give_the_same_papers_without_an_id_list(app, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A filter that keeps most papers is applied after a larger nearest-neighbour query
+    (an `$in` list of tens of thousands of ids is slow at scale); results must not change."""
+    question = "ranking with large language models"
+    flt = Filters(date_from="2024-01-01")
+    pre = app.retriever.search(question, k=8, filters=flt)
+    monkeypatch.setattr(type(app.index), "PREFILTER_MAX", 0)
+    post = app.retriever.search(question, k=8, filters=flt)
+    assert [s.paper.id for s in post.sources] == [s.paper.id for s in pre.sources]
+    assert all(s.paper.date and s.paper.date >= "2024-01-01" for s in post.sources)
+    vec = app.index.embed_query(question)
+    allowed = {p.id for p in app.papers() if p.date and p.date >= "2025-06-01"}
+    assert 0 < len(allowed) < 550
+    hits = app.index.dense_search(vec, 20, allowed)
+    assert len(hits) == 20 and all(h.paper_id in allowed for h in hits)
+    assert set(app.index.dense_papers(vec, 20, allowed)) <= allowed
+
+
 def test_summary_search_is_diverse(app) -> None:  # type: ignore[no-untyped-def]
     r = app.retriever.search("reducing communication cost in federated learning", k=8, diverse=True)
     assert len({s.paper.id for s in r.sources}) == 8

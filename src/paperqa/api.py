@@ -100,8 +100,7 @@ class PaperQA:
             if progress:
                 progress(done, total)
 
-        counts = self.index.upsert(parsed.papers, progress=step)
-        self.index.keyword_index()  # rebuild the keyword index now, not on the first question
+        counts = self.index.upsert(parsed.papers, progress=step)  # updates the keyword index too
         return IngestReport(
             papers=self.index.count(),
             added=counts.added,
@@ -157,7 +156,7 @@ class PaperQA:
     def warm_up_retrieval(self) -> None:
         """Load the embedding model and keyword index, and run one search."""
         self.index.embed_query("warm up")
-        self.index.keyword_index()
+        self.index.sync_keywords()
         self.retriever.search("warm up", k=1)
 
     def warm_up(self) -> None:

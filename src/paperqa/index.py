@@ -14,12 +14,9 @@ This module and `llm.py` are the only ones that touch chromadb / llama-index int
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
-import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +26,7 @@ import numpy as np
 
 from .errors import ConfigError, StoreError
 from .ingest import dedupe
+from .keyword import KeywordIndex, KeywordPolicy
 from .settings import EmbeddingSettings, Settings
 from .types import ChunkHit, Paper
 
@@ -136,6 +134,15 @@ def make_chroma_client(settings: Settings) -> Any:
 
 # --------------------------------------------------------------------------- index
 @dataclass
+class IndexStats:
+    """What this process has written: for benchmarks and `ingest --json`."""
+
+    embed_seconds: float = 0.0
+    embedded_texts: int = 0
+    papers_written: int = 0
+
+
+@dataclass
 class UpsertCounts:
     added: int = 0
     updated: int = 0
@@ -180,9 +187,18 @@ class PaperIndex:
 
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._paper_cache: dict[str, Paper] | None = None
-        self._bm25: Any = None
+        self.keyword = KeywordIndex(
+            settings.keyword_dir,
+            KeywordPolicy(
+                rebuild_below=settings.index.keyword_rebuild_below,
+                max_segments=settings.index.keyword_max_segments,
+                merge_fraction=settings.index.keyword_merge_fraction,
+            ),
+        )
         self._lock = threading.RLock()
         self._splitter: Any = None
+        self.stats = IndexStats()
+        self._keywords_synced = False
 
     # ---- embedding -----------------------------------------------------------------
     @property
@@ -192,7 +208,11 @@ class PaperIndex:
         return self._embed_model
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        vecs = self.embed_model.get_text_embedding_batch(list(texts))
+        model = self.embed_model  # loading the model is not embedding time
+        t0 = time.perf_counter()
+        vecs = model.get_text_embedding_batch(list(texts))
+        self.stats.embed_seconds += time.perf_counter() - t0
+        self.stats.embedded_texts += len(texts)
         arr = np.asarray(vecs, dtype=np.float32)
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.maximum(norms, 1e-12)
@@ -245,22 +265,30 @@ class PaperIndex:
         return {pid: dict(meta) for pid, meta in zip(got["ids"], got["metadatas"], strict=False)}
 
     def upsert(self, papers: Iterable[Paper], progress: ProgressFn | None = None) -> UpsertCounts:
-        """Add new papers, update changed ones, skip unchanged ones. Batched."""
+        """Add new papers, update changed ones, skip unchanged ones. Batched.
+
+        The keyword index is updated once at the end with what changed (and with papers an
+        interrupted earlier run stored but did not get to index for keywords)."""
         counts = UpsertCounts()
         items = dedupe(papers)
         batch_size = max(8, self.settings.embedding.batch_size)
+        for_keywords: list[Paper] = []
         with self._lock:
+            held = self.keyword.hashes()
             for start in range(0, len(items), batch_size):
                 batch = items[start : start + batch_size]
-                self._upsert_batch(batch, counts)
+                written = self._upsert_batch(batch, counts)
+                if self._paper_cache is not None:
+                    self._paper_cache.update({p.id: p for p in written})
+                for_keywords += [p for p in batch + written if held.get(p.id) != p.text_hash]
                 if progress:
                     progress(len(batch))
-            if counts.added or counts.updated:
-                self._paper_cache = None
-                self._bm25 = None
+            if for_keywords:
+                self.keyword.update(list({p.id: p for p in for_keywords}.values()), self.papers)
         return counts
 
-    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> None:
+    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> list[Paper]:
+        """Store one batch; returns the papers written (new, or merged with what was stored)."""
         stored = self._stored([p.id for p in batch])
         to_embed: list[Paper] = []
         meta_only: list[tuple[Paper, dict[str, Any]]] = []
@@ -290,6 +318,7 @@ class PaperIndex:
                     metadatas=[self._chunk_meta(paper, i) for i in range(n)],
                 )
             self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
+        return to_embed + [p for p, _ in meta_only]
 
     @staticmethod
     def _chunk_meta(paper: Paper, i: int) -> dict[str, Any]:
@@ -370,6 +399,7 @@ class PaperIndex:
             )
         except Exception as e:
             raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
+        self.stats.papers_written += len(papers)
 
     def delete_all(self) -> None:
         prefix = self.settings.index.collection
@@ -380,55 +410,69 @@ class PaperIndex:
                 except Exception as e:
                     log.debug("delete %s: %s", name, e)
             self._paper_cache = None
-            self._bm25 = None
+            self.keyword.clear()
 
     # ---- search --------------------------------------------------------------------
-    def dense_search(
-        self, query_vec: np.ndarray, k: int, where: dict[str, Any] | None = None
-    ) -> list[ChunkHit]:
-        """Nearest chunks by cosine similarity (higher is better)."""
-        total = int(self._chunks.count())
-        if total == 0:
+    # Filters (dates, pages) arrive as the set of allowed paper ids. A selective filter becomes
+    # a Chroma `$in` pre-filter; a broad one (an `$in` list of tens of thousands of ids is slow)
+    # becomes a larger nearest-neighbour query filtered afterwards.
+    PREFILTER_MAX = 2000
+
+    def _filtered_query(
+        self,
+        collection: Any,
+        query_vec: np.ndarray,
+        k: int,
+        allowed: set[str] | None,
+        owner: Callable[[str, dict[str, Any]], str],
+        include: list[str],
+    ) -> list[tuple[str, dict[str, Any], str, float]]:
+        """[(id, metadata, document, cosine)] of the k nearest records whose paper is allowed."""
+        total = int(collection.count())
+        if total == 0 or k <= 0 or (allowed is not None and not allowed):
             return []
-        res = self._chunks.query(
-            query_embeddings=[query_vec.tolist()],
-            n_results=min(k, total),
-            where=where,
-            include=["documents", "metadatas", "distances"],
+        args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
+        n = min(k, total)
+        if allowed is not None and len(allowed) <= self.PREFILTER_MAX:
+            if collection is self._papers:
+                args["ids"] = sorted(allowed)
+            else:
+                args["where"] = {"paper_id": {"$in": sorted(allowed)}}
+        elif allowed is not None:  # broad filter: over-fetch by the inverse of its selectivity
+            n = min(total, int(k * 2 * total / len(allowed)) + k)
+        res = collection.query(n_results=n, **args)
+        rows = []
+        metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
+        docs = res.get("documents") or [[""] * len(res["ids"][0])]
+        for rid, meta, doc, dist in zip(res["ids"][0], metas[0], docs[0], res["distances"][0], strict=False):
+            meta = dict(meta or {})
+            if allowed is None or owner(rid, meta) in allowed:
+                rows.append((rid, meta, doc or "", 1.0 - float(dist)))
+        return rows[:k]
+
+    def dense_search(self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
+        """Nearest chunks by cosine similarity (higher is better), of allowed papers only."""
+        rows = self._filtered_query(
+            self._chunks,
+            query_vec,
+            k,
+            allowed,
+            lambda _id, meta: str(meta.get("paper_id")),
+            ["documents", "metadatas", "distances"],
         )
-        hits: list[ChunkHit] = []
-        for cid, doc, meta, dist in zip(
-            res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0], strict=False
-        ):
-            hits.append(
-                ChunkHit(
-                    paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc or "", score=1.0 - float(dist)
-                )
-            )
-        return hits
+        return [
+            ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc, score=score)
+            for cid, meta, doc, score in rows
+        ]
 
     def dense_papers(
-        self, query_vec: np.ndarray, k: int, where: dict[str, Any] | None = None
+        self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> dict[str, float]:
         """Nearest papers by their paper-level vector: {paper_id: cosine}."""
-        total = self.count()
-        if total == 0:
-            return {}
-        if where and "paper_id" in where:  # the papers collection is keyed by id
-            ids = list(where["paper_id"]["$in"])
-            if not ids:
-                return {}
-            res = self._papers.query(
-                query_embeddings=[query_vec.tolist()],
-                n_results=min(k, len(ids)),
-                ids=ids,
-                include=["distances"],
-            )
-        else:
-            res = self._papers.query(
-                query_embeddings=[query_vec.tolist()], n_results=min(k, total), include=["distances"]
-            )
-        return {pid: 1.0 - float(d) for pid, d in zip(res["ids"][0], res["distances"][0], strict=False)}
+        rows = self._filtered_query(
+            self._papers, query_vec, k, allowed, lambda pid, _meta: pid, ["distances"]
+        )
+        return {pid: score for pid, _m, _d, score in rows}
 
     def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
         """(text, embedding) of every chunk of the given papers."""
@@ -448,53 +492,15 @@ class PaperIndex:
             for pid, emb in zip(got["ids"], got["embeddings"], strict=False)
         }
 
-    def _fingerprint(self) -> str:
-        h = hashlib.sha1()
-        for pid, paper in sorted(self.papers().items()):
-            h.update(f"{pid}:{paper.text_hash};".encode())
-        return h.hexdigest()
-
-    def keyword_index(self) -> Any:
-        """BM25 over title + abstract, one entry per paper; persisted, rebuilt only when stale."""
+    def sync_keywords(self) -> str:
+        """Bring the keyword index in line with the stored papers (cheap when it already is)."""
         with self._lock:
-            if self._bm25 is not None:  # reset by upsert() whenever papers change
-                return self._bm25
-            fp = self._fingerprint()
-            from llama_index.retrievers.bm25 import BM25Retriever
+            done = self.keyword.sync(self.papers())
+            self._keywords_synced = True
+            return done
 
-            folder = self.settings.keyword_dir
-            state = folder / "state.json"
-            retriever = None
-            if state.is_file():
-                try:
-                    if json.loads(state.read_text())["fingerprint"] == fp:
-                        with contextlib.redirect_stderr(io.StringIO()):  # bm25s progress noise
-                            retriever = BM25Retriever.from_persist_dir(str(folder))
-                except Exception as e:  # damaged keyword index: rebuild it
-                    log.warning("rebuilding keyword index: %s", e)
-                    retriever = None
-            papers = self.papers()
-            if retriever is None and papers:
-                from llama_index.core.schema import TextNode
-
-                nodes: list[Any] = [
-                    # Title twice: a named method should outweigh a passing mention.
-                    TextNode(id_=pid, text=f"{p.title}\n{p.title}\n{p.abstract}")
-                    for pid, p in papers.items()
-                ]
-                retriever = BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=10)
-                folder.mkdir(parents=True, exist_ok=True)
-                retriever.persist(str(folder))
-                state.write_text(json.dumps({"fingerprint": fp, "papers": len(papers)}))
-            self._bm25 = retriever
-            return retriever
-
-    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
-        retriever = self.keyword_index()
-        if retriever is None:
-            return []
-        from llama_index.core.schema import QueryBundle
-
-        retriever.similarity_top_k = min(k, len(self.papers()))
-        results = retriever.retrieve(QueryBundle(query_str=query))
-        return [(r.node.node_id, float(r.score or 0.0)) for r in results if (r.score or 0) > 0]
+    def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """BM25 over title + abstract: [(paper id, score)], best first."""
+        if not self._keywords_synced:  # once per process: catches killed runs, upgrades, shared servers
+            self.sync_keywords()
+        return self.keyword.search(query, k, allowed)

@@ -188,11 +188,10 @@ class Retriever:
         """Chunks per paper, and a paper score: the mean of its best chunk and its paper vector."""
         if allowed is not None and not allowed:
             return {}, {}
-        where = {"paper_id": {"$in": sorted(allowed)}} if allowed is not None else None
         per_paper: dict[str, list[ChunkHit]] = {}
-        for hit in self.index.dense_search(query_vec, self.settings.candidates, where=where):
+        for hit in self.index.dense_search(query_vec, self.settings.candidates, allowed):
             per_paper.setdefault(hit.paper_id, []).append(hit)
-        paper_sim = self.index.dense_papers(query_vec, self.settings.candidates, where=where)
+        paper_sim = self.index.dense_papers(query_vec, self.settings.candidates, allowed)
         scores: dict[str, float] = {}
         for pid in set(per_paper) | set(paper_sim):
             chunk = per_paper[pid][0].score if pid in per_paper else None
@@ -204,11 +203,7 @@ class Retriever:
         return per_paper, scores
 
     def _keyword(self, query: str, allowed: set[str] | None) -> list[tuple[str, float]]:
-        k = self.settings.candidates * (4 if allowed is not None else 1)
-        hits = self.index.keyword_search(query, k)
-        if allowed is not None:
-            hits = [h for h in hits if h[0] in allowed]
-        return hits[: self.settings.candidates]
+        return self.index.keyword_search(query, self.settings.candidates, allowed)
 
     def search(
         self,

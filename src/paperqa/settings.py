@@ -87,6 +87,15 @@ class IndexSettings(BaseModel):
         180, description="Chunk size in embedding-model tokens (the model reads at most 256)."
     )
     chunk_overlap: int = Field(40, description="Tokens shared by neighbouring chunks.")
+    keyword_rebuild_below: int = Field(
+        20000,
+        description="Up to this many papers every change rebuilds the keyword index as one exact "
+        "segment; above it changes are added as new segments (merged now and then).",
+    )
+    keyword_max_segments: int = Field(8, description="Keyword segments before they are merged into one.")
+    keyword_merge_fraction: float = Field(
+        0.25, description="Merge the keyword segments when the newer ones hold this share of the papers."
+    )
 
 
 class RetrievalSettings(BaseModel):

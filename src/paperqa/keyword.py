@@ -1,0 +1,272 @@
+"""Keyword (BM25) index kept in segments, so adding papers never rebuilds it from scratch at scale.
+
+Part of the index stage (only `index.py` uses it). The engine is bm25s, the library under
+llama-index's BM25Retriever, with the same tokenizer, English stemmer and stopwords; it is used
+directly because BM25Retriever keeps (and persists) every node's full text, which at 100k papers
+costs hundreds of MB in every process that answers questions. Here a segment holds only ids.
+
+Layout under the keyword folder:
+  manifest.json   the live segments, oldest first (replaced atomically)
+  seg-NNNNNN/     one bm25s index (memory-mapped when loaded) + docs.json (ids, text hashes)
+
+A paper's newest segment is the one that counts; older copies are masked out at query time.
+Up to `rebuild_below` papers every change rebuilds one exact segment (it takes under a few
+seconds). Above it a change writes a new segment with just the changed papers, and the
+segments are merged into one when the new ones hold more than `merge_fraction` of the papers
+or there are more than `max_segments`. Readers notice a new manifest and reload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .types import Paper
+
+log = logging.getLogger(__name__)
+
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
+MANIFEST = "manifest.json"
+
+
+def keyword_text(paper: Paper) -> str:
+    # Title twice: a named method should outweigh a passing mention.
+    return f"{paper.title}\n{paper.title}\n{paper.abstract}"
+
+
+@dataclass
+class Segment:
+    name: str
+    bm25: Any
+    ids: list[str]
+    hashes: list[str]
+    live: np.ndarray  # 1.0 where this segment holds the newest copy of the paper
+
+
+@dataclass
+class KeywordPolicy:
+    rebuild_below: int = 20000
+    max_segments: int = 8
+    merge_fraction: float = 0.25
+
+
+class KeywordIndex:
+    def __init__(self, folder: Path, policy: KeywordPolicy | None = None) -> None:
+        self.folder = folder
+        self.policy = policy or KeywordPolicy()
+        self._segments: list[Segment] = []
+        self._where: dict[str, tuple[int, int]] = {}  # paper id -> (segment, row) of its newest copy
+        self._loaded_stamp: tuple[int, int] | None = None
+        self._lock = threading.RLock()
+        self._stemmer: Any = None
+
+    # ---- reading -------------------------------------------------------------------
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            st = (self.folder / MANIFEST).stat()
+        except FileNotFoundError:
+            return None
+        return (st.st_mtime_ns, st.st_ino)
+
+    def _read_manifest(self) -> list[str]:
+        path = self.folder / MANIFEST
+        if not path.is_file():
+            return []
+        data = json.loads(path.read_text())
+        if data.get("version") != 2:
+            raise ValueError("old keyword index format")
+        return [str(s) for s in data["segments"]]
+
+    def _load(self) -> None:
+        """(Re)load the segments the manifest lists, if it changed since the last load."""
+        import bm25s
+
+        stamp = self._stamp()
+        if stamp == self._loaded_stamp and (stamp is not None or not self._segments):
+            return
+        segments: list[Segment] = []
+        for attempt in range(3):  # a writer may replace the manifest while we read it
+            try:
+                stamp = self._stamp()
+                segments = []
+                for name in self._read_manifest():
+                    path = self.folder / name
+                    docs = json.loads((path / "docs.json").read_text())
+                    with contextlib.redirect_stderr(io.StringIO()):
+                        bm25 = bm25s.BM25.load(str(path), mmap=True)
+                    ids = [str(i) for i in docs["ids"]]
+                    live = np.ones(len(ids), dtype=np.float32)
+                    segments.append(Segment(name, bm25, ids, [str(h) for h in docs["hashes"]], live))
+                break
+            except (FileNotFoundError, json.JSONDecodeError, KeyError) as e:
+                if attempt == 2:
+                    log.warning("keyword index unreadable (%s); it will be rebuilt", e)
+                    segments, stamp = [], None
+            except ValueError as e:
+                log.info("keyword index: %s; it will be rebuilt", e)
+                segments, stamp = [], None
+                break
+        where: dict[str, tuple[int, int]] = {}
+        for s, seg in enumerate(segments):
+            for row, pid in enumerate(seg.ids):
+                old = where.get(pid)
+                if old is not None:
+                    segments[old[0]].live[old[1]] = 0.0
+                where[pid] = (s, row)
+        self._segments, self._where, self._loaded_stamp = segments, where, stamp
+
+    def hashes(self) -> dict[str, str]:
+        """Paper id -> text hash of what the index holds."""
+        with self._lock:
+            self._load()
+            return {pid: self._segments[s].hashes[r] for pid, (s, r) in self._where.items()}
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._load()
+            return len(self._where)
+
+    def search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        """Best papers for the query by BM25: [(paper id, score)], best first, scores > 0."""
+        import bm25s
+
+        with self._lock:
+            self._load()
+            segments = list(self._segments)
+        if not segments or k <= 0:
+            return []
+        tokens = bm25s.tokenize(query, stemmer=self._stem(), token_pattern=TOKEN_PATTERN, show_progress=False)
+        hits: list[tuple[str, float]] = []
+        for seg in segments:
+            mask = seg.live
+            if allowed is not None:
+                mask = mask * np.fromiter((pid in allowed for pid in seg.ids), np.float32, len(seg.ids))
+            n = int(np.count_nonzero(mask))
+            if n == 0:
+                continue
+            with contextlib.redirect_stderr(io.StringIO()):
+                idx, scores = seg.bm25.retrieve(
+                    tokens,
+                    k=min(k, len(seg.ids)),
+                    show_progress=False,
+                    weight_mask=None if n == len(seg.ids) else mask,
+                    n_threads=1,
+                )
+            for i, sc in zip(idx[0], scores[0], strict=False):
+                if sc > 0 and mask[int(i)] > 0:
+                    hits.append((seg.ids[int(i)], float(sc)))
+        hits.sort(key=lambda h: -h[1])
+        return hits[:k]
+
+    def _stem(self) -> Any:
+        if self._stemmer is None:
+            import Stemmer
+
+            self._stemmer = Stemmer.Stemmer("english")
+        return self._stemmer
+
+    # ---- writing -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock, (self.folder / ".lock").open("a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                self._loaded_stamp = None  # re-read what another process may have written
+                self._load()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def update(
+        self,
+        changed: Sequence[Paper],
+        all_papers: Callable[[], Mapping[str, Paper]],
+        removed: Sequence[str] = (),
+    ) -> str:
+        """Index new or changed papers (and drop removed ones). Returns what was done."""
+        with self._writing():
+            changed = [p for p in changed if self._hash_of(p.id) != p.text_hash]
+            gone = [pid for pid in removed if pid in self._where]
+            if not changed and not gone:
+                return "unchanged"
+            total = len(self._where) + len(changed)
+            added_since_base = sum(len(s.ids) for s in self._segments[1:]) + len(changed)
+            if (
+                gone
+                or not self._segments
+                or total <= self.policy.rebuild_below
+                or len(self._segments) >= self.policy.max_segments
+                or added_since_base > self.policy.merge_fraction * total
+            ):
+                papers = all_papers()
+                self._write([papers[pid] for pid in sorted(papers)], replace=True)
+                return "rebuilt"
+            self._write(list(changed), replace=False)
+            return "appended"
+
+    def sync(self, papers: Mapping[str, Paper]) -> str:
+        """Make the index hold exactly these papers (after a killed ingest, an upgrade, or
+        when another machine wrote to a shared Chroma server). Cheap when nothing differs."""
+        held = self.hashes()
+        changed = [p for pid, p in papers.items() if held.get(pid) != p.text_hash]
+        removed = [pid for pid in held if pid not in papers]
+        if not changed and not removed:
+            return "unchanged"
+        return self.update(changed, lambda: papers, removed)
+
+    def clear(self) -> None:
+        with self._lock:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self._segments, self._where, self._loaded_stamp = [], {}, None
+
+    def _hash_of(self, pid: str) -> str | None:
+        loc = self._where.get(pid)
+        return self._segments[loc[0]].hashes[loc[1]] if loc else None
+
+    def _write(self, papers: list[Paper], replace: bool) -> None:
+        import bm25s
+
+        names = [] if replace else [s.name for s in self._segments]
+        if papers:
+            existing = [p.name for p in self.folder.glob("seg-*")]
+            number = max((int(n[4:]) for n in existing if n[4:].isdigit()), default=0) + 1
+            name = f"seg-{number:06d}"
+            tmp = self.folder / f".tmp-{name}"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tokens = bm25s.tokenize(
+                [keyword_text(p) for p in papers],
+                stopwords="en",
+                stemmer=self._stem(),
+                token_pattern=TOKEN_PATTERN,
+                show_progress=False,
+            )
+            bm25 = bm25s.BM25()
+            bm25.index(tokens, show_progress=False)
+            bm25.save(str(tmp))
+            (tmp / "docs.json").write_text(
+                json.dumps({"ids": [p.id for p in papers], "hashes": [p.text_hash for p in papers]})
+            )
+            tmp.rename(self.folder / name)
+            names.append(name)
+        manifest = self.folder / MANIFEST
+        tmp_manifest = self.folder / f".{MANIFEST}.tmp"
+        tmp_manifest.write_text(json.dumps({"version": 2, "segments": names}))
+        os.replace(tmp_manifest, manifest)
+        self._loaded_stamp = None
+        self._load()
+        for old in self.folder.iterdir():  # segments no manifest lists any more; old formats
+            if old.name not in names and old.name not in (MANIFEST, ".lock"):
+                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

@@ -1,0 +1,120 @@
+"""The segmented keyword index: appends at scale instead of rebuilding, newest copy wins,
+merges, reconciles with the store, and readers in other processes see a writer's changes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from paperqa.ingest import expand_paths, parse_files
+from paperqa.keyword import KeywordIndex, KeywordPolicy
+from paperqa.types import Paper
+
+from .conftest import CORPUS, ROOT
+
+
+@pytest.fixture(scope="module")
+def papers() -> list[Paper]:
+    return parse_files(expand_paths([CORPUS])).papers
+
+
+def _by_id(ps: list[Paper]) -> dict[str, Paper]:
+    return {p.id: p for p in ps}
+
+
+def _find(papers: list[Paper], title_start: str) -> Paper:
+    return next(p for p in papers if p.title.startswith(title_start))
+
+
+def _segments(folder: Path) -> list[str]:
+    return list(json.loads((folder / "manifest.json").read_text())["segments"])
+
+
+def test_small_corpora_are_one_exact_segment(tmp_path: Path, papers: list[Paper]) -> None:
+    kw = KeywordIndex(tmp_path / "kw")  # default policy: rebuild below 20k papers
+    head, tail = papers[:300], papers[300:]
+    assert kw.update(head, lambda: _by_id(head)) == "rebuilt"
+    assert kw.update(tail, lambda: _by_id(papers)) == "rebuilt"
+    assert len(_segments(tmp_path / "kw")) == 1 and len(kw) == len(papers)
+    target = _find(papers, "On Layer Normalization in the Transformer")
+    assert kw.search("layer normalization warm-up stage Transformer", 3)[0][0] == target.id
+
+
+def test_large_corpora_append_segments_then_merge(tmp_path: Path, papers: list[Paper]) -> None:
+    folder = tmp_path / "kw"
+    kw = KeywordIndex(folder, KeywordPolicy(rebuild_below=100, max_segments=3, merge_fraction=0.9))
+    assert kw.update(papers[:400], lambda: _by_id(papers[:400])) == "rebuilt"
+    # A small ingest at "scale" writes only the new papers, in a new segment.
+    assert kw.update(papers[400:450], lambda: pytest.fail("must not rebuild")) == "appended"
+    assert len(_segments(folder)) == 2 and len(kw) == 450
+    new = papers[420]
+    assert new.id in [pid for pid, _ in kw.search(new.title, 5)]
+    # Unchanged papers are not written again.
+    assert kw.update(papers[400:450], lambda: pytest.fail("nothing to do")) == "unchanged"
+    # A changed abstract: the newest copy counts, the old text no longer matches.
+    old = papers[10]
+    changed = old.model_copy(
+        update={"title": "Zyxwvut", "abstract": "Quokka fluorescence in deep sea vents."}
+    )
+    assert kw.update([changed], lambda: pytest.fail("must not rebuild")) == "appended"
+    assert [pid for pid, _ in kw.search("zyxwvut quokka", 5)] == [old.id]
+    assert old.id not in [pid for pid, _ in kw.search(old.title, 20)]
+    assert kw.hashes()[old.id] == changed.text_hash and len(kw) == 450
+    # Too many segments: merged into one, from the store's papers.
+    merged = {**_by_id(papers[:450]), old.id: changed}
+    assert kw.update(papers[450:460], lambda: {**merged, **_by_id(papers[450:460])}) == "rebuilt"
+    assert len(_segments(folder)) == 1 and len(kw) == 460
+    assert [pid for pid, _ in kw.search("zyxwvut quokka", 5)] == [old.id]
+    leftovers = sorted(p.name for p in folder.iterdir() if p.name.startswith(("seg-", ".tmp")))
+    assert leftovers == _segments(folder)  # replaced segments are deleted
+
+
+def test_filters_and_sync(tmp_path: Path, papers: list[Paper]) -> None:
+    kw = KeywordIndex(tmp_path / "kw", KeywordPolicy(rebuild_below=10))
+    kw.update(papers[:200], lambda: _by_id(papers[:200]))
+    kw.update(papers[200:260], lambda: pytest.fail("append"))
+    allowed = {p.id for p in papers[150:230]}  # spans both segments
+    hits = kw.search("language model reasoning benchmark", 50, allowed)
+    assert hits and all(pid in allowed for pid, _ in hits)
+    assert {pid for pid, _ in hits} & {p.id for p in papers[200:230]}
+    # The store lost some papers and holds others the index never saw (a killed ingest,
+    # another machine writing to a shared Chroma server): sync makes them agree.
+    store = _by_id(papers[5:300])
+    assert kw.sync(store) == "rebuilt"  # removals force a rebuild
+    assert kw.hashes() == {pid: p.text_hash for pid, p in store.items()}
+    assert kw.sync(store) == "unchanged"
+
+
+def test_a_reader_in_another_process_sees_new_segments(tmp_path: Path, papers: list[Paper]) -> None:
+    folder = tmp_path / "kw"
+    reader = KeywordIndex(folder)
+    assert reader.search("anything", 5) == []  # no index yet: no hits, no error
+    writer = KeywordIndex(folder, KeywordPolicy(rebuild_below=10))
+    writer.update(papers[:100], lambda: _by_id(papers[:100]))
+    target = papers[150]
+    code = (
+        "import sys, pickle; from pathlib import Path; from paperqa.keyword import KeywordIndex, KeywordPolicy;"
+        "ps = pickle.load(open(sys.argv[2], 'rb'));"
+        "KeywordIndex(Path(sys.argv[1]), KeywordPolicy(rebuild_below=10, merge_fraction=1.0)).update(ps, lambda: {})"
+    )
+    import pickle
+
+    blob = tmp_path / "papers.pkl"
+    blob.write_bytes(pickle.dumps(papers[100:200]))
+    subprocess.run([sys.executable, "-c", code, str(folder), str(blob)], check=True, cwd=ROOT)
+    assert len(reader) == 200  # the reader reloads the new manifest
+    assert target.id in [pid for pid, _ in reader.search(target.title, 5)]
+
+
+def test_damaged_keyword_index_is_rebuilt_from_the_store(tmp_path: Path, papers: list[Paper]) -> None:
+    folder = tmp_path / "kw"
+    kw = KeywordIndex(folder)
+    kw.update(papers[:50], lambda: _by_id(papers[:50]))
+    (folder / "manifest.json").write_text("{not json")
+    fresh = KeywordIndex(folder)
+    assert len(fresh) == 0  # unreadable: treated as empty, not a crash
+    assert fresh.sync(_by_id(papers[:50])) == "rebuilt" and len(fresh) == 50

@@ -85,6 +85,57 @@ def test_damaged_store_gives_a_clear_message(tmp_path: Path) -> None:
     assert "paperqa reset" in res.stderr
 
 
+def test_a_second_process_is_told_how_to_share_the_store(tmp_path: Path) -> None:
+    """Chroma's embedded store is not process-safe: one process holds a data folder."""
+    home = tmp_path / "home"
+    app = PaperQA(Settings(home=home))
+    app.ingest([CORPUS / "002_0e3d0914205f9d43.txt"])
+    res = run_cli("ingest", str(CORPUS / PAGE), home=home)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert f"pid {os.getpid()}" in res.stderr and "open in another process" in res.stderr
+    assert "--chroma-url" in res.stderr and "chroma run --path" in res.stderr
+    assert app.index.count() == 42  # untouched
+    app.close()
+    res = run_cli("papers", "--json", home=home)
+    assert res.returncode == 0 and len(json.loads(res.stdout)) == 42
+
+
+def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path) -> None:
+    """The chat UI ingests uploads in its own process while other users keep asking."""
+    import threading
+
+    app = PaperQA(Settings(home=tmp_path / "home"))
+    app.ingest([CORPUS / "002_0e3d0914205f9d43.txt"])
+    errors: list[BaseException] = []
+
+    def ingest() -> None:
+        try:
+            app.ingest([CORPUS / PAGE])
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    worker = threading.Thread(target=ingest)
+    worker.start()
+    answered = 0
+    seen_counts = set()
+    while worker.is_alive():
+        r = app.retriever.search("Where must layer normalization be placed to train without warm-up?", k=5)
+        assert r.sources[0].paper.title == "On Layer Normalization in the Transformer Architecture"
+        assert all(s.paper.id in app.index.papers() for s in r.sources)
+        seen_counts.add(len(app.index.papers()))
+        answered += 1
+    worker.join()
+    assert not errors and answered >= 3
+    assert len(seen_counts) > 1  # the paper list grew while questions were answered
+    expected = {p.id for p in app.papers()}
+    assert len(expected) == app.index.count() == 42 + 119
+    ids = app.index._chunks.get(include=[])["ids"]
+    assert len(ids) == len(set(ids))
+    assert set(app.index.keyword.hashes()) == expected
+    new = next(p for p in app.papers() if PAGE in p.pages)
+    assert new.id in [s.paper.id for s in app.retriever.search(new.title, k=3).sources]
+
+
 class DyingLLM(ScriptedLLM):
     def stream(self, system: str, user: str) -> Iterator[str]:
         yield "FreePRM achieves"

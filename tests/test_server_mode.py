@@ -64,6 +64,52 @@ def test_ingest_papers_and_ask_through_a_chroma_server(chroma_url: str, tmp_path
     )
 
 
+def test_an_ingest_in_one_process_while_another_queries(chroma_url: str, tmp_path: Path) -> None:
+    """With a Chroma server, processes share the index: one ingests, another keeps answering,
+    sees the new papers as they arrive, and nothing is stored twice."""
+    import os
+    import time
+
+    from paperqa.api import PaperQA
+    from paperqa.settings import IndexSettings, Settings
+
+    env = {"PAPERQA_CHROMA_URL": chroma_url, "PAPERQA_INDEX__COLLECTION": "concurrent"}
+    assert run_cli("ingest", str(CORPUS / PAGE), home=tmp_path / "writer", env=env).returncode == 0
+    reader = PaperQA(
+        Settings(
+            home=tmp_path / "reader", chroma_url=chroma_url, index=IndexSettings(collection="concurrent")
+        )
+    )
+    question = "Where must layer normalization be placed to train without warm-up?"
+    assert reader.retriever.search(question, k=3).sources
+    other = "000_adfa45a2c22c7900.txt"  # 119 papers
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PAPERQA_")}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "paperqa"), "ingest", str(CORPUS / other), "--json"],
+        env={**full_env, **env, "PAPERQA_HOME": str(tmp_path / "writer")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    answered, counts = 0, set()
+    while proc.poll() is None:
+        r = reader.retriever.search(question, k=5)
+        assert r.sources[0].paper.title == "On Layer Normalization in the Transformer Architecture"
+        counts.add(reader.index.count())
+        answered += 1
+        time.sleep(0.5)
+    out, err = proc.communicate()
+    assert proc.returncode == 0, err
+    assert json.loads(out)["papers"] == 42 + 119 and answered >= 3
+    assert len(counts) > 1  # the reader saw the store grow while it kept answering
+    time.sleep(5.5)  # the reader looks for other clients' papers every few seconds
+    new = next(p for p in reader.papers() if other in p.pages)
+    assert new.id in [s.paper.id for s in reader.retriever.search(new.title, k=3).sources]
+    assert set(reader.index.keyword.hashes()) == {p.id for p in reader.papers()}
+    ids = reader.index._chunks.get(include=[])["ids"]
+    assert len(ids) == len(set(ids)) and reader.index.count() == 161
+
+
 def test_unreachable_server_says_what_to_fix(tmp_path: Path) -> None:
     res = run_cli("papers", "--chroma-url", f"http://127.0.0.1:{free_port()}", home=tmp_path)
     assert res.returncode == 1 and "Traceback" not in res.stderr

@@ -72,6 +72,16 @@ class PaperQA:
             self.retriever, self._get_llm, self.settings.answer, self.settings.retrieval
         )
 
+    def close(self) -> None:
+        """Release the data folder (another process may then open it)."""
+        self.index.close()
+
+    def __enter__(self) -> PaperQA:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _get_llm(self) -> ChatModel:
         if self._llm is None:
             self._llm = make_llm(self.settings.llm)

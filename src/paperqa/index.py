@@ -15,6 +15,7 @@ This module and `llm.py` are the only ones that touch chromadb / llama-index int
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -95,6 +96,106 @@ def make_embed_model(settings: EmbeddingSettings) -> Any:
         return model
 
 
+_CLAIMS: dict[str, list[Any]] = {}  # lock file -> [open file, users in this process]
+_CLAIMS_LOCK = threading.Lock()
+
+
+def claim_store(home: Path) -> None:
+    """Open a data folder's embedded store in this process only.
+
+    Chroma's embedded store is thread-safe but not process-safe: a second process on the
+    same folder reads stale vectors, and merely opening it can rewrite index files another
+    process is writing (a torn index crashes the next start). So one process at a time holds
+    the folder (threads in it share the store); others are told how to share it properly.
+    """
+    import fcntl
+    import os
+    import sys
+
+    path = home / "store.lock"
+    key = str(path.resolve())
+    with _CLAIMS_LOCK:
+        if key in _CLAIMS:
+            _CLAIMS[key][1] += 1
+            return
+        home.mkdir(parents=True, exist_ok=True)
+        fh = path.open("a+")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown"
+            fh.close()
+            raise StoreError(
+                f"the index in {home} is open in another process (pid {holder})",
+                hint="Chroma's embedded store cannot be shared between processes: use that "
+                "process (the chat UI ingests files from its Corpus tab), stop it, or serve the "
+                f"index with `chroma run --path {home / 'chroma'} --port 8000` and give every "
+                "command --chroma-url http://127.0.0.1:8000",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}: {' '.join(Path(a).name for a in sys.argv[:2])}")
+        fh.flush()
+        _CLAIMS[key] = [fh, 1]
+
+
+def release_store(home: Path) -> None:
+    import fcntl
+
+    key = str((home / "store.lock").resolve())
+    with _CLAIMS_LOCK:
+        claim = _CLAIMS.get(key)
+        if claim is None:
+            return
+        claim[1] -= 1
+        if claim[1] <= 0:
+            fcntl.flock(claim[0], fcntl.LOCK_UN)
+            claim[0].close()
+            del _CLAIMS[key]
+
+
+UNFINISHED = "ingest.unfinished"  # present while an ingest writes to the embedded store
+
+_PROBE = """
+import sys, chromadb
+from chromadb.config import Settings
+client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
+for info in client.list_collections():
+    col = client.get_collection(info.name)
+    n = col.count()
+    if n:
+        got = col.get(limit=1, include=["embeddings"])
+        col.query(query_embeddings=[got["embeddings"][0]], n_results=min(5, n))
+"""
+
+
+def check_after_interrupted_ingest(home: Path, chroma_dir: Path) -> None:
+    """An ingest died while writing (its marker is still there): Chroma writes its vector
+    index in place, so a kill mid-flush can leave torn files that crash whichever process
+    loads them next. Load everything once in a throw-away process first."""
+    import subprocess
+    import sys
+
+    marker = home / UNFINISHED
+    if not marker.exists() or not chroma_dir.exists():
+        return
+    log.warning("an earlier ingest was interrupted; checking the index")
+    try:
+        res = subprocess.run(
+            [sys.executable, "-c", _PROBE, str(chroma_dir)], capture_output=True, text=True, timeout=600
+        )
+        ok = res.returncode == 0
+    except subprocess.TimeoutExpired:
+        ok = False
+    if not ok:
+        raise StoreError(
+            f"the index in {chroma_dir} was damaged by an interrupted ingest ({marker.read_text().strip()})",
+            hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
+        )
+    marker.unlink(missing_ok=True)  # intact: rerunning the ingest finishes what it started
+
+
 def make_chroma_client(settings: Settings) -> Any:
     """Embedded PersistentClient under PAPERQA_HOME, or an HttpClient for a Chroma server."""
     import chromadb
@@ -122,10 +223,17 @@ def make_chroma_client(settings: Settings) -> Any:
                 hint="start it with `chroma run --path DIR --port PORT` or fix PAPERQA_CHROMA_URL",
             ) from e
     path = settings.chroma_dir
+    claim_store(settings.home)
+    try:
+        check_after_interrupted_ingest(settings.home, path)
+    except StoreError:
+        release_store(settings.home)
+        raise
     try:
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as e:
+        release_store(settings.home)
         raise StoreError(
             f"cannot open the index at {path}: {e}",
             hint="another process may hold it, or it is damaged; `paperqa reset` rebuilds it",
@@ -178,6 +286,7 @@ class PaperIndex:
                 f"{prefix}_papers", metadata={"hnsw:space": "cosine"}
             )
         except Exception as e:
+            self.close()
             where = settings.chroma_url or settings.chroma_dir
             raise StoreError(
                 f"cannot open the collections at {where}: {e}",
@@ -199,6 +308,30 @@ class PaperIndex:
         self._splitter: Any = None
         self.stats = IndexStats()
         self._keywords_synced = False
+        self._seen_count: int | None = None
+        self._checked_at = 0.0
+        self._closed = False
+
+    def close(self) -> None:
+        """Let another process open this data folder (embedded store); idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if not self.settings.chroma_url:
+            release_store(self.settings.home)
+
+    def refresh(self) -> None:
+        """With a Chroma server other clients may add papers: notice it (every few seconds at
+        most) and reload the paper list and keyword index. The embedded store has one process."""
+        if not self.settings.chroma_url or time.monotonic() - self._checked_at < 5:
+            return
+        self._checked_at = time.monotonic()
+        count = self.count()
+        if self._seen_count is not None and count != self._seen_count:
+            with self._lock:
+                self._paper_cache = None
+                self._keywords_synced = False
+        self._seen_count = count
 
     # ---- embedding -----------------------------------------------------------------
     @property
@@ -273,18 +406,29 @@ class PaperIndex:
         items = dedupe(papers)
         batch_size = max(8, self.settings.embedding.batch_size)
         for_keywords: list[Paper] = []
-        with self._lock:
-            held = self.keyword.hashes()
-            for start in range(0, len(items), batch_size):
-                batch = items[start : start + batch_size]
-                written = self._upsert_batch(batch, counts)
-                if self._paper_cache is not None:
-                    self._paper_cache.update({p.id: p for p in written})
-                for_keywords += [p for p in batch + written if held.get(p.id) != p.text_hash]
-                if progress:
-                    progress(len(batch))
-            if for_keywords:
-                self.keyword.update(list({p.id: p for p in for_keywords}.values()), self.papers)
+        held = self.keyword.hashes()
+        marker = None if self.settings.chroma_url else self.settings.home / UNFINISHED
+        if marker is not None and items:
+            marker.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        # Questions keep being answered meanwhile: the paper list is replaced, never changed
+        # in place, and no lock is held while embedding.
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            written = self._upsert_batch(batch, counts)
+            with self._lock:
+                if self._paper_cache is not None and written:
+                    self._paper_cache = {**self._paper_cache, **{p.id: p for p in written}}
+            for_keywords += [p for p in batch + written if held.get(p.id) != p.text_hash]
+            if progress:
+                progress(len(batch))
+        changed = list({p.id: p for p in for_keywords}.values())
+        with self._lock:  # papers written while another thread was loading the list
+            if self._paper_cache is not None and changed:
+                self._paper_cache = {**self._paper_cache, **{p.id: p for p in changed}}
+        if changed:
+            self.keyword.update(changed, self.papers)
+        if marker is not None:
+            marker.unlink(missing_ok=True)
         return counts
 
     def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> list[Paper]:

@@ -69,7 +69,8 @@ class KeywordIndex:
         self._segments: list[Segment] = []
         self._where: dict[str, tuple[int, int]] = {}  # paper id -> (segment, row) of its newest copy
         self._loaded_stamp: tuple[int, int] | None = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the loaded segments
+        self._write_lock = threading.Lock()  # one writer per process (a file lock across processes)
         self._stemmer: Any = None
 
     # ---- reading -------------------------------------------------------------------
@@ -181,11 +182,12 @@ class KeywordIndex:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        with self._lock, (self.folder / ".lock").open("a") as fh:
+        with self._write_lock, (self.folder / ".lock").open("a") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
-                self._loaded_stamp = None  # re-read what another process may have written
-                self._load()
+                with self._lock:
+                    self._loaded_stamp = None  # re-read what another process may have written
+                    self._load()
                 yield
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
@@ -265,8 +267,9 @@ class KeywordIndex:
         tmp_manifest = self.folder / f".{MANIFEST}.tmp"
         tmp_manifest.write_text(json.dumps({"version": 2, "segments": names}))
         os.replace(tmp_manifest, manifest)
-        self._loaded_stamp = None
-        self._load()
+        with self._lock:
+            self._loaded_stamp = None
+            self._load()
         for old in self.folder.iterdir():  # segments no manifest lists any more; old formats
             if old.name not in names and old.name not in (MANIFEST, ".lock"):
                 shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

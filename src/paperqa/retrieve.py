@@ -216,6 +216,7 @@ class Retriever:
     ) -> Retrieval:
         k = k or self.settings.top_k
         query = focus_query(query)
+        self.index.refresh()
         papers = self.index.papers()
         allowed = (
             {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None

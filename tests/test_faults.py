@@ -136,6 +136,26 @@ def test_questions_are_answered_while_an_ingest_runs(tmp_path: Path) -> None:
     assert new.id in [s.paper.id for s in app.retriever.search(new.title, k=3).sources]
 
 
+def test_torn_vector_index_gives_a_clear_message_and_reset_recovers(home_copy: Path) -> None:
+    """A kill during Chroma's in-place flush can leave torn index files (chroma-core/chroma
+    #7238, #5925): no stack trace, a way out."""
+    torn = [p for p in (home_copy / "chroma").glob("*/index_metadata.pickle")]
+    assert torn, "the corpus is big enough for Chroma to have persisted its vector index"
+    for pickle in torn:
+        pickle.write_bytes(b"")
+    res = run_cli("ask", "--json", "What is FreePRM?", home=home_copy)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "cannot be read" in res.stderr and "paperqa reset --yes" in res.stderr
+    # With the marker a killed ingest leaves, the damage is found before anything loads it.
+    (home_copy / "ingest.unfinished").write_text("pid 123, started 2026-11-23 10:00:00")
+    res = run_cli("papers", home=home_copy)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert "damaged by an interrupted ingest (pid 123" in res.stderr
+    assert run_cli("reset", "--yes", home=home_copy).returncode == 0
+    res = run_cli("ingest", str(CORPUS / "002_0e3d0914205f9d43.txt"), "--json", home=home_copy)
+    assert res.returncode == 0 and json.loads(res.stdout)["papers"] == 42
+
+
 class DyingLLM(ScriptedLLM):
     def stream(self, system: str, user: str) -> Iterator[str]:
         yield "FreePRM achieves"

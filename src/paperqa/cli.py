@@ -227,8 +227,15 @@ def reset(yes: bool, home: str | None) -> None:
     targets = [settings.chroma_dir, settings.keyword_dir]
     if not yes:
         click.confirm(f"Delete {', '.join(map(str, targets))}?", abort=True)
-    for t in targets:
-        shutil.rmtree(t, ignore_errors=True)
+    from .index import UNFINISHED, claim_store, release_store
+
+    claim_store(settings.home)  # not under a process that has it open
+    try:
+        for t in targets:
+            shutil.rmtree(t, ignore_errors=True)
+        (settings.home / UNFINISHED).unlink(missing_ok=True)
+    finally:
+        release_store(settings.home)
     click.echo(f"index removed from {settings.home}; `paperqa ingest` rebuilds it")
 
 

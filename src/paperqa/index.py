@@ -14,6 +14,7 @@ This module and `llm.py` are the only ones that touch chromadb / llama-index int
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -21,11 +22,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
-from .errors import ConfigError, StoreError
+from .errors import ConfigError, PaperQAError, StoreError
 from .ingest import dedupe
 from .keyword import KeywordIndex, KeywordPolicy
 from .settings import EmbeddingSettings, Settings
@@ -241,6 +242,34 @@ def make_chroma_client(settings: Settings) -> Any:
 
 
 # --------------------------------------------------------------------------- index
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _store_call(fn: Callable[Concatenate[PaperIndex, P], R]) -> Callable[Concatenate[PaperIndex, P], R]:
+    """Chroma failures (a damaged folder, a server that went away) become one clear message."""
+
+    @functools.wraps(fn)
+    def wrapper(self: PaperIndex, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(self, *args, **kwargs)
+        except PaperQAError:
+            raise
+        except Exception as e:
+            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            if self.settings.chroma_url:
+                raise StoreError(
+                    f"the Chroma server at {self.settings.chroma_url} failed: {reason}",
+                    hint="check that `chroma run` is up (its log says more), then retry",
+                ) from e
+            raise StoreError(
+                f"the index in {self.settings.chroma_dir} cannot be read: {reason}",
+                hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
+            ) from e
+
+    return wrapper
+
+
 @dataclass
 class IndexStats:
     """What this process has written: for benchmarks and `ingest --json`."""
@@ -379,6 +408,7 @@ class PaperIndex:
         except Exception as e:
             raise StoreError(f"cannot read the index: {e}", hint="`paperqa reset` rebuilds it") from e
 
+    @_store_call
     def papers(self) -> dict[str, Paper]:
         """Every indexed paper by id (cached; refreshed after ingest)."""
         with self._lock:
@@ -393,6 +423,7 @@ class PaperIndex:
                 self._paper_cache = cache
             return self._paper_cache
 
+    @_store_call
     def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         got = self._papers.get(ids=ids, include=["metadatas"])
         return {pid: dict(meta) for pid, meta in zip(got["ids"], got["metadatas"], strict=False)}
@@ -431,6 +462,7 @@ class PaperIndex:
             marker.unlink(missing_ok=True)
         return counts
 
+    @_store_call
     def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> list[Paper]:
         """Store one batch; returns the papers written (new, or merged with what was stored)."""
         stored = self._stored([p.id for p in batch])
@@ -594,6 +626,7 @@ class PaperIndex:
                 rows.append((rid, meta, doc or "", 1.0 - float(dist)))
         return rows[:k]
 
+    @_store_call
     def dense_search(self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
         """Nearest chunks by cosine similarity (higher is better), of allowed papers only."""
         rows = self._filtered_query(
@@ -609,6 +642,7 @@ class PaperIndex:
             for cid, meta, doc, score in rows
         ]
 
+    @_store_call
     def dense_papers(
         self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> dict[str, float]:
@@ -618,6 +652,7 @@ class PaperIndex:
         )
         return {pid: score for pid, _m, _d, score in rows}
 
+    @_store_call
     def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
         """(text, embedding) of every chunk of the given papers."""
         got = self._chunks.get(
@@ -628,6 +663,7 @@ class PaperIndex:
             out.setdefault(str(meta["paper_id"]), []).append((doc or "", np.asarray(emb, dtype=np.float32)))
         return out
 
+    @_store_call
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
         """Paper-level vectors (normalised mean of the paper's chunk embeddings)."""
         got = self._papers.get(ids=paper_ids, include=["embeddings"])

@@ -99,8 +99,8 @@ def _ingest_worker(jsonl: Path, home: Path, log: Path) -> None:
     """One ingest segment (run in its own process): appends its progress to `log` every ~10 s.
 
     A killed segment is resumed by the next one (ingest finishes interrupted work without
-    duplicates); papers written after a segment's last progress line are counted by nobody,
-    so an interrupted run can only understate throughput.
+    duplicates); what a killed segment did after its last progress line (at most ~10 s) is
+    counted by nobody, neither its papers nor its time.
     """
     from paperqa.api import PaperQA
     from paperqa.settings import Settings
@@ -276,8 +276,9 @@ def main() -> None:
             finally:
                 shutil.rmtree(scratch, ignore_errors=True)
             raw_file.write_text(json.dumps({"papers_per_s": rate, "sample": min(args.embed_sample, n)}))
-        if args.phase == "measure" and not log.is_file():
-            sys.exit(f"no ingest yet for {n} papers: run with --phase ingest first")
+        finished = log.is_file() and '"done": true' in log.read_text()
+        if args.phase == "measure" and not finished:
+            sys.exit(f"the ingest of {n} papers has not finished: run with --phase ingest first")
         ing = ingest_resumable(jsonl, home, log)
         print(json.dumps({"papers": n, **ing}), flush=True)
         if args.phase == "ingest":

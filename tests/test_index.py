@@ -85,3 +85,19 @@ def test_keyword_index_grows_by_segments_and_recovers_after_a_lost_update(tmp_pa
     # A reader catches up with the rest on its first search.
     hits = PaperQA(settings).index.keyword_search("attention", 5)
     assert hits and set(rerun.index.keyword.hashes()) == ids
+
+
+def test_rerun_after_a_lost_keyword_update_keeps_every_page_of_a_paper(tmp_path: Path) -> None:
+    """Papers indexed again for keywords are the stored ones, not the incoming records."""
+    first, second = "000_adfa45a2c22c7900.txt", "001_6b8d6c65c737c233.txt"
+    settings = Settings(home=tmp_path / "home")
+    app = PaperQA(settings)
+    app.ingest([CORPUS / first, CORPUS / second])
+    both = [p for p in app.papers() if p.pages == [first, second]]
+    assert both, "some papers are on both pages"
+    shutil.rmtree(settings.keyword_dir)
+    app.index.keyword.clear()
+    app.ingest([CORPUS / first])  # unchanged in the store, missing from the keyword index
+    again = {p.id: p for p in app.papers()}
+    assert all(again[p.id].pages == [first, second] for p in both)
+    assert set(app.index.keyword.hashes()) == set(again)

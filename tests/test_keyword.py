@@ -95,6 +95,7 @@ def test_a_reader_in_another_process_sees_new_segments(tmp_path: Path, papers: l
     assert reader.search("anything", 5) == []  # no index yet: no hits, no error
     writer = KeywordIndex(folder, KeywordPolicy(rebuild_below=10))
     writer.update(papers[:100], lambda: _by_id(papers[:100]))
+    assert len(reader) == 100  # loaded once, so the next change must be noticed, not just read
     target = papers[150]
     code = (
         "import sys, pickle; from pathlib import Path; from paperqa.keyword import KeywordIndex, KeywordPolicy;"

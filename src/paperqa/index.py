@@ -101,7 +101,7 @@ _CLAIMS: dict[str, list[Any]] = {}  # lock file -> [open file, users in this pro
 _CLAIMS_LOCK = threading.Lock()
 
 
-def claim_store(home: Path) -> None:
+def claim_store(home: Path) -> bool:
     """Open a data folder's embedded store in this process only.
 
     Chroma's embedded store is thread-safe but not process-safe: a second process on the
@@ -118,7 +118,7 @@ def claim_store(home: Path) -> None:
     with _CLAIMS_LOCK:
         if key in _CLAIMS:
             _CLAIMS[key][1] += 1
-            return
+            return False
         home.mkdir(parents=True, exist_ok=True)
         fh = path.open("a+")
         try:
@@ -139,6 +139,7 @@ def claim_store(home: Path) -> None:
         fh.write(f"{os.getpid()}: {' '.join(Path(a).name for a in sys.argv[:2])}")
         fh.flush()
         _CLAIMS[key] = [fh, 1]
+        return True
 
 
 def release_store(home: Path) -> None:
@@ -186,10 +187,14 @@ def check_after_interrupted_ingest(home: Path, chroma_dir: Path) -> None:
         res = subprocess.run(
             [sys.executable, "-c", _PROBE, str(chroma_dir)], capture_output=True, text=True, timeout=600
         )
-        ok = res.returncode == 0
     except subprocess.TimeoutExpired:
-        ok = False
-    if not ok:
+        raise StoreError(
+            f"the index in {chroma_dir} could not be checked after an interrupted ingest "
+            f"({marker.read_text().strip()}) within 10 minutes",
+            hint=f"retry; if it keeps failing, `paperqa reset --yes` and ingest again; delete {marker} "
+            "to skip the check",
+        ) from None
+    if res.returncode != 0:
         raise StoreError(
             f"the index in {chroma_dir} was damaged by an interrupted ingest ({marker.read_text().strip()})",
             hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
@@ -224,9 +229,10 @@ def make_chroma_client(settings: Settings) -> Any:
                 hint="start it with `chroma run --path DIR --port PORT` or fix PAPERQA_CHROMA_URL",
             ) from e
     path = settings.chroma_dir
-    claim_store(settings.home)
+    first = claim_store(settings.home)
     try:
-        check_after_interrupted_ingest(settings.home, path)
+        if first:  # not while this very process may be ingesting
+            check_after_interrupted_ingest(settings.home, path)
     except StoreError:
         release_store(settings.home)
         raise
@@ -305,6 +311,9 @@ class PaperIndex:
     def __init__(self, settings: Settings, embed_model: Any | None = None) -> None:
         self.settings = settings
         self._embed_model = embed_model
+        self._closed = False
+        self._writing = False
+        self._client: Any = None
         self._client = make_chroma_client(settings)
         prefix = settings.index.collection
         try:
@@ -339,13 +348,17 @@ class PaperIndex:
         self._keywords_synced = False
         self._seen_count: int | None = None
         self._checked_at = 0.0
-        self._closed = False
 
     def close(self) -> None:
         """Let another process open this data folder (embedded store); idempotent."""
         if self._closed:
             return
         self._closed = True
+        if self._client is not None and not self.settings.chroma_url:
+            try:
+                self._client.close()  # stops Chroma's system for this folder (refcounted)
+            except Exception as e:  # pragma: no cover - older chromadb without close()
+                log.debug("closing the Chroma client: %s", e)
         if not self.settings.chroma_url:
             release_store(self.settings.home)
 
@@ -372,7 +385,14 @@ class PaperIndex:
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         model = self.embed_model  # loading the model is not embedding time
         t0 = time.perf_counter()
-        vecs = model.get_text_embedding_batch(list(texts))
+        try:
+            vecs = model.get_text_embedding_batch(list(texts))
+        except Exception as e:
+            raise ConfigError(
+                f"the embedding model failed: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
+                hint="check the PAPERQA_EMBEDDING__* settings (and the embedding server, if one is set); "
+                "nothing was lost, rerun the ingest",
+            ) from e
         self.stats.embed_seconds += time.perf_counter() - t0
         self.stats.embedded_texts += len(texts)
         arr = np.asarray(vecs, dtype=np.float32)
@@ -436,42 +456,65 @@ class PaperIndex:
         counts = UpsertCounts()
         items = dedupe(papers)
         batch_size = max(8, self.settings.embedding.batch_size)
-        for_keywords: list[Paper] = []
+        for_keywords: dict[str, Paper] = {}
         held = self.keyword.hashes()
-        marker = None if self.settings.chroma_url else self.settings.home / UNFINISHED
-        if marker is not None and items:
-            marker.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
-        # Questions keep being answered meanwhile: the paper list is replaced, never changed
-        # in place, and no lock is held while embedding.
-        for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            written = self._upsert_batch(batch, counts)
-            with self._lock:
-                if self._paper_cache is not None and written:
-                    self._paper_cache = {**self._paper_cache, **{p.id: p for p in written}}
-            for_keywords += [p for p in batch + written if held.get(p.id) != p.text_hash]
-            if progress:
-                progress(len(batch))
-        changed = list({p.id: p for p in for_keywords}.values())
+        self._writing = False
+        try:
+            # Questions keep being answered meanwhile: the paper list is replaced, never
+            # changed in place, and no lock is held while embedding.
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                written, current = self._upsert_batch(batch, counts)
+                with self._lock:
+                    if self._paper_cache is not None and written:
+                        self._paper_cache = {**self._paper_cache, **{p.id: p for p in written}}
+                for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
+                if progress:
+                    progress(len(batch))
+        except StoreError:
+            raise  # a failed store write: the marker stays, the next start checks the store
+        except BaseException:
+            self._finish_writing()
+            raise
         with self._lock:  # papers written while another thread was loading the list
-            if self._paper_cache is not None and changed:
-                self._paper_cache = {**self._paper_cache, **{p.id: p for p in changed}}
-        if changed:
-            self.keyword.update(changed, self.papers)
-        if marker is not None:
-            marker.unlink(missing_ok=True)
+            cache = self._paper_cache
+            if cache is not None and any(pid not in cache for pid in for_keywords):
+                self._paper_cache = {**{p.id: p for p in for_keywords.values()}, **cache}
+
+        def every_paper() -> dict[str, Paper]:  # loaded only if the keyword index is rebuilt
+            return {**{p.id: p for p in for_keywords.values()}, **self.papers()}
+
+        if for_keywords:
+            # Never called with self._lock held, so waiting for the keyword writer cannot deadlock.
+            self.keyword.update(list(for_keywords.values()), every_paper)
+        self._seen_count = self.count()  # our own papers are not "another client's"
+        self._finish_writing()
         return counts
 
-    @_store_call
-    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> list[Paper]:
-        """Store one batch; returns the papers written (new, or merged with what was stored)."""
+    def _start_writing(self) -> None:
+        """Mark the embedded store as being written (see check_after_interrupted_ingest)."""
+        if not self._writing and not self.settings.chroma_url:
+            marker = self.settings.home / UNFINISHED
+            marker.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        self._writing = True
+
+    def _finish_writing(self) -> None:
+        if self._writing and not self.settings.chroma_url:
+            (self.settings.home / UNFINISHED).unlink(missing_ok=True)
+        self._writing = False
+
+    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> tuple[list[Paper], list[Paper]]:
+        """Store one batch. Returns the papers written and every paper of the batch as now
+        stored (merged with what was there)."""
         stored = self._stored([p.id for p in batch])
         to_embed: list[Paper] = []
         meta_only: list[tuple[Paper, dict[str, Any]]] = []
+        current: list[Paper] = []
         for incoming in batch:
             old_meta = stored.get(incoming.id)
             if old_meta is None:
                 to_embed.append(incoming)
+                current.append(incoming)
                 counts.added += 1
                 continue
             old = Paper.model_validate_json(str(old_meta["json"]))
@@ -483,18 +526,25 @@ class PaperIndex:
                 meta_only.append((paper, old_meta))
                 counts.updated += 1
             else:
+                paper = old  # unchanged: exactly what is stored
                 counts.unchanged += 1
+            current.append(paper)
         if to_embed:
             self._embed_and_write(to_embed)
-        for paper, old_meta in meta_only:
-            n = int(old_meta.get("n_chunks", 0))
-            if n:
-                self._chunks.update(
-                    ids=[f"{paper.id}:{i}" for i in range(n)],
-                    metadatas=[self._chunk_meta(paper, i) for i in range(n)],
-                )
-            self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
-        return to_embed + [p for p, _ in meta_only]
+        if meta_only:
+            self._start_writing()
+            try:
+                for paper, old_meta in meta_only:
+                    n = int(old_meta.get("n_chunks", 0))
+                    if n:
+                        self._chunks.update(
+                            ids=[f"{paper.id}:{i}" for i in range(n)],
+                            metadatas=[self._chunk_meta(paper, i) for i in range(n)],
+                        )
+                    self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
+            except Exception as e:
+                raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
+        return to_embed + [p for p, _ in meta_only], current
 
     @staticmethod
     def _chunk_meta(paper: Paper, i: int) -> dict[str, Any]:
@@ -556,6 +606,7 @@ class PaperIndex:
         vectors = self.embed_texts([self.embed_text_of(n) for n in nodes])
         for chunk_node, vec in zip(nodes, vectors, strict=True):
             chunk_node.embedding = vec.tolist()
+        self._start_writing()
         try:
             # Remove what an earlier (possibly interrupted) run left for these papers.
             self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
@@ -607,24 +658,36 @@ class PaperIndex:
         total = int(collection.count())
         if total == 0 or k <= 0 or (allowed is not None and not allowed):
             return []
-        args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
-        n = min(k, total)
-        if allowed is not None and len(allowed) <= self.PREFILTER_MAX:
-            if collection is self._papers:
-                args["ids"] = sorted(allowed)
-            else:
-                args["where"] = {"paper_id": {"$in": sorted(allowed)}}
-        elif allowed is not None:  # broad filter: over-fetch by the inverse of its selectivity
-            n = min(total, int(k * 2 * total / len(allowed)) + k)
-        res = collection.query(n_results=n, **args)
-        rows = []
-        metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
-        docs = res.get("documents") or [[""] * len(res["ids"][0])]
-        for rid, meta, doc, dist in zip(res["ids"][0], metas[0], docs[0], res["distances"][0], strict=False):
-            meta = dict(meta or {})
-            if allowed is None or owner(rid, meta) in allowed:
-                rows.append((rid, meta, doc or "", 1.0 - float(dist)))
-        return rows[:k]
+
+        def run(n: int, prefilter: bool) -> list[tuple[str, dict[str, Any], str, float]]:
+            args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
+            if prefilter and allowed is not None:
+                if collection is self._papers:
+                    args["ids"] = sorted(allowed)
+                    n = min(n, len(allowed))
+                else:
+                    args["where"] = {"paper_id": {"$in": sorted(allowed)}}
+            res = collection.query(n_results=n, **args)
+            rows = []
+            metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
+            docs = res.get("documents") or [[""] * len(res["ids"][0])]
+            for rid, meta, doc, dist in zip(
+                res["ids"][0], metas[0], docs[0], res["distances"][0], strict=False
+            ):
+                meta = dict(meta or {})
+                if allowed is None or owner(rid, meta) in allowed:
+                    rows.append((rid, meta, doc or "", 1.0 - float(dist)))
+            return rows[:k]
+
+        if allowed is None:
+            return run(min(k, total), prefilter=False)
+        if len(allowed) <= self.PREFILTER_MAX:
+            return run(min(k, total), prefilter=True)
+        # Broad filter: over-fetch by the inverse of its selectivity (in papers), then filter;
+        # too few survivors (a filter that correlates with the topic) falls back to the id list.
+        papers_total = max(self.count(), 1)
+        rows = run(min(total, int(2 * k * papers_total / len(allowed)) + k), prefilter=False)
+        return rows if len(rows) >= k else run(min(k, total), prefilter=True)
 
     @_store_call
     def dense_search(self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
@@ -674,10 +737,10 @@ class PaperIndex:
 
     def sync_keywords(self) -> str:
         """Bring the keyword index in line with the stored papers (cheap when it already is)."""
-        with self._lock:
-            done = self.keyword.sync(self.papers())
-            self._keywords_synced = True
-            return done
+        papers = self.papers()  # a snapshot; never wait for the keyword writer under self._lock
+        done = self.keyword.sync(papers)
+        self._keywords_synced = True
+        return done
 
     def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over title + abstract: [(paper id, score)], best first."""

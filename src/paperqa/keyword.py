@@ -163,7 +163,7 @@ class KeywordIndex:
                     k=min(k, len(seg.ids)),
                     show_progress=False,
                     weight_mask=None if n == len(seg.ids) else mask,
-                    n_threads=1,
+                    n_threads=0,
                 )
             for i, sc in zip(idx[0], scores[0], strict=False):
                 if sc > 0 and mask[int(i)] > 0:
@@ -230,7 +230,7 @@ class KeywordIndex:
         return self.update(changed, lambda: papers, removed)
 
     def clear(self) -> None:
-        with self._lock:
+        with self._write_lock, self._lock:
             shutil.rmtree(self.folder, ignore_errors=True)
             self._segments, self._where, self._loaded_stamp = [], {}, None
 

@@ -9,7 +9,6 @@ print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Literal
 
 from .answer import AnswerEngine, Event
 from .errors import PaperQAError
-from .index import PaperIndex
+from .index import PaperIndex, lock_or_holder
 from .ingest import expand_paths, parse_files
 from .llm import ChatModel, check_llm, make_llm
 from .retrieve import Filters, Retriever
@@ -27,29 +26,15 @@ from .types import Answer, IngestReport, Paper, ParseResult, Style
 
 @contextlib.contextmanager
 def writer_lock(home: Path) -> Iterator[None]:
-    """One writer per data folder: Chroma's embedded store is thread-safe, not process-safe."""
-    import fcntl
-
-    home.mkdir(parents=True, exist_ok=True)
-    path = home / "ingest.lock"
-    with path.open("a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise PaperQAError(
-                f"another ingest is writing to {home} (pid {holder})",
-                hint="wait for it to finish, then retry",
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(str(os.getpid()))
-        fh.flush()
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+    """One ingest at a time per data folder (threads of the chat UI, clients of one server)."""
+    fh, holder = lock_or_holder(home / "ingest.lock")
+    if fh is None:
+        raise PaperQAError(
+            f"another ingest is writing to {home} (pid {holder})",
+            hint="wait for it to finish, then retry",
+        )
+    with fh:
+        yield
 
 
 def bundled_corpus() -> Path:

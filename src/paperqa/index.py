@@ -14,15 +14,19 @@ This module and `llm.py` are the only ones that touch chromadb / llama-index int
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -97,6 +101,30 @@ def make_embed_model(settings: EmbeddingSettings) -> Any:
         return model
 
 
+def lock_or_holder(path: Path) -> tuple[IO[str] | None, str]:
+    """Take an exclusive lock on `path` without waiting. Returns the open file (this process is
+    written in it as the holder; closing it releases the lock), or None and what the holder wrote."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fh = path.open("a+")
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        return None, holder
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}: {' '.join(Path(a).name for a in sys.argv[:2])}")
+    fh.flush()
+    return fh, ""
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
 _CLAIMS: dict[str, list[Any]] = {}  # lock file -> [open file, users in this process]
 _CLAIMS_LOCK = threading.Lock()
 
@@ -109,42 +137,26 @@ def claim_store(home: Path) -> bool:
     process is writing (a torn index crashes the next start). So one process at a time holds
     the folder (threads in it share the store); others are told how to share it properly.
     """
-    import fcntl
-    import os
-    import sys
-
     path = home / "store.lock"
     key = str(path.resolve())
     with _CLAIMS_LOCK:
         if key in _CLAIMS:
             _CLAIMS[key][1] += 1
             return False
-        home.mkdir(parents=True, exist_ok=True)
-        fh = path.open("a+")
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "unknown"
-            fh.close()
+        fh, holder = lock_or_holder(path)
+        if fh is None:
             raise StoreError(
                 f"the index in {home} is open in another process (pid {holder})",
                 hint="Chroma's embedded store cannot be shared between processes: use that "
                 "process (the chat UI ingests files from its Corpus tab), stop it, or serve the "
                 f"index with `chroma run --path {home / 'chroma'} --port 8000` and give every "
                 "command --chroma-url http://127.0.0.1:8000",
-            ) from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"{os.getpid()}: {' '.join(Path(a).name for a in sys.argv[:2])}")
-        fh.flush()
+            )
         _CLAIMS[key] = [fh, 1]
         return True
 
 
 def release_store(home: Path) -> None:
-    import fcntl
-
     key = str((home / "store.lock").resolve())
     with _CLAIMS_LOCK:
         claim = _CLAIMS.get(key)
@@ -176,9 +188,6 @@ def check_after_interrupted_ingest(home: Path, chroma_dir: Path) -> None:
     """An ingest died while writing (its marker is still there): Chroma writes its vector
     index in place, so a kill mid-flush can leave torn files that crash whichever process
     loads them next. Load everything once in a throw-away process first."""
-    import subprocess
-    import sys
-
     marker = home / UNFINISHED
     if not marker.exists() or not chroma_dir.exists():
         return
@@ -262,7 +271,7 @@ def _store_call(fn: Callable[Concatenate[PaperIndex, P], R]) -> Callable[Concate
         except PaperQAError:
             raise
         except Exception as e:
-            reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            reason = _first_line(e)
             if self.settings.chroma_url:
                 raise StoreError(
                     f"the Chroma server at {self.settings.chroma_url} failed: {reason}",
@@ -278,7 +287,7 @@ def _store_call(fn: Callable[Concatenate[PaperIndex, P], R]) -> Callable[Concate
 
 @dataclass
 class IndexStats:
-    """What this process has written: for benchmarks and `ingest --json`."""
+    """What this index object has embedded and written (the scale benchmark reads it)."""
 
     embed_seconds: float = 0.0
     embedded_texts: int = 0
@@ -389,7 +398,7 @@ class PaperIndex:
             vecs = model.get_text_embedding_batch(list(texts))
         except Exception as e:
             raise ConfigError(
-                f"the embedding model failed: {str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}",
+                f"the embedding model failed: {_first_line(e)}",
                 hint="check the PAPERQA_EMBEDDING__* settings (and the embedding server, if one is set); "
                 "nothing was lost, rerun the ingest",
             ) from e
@@ -422,11 +431,9 @@ class PaperIndex:
         return self._splitter
 
     # ---- papers --------------------------------------------------------------------
+    @_store_call
     def count(self) -> int:
-        try:
-            return int(self._papers.count())
-        except Exception as e:
-            raise StoreError(f"cannot read the index: {e}", hint="`paperqa reset` rebuilds it") from e
+        return int(self._papers.count())
 
     @_store_call
     def papers(self) -> dict[str, Paper]:
@@ -457,14 +464,15 @@ class PaperIndex:
         items = dedupe(papers)
         batch_size = max(8, self.settings.embedding.batch_size)
         for_keywords: dict[str, Paper] = {}
+        all_written: dict[str, Paper] = {}
         held = self.keyword.hashes()
-        self._writing = False
         try:
             # Questions keep being answered meanwhile: the paper list is replaced, never
             # changed in place, and no lock is held while embedding.
             for start in range(0, len(items), batch_size):
                 batch = items[start : start + batch_size]
                 written, current = self._upsert_batch(batch, counts)
+                all_written.update({p.id: p for p in written})
                 with self._lock:
                     if self._paper_cache is not None and written:
                         self._paper_cache = {**self._paper_cache, **{p.id: p for p in written}}
@@ -478,15 +486,12 @@ class PaperIndex:
             raise
         with self._lock:  # papers written while another thread was loading the list
             cache = self._paper_cache
-            if cache is not None and any(pid not in cache for pid in for_keywords):
-                self._paper_cache = {**{p.id: p for p in for_keywords.values()}, **cache}
-
-        def every_paper() -> dict[str, Paper]:  # loaded only if the keyword index is rebuilt
-            return {**{p.id: p for p in for_keywords.values()}, **self.papers()}
-
+            if cache is not None and any(pid not in cache for pid in all_written):
+                self._paper_cache = {**cache, **all_written}
         if for_keywords:
-            # Never called with self._lock held, so waiting for the keyword writer cannot deadlock.
-            self.keyword.update(list(for_keywords.values()), every_paper)
+            # self.papers is loaded only if the keyword index is rebuilt. Nothing waits for the
+            # keyword writer while holding self._lock, so this cannot deadlock.
+            self.keyword.update(list(for_keywords.values()), self.papers)
         self._seen_count = self.count()  # our own papers are not "another client's"
         self._finish_writing()
         return counts
@@ -497,6 +502,17 @@ class PaperIndex:
             marker = self.settings.home / UNFINISHED
             marker.write_text(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
         self._writing = True
+
+    @contextlib.contextmanager
+    def _store_write(self) -> Iterator[None]:
+        """Writes to Chroma: marked as under way, and a failure is one clear message."""
+        self._start_writing()
+        try:
+            yield
+        except PaperQAError:
+            raise
+        except Exception as e:
+            raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
 
     def _finish_writing(self) -> None:
         if self._writing and not self.settings.chroma_url:
@@ -531,19 +547,15 @@ class PaperIndex:
             current.append(paper)
         if to_embed:
             self._embed_and_write(to_embed)
-        if meta_only:
-            self._start_writing()
-            try:
-                for paper, old_meta in meta_only:
-                    n = int(old_meta.get("n_chunks", 0))
-                    if n:
-                        self._chunks.update(
-                            ids=[f"{paper.id}:{i}" for i in range(n)],
-                            metadatas=[self._chunk_meta(paper, i) for i in range(n)],
-                        )
-                    self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
-            except Exception as e:
-                raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
+        for paper, old_meta in meta_only:
+            n = int(old_meta.get("n_chunks", 0))
+            with self._store_write():
+                if n:
+                    self._chunks.update(
+                        ids=[f"{paper.id}:{i}" for i in range(n)],
+                        metadatas=[self._chunk_meta(paper, i) for i in range(n)],
+                    )
+                self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
         return to_embed + [p for p, _ in meta_only], current
 
     @staticmethod
@@ -606,8 +618,7 @@ class PaperIndex:
         vectors = self.embed_texts([self.embed_text_of(n) for n in nodes])
         for chunk_node, vec in zip(nodes, vectors, strict=True):
             chunk_node.embedding = vec.tolist()
-        self._start_writing()
-        try:
+        with self._store_write():
             # Remove what an earlier (possibly interrupted) run left for these papers.
             self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
             self.vector_store.add(nodes)
@@ -624,8 +635,6 @@ class PaperIndex:
                 documents=[p.abstract for p in papers],
                 metadatas=[self._paper_meta(p, n) for p, n in zip(papers, n_chunks, strict=True)],
             )
-        except Exception as e:
-            raise StoreError(f"writing to the index failed: {e}", hint="rerun ingest to finish") from e
         self.stats.papers_written += len(papers)
 
     def delete_all(self) -> None:
@@ -637,7 +646,7 @@ class PaperIndex:
                 except Exception as e:
                     log.debug("delete %s: %s", name, e)
             self._paper_cache = None
-            self.keyword.clear()
+        self.keyword.clear()  # not under self._lock: the keyword writer may be waiting for it
 
     # ---- search --------------------------------------------------------------------
     # Filters (dates, pages) arrive as the set of allowed paper ids. A selective filter becomes

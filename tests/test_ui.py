@@ -233,3 +233,11 @@ def test_remote_bind_without_auth_is_refused(tmp_path: Path, corpus_home: Path) 
     )
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "refusing to serve on 0.0.0.0 without a password" in res.stderr
+
+
+def test_oversize_upload_is_refused_by_the_server(server: str) -> None:
+    import httpx
+
+    big = b"x" * (26 * 2**20)  # the default limit is 25 MB
+    r = httpx.post(f"{server}gradio_api/upload", files={"files": ("big.jsonl", big)}, timeout=120)
+    assert r.status_code == 413 and "maximum allowed size" in r.text

@@ -9,7 +9,9 @@ print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -17,11 +19,11 @@ from typing import Literal
 from .answer import AnswerEngine, Event
 from .errors import PaperQAError
 from .index import PaperIndex, lock_or_holder
-from .ingest import expand_paths, parse_files
+from .ingest import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
 from .llm import ChatModel, check_llm, make_llm
 from .retrieve import Filters, Retriever
 from .settings import LLMSettings, Settings
-from .types import Answer, IngestReport, Paper, ParseResult, Style
+from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
 
 @contextlib.contextmanager
@@ -80,6 +82,51 @@ class PaperQA:
         t0 = time.perf_counter()
         files = expand_paths(list(paths) or [bundled_corpus()])
         parsed = parse_files(files)  # everything is parsed before anything is stored
+        with writer_lock(self.settings.home):
+            return self._store(parsed, t0, progress)
+
+    def ingest_uploads(
+        self, files: Sequence[Path], progress: Callable[[int, int], None] | None = None
+    ) -> IngestReport:
+        """Ingest files uploaded through the UI or an API client.
+
+        Only known text formats up to `ui.max_upload_mb` are accepted; each is copied under
+        `<home>/uploads/<random>/` with a sanitised base name (never a path from the client).
+        Rejected files are reported and counted as skipped; the others are ingested.
+        """
+        t0 = time.perf_counter()
+        limit = self.settings.ui.max_upload_mb
+        rejected: list[IngestError] = []
+        accepted: list[Path] = []
+        dest = self.settings.uploads_dir / uuid.uuid4().hex[:12]
+        for src in files:
+            name = safe_file_name(Path(src).name)
+            if not Path(src).is_file():
+                rejected.append(IngestError(file=name, reason="upload not found"))
+            elif Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+                kinds = ", ".join(UPLOAD_SUFFIXES)
+                rejected.append(IngestError(file=name, reason=f"file type not accepted (use {kinds})"))
+            elif Path(src).stat().st_size > limit * 2**20:
+                rejected.append(
+                    IngestError(file=name, reason=f"larger than {limit} MB (PAPERQA_UI__MAX_UPLOAD_MB)")
+                )
+            else:
+                dest.mkdir(parents=True, exist_ok=True)
+                target = dest / name
+                while target.exists():  # two uploads with the same name
+                    target = dest / f"{uuid.uuid4().hex[:4]}-{name}"
+                shutil.copyfile(src, target)
+                accepted.append(target)
+        if not accepted:
+            return IngestReport(
+                papers=self.index.count(),
+                skipped=len(rejected),
+                errors=rejected,
+                seconds=round(time.perf_counter() - t0, 3),
+            )
+        parsed = parse_files(accepted)
+        parsed.errors = rejected + parsed.errors
+        parsed.skipped += len(rejected)
         with writer_lock(self.settings.home):
             return self._store(parsed, t0, progress)
 

@@ -446,6 +446,20 @@ def parse_atom(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
     return papers, errors
 
 
+UPLOAD_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".bib", ".bibtex", ".csv", ".xml", ".atom")
+"""File types accepted from uploads (the formats `detect_format` knows)."""
+
+
+def safe_file_name(name: str) -> str:
+    """A base name safe to store: no folders, no leading dots, only [A-Za-z0-9._-]."""
+    base = re.split(r"[\\/]", name)[-1]
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    if len(safe) > 120:
+        stem, dot, ext = safe.rpartition(".")
+        safe = stem[:100] + dot + ext[:16] if dot else safe[:120]
+    return safe or "upload.txt"
+
+
 def detect_format(path: Path, text: str) -> str:
     """By extension, then by content."""
     ext = path.suffix.lower()

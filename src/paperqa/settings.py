@@ -139,6 +139,7 @@ class UISettings(BaseModel):
     password: SecretStr | None = Field(None, description="Basic-auth password (env only).")
     concurrency: int = Field(2, description="Answers generated at the same time (Gradio queue).")
     mcp: bool = Field(False, description="Expose Gradio's MCP server for agent tools.")
+    max_upload_mb: int = Field(25, ge=1, description="Largest file accepted from an upload, in MB.")
 
 
 class Settings(BaseSettings):

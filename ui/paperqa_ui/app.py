@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 import sys
 import tempfile
 import uuid
@@ -20,6 +19,7 @@ import gradio as gr
 from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
 from paperqa.export import to_bibtex, to_markdown
+from paperqa.ingest import UPLOAD_SUFFIXES
 from paperqa.retrieve import Filters
 from paperqa.settings import LLMSettings, Settings
 from paperqa.types import Answer, Paper, Source
@@ -64,7 +64,7 @@ DEFAULT_PREFS: dict[str, Any] = {
     "date_to": "",
     "style": "auto",
 }
-UPLOAD_TYPES = [".txt", ".jsonl", ".json", ".bib", ".csv", ".xml"]
+UPLOAD_TYPES = list(UPLOAD_SUFFIXES)
 
 
 def _paper_line(p: Paper) -> str:
@@ -368,22 +368,13 @@ def build(app: PaperQA) -> gr.Blocks:
             if not files:
                 rows, ids = corpus_rows(app, q)
                 return "Choose one or more files first.", rows, ids, f"{len(rows)} papers"
-            dest = app.settings.uploads_dir / uuid.uuid4().hex[:8]
-            dest.mkdir(parents=True, exist_ok=True)
-            paths = []
-            for f in files:
-                src = Path(getattr(f, "name", f))
-                # Keep only a safe base name: no folders, no traversal, under the data folder.
-                safe = re.sub(r"[^A-Za-z0-9._-]", "_", src.name).lstrip(".") or "upload.txt"
-                target = dest / safe
-                shutil.copyfile(src, target)
-                paths.append(target)
+            paths = [Path(getattr(f, "name", f)) for f in files]
 
             def step(done: int, total: int) -> None:
                 progress(done / max(total, 1), desc=f"Indexing {done}/{total} papers")
 
             try:
-                report = app.ingest(paths, progress=step)
+                report = app.ingest_uploads(paths, progress=step)
                 lines = [
                     f"**{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
                     f"{report.skipped} skipped** — {report.papers} papers in the corpus."
@@ -468,7 +459,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
         head=HEAD,
         theme=gr.themes.Soft(),
         mcp_server=ui.mcp,
-        max_file_size="25mb",
+        max_file_size=f"{settings.ui.max_upload_mb}mb",
         allowed_paths=[],
         quiet=True,
     )

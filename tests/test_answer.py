@@ -156,3 +156,25 @@ def test_title_prefix_is_stripped_from_a_claim(corpus_home: Path) -> None:
     )
     ans = app.ask(FREEPRM_Q)
     assert ans.answer.startswith("FreePRM achieves an average F1 score of 53.0% on ProcessBench [1].")
+
+
+def test_paraphrase_of_another_source_is_moved_to_it(corpus_home: Path) -> None:
+    """A claim that passes against a related paper but restates another is cited to the other."""
+    app, _ = make(corpus_home)
+    r = app.retriever.search("How are process reward models trained without step-level labels?", k=5)
+    n = {s.paper.title.split(":")[0]: s.n for s in r.sources}
+    prime, progress = n["Process Reinforcement through Implicit Rewards"], n["Rewarding Progress"]
+    freeprm = n["FreePRM"]
+    moved = [
+        f"Dense process rewards can be obtained through implicit process rewards using only policy "
+        f"rollouts and outcome labels [{progress}].",
+        f"Process rewards are learned implicitly from outcome labels [{freeprm}].",
+    ]
+    for text in moved:
+        claims, notes = app.engine.verify(text, r.sources)
+        assert [c[1] for c in claims] == [[prime]], text
+        assert any(note.startswith("re-attributed a claim") for note in notes)
+    # What several sources say stays with the source the model chose.
+    kept = f"Training process reward models usually requires costly step-level labels [{progress}]."
+    claims, notes = app.engine.verify(kept, r.sources)
+    assert [c[1] for c in claims] == [[progress]] and not notes

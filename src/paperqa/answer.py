@@ -293,14 +293,26 @@ class AnswerEngine:
             if any(normalize_title(body) and normalize_title(body) in normalize_title(t) for t in titles):
                 notes.append(f"dropped a sentence that only names a paper: {body[:80]!r}")
                 continue
+            # The source that supports the claim best (None: no source does).
+            ranked = sorted(best_by_source, key=lambda n: -best_by_source[n])
+            alt = next((n for n in ranked if ok(n)), None)
             if cited:
                 good = [n for n in cited if ok(n)]
+                if good and alt is not None and alt not in good:
+                    # A claim can pass against a related paper while it paraphrases another one:
+                    # then the reader would check the wrong paper. Move it to the one it restates.
+                    margin = best_by_source[alt] - max(best_by_source[n] for n in good)
+                    lex = lexical_support(body, by_n[alt].paper.title + " " + by_n[alt].paper.abstract)
+                    lex_cited = max(
+                        lexical_support(body, by_n[n].paper.title + " " + by_n[n].paper.abstract)
+                        for n in good
+                    )
+                    if margin > self.settings.attribution_margin and lex > lex_cited:
+                        good = []
                 if good:
                     out.append((body, good, True))
                     continue
-            # Uncited, or its citation does not hold: find the source that supports it.
-            ranked = sorted(best_by_source, key=lambda n: -best_by_source[n])
-            alt = next((n for n in ranked if ok(n)), None)
+            # Uncited, or its citation does not hold: cite the source that supports it.
             if alt is not None:
                 if cited:
                     notes.append(f"re-attributed a claim from {cited} to [{alt}]: {body[:80]!r}")

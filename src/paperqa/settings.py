@@ -130,6 +130,11 @@ class AnswerSettings(BaseModel):
     min_support: float = Field(
         0.45, description="Similarity a sentence needs to its cited evidence to count as supported."
     )
+    attribution_margin: float = Field(
+        0.05,
+        description="A supported claim is moved to another source when that source matches it better "
+        "by more than this similarity and shares more of its words: the claim paraphrases that source.",
+    )
 
 
 class UISettings(BaseModel):

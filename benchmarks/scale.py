@@ -230,11 +230,11 @@ def _plot(results: list[dict[str, Any]], out: Path) -> None:
     xs = [r["papers"] for r in results]
     a.plot(xs, [r["ingest_papers_per_s"] for r in results], "o-", label="ingest")
     a.plot(xs, [r["raw_embed_papers_per_s"] for r in results], "s--", label="raw embedding (same run)")
-    a.set_xscale("log"), a.set_title("papers / s"), a.legend()
+    a.set_xscale("log"), a.set_ylim(bottom=0), a.set_title("papers / s"), a.legend()
     b.plot(xs, [r["retrieval_ms_p50"] for r in results], "o-", label="p50")
     b.plot(xs, [r["retrieval_ms_p95"] for r in results], "s--", label="p95")
     b.axhline(100, color="grey", lw=0.8, ls=":")
-    b.set_xscale("log"), b.set_title("hybrid retrieval, ms"), b.legend()
+    b.set_xscale("log"), b.set_ylim(bottom=0), b.set_title("hybrid retrieval, ms"), b.legend()
     fig.tight_layout()
     fig.savefig(out / "scale.png", dpi=110)
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from paperqa.api import PaperQA
+import pytest
+
+from paperqa.api import PaperQA, writer_lock
+from paperqa.errors import PaperQAError
 from paperqa.ingest import safe_file_name
 from paperqa.settings import Settings, UISettings
 
@@ -59,3 +62,9 @@ def test_uploads_are_checked_renamed_and_kept_under_the_data_folder(home_copy: P
         # Nothing accepted: nothing is written, the corpus is unchanged.
         report = app.ingest_uploads([script])
         assert (report.added, report.skipped, report.papers) == (0, 1, before + 2)
+        # Another ingest is writing: a clear error, and no copy of the upload is kept.
+        folders = set(app.settings.uploads_dir.iterdir())
+        with writer_lock(home_copy), pytest.raises(PaperQAError, match="another ingest is writing"):
+            app.ingest_uploads([good])
+        assert set(app.settings.uploads_dir.iterdir()) == folders
+        assert app.index.count() == before + 2

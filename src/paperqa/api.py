@@ -127,8 +127,12 @@ class PaperQA:
         parsed = parse_files(accepted)
         parsed.errors = rejected + parsed.errors
         parsed.skipped += len(rejected)
-        with writer_lock(self.settings.home):
-            return self._store(parsed, t0, progress)
+        try:
+            with writer_lock(self.settings.home):
+                return self._store(parsed, t0, progress)
+        except PaperQAError:
+            shutil.rmtree(dest, ignore_errors=True)  # nothing was added: keep no copies
+            raise
 
     def _store(
         self, parsed: ParseResult, t0: float, progress: Callable[[int, int], None] | None

@@ -174,6 +174,11 @@ def test_paraphrase_of_another_source_is_moved_to_it(corpus_home: Path) -> None:
         claims, notes = app.engine.verify(text, r.sources)
         assert [c[1] for c in claims] == [[prime]], text
         assert any(note.startswith("re-attributed a claim") for note in notes)
+    # A claim citing several papers (a comparison) keeps its citations when each holds.
+    claims, notes = app.engine.verify(
+        f"Process rewards are learned implicitly from outcome labels [{freeprm}][{progress}].", r.sources
+    )
+    assert [c[1] for c in claims] == [[freeprm, progress]] and not notes
     # What several sources say stays with the source the model chose.
     kept = f"Training process reward models usually requires costly step-level labels [{progress}]."
     claims, notes = app.engine.verify(kept, r.sources)

@@ -84,3 +84,25 @@ def test_unrecognised_text_is_reported(tmp_path: Path) -> None:
     f.write_text("just a note\nnothing else\n")
     r = parse_files([f])
     assert r.papers == [] and r.errors[-1].reason == "no papers recognised in this file"
+
+
+def test_hostile_structured_files_are_reported_and_the_rest_kept(tmp_path: Path) -> None:
+    long_abstract = ABS + " " + "More detail follows here. " * 8000  # one ~200 KB CSV field
+    (tmp_path / "long.csv").write_text(f'title,abstract\nLong Abstract Paper,"{long_abstract}"\n')
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "deep.jsonl").write_text("[" * 100_000 + "]" * 100_000 + "\n")
+    (tmp_path / "links.jsonl").write_text(
+        json.dumps({"title": "Linked Paper", "abstract": ABS, "links": 5})
+        + "\n"
+        + json.dumps({"title": TITLE, "abstract": ABS, "links": "https://example.org/p"})
+        + "\n"
+    )
+    r = parse_files(sorted(tmp_path.iterdir()))
+    titles = {p.title: p for p in r.papers}
+    assert set(titles) == {"Long Abstract Paper", TITLE}
+    assert titles[TITLE].links == ["https://example.org/p"]
+    errors = {(e.file, e.line): e.reason for e in r.errors}
+    assert errors[("deep.json", 1)] == "invalid JSON: nested too deeply"
+    assert errors[("deep.jsonl", 1)] == "invalid JSON: nested too deeply"
+    assert errors[("links.jsonl", 1)] == "'links' must be a list of URLs"
+    assert r.skipped == len(r.errors)

@@ -298,9 +298,11 @@ class AnswerEngine:
             alt = next((n for n in ranked if ok(n)), None)
             if cited:
                 good = [n for n in cited if ok(n)]
-                if good and alt is not None and alt not in good:
+                if len(cited) == 1 and good and alt is not None and alt not in good:
                     # A claim can pass against a related paper while it paraphrases another one:
                     # then the reader would check the wrong paper. Move it to the one it restates.
+                    # (A claim citing several papers — a comparison — is left as the model wrote
+                    # it: each cited paper covers only its part, which no single score reflects.)
                     margin = best_by_source[alt] - max(best_by_source[n] for n in good)
                     lex = lexical_support(body, by_n[alt].paper.title + " " + by_n[alt].paper.abstract)
                     lex_cited = max(

@@ -99,40 +99,29 @@ class PaperQA:
         rejected: list[IngestError] = []
         accepted: list[Path] = []
         dest = self.settings.uploads_dir / uuid.uuid4().hex[:12]
-        for src in files:
-            name = safe_file_name(Path(src).name)
-            if not Path(src).is_file():
-                rejected.append(IngestError(file=name, reason="upload not found"))
-            elif Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-                kinds = ", ".join(UPLOAD_SUFFIXES)
-                rejected.append(IngestError(file=name, reason=f"file type not accepted (use {kinds})"))
-            elif Path(src).stat().st_size > limit * 2**20:
-                rejected.append(
-                    IngestError(file=name, reason=f"larger than {limit} MB (PAPERQA_UI__MAX_UPLOAD_MB)")
-                )
-            else:
-                dest.mkdir(parents=True, exist_ok=True)
-                target = dest / name
-                while target.exists():  # two uploads with the same name
-                    target = dest / f"{uuid.uuid4().hex[:4]}-{name}"
-                shutil.copyfile(src, target)
-                accepted.append(target)
-        if not accepted:
-            return IngestReport(
-                papers=self.index.count(),
-                skipped=len(rejected),
-                errors=rejected,
-                seconds=round(time.perf_counter() - t0, 3),
-            )
-        parsed = parse_files(accepted)
-        parsed.errors = rejected + parsed.errors
-        parsed.skipped += len(rejected)
-        try:
-            with writer_lock(self.settings.home):
-                return self._store(parsed, t0, progress)
-        except PaperQAError:
-            shutil.rmtree(dest, ignore_errors=True)  # nothing was added: keep no copies
-            raise
+        # The lock comes first: when another ingest is writing, nothing is copied at all.
+        with writer_lock(self.settings.home):
+            for src in map(Path, files):
+                name = safe_file_name(src.name)
+                if not src.is_file():
+                    rejected.append(IngestError(file=name, reason="upload not found"))
+                elif Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+                    kinds = ", ".join(UPLOAD_SUFFIXES)
+                    rejected.append(IngestError(file=name, reason=f"file type not accepted (use {kinds})"))
+                elif src.stat().st_size > limit * 2**20:
+                    reason = f"larger than {limit} MB (PAPERQA_UI__MAX_UPLOAD_MB)"
+                    rejected.append(IngestError(file=name, reason=reason))
+                else:
+                    dest.mkdir(parents=True, exist_ok=True)
+                    target = dest / name
+                    while target.exists():  # two uploads with the same name
+                        target = dest / f"{uuid.uuid4().hex[:4]}-{name}"
+                    shutil.copyfile(src, target)
+                    accepted.append(target)
+            parsed = parse_files(accepted) if accepted else ParseResult()
+            parsed.errors = rejected + parsed.errors
+            parsed.skipped += len(rejected)
+            return self._store(parsed, t0, progress)
 
     def _store(
         self, parsed: ParseResult, t0: float, progress: Callable[[int, int], None] | None

@@ -25,6 +25,7 @@ Decisions (documented in the README):
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ from typing import Any
 
 from .errors import PaperQAError
 from .types import IngestError, Paper, ParseResult, normalize_title, paper_id_for
+
+log = logging.getLogger(__name__)
 
 BOILERPLATE = {
     "new",
@@ -302,6 +305,8 @@ def parse_jsonl(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
             items = json.loads(text)
         except json.JSONDecodeError as e:
             return [], [IngestError(file=name, line=e.lineno, reason=f"invalid JSON: {e.msg}")]
+        except RecursionError:
+            return [], [IngestError(file=name, line=1, reason="invalid JSON: nested too deeply")]
         rows = [(i + 1, item) for i, item in enumerate(items)]
     else:
         rows = []
@@ -312,11 +317,18 @@ def parse_jsonl(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
                 rows.append((lineno, json.loads(line)))
             except json.JSONDecodeError as e:
                 errors.append(IngestError(file=name, line=lineno, reason=f"invalid JSON: {e.msg}"))
+            except RecursionError:
+                errors.append(IngestError(file=name, line=lineno, reason="invalid JSON: nested too deeply"))
     for lineno, obj in rows:
         if not isinstance(obj, dict):
             errors.append(IngestError(file=name, line=lineno, reason="not a JSON object"))
             continue
         date = obj.get("update_date") or obj.get("published") or obj.get("date")
+        links = obj.get("links") or []
+        links = [links] if isinstance(links, str) else links
+        if not isinstance(links, list) or not all(isinstance(u, str) for u in links):
+            errors.append(IngestError(file=name, line=lineno, reason="'links' must be a list of URLs"))
+            continue
         rec = _record(
             name,
             lineno,
@@ -324,7 +336,7 @@ def parse_jsonl(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
             obj.get("abstract") or obj.get("summary"),
             date=date,
             authors=obj.get("authors"),
-            links=_arxiv_link(obj.get("id")) + list(obj.get("links") or []),
+            links=_arxiv_link(obj.get("id")) + links,
         )
         (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
     return papers, sorted(errors, key=lambda e: e.line or 0)
@@ -390,13 +402,26 @@ def parse_csv(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
     import csv
     import io
 
+    # Abstracts can be long; an upload is size-limited anyway (the default limit is 128 KiB).
+    csv.field_size_limit(max(csv.field_size_limit(), 64 * 2**20))
     reader = csv.DictReader(io.StringIO(text))
-    cols = {c.lower().strip(): c for c in (reader.fieldnames or [])}
+    try:
+        cols = {c.lower().strip(): c for c in (reader.fieldnames or [])}
+    except csv.Error as e:
+        return [], [IngestError(file=name, line=1, reason=f"invalid CSV header: {e}")]
     if "title" not in cols or not ({"abstract", "summary"} & cols.keys()):
         return [], [IngestError(file=name, line=1, reason="CSV header needs 'title' and 'abstract' columns")]
     papers: list[Paper] = []
     errors: list[IngestError] = []
-    for row in reader:
+    rows = iter(reader)
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            break
+        except csv.Error as e:  # the rest of the file cannot be read reliably
+            errors.append(IngestError(file=name, line=reader.line_num, reason=f"invalid CSV: {e}"))
+            break
 
         def get(k: str, row: dict[str, Any] = row) -> Any:
             return row.get(cols[k]) if k in cols else None
@@ -451,13 +476,16 @@ UPLOAD_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".bib", ".bibtex", ".cs
 
 
 def safe_file_name(name: str) -> str:
-    """A base name safe to store: no folders, no leading dots, only [A-Za-z0-9._-]."""
+    """A base name safe to store: no folders, no leading dots, only [A-Za-z0-9._-], type kept."""
     base = re.split(r"[\\/]", name)[-1]
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    ext = re.search(r"\.[A-Za-z0-9]+$", base)
+    if "." not in safe and ext:  # ".jsonl" keeps its type
+        safe = "upload" + ext.group(0)
     if len(safe) > 120:
         stem, dot, ext = safe.rpartition(".")
         safe = stem[:100] + dot + ext[:16] if dot else safe[:120]
-    return safe or "upload.txt"
+    return safe or "upload"  # no type: refused as an upload
 
 
 def detect_format(path: Path, text: str) -> str:
@@ -473,6 +501,11 @@ def detect_format(path: Path, text: str) -> str:
     if ext == ".csv":
         return "csv"
     return "daily"
+
+
+def _short(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0][:120] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
 def parse_files(paths: Iterable[Path]) -> ParseResult:
@@ -496,12 +529,19 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
             result.errors.append(IngestError(file=page, line=None, reason="empty file"))
             continue
         fmt = detect_format(path, text)
-        if fmt in structured:
-            papers, errors = structured[fmt](text, page)
-            raw.extend(papers)
-            result.errors.extend(errors)
+        try:
+            if fmt in structured:
+                papers, errors = structured[fmt](text, page)
+                raw.extend(papers)
+                result.errors.extend(errors)
+                continue
+            parsed = parse_daily_page(text, page)
+        except Exception as e:  # a file nobody anticipated: report it, keep the others
+            log.debug("parsing %s failed", path, exc_info=True)
+            result.errors.append(
+                IngestError(file=page, line=None, reason=f"could not be parsed as {fmt} ({_short(e)})")
+            )
             continue
-        parsed = parse_daily_page(text, page)
         raw.extend(_draft_to_paper(d, page) for d in parsed.drafts)
         orphans.extend((page, ln, text) for ln, text in parsed.orphans)
         result.errors.extend(parsed.errors)

@@ -479,9 +479,9 @@ def safe_file_name(name: str) -> str:
     """A base name safe to store: no folders, no leading dots, only [A-Za-z0-9._-], type kept."""
     base = re.split(r"[\\/]", name)[-1]
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
-    ext = re.search(r"\.[A-Za-z0-9]+$", base)
-    if "." not in safe and ext:  # ".jsonl" keeps its type
-        safe = "upload" + ext.group(0)
+    only_ext = re.search(r"\.[A-Za-z0-9]+$", base)
+    if "." not in safe and only_ext:  # ".jsonl" keeps its type
+        safe = "upload" + only_ext.group(0)
     if len(safe) > 120:
         stem, dot, ext = safe.rpartition(".")
         safe = stem[:100] + dot + ext[:16] if dot else safe[:120]

@@ -73,6 +73,24 @@ def test_large_corpora_append_segments_then_merge(tmp_path: Path, papers: list[P
     assert leftovers == _segments(folder)  # replaced segments are deleted
 
 
+def test_segments_score_on_one_scale(tmp_path: Path, papers: list[Paper]) -> None:
+    """A small appended segment ranks as if every paper were in one exact index (its IDF is
+    rescaled to all segments), rather than on its own 50-paper statistics."""
+    exact = KeywordIndex(tmp_path / "exact")
+    exact.update(papers, lambda: _by_id(papers))
+    seg = KeywordIndex(tmp_path / "seg", KeywordPolicy(rebuild_below=10, merge_fraction=0.99))
+    seg.update(papers[:500], lambda: _by_id(papers[:500]))
+    assert seg.update(papers[500:], lambda: pytest.fail("must append")) == "appended"
+    queries = [p.title for p in papers[500:]] + [p.abstract.split(". ")[0] for p in papers[470:530]]
+    top1 = top5 = 0.0
+    for q in queries:
+        a, b = exact.search(q, 5), seg.search(q, 5)
+        top1 += a[0][0] == b[0][0]
+        top5 += len({pid for pid, _ in a} & {pid for pid, _ in b}) / 5
+        assert b == sorted(b, key=lambda h: -h[1])
+    assert top1 / len(queries) >= 0.99 and top5 / len(queries) >= 0.95, (top1, top5)
+
+
 def test_filters_and_sync(tmp_path: Path, papers: list[Paper]) -> None:
     kw = KeywordIndex(tmp_path / "kw", KeywordPolicy(rebuild_below=10))
     kw.update(papers[:200], lambda: _by_id(papers[:200]))

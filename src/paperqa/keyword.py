@@ -55,6 +55,20 @@ class Segment:
     live: np.ndarray  # 1.0 where this segment holds the newest copy of the paper
 
 
+def _idf(df: int, n: int) -> float:
+    """bm25s's default ("lucene") IDF."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+
+def _doc_freq(seg: Segment, word: str) -> int:
+    """Documents of the segment containing `word` (its column in the sparse score matrix)."""
+    tid = seg.bm25.vocab_dict.get(word)
+    if tid is None:
+        return 0
+    indptr = seg.bm25.scores["indptr"]
+    return int(indptr[tid + 1] - indptr[tid])
+
+
 @dataclass
 class KeywordPolicy:
     rebuild_below: int = 20000
@@ -149,6 +163,15 @@ class KeywordIndex:
         if not segments or k <= 0:
             return []
         tokens = bm25s.tokenize(query, stemmer=self._stem(), token_pattern=TOKEN_PATTERN, show_progress=False)
+        if len(segments) > 1:
+            words = bm25s.tokenize(
+                query,
+                stemmer=self._stem(),
+                token_pattern=TOKEN_PATTERN,
+                return_ids=False,
+                show_progress=False,
+            )[0]
+            return self._search_segments(segments, words, k, allowed)
         hits: list[tuple[str, float]] = []
         for seg in segments:
             mask = seg.live
@@ -168,6 +191,37 @@ class KeywordIndex:
             for i, sc in zip(idx[0], scores[0], strict=False):
                 if sc > 0 and mask[int(i)] > 0:
                     hits.append((seg.ids[int(i)], float(sc)))
+        hits.sort(key=lambda h: -h[1])
+        return hits[:k]
+
+    def _search_segments(
+        self, segments: list[Segment], words: list[str], k: int, allowed: set[str] | None
+    ) -> list[tuple[str, float]]:
+        """BM25 over several segments on one scale: each query word's score in a segment (whose
+        index holds that segment's IDF) is rescaled to the IDF over all segments together, so a
+        small new segment ranks like the papers it joins."""
+        live_total = sum(int(seg.live.sum()) for seg in segments)
+        df_total: dict[str, int] = {}
+        for w in dict.fromkeys(words):
+            df_total[w] = sum(_doc_freq(seg, w) for seg in segments)
+        hits: list[tuple[str, float]] = []
+        for seg in segments:
+            mask = seg.live
+            if allowed is not None:
+                mask = mask * np.fromiter((pid in allowed for pid in seg.ids), np.float32, len(seg.ids))
+            if not mask.any():
+                continue
+            n_docs = len(seg.ids)
+            scores = np.zeros(n_docs, dtype=np.float32)
+            for w in words:  # repeated words count again, as in bm25s
+                df = _doc_freq(seg, w)
+                if df == 0:
+                    continue
+                weight = _idf(df_total[w], live_total) / _idf(df, n_docs)
+                scores += weight * seg.bm25.get_scores_from_ids([seg.bm25.vocab_dict[w]])
+            scores *= mask
+            top = np.argpartition(-scores, min(k, n_docs) - 1)[:k] if n_docs > k else np.arange(n_docs)
+            hits += [(seg.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0]
         hits.sort(key=lambda h: -h[1])
         return hits[:k]
 

@@ -179,6 +179,12 @@ def test_paraphrase_of_another_source_is_moved_to_it(corpus_home: Path) -> None:
         f"Process rewards are learned implicitly from outcome labels [{freeprm}][{progress}].", r.sources
     )
     assert [c[1] for c in claims] == [[freeprm, progress]] and not notes
+    # One paper's name on another paper's finding (a tiny model's splice) is dropped, whichever
+    # of the two it cites.
+    for n in (prime, freeprm):
+        spliced = f"FreePRM uses implicit process rewards from policy rollouts and outcome labels [{n}]."
+        claims, notes = app.engine.verify(spliced, r.sources)
+        assert claims == [] and any(f"gives FreePRM a finding of [{prime}]" in x for x in notes), notes
     # What several sources say stays with the source the model chose.
     kept = f"Training process reward models usually requires costly step-level labels [{progress}]."
     claims, notes = app.engine.verify(kept, r.sources)

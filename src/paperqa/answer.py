@@ -274,13 +274,28 @@ class AnswerEngine:
             for j, (n, _) in enumerate(flat):
                 best_by_source[n] = max(best_by_source.get(n, -1.0), float(sim[i, j]))
 
-            def ok(n: int, body: str = body, best: dict[int, float] = best_by_source) -> bool:
+            # Names that identify one source (FreePRM, CamemBERT): a claim using one must cite a
+            # paper that contains it. A tiny model glues one paper's name onto another's finding.
+            own_names = []
+            for name in name_tokens(body):
+                matcher = NameMatcher(name)
+                if sum(matcher.owns(s.paper) for s in sources) == 1:
+                    own_names.append(matcher)
+
+            def names_ok(ns: list[int], names: list[NameMatcher] = own_names) -> bool:
+                text = " ".join(by_n[n].paper.title + " " + by_n[n].paper.abstract for n in ns)
+                return all(m.any_case.search(text) for m in names)
+
+            def ok(
+                n: int, body: str = body, best: dict[int, float] = best_by_source, names: bool = True
+            ) -> bool:
                 source_text = by_n[n].paper.title + " " + by_n[n].paper.abstract
                 return (
                     best.get(n, 0.0) >= self.settings.min_support
                     and lexical_support(body, source_text) >= 0.5
                     and not unsupported_numbers(body, source_text)
                     and (not allowed or n in allowed)
+                    and (not names or names_ok([n]))
                 )
 
             if _echoes_question(body):
@@ -293,38 +308,51 @@ class AnswerEngine:
             if any(normalize_title(body) and normalize_title(body) in normalize_title(t) for t in titles):
                 notes.append(f"dropped a sentence that only names a paper: {body[:80]!r}")
                 continue
-            # The source that supports the claim best (None: no source does).
+
+            def text_of(n: int) -> str:
+                return by_n[n].paper.title + " " + by_n[n].paper.abstract
+
+            # The source whose content the claim matches best, names aside (None: no source).
             ranked = sorted(best_by_source, key=lambda n: -best_by_source[n])
-            alt = next((n for n in ranked if ok(n)), None)
-            if cited:
-                good = [n for n in cited if ok(n)]
-                if len(cited) == 1 and good and alt is not None and alt not in good:
-                    # A claim can pass against a related paper while it paraphrases another one:
-                    # then the reader would check the wrong paper. Move it to the one it restates.
-                    # (A claim citing several papers — a comparison — is left as the model wrote
-                    # it: each cited paper covers only its part, which no single score reflects.)
-                    margin = best_by_source[alt] - max(best_by_source[n] for n in good)
-                    lex = lexical_support(body, by_n[alt].paper.title + " " + by_n[alt].paper.abstract)
-                    lex_cited = max(
-                        lexical_support(body, by_n[n].paper.title + " " + by_n[n].paper.abstract)
-                        for n in good
-                    )
-                    if margin > self.settings.attribution_margin and lex > lex_cited:
-                        good = []
-                if good:
+            content = next((n for n in ranked if ok(n, names=False)), None)
+
+            def restates_other(
+                m: int,
+                content: int | None = content,
+                body: str = body,
+                best: dict[int, float] = best_by_source,
+            ) -> bool:
+                """The claim passes against m but restates another source more closely."""
+                if content is None or content == m:
+                    return False
+                margin = best[content] - best[m]
+                return margin > self.settings.attribution_margin and lexical_support(
+                    body, text_of(content)
+                ) > lexical_support(body, text_of(m))
+
+            if len(cited) > 1:  # a comparison: the cited papers together must hold its names
+                good = [n for n in cited if ok(n, names=False)]
+                if good and names_ok(good):
                     out.append((body, good, True))
                     continue
-            # Uncited, or its citation does not hold: cite the source that supports it.
-            if alt is not None:
+            elif cited and ok(cited[0]) and not restates_other(cited[0]):
+                out.append((body, cited, True))
+                continue
+            # Uncited, its citation does not hold, or it restates another paper: cite the source
+            # that supports it, unless the claim pins one paper's name on another's finding.
+            alt = next((n for n in ranked if ok(n)), None)
+            if alt is not None and not restates_other(alt):
                 if cited:
                     notes.append(f"re-attributed a claim from {cited} to [{alt}]: {body[:80]!r}")
                 out.append((body, [alt], True))
-            else:
-                why = unsupported_numbers(body, " ".join(s.paper.abstract for s in sources))
-                reason = (
-                    f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
-                )
-                notes.append(f"dropped an unsupported claim ({reason}): {body[:80]!r}")
+                continue
+            why = unsupported_numbers(body, " ".join(s.paper.abstract for s in sources))
+            reason = f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
+            missing = [m.name for m in own_names if content and not m.any_case.search(text_of(content))]
+            if not why and content is not None and missing:
+                names = ", ".join(missing)
+                reason = f"it gives {names} a finding of [{content}], which does not mention {names}"
+            notes.append(f"dropped an unsupported claim ({reason}): {body[:80]!r}")
         return out, notes
 
     # ---- assembly -----------------------------------------------------------------

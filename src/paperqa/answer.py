@@ -255,7 +255,7 @@ class AnswerEngine:
         sentences = [s for s in split_sentences(clean) if len(strip_markers(s)) > 12]
         if not sentences:
             return [], notes
-        by_n = {s.n: s for s in sources}
+        text_of = {s.n: s.paper.title + " " + s.paper.abstract for s in sources}
         titles = [s.paper.title for s in sources]
         abstract_sents = {
             s.n: [x for x in split_sentences(s.paper.abstract) if not looks_like_instruction(x)]
@@ -283,17 +283,16 @@ class AnswerEngine:
                     own_names.append(matcher)
 
             def names_ok(ns: list[int], names: list[NameMatcher] = own_names) -> bool:
-                text = " ".join(by_n[n].paper.title + " " + by_n[n].paper.abstract for n in ns)
+                text = " ".join(text_of[n] for n in ns)
                 return all(m.any_case.search(text) for m in names)
 
             def ok(
                 n: int, body: str = body, best: dict[int, float] = best_by_source, names: bool = True
             ) -> bool:
-                source_text = by_n[n].paper.title + " " + by_n[n].paper.abstract
                 return (
                     best.get(n, 0.0) >= self.settings.min_support
-                    and lexical_support(body, source_text) >= 0.5
-                    and not unsupported_numbers(body, source_text)
+                    and lexical_support(body, text_of[n]) >= 0.5
+                    and not unsupported_numbers(body, text_of[n])
                     and (not allowed or n in allowed)
                     and (not names or names_ok([n]))
                 )
@@ -308,9 +307,6 @@ class AnswerEngine:
             if any(normalize_title(body) and normalize_title(body) in normalize_title(t) for t in titles):
                 notes.append(f"dropped a sentence that only names a paper: {body[:80]!r}")
                 continue
-
-            def text_of(n: int) -> str:
-                return by_n[n].paper.title + " " + by_n[n].paper.abstract
 
             # The source whose content the claim matches best, names aside (None: no source).
             ranked = sorted(best_by_source, key=lambda n: -best_by_source[n])
@@ -327,8 +323,8 @@ class AnswerEngine:
                     return False
                 margin = best[content] - best[m]
                 return margin > self.settings.attribution_margin and lexical_support(
-                    body, text_of(content)
-                ) > lexical_support(body, text_of(m))
+                    body, text_of[content]
+                ) > lexical_support(body, text_of[m])
 
             if len(cited) > 1:  # a comparison: the cited papers together must hold its names
                 good = [n for n in cited if ok(n, names=False)]
@@ -348,7 +344,7 @@ class AnswerEngine:
                 continue
             why = unsupported_numbers(body, " ".join(s.paper.abstract for s in sources))
             reason = f"numbers {sorted(why)} not in the sources" if why else "not supported by the sources"
-            missing = [m.name for m in own_names if content and not m.any_case.search(text_of(content))]
+            missing = [m.name for m in own_names if content and not m.any_case.search(text_of[content])]
             if not why and content is not None and missing:
                 names = ", ".join(missing)
                 reason = f"it gives {names} a finding of [{content}], which does not mention {names}"

@@ -60,6 +60,13 @@ def _idf(df: int, n: int) -> float:
     return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
 
+def _mask(seg: Segment, allowed: set[str] | None) -> np.ndarray:
+    """1.0 for the segment's rows that count: the newest copy of a paper the filter allows."""
+    if allowed is None:
+        return seg.live
+    return seg.live * np.fromiter((pid in allowed for pid in seg.ids), np.float32, len(seg.ids))
+
+
 def _doc_freq(seg: Segment, word: str) -> int:
     """Documents of the segment containing `word` (its column in the sparse score matrix)."""
     tid = seg.bm25.vocab_dict.get(word)
@@ -162,7 +169,6 @@ class KeywordIndex:
             segments = list(self._segments)
         if not segments or k <= 0:
             return []
-        tokens = bm25s.tokenize(query, stemmer=self._stem(), token_pattern=TOKEN_PATTERN, show_progress=False)
         if len(segments) > 1:
             words = bm25s.tokenize(
                 query,
@@ -172,11 +178,10 @@ class KeywordIndex:
                 show_progress=False,
             )[0]
             return self._search_segments(segments, words, k, allowed)
+        tokens = bm25s.tokenize(query, stemmer=self._stem(), token_pattern=TOKEN_PATTERN, show_progress=False)
         hits: list[tuple[str, float]] = []
         for seg in segments:
-            mask = seg.live
-            if allowed is not None:
-                mask = mask * np.fromiter((pid in allowed for pid in seg.ids), np.float32, len(seg.ids))
+            mask = _mask(seg, allowed)
             n = int(np.count_nonzero(mask))
             if n == 0:
                 continue
@@ -206,9 +211,7 @@ class KeywordIndex:
             df_total[w] = sum(_doc_freq(seg, w) for seg in segments)
         hits: list[tuple[str, float]] = []
         for seg in segments:
-            mask = seg.live
-            if allowed is not None:
-                mask = mask * np.fromiter((pid in allowed for pid in seg.ids), np.float32, len(seg.ids))
+            mask = _mask(seg, allowed)
             if not mask.any():
                 continue
             n_docs = len(seg.ids)

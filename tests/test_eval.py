@@ -3,15 +3,39 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
-from paperqa.evaluate import retrieval_metrics
+from paperqa.evaluate import (
+    Question,
+    answer_metrics,
+    evaluate_answers,
+    lead_of,
+    retrieval_metrics,
+    summary_table,
+    write_report,
+)
+from paperqa.types import Answer, Citation, Paper, Source
 
 from .conftest import DEV, run_cli
 
 KEYS = {"recall@1", "recall@5", "recall@10", "mrr@10", "summary_coverage@10"}
+EXAMPLE_KEYS = {
+    "id",
+    "type",
+    "question",
+    "answer",
+    "lead",
+    "refused",
+    "cited",
+    "keywords_in_lead",
+    "keywords_anywhere",
+}
 
 
 def test_metric_definitions() -> None:
@@ -38,26 +62,238 @@ def test_eval_json_interface_and_baselines(home_copy: Path, tmp_path: Path) -> N
     qfile = tmp_path / "q.jsonl"
     qfile.write_text("\n".join(json.dumps(q) for q in picked) + "\n")
     res = run_cli(
-        "eval", "--questions", str(qfile), "--json", "--report", str(tmp_path / "rep"), home=home_copy
+        "eval",
+        "--questions",
+        str(qfile),
+        "--answers",
+        "--json",
+        "--report",
+        str(tmp_path / "rep"),
+        home=home_copy,
     )
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
     assert out["n"] == 6
+    assert out["questions"] == str(qfile) and out["tuned_on"] == "eval/dev.jsonl"
+    assert [e["id"] for e in out["examples"]] == [q["id"] for q in picked]
+    assert all(set(e) >= EXAMPLE_KEYS for e in out["examples"]) and "answer_examples" not in out
+    for e in out["examples"]:
+        assert e["lead"] == lead_of(e["answer"])
+    assert out["answers"].keys() >= {"keyword_accuracy", "lead_keyword_accuracy", "lead_cites_all"}
+    assert out["by_type"]["summary"]["lead_papers"] >= 1  # dev-038's lead cites papers
     assert out["metrics"].keys() >= KEYS
     assert {"bm25", "dense"} == set(out["baselines"]) and out["baselines"]["bm25"].keys() >= KEYS
-    assert set(out["by_type"]) == {"factoid", "comparison", "summary", "followup"}  # unanswerable excluded
+    retrieval_types = {t for t, m in out["by_type"].items() if "recall@5" in m}
+    assert retrieval_types == {"factoid", "comparison", "summary", "followup"}  # unanswerable excluded
+    assert "refusal_rate" in out["by_type"]["unanswerable"]  # ... but its answer is scored
     assert out["metrics"]["recall@5"] == 1.0  # these gold papers are all found
     assert 0 < out["latency_ms"]["p50"] <= out["latency_ms"]["p95"]
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "| hybrid |" in report and "| bm25 |" in report and "| dense |" in report
     assert (tmp_path / "rep" / "retrieval.png").stat().st_size > 1000
+    assert f"Questions: {qfile} (6)" in report and "### Worst leads" in report
 
 
-def test_bad_question_file_names_the_line(home_copy: Path, tmp_path: Path) -> None:
+def test_bad_question_file_names_the_line(tmp_path: Path) -> None:
     qfile = tmp_path / "bad.jsonl"
     qfile.write_text(
         '{"id": "a", "type": "factoid", "question": "ok?"}\n{"id": "b", "type": "riddle", "question": "?"}\n'
     )
-    res = run_cli("eval", "--questions", str(qfile), home=home_copy)
+    res = run_cli("eval", "--questions", str(qfile), home=tmp_path / "home")  # fails before any index
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "bad.jsonl:2" in res.stderr and "type" in res.stderr
+
+
+def _row(
+    type_: str,
+    answer: str,
+    *,
+    gold: tuple[str, ...] = (),
+    keywords: tuple[str, ...] = (),
+    refused: bool = False,
+) -> dict[str, Any]:
+    """A hand-made answer row: sources [1]-[4] are papers a-d; cited = the papers [n] names."""
+    sources = {1: "paper a", 2: "paper b", 3: "paper c", 4: "paper d"}
+    cited = sorted({sources[int(n)] for n in re.findall(r"\[(\d+)\]", answer) if int(n) in sources})
+    return {
+        "id": f"{type_}-1",
+        "type": type_,
+        "question": "q?",
+        "answer": answer,
+        "refused": refused,
+        "sources": sources,
+        "cited": cited,
+        "cited_titles": [c.title() for c in cited],
+        "gold": list(gold),
+        "gold_titles": [g.title() for g in gold],
+        "keywords": list(keywords),
+        "ttft": 0.5,
+        "total": 1.0,
+        "notes": [],
+    }
+
+
+FACTOID = "It trains on many words [1].\n\n**Evidence:**\n- **Paper A**: 13.6B Danish words. [1]"
+COMPARISON = (
+    "Both scale batch training [1].\n\n| Aspect | [1] A | [2] B |\n|---|---|---|\n"
+    "| **Reported results** | batch 8192 [1] | batch 32K [2] |"
+)
+
+
+def test_lead_is_the_first_paragraph() -> None:
+    assert lead_of(FACTOID) == "It trains on many words [1]."
+    # a paragraph split, not a sentence split: sentences and single line breaks stay in the lead
+    assert lead_of("\n\nOne [1]. Two [2].\nThree [3].\n \nEvidence") == "One [1]. Two [2].\nThree [3]."
+    assert lead_of("No blank line at all [1].") == "No blank line at all [1]."
+    assert lead_of("A.\r\n\r\nB.") == "A."
+
+
+def test_keyword_in_evidence_only_counts_anywhere_but_not_in_lead() -> None:
+    rows = [_row("factoid", FACTOID, gold=("paper a",), keywords=("13.6b",))]
+    m = answer_metrics(rows)
+    assert m["keyword_accuracy"] == 1.0
+    assert m["lead_keyword_accuracy"] == 0.0
+    rows.append(_row("factoid", "It used 13.6B words [1].", gold=("paper a",), keywords=("13.6B",)))
+    assert answer_metrics(rows)["lead_keyword_accuracy"] == 0.5
+
+
+def test_followups_are_scored_like_factoids() -> None:
+    m = answer_metrics([_row("followup", FACTOID, gold=("paper a",), keywords=("13.6B", "Danish"))])
+    assert (m["keyword_accuracy"], m["lead_keyword_accuracy"]) == (1.0, 0.0)
+    assert answer_metrics([_row("followup", FACTOID, keywords=("Llama2",))])["keyword_accuracy"] == 0.0
+
+
+def test_comparison_lead_must_cite_every_gold_paper() -> None:
+    row = _row("comparison", COMPARISON, gold=("paper a", "paper b"), keywords=("8192", "32k"))
+    m = answer_metrics([row])
+    assert m["lead_cites_all"] == 0.0  # the lead cites [1] only; [2] is in the table
+    assert m["keyword_accuracy"] == 1.0  # both sides' keywords are in the answer
+    assert m["lead_keyword_accuracy"] is None  # comparisons are judged on their lead's citations
+    both = _row(
+        "comparison", COMPARISON.replace("training [1]", "training [1][2]"), gold=("paper a", "paper b")
+    )
+    refused = _row("comparison", "The corpus does not cover this.", gold=("paper a",), refused=True)
+    m = answer_metrics([row, both, refused])  # refusals are not scored on their lead
+    assert m["lead_cites_all"] == 0.5
+    one_side = _row("comparison", COMPARISON, keywords=("8192", "64K"))
+    assert answer_metrics([one_side])["keyword_accuracy"] == 0.0
+
+
+def test_summary_lead_papers_counts_distinct_cited_papers() -> None:
+    lead = "PRMs help [1][2]. Dense rewards too [2][3]. Unknown [9]."
+    m = answer_metrics([_row("summary", lead + "\n\n**Topic**\n- **Paper D**: x [4]")])
+    assert m["lead_papers"] == 3.0  # [1][2][3]; [4] is below the lead, [9] is no source
+    assert answer_metrics([_row("summary", "One paper [1].")])["lead_papers"] == 1.0
+
+
+def test_metrics_that_do_not_apply_are_none_not_zero() -> None:
+    m = answer_metrics([_row("summary", "Summary [1].", gold=("paper a",))])
+    for key in ("keyword_accuracy", "lead_keyword_accuracy", "lead_cites_all", "refusal_rate"):
+        assert m[key] is None, key
+    assert m["gold_recall"] == 1.0 and m["false_refusal_rate"] == 0.0
+    u = answer_metrics([_row("unanswerable", "The corpus does not cover this.", refused=True)])
+    assert u["refusal_rate"] == 1.0 and u["false_refusal_rate"] is None and u["ttft_s_p50"] is None
+
+
+class _FakeApp:
+    """Stands in for PaperQA in evaluate_answers: replies with scripted answers, no model."""
+
+    def __init__(self, replies: dict[str, tuple[str, list[str]]]) -> None:
+        self.replies = replies  # question -> (answer text, titles of sources [1], [2], ...)
+
+    def ask_stream(self, question: str, history: list[str]) -> Iterator[SimpleNamespace]:
+        text, titles = self.replies[question]
+        papers = [Paper(id=f"p{i}", title=t, abstract="x") for i, t in enumerate(titles)]
+        sources = [Source(n=i + 1, paper=p, score=1.0) for i, p in enumerate(papers)]
+        cites = [
+            Citation(n=s.n, paper_id=s.paper.id, title=s.paper.title) for s in sources if f"[{s.n}]" in text
+        ]
+        yield SimpleNamespace(kind="token", answer=None)
+        answer = Answer(question=question, answer=text, citations=cites, sources=sources)
+        yield SimpleNamespace(kind="final", answer=answer)
+
+
+QUESTIONS = [
+    Question(
+        id="f1",
+        type="factoid",
+        question="How many Danish words?",
+        gold_titles=["SnakModel: Lessons Learned"],
+        answer_keywords=["13.6B"],
+    ),
+    Question(
+        id="c1",
+        type="comparison",
+        question="Compare A and B.",
+        gold_titles=["LARS: Large Batch", "Accurate, Large Minibatch SGD"],
+        answer_keywords=["8192", "32K"],
+    ),
+    Question(id="s1", type="summary", question="Summarize X.", gold_titles=["LARS: Large Batch"]),
+]
+REPLIES = {
+    "How many Danish words?": (FACTOID, ["SnakModel: Lessons Learned"]),
+    "Compare A and B.": (COMPARISON, ["LARS: Large Batch", "Accurate, Large Minibatch SGD"]),
+    "Summarize X.": ("X helps [1][2].\n\n**Topic**\n- x [1]", ["LARS: Large Batch", "Other Paper"]),
+}
+
+
+def _answer_result() -> dict[str, Any]:
+    ans = evaluate_answers(_FakeApp(REPLIES), QUESTIONS)  # type: ignore[arg-type]
+    retrieval = dict.fromkeys(KEYS, 1.0)
+    return {
+        "n": len(QUESTIONS),
+        "questions": "eval/held_out.jsonl",
+        "tuned_on": "eval/dev.jsonl",
+        "metrics": retrieval,
+        "baselines": {"bm25": retrieval, "dense": retrieval},
+        "by_type": ans["by_type"],
+        "latency_ms": {"p50": 1.0, "p95": 2.0},
+        "answers": ans["answers"],
+        "examples": ans["examples"],
+        "llm": "scripted",
+    }
+
+
+def test_examples_show_what_the_reader_saw() -> None:
+    result = _answer_result()
+    json.dumps(result)  # the CLI prints it as JSON
+    ex = {e["id"]: e for e in result["examples"]}
+    assert set(ex["f1"]) >= EXAMPLE_KEYS
+    assert ex["f1"]["lead"] == "It trains on many words [1]."
+    assert ex["f1"]["cited"] == ["SnakModel: Lessons Learned"]  # real titles, not normalised
+    assert (ex["f1"]["keywords_in_lead"], ex["f1"]["keywords_anywhere"]) == (False, True)
+    assert ex["c1"]["keywords_in_lead"] is None and ex["c1"]["keywords_anywhere"] is True
+    assert ex["c1"]["lead_cites_gold"] is False
+    assert ex["s1"]["keywords_anywhere"] is None
+    assert result["by_type"]["summary"]["lead_papers"] == 2.0
+    assert result["answers"]["lead_keyword_accuracy"] == 0.0
+
+
+def test_report_names_the_question_file_and_shows_worst_leads(tmp_path: Path) -> None:
+    result = _answer_result()
+    text = write_report(result, tmp_path / "rep").read_text()
+    assert "Questions: eval/held_out.jsonl (3)" in text
+    assert "Tuned on: eval/dev.jsonl · reported on: eval/held_out.jsonl" in text
+    assert _cell(text, "summary", "keyword_accuracy") == "–"  # does not apply: not 0
+    assert _cell(text, "summary", "lead_papers") == "2.000"
+    assert _cell(text, "comparison", "lead_cites_all") == "0.000"
+    assert "### Worst leads (2 of 2 checked miss; up to 8)" in text
+    worst = text.split("### Worst leads", 1)[1].split("### Best answers", 1)[0]
+    assert "How many Danish words?" in worst and "`13.6B`" in worst
+    assert "> It trains on many words [1]." in worst and "Evidence" not in worst
+    assert "Compare A and B." in worst and "Accurate, Large Minibatch SGD" in worst
+    assert "Summarize X." not in worst
+    assert "### Best answers" in text and "### Worst answers" in text
+    table = summary_table(result)
+    assert table.startswith("Questions: eval/held_out.jsonl (3)\nTuned on: eval/dev.jsonl")
+    assert "lead_cites_all=0.000" in table
+
+
+def _cell(report: str, scope: str, key: str) -> str:
+    """A cell of the report's answers table (header "| scope | ... |")."""
+    lines = report.splitlines()
+    header = next(x for x in lines if x.startswith("| scope |"))
+    col = [c.strip() for c in header.split("|")].index(key)
+    start = lines.index(header)
+    row = next(x for x in lines[start:] if x.startswith(f"| {scope} |"))
+    return [c.strip() for c in row.split("|")][col]

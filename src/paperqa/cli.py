@@ -256,6 +256,12 @@ def reset(yes: bool, home: str | None) -> None:
     default=None,
     help="Write report.md + PNG here.",
 )
+@click.option(
+    "--tuned-on",
+    default="eval/dev.jsonl",
+    show_default=True,
+    help="Question set the settings were tuned on (printed next to the set reported on).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @home_opt
 @chroma_opt
@@ -263,6 +269,7 @@ def eval_cmd(
     questions_path: Path,
     answers: bool,
     report_dir: Path | None,
+    tuned_on: str,
     as_json: bool,
     home: str | None,
     chroma_url: str | None,
@@ -277,12 +284,19 @@ def eval_cmd(
     app.ensure_corpus()
     total = len([q for q in questions if q.type != "unanswerable"]) + (len(questions) if answers else 0)
     with tqdm(total=total, desc="Evaluating", unit="q", file=sys.stderr, disable=None) as bar:
-        result = run(app, questions, answers=answers, progress=lambda: bar.update(1))
+        result = run(
+            app,
+            questions,
+            answers=answers,
+            progress=lambda: bar.update(1),
+            source=str(questions_path),
+            tuned_on=tuned_on or None,
+        )
     if report_dir:
         path = write_report(result, report_dir)
         click.echo(f"report: {path}", err=True)
     if as_json:
-        _dump({k: v for k, v in result.items() if k not in ("answer_examples",)})
+        _dump(result)
     else:
         click.echo(summary_table(result))
 

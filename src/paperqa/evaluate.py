@@ -1,5 +1,6 @@
 """Eval harness: retrieval quality (hybrid vs BM25-only vs dense-only), latency, and with
-`answers=True` the full answer pipeline (citations, keywords, refusals, speed).
+`answers=True` the full answer pipeline (citations, keywords, refusals, speed), scored also on
+the lead (`lead_of`: the first paragraph, what the reader sees before the evidence).
 
 Question file format (JSONL, one object a line): id, type (factoid | comparison | summary |
 unanswerable | followup), question (a string; for followup a list of two turns, scored on the
@@ -102,7 +103,7 @@ def retrieval_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def _by_type(
-    rows: list[dict[str, Any]], fn: Callable[[list[dict[str, Any]]], dict[str, float]]
+    rows: list[dict[str, Any]], fn: Callable[[list[dict[str, Any]]], dict[str, Any]]
 ) -> dict[str, Any]:
     types = sorted({r["type"] for r in rows})
     return {t: fn([r for r in rows if r["type"] == t]) for t in types}
@@ -153,11 +154,68 @@ def evaluate_retrieval(
 
 
 _MARK = re.compile(r"\[(\d+)\]")
+_BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+KEYWORD_TYPES = ("factoid", "followup", "comparison")  # keyword_accuracy: every keyword anywhere
+LEAD_KEYWORD_TYPES = ("factoid", "followup")  # lead_keyword_accuracy: every keyword in the lead
 
 
-def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
-    markers = [m for r in rows for m in r["markers"]]
-    valid = [m for r in rows for m in r["markers"] if m in r["source_ns"]]
+def lead_of(answer: str) -> str:
+    """The answer's lead: its first paragraph, the text before the first blank line.
+
+    This is what a reader takes as the answer before the evidence list or comparison table
+    below it. A paragraph split, not a sentence split: a lead of three sentences stays whole.
+    """
+    return _BLANK_LINE.split(answer.strip(), maxsplit=1)[0].strip()
+
+
+def _markers(text: str) -> list[int]:
+    return [int(m) for m in _MARK.findall(text)]
+
+
+def _has_all(keywords: list[str], text: str) -> bool:
+    low = text.lower()
+    return all(k.lower() in low for k in keywords)
+
+
+def _lead_papers(r: dict[str, Any]) -> set[str]:
+    """Normalised titles of the papers the lead cites ([n] mapped through the answer's sources)."""
+    return {r["sources"][n] for n in _markers(lead_of(r["answer"])) if n in r["sources"]}
+
+
+def keywords_anywhere(r: dict[str, Any]) -> bool | None:
+    """Every keyword somewhere in the answer; None when the row has no keyword check."""
+    if r["type"] not in KEYWORD_TYPES or not r["keywords"]:
+        return None
+    return _has_all(r["keywords"], r["answer"])
+
+
+def keywords_in_lead(r: dict[str, Any]) -> bool | None:
+    """Every keyword in the lead (factoids and follow-ups); None when it does not apply."""
+    if r["type"] not in LEAD_KEYWORD_TYPES or not r["keywords"]:
+        return None
+    return _has_all(r["keywords"], lead_of(r["answer"]))
+
+
+def lead_cites_gold(r: dict[str, Any]) -> bool | None:
+    """A comparison's lead cites every gold paper; None unless an answered comparison with gold."""
+    if r["type"] != "comparison" or r["refused"] or not r["gold"]:
+        return None
+    return set(r["gold"]) <= _lead_papers(r)
+
+
+def _rate(xs: list[float]) -> float | None:
+    """Mean, or None when no row is scored (shown as "–": the metric does not apply)."""
+    return _mean(xs) if xs else None
+
+
+def _flags(flags: list[bool | None]) -> float | None:
+    return _rate([float(f) for f in flags if f is not None])
+
+
+def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Answer quality over rows {type, answer, refused, sources: {n: norm title}, cited: [norm
+    titles], gold: [norm titles], keywords, ttft, total}. A metric no row is scored on is None."""
+    markers = [(m, r) for r in rows for m in _markers(r["answer"])]
     answerable = [r for r in rows if r["type"] != "unanswerable"]
     unanswerable = [r for r in rows if r["type"] == "unanswerable"]
     prec, rec = [], []
@@ -168,17 +226,44 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float]:
         if cited:
             prec.append(len(cited & set(r["gold"])) / len(cited))
         rec.append(len(cited & set(r["gold"])) / len(r["gold"]))
-    factoid = [r for r in rows if r["type"] == "factoid" and r["keywords"]]
-    kw = [float(all(k.lower() in r["answer"].lower() for k in r["keywords"])) for r in factoid]
+    summaries = [r for r in rows if r["type"] == "summary" and not r["refused"]]
+    answered = [r["ttft"] for r in rows if not r["refused"]]
     return {
-        "citation_validity": round(len(valid) / len(markers), 4) if markers else 1.0,
-        "cited_precision": _mean(prec),
-        "gold_recall": _mean(rec),
-        "keyword_accuracy": _mean(kw),
-        "refusal_rate": _mean([float(r["refused"]) for r in unanswerable]),
-        "false_refusal_rate": _mean([float(r["refused"]) for r in answerable]),
-        "ttft_s_p50": round(_pct([r["ttft"] for r in rows if not r["refused"]], 0.5), 3),
-        "total_s_p50": round(_pct([r["total"] for r in rows], 0.5), 3),
+        "citation_validity": _rate([float(m in r["sources"]) for m, r in markers]),
+        "cited_precision": _rate(prec),
+        "gold_recall": _rate(rec),
+        "keyword_accuracy": _flags([keywords_anywhere(r) for r in rows]),
+        "lead_keyword_accuracy": _flags([keywords_in_lead(r) for r in rows]),
+        "lead_cites_all": _flags([lead_cites_gold(r) for r in rows]),
+        "lead_papers": _rate([float(len(_lead_papers(r))) for r in summaries]),
+        "refusal_rate": _rate([float(r["refused"]) for r in unanswerable]),
+        "false_refusal_rate": _rate([float(r["refused"]) for r in answerable]),
+        "ttft_s_p50": round(_pct(answered, 0.5), 3) if answered else None,
+        "total_s_p50": round(_pct([r["total"] for r in rows], 0.5), 3) if rows else None,
+    }
+
+
+def _example(r: dict[str, Any]) -> dict[str, Any]:
+    """One question as the reader saw it, with the per-question checks the metrics count."""
+    kw_any = keywords_anywhere(r)
+    good = (not r["refused"]) == (r["type"] != "unanswerable") and kw_any is not False
+    if r["gold"]:
+        good = good and bool(set(r["cited"]) & set(r["gold"]))
+    return {
+        "id": r["id"],
+        "type": r["type"],
+        "question": r["question"],
+        "answer": r["answer"],
+        "lead": lead_of(r["answer"]),
+        "refused": r["refused"],
+        "cited": r["cited_titles"],
+        "keywords": r["keywords"],
+        "gold_titles": r["gold_titles"],
+        "keywords_in_lead": keywords_in_lead(r),
+        "keywords_anywhere": kw_any,
+        "lead_cites_gold": lead_cites_gold(r),
+        "good": good,
+        "notes": r["notes"],
     }
 
 
@@ -198,7 +283,8 @@ def evaluate_answers(
                 final = ev.answer
         total = time.perf_counter() - t0
         assert final is not None
-        by_n = {s.n: normalize_title(s.paper.title) for s in final.sources}
+        titles = {s.n: s.paper.title for s in final.sources}
+        cited = [titles[c.n] for c in final.citations if c.n in titles]
         rows.append(
             {
                 "id": q.id,
@@ -206,10 +292,11 @@ def evaluate_answers(
                 "question": q.turns[-1],
                 "answer": final.answer,
                 "refused": final.refused,
-                "markers": [int(m) for m in _MARK.findall(final.answer)],
-                "source_ns": set(by_n),
-                "cited": [by_n[c.n] for c in final.citations if c.n in by_n],
+                "sources": {n: normalize_title(t) for n, t in titles.items()},
+                "cited": [normalize_title(t) for t in cited],
+                "cited_titles": cited,
                 "gold": [normalize_title(t) for t in q.gold_titles],
+                "gold_titles": q.gold_titles,
                 "keywords": q.answer_keywords,
                 "ttft": ttft if ttft is not None else total,
                 "total": total,
@@ -218,18 +305,11 @@ def evaluate_answers(
         )
         if progress:
             progress()
-    overall = answer_metrics(rows)
-    by_type = _by_type(rows, answer_metrics)
-    examples = []
-    for r in rows:
-        score = answer_metrics([r])
-        good = (not r["refused"]) == (r["type"] != "unanswerable")
-        if r["type"] == "factoid" and r["keywords"]:
-            good = good and score["keyword_accuracy"] == 1.0
-        if r["gold"]:
-            good = good and score["gold_recall"] > 0
-        examples.append({**{k: v for k, v in r.items() if k != "source_ns"}, "good": good})
-    return {"answers": overall, "by_type": by_type, "examples": examples}
+    return {
+        "answers": answer_metrics(rows),
+        "by_type": _by_type(rows, answer_metrics),
+        "examples": [_example(r) for r in rows],
+    }
 
 
 def run(
@@ -237,16 +317,90 @@ def run(
     questions: list[Question],
     answers: bool = False,
     progress: Callable[[], None] | None = None,
+    source: str | None = None,
+    tuned_on: str | None = None,
 ) -> dict[str, Any]:
+    """Retrieval (and with `answers` the answer) metrics. `source` is the question file as given,
+    `tuned_on` the question set the settings were tuned on; both are printed with the numbers."""
     result = evaluate_retrieval(app, questions, progress)
+    result["questions"] = source
+    result["tuned_on"] = tuned_on
     if answers:
         ans = evaluate_answers(app, questions, progress)
         result["answers"] = ans["answers"]
         for t, m in ans["by_type"].items():
             result["by_type"].setdefault(t, {}).update(m)
-        result["answer_examples"] = ans["examples"]
+        result["examples"] = ans["examples"]
     result["llm"] = app.settings.llm.resolved_provider() if answers else None
     return result
+
+
+def _fmt(v: float | None) -> str:
+    return "–" if v is None else f"{v:.3f}"
+
+
+def _provenance(result: dict[str, Any]) -> list[str]:
+    """Which question file the numbers are on, and which one the settings were tuned on."""
+    source = result.get("questions") or "(not named)"
+    lines = [f"Questions: {source} ({result['n']})"]
+    tuned = result.get("tuned_on")
+    if tuned:
+        same = result.get("questions") and Path(tuned).resolve() == Path(result["questions"]).resolve()
+        lines.append(f"Tuned on: {tuned} · reported on: {source}" + (" (same set)" if same else ""))
+    return lines
+
+
+def lead_misses(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Answerable questions whose lead misses its keywords or, for comparisons, a gold paper."""
+    return [
+        e
+        for e in examples
+        if e["type"] != "unanswerable" and False in (e["keywords_in_lead"], e["lead_cites_gold"])
+    ]
+
+
+def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
+    akeys = list(result["answers"].keys())
+    lines = [f"## Answers (LLM: {result.get('llm')})", "", "| scope | " + " | ".join(akeys) + " |"]
+    lines.append("|---|" + "---|" * len(akeys))
+    lines.append("| all | " + " | ".join(_fmt(result["answers"][k]) for k in akeys) + " |")
+    for t, m in result["by_type"].items():
+        lines.append(f"| {t} | " + " | ".join(_fmt(m.get(k)) for k in akeys) + " |")
+    lines += [
+        "",
+        "The lead is the answer's first paragraph, what a reader takes as the answer before the "
+        "evidence list or table. keyword_accuracy: every keyword anywhere in the answer (factoid, "
+        "follow-up, comparison); lead_keyword_accuracy: every keyword in the lead (factoid, "
+        "follow-up); lead_cites_all: the lead of an answered comparison cites every gold paper; "
+        "lead_papers: distinct papers cited in the lead of an answered summary. – : does not apply.",
+    ]
+    ex = result.get("examples", [])
+    misses = lead_misses(ex)
+    checked = [e for e in ex if (e["keywords_in_lead"], e["lead_cites_gold"]) != (None, None)]
+    lines += ["", f"### Worst leads ({len(misses)} of {len(checked)} checked miss; up to {worst_leads})", ""]
+    for e in misses[:worst_leads]:
+        expected = ", ".join(f"`{k}`" for k in e["keywords"]) or "–"
+        lines += [f"**{e['id']} ({e['type']})** — {e['question']}", "", f"Expected keywords: {expected}"]
+        if e["lead_cites_gold"] is False:
+            lines.append("Expected papers cited in the lead: " + "; ".join(e["gold_titles"]))
+        lines += ["", "> " + (e["lead"] or "(empty)").replace("\n", "\n> "), ""]
+    for title, pick in (
+        ("Best answers", [e for e in ex if e["good"]]),
+        ("Worst answers", [e for e in ex if not e["good"]]),
+    ):
+        lines += ["", f"### {title}", ""]
+        seen: set[str] = set()
+        for e in pick:
+            if e["type"] in seen:
+                continue
+            seen.add(e["type"])
+            lines += [
+                f"**{e['id']} ({e['type']})** — {e['question']}",
+                "",
+                "> " + e["answer"].replace("\n", "\n> "),
+                "",
+            ]
+    return lines
 
 
 def write_report(result: dict[str, Any], folder: Path) -> Path:
@@ -272,7 +426,7 @@ def write_report(result: dict[str, Any], folder: Path) -> Path:
     fig.savefig(png, dpi=110)
     plt.close(fig)
 
-    lines = ["# PaperQA evaluation", "", f"Questions: {result['n']}", "", "## Retrieval (paper level)", ""]
+    lines = ["# PaperQA evaluation", "", *_provenance(result), "", "## Retrieval (paper level)", ""]
     lines.append("| system | " + " | ".join(keys) + " |")
     lines.append("|---|" + "---|" * len(keys))
     for name, m in systems.items():
@@ -281,35 +435,13 @@ def write_report(result: dict[str, Any], folder: Path) -> Path:
     lines.append("| type | " + " | ".join(keys) + " |")
     lines.append("|---|" + "---|" * len(keys))
     for t, m in result["by_type"].items():
-        lines.append(f"| {t} | " + " | ".join(f"{m.get(k, 0):.3f}" for k in keys) + " |")
+        lines.append(f"| {t} | " + " | ".join(_fmt(m.get(k)) for k in keys) + " |")
     lat = result["latency_ms"]
     lines += ["", f"Hybrid retrieval latency (warm): p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms", ""]
     if result.get("misses"):
         lines += ["Missed at 5: " + ", ".join(f"{m['id']} ({m['type']})" for m in result["misses"]), ""]
     if "answers" in result:
-        akeys = list(result["answers"].keys())
-        lines += [f"## Answers (LLM: {result.get('llm')})", "", "| scope | " + " | ".join(akeys) + " |"]
-        lines.append("|---|" + "---|" * len(akeys))
-        lines.append("| all | " + " | ".join(f"{result['answers'][k]:.3f}" for k in akeys) + " |")
-        for t, m in result["by_type"].items():
-            lines.append(f"| {t} | " + " | ".join(f"{m.get(k, 0):.3f}" for k in akeys) + " |")
-        ex = result.get("answer_examples", [])
-        for title, pick in (
-            ("Best answers", [e for e in ex if e["good"]]),
-            ("Worst answers", [e for e in ex if not e["good"]]),
-        ):
-            lines += ["", f"### {title}", ""]
-            seen: set[str] = set()
-            for e in pick:
-                if e["type"] in seen:
-                    continue
-                seen.add(e["type"])
-                lines += [
-                    f"**{e['id']} ({e['type']})** — {e['question']}",
-                    "",
-                    "> " + e["answer"].replace("\n", "\n> "),
-                    "",
-                ]
+        lines += _answer_lines(result)
     md = folder / "report.md"
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return md
@@ -318,11 +450,11 @@ def write_report(result: dict[str, Any], folder: Path) -> Path:
 def summary_table(result: dict[str, Any]) -> str:
     keys = list(RETRIEVAL_KEYS)
     rows = [("hybrid", result["metrics"]), *result["baselines"].items()]
-    out = ["system   " + "  ".join(f"{k:>20}" for k in keys)]
+    out = [*_provenance(result), "system   " + "  ".join(f"{k:>20}" for k in keys)]
     for name, m in rows:
         out.append(f"{name:<8} " + "  ".join(f"{m[k]:>20.3f}" for k in keys))
     lat = result["latency_ms"]
     out.append(f"hybrid latency p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms")
     if "answers" in result:
-        out.append("answers: " + ", ".join(f"{k}={v:.3f}" for k, v in result["answers"].items()))
+        out.append("answers: " + ", ".join(f"{k}={_fmt(v)}" for k, v in result["answers"].items()))
     return "\n".join(out)

@@ -752,6 +752,20 @@ class PaperIndex:
         self._keywords_synced = True
         return done
 
+    def terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """Texts analysed as the keyword index analyses them (see KeywordIndex.terms)."""
+        return self.keyword.terms(texts)
+
+    def content_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """Analysed terms without function words (see KeywordIndex.content_terms)."""
+        return self.keyword.content_terms(texts)
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25 IDF of analysed terms over the indexed papers."""
+        if not self._keywords_synced:
+            self.sync_keywords()
+        return self.keyword.idf(terms)
+
     def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over title + abstract: [(paper id, score)], best first."""
         if not self._keywords_synced:  # once per process: catches killed runs, upgrades, shared servers

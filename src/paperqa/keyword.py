@@ -26,7 +26,7 @@ import logging
 import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,6 +93,7 @@ class KeywordIndex:
         self._lock = threading.RLock()  # the loaded segments
         self._write_lock = threading.Lock()  # one writer per process (a file lock across processes)
         self._stemmer: Any = None
+        self._stop_terms: set[str] | None = None
 
     # ---- reading -------------------------------------------------------------------
     def _stamp(self) -> tuple[int, int] | None:
@@ -198,6 +199,45 @@ class KeywordIndex:
                     hits.append((seg.ids[int(i)], float(sc)))
         hits.sort(key=lambda h: -h[1])
         return hits[:k]
+
+    def terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """The index's own analysis of each text: words, English stopwords removed, stemmed.
+
+        The one tokenizer of the package: evidence ranking and coverage checks match words
+        exactly as BM25 does."""
+        import bm25s
+
+        if not texts:
+            return []
+        return list(
+            bm25s.tokenize(
+                list(texts),
+                stopwords="en",
+                stemmer=self._stem(),
+                token_pattern=TOKEN_PATTERN,
+                return_ids=False,
+                show_progress=False,
+            )
+        )
+
+    def content_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """`terms` without function words ("what", "did", "their"): llama-index's NLTK English
+        stop list, stemmed like the terms. What evidence ranking matches on."""
+        if self._stop_terms is None:
+            from llama_index.core.utils import globals_helper
+
+            self._stop_terms = {t for ts in self.terms(sorted(globals_helper.stopwords)) for t in ts}
+        stop = self._stop_terms
+        return [[t for t in ts if t not in stop] for ts in self.terms(texts)]
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25 IDF of each analysed term over every live paper (unknown terms: the IDF of a
+        term no paper has, the rarest there is)."""
+        with self._lock:
+            self._load()
+            segments = list(self._segments)
+        total = sum(int(seg.live.sum()) for seg in segments)
+        return {t: _idf(sum(_doc_freq(seg, t) for seg in segments), total) for t in dict.fromkeys(terms)}
 
     def _search_segments(
         self, segments: list[Segment], words: list[str], k: int, allowed: set[str] | None

@@ -52,7 +52,8 @@ _STOP_NAMES = {
     "IS",
     "ARE",
 }
-_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9^+.\-]*[A-Za-z0-9+]|[A-Za-z0-9]")
+# Letters of any script ("TÜLU"), digits, and the joiners names use ("DeepSpeed-MoE", "C++").
+_TOKEN = re.compile(r"[^\W_][\w^+.\-]*[^\W_]|[^\W_]+\+*")
 
 
 def name_tokens(question: str, loose: bool = False) -> list[str]:
@@ -79,7 +80,7 @@ class NameMatcher:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        edge = r"(?<![A-Za-z0-9])" + re.escape(name) + r"(?![A-Za-z0-9])"
+        edge = r"(?<![^\W_])" + re.escape(name) + r"(?![^\W_])"
         self.any_case = re.compile(edge, re.I)
         self.exact = re.compile(edge)
         self.defined = re.compile(r"\(\s*" + re.escape(name) + r"\s*\)")

@@ -1,0 +1,368 @@
+"""Compose: the answer text a reader sees, built from ranked evidence (no model, no index).
+
+* A lead that answers: the sentence(s) holding the asked-for fact, told in the third person and
+  attributed to the paper by name, cited ("In Domino (“Eliminating Communication …”), …").
+* Quoted evidence: abstract sentences verbatim, in quotes, cited.
+* Comparisons: a lead naming and citing every compared paper, then a table whose first row is
+  the question's own aspect, then the generic aspects, no sentence twice in one column.
+* Summaries: a lead naming the themes with the papers under each (three or more cited), then one
+  line per paper under each theme, themes named by key phrases the papers share.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from .evidence import Scored
+from .types import Paper, Source
+
+# Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
+SHORT_NAME_WORDS = 5
+# Words of a title kept when it is quoted inside a lead.
+TITLE_WORDS_IN_LEAD = 9
+# Longest quoted sentence in a table cell / a comparison lead clause, in characters.
+CELL_CHARS = 260
+LEAD_CLAUSE_CHARS = 320
+
+_PRONOUNS = [
+    (re.compile(r"\bWe\b"), "The authors"),
+    (re.compile(r"\bwe\b"), "the authors"),
+    (re.compile(r"\bOur\b"), "Their"),
+    (re.compile(r"\bour\b"), "their"),
+    (re.compile(r"\bours\b"), "theirs"),
+    (re.compile(r"\bus\b"), "them"),
+    (re.compile(r"\bourselves\b"), "themselves"),
+]
+
+
+def third_person(sentence: str) -> str:
+    """An abstract's first person told as the authors' ('we propose' -> 'the authors propose')."""
+    for pat, repl in _PRONOUNS:
+        sentence = pat.sub(repl, sentence)
+    return sentence
+
+
+def short_name(paper: Paper) -> str | None:
+    """'Domino: Eliminating Communication …' -> 'Domino' (None when the title has no short head)."""
+    head, sep, _ = paper.title.partition(":")
+    head = head.strip()
+    if sep and 0 < len(head.split()) <= SHORT_NAME_WORDS and len(head) <= 40:
+        return head
+    return None
+
+
+def clip_title(title: str, words: int = TITLE_WORDS_IN_LEAD) -> str:
+    parts = title.split()
+    return title if len(parts) <= words else " ".join(parts[:words]) + " …"
+
+
+def paper_label(paper: Paper) -> str:
+    """How a lead names a paper: its short name and the rest of the title, or the title."""
+    name = short_name(paper)
+    if name is None:
+        return f"“{clip_title(paper.title)}”"
+    rest = paper.title.partition(":")[2].strip()
+    return f"{name} (“{clip_title(rest)}”)"
+
+
+def _lower_first(sentence: str) -> str:
+    first = sentence.split(" ", 1)[0]
+    if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
+        return sentence  # an acronym or a name keeps its case
+    return sentence[:1].lower() + sentence[1:]
+
+
+def marker(n: int) -> str:
+    return f"[{n}]"
+
+
+def attributed(sentence: str, paper: Paper) -> str:
+    """The sentence in the third person, attributed to its paper by name (no citation)."""
+    text = third_person(sentence.strip()).rstrip(" .")
+    name = short_name(paper)
+    if name and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+        rest = paper.title.partition(":")[2].strip()
+        return re.sub(
+            r"(?<!\w)" + re.escape(name) + r"(?!\w)",
+            lambda m: f"{m.group(0)} (“{clip_title(rest)}”)",
+            text,
+            count=1,
+        )
+    return f"In {paper_label(paper)}, {_lower_first(text)}"
+
+
+def extractive_lead(sentences: Sequence[Scored]) -> str:
+    """The deterministic lead: the answer-bearing sentence(s) of one paper, attributed, cited."""
+    if not sentences:
+        return ""
+    src = sentences[0].source
+    first = attributed(sentences[0].text, src.paper)
+    rest = [third_person(s.text.strip()).rstrip(" .") for s in sentences[1:]]
+    return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
+
+
+def quote(sentence: str) -> str:
+    """An abstract sentence verbatim, marked as a quotation."""
+    return f"“{sentence.strip()}”"
+
+
+def evidence_list(items: Sequence[tuple[Source, list[str]]]) -> str:
+    """'**Evidence:**' and one quoted, cited line per paper."""
+    lines = [
+        f"- **{src.paper.title}**: {' '.join(quote(s) for s in sents)} {marker(src.n)}"
+        for src, sents in items
+    ]
+    return "**Evidence:**\n" + "\n".join(lines) if lines else ""
+
+
+# ---- comparisons ----------------------------------------------------------------------------
+ASPECTS: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "Problem",
+        re.compile(
+            r"\b(challeng|problem|however|costly|expensive|limit|difficult|bottleneck|suffer|"
+            r"require|overhead|lack|unclear|remains)",
+            re.I,
+        ),
+    ),
+    (
+        "Approach",
+        re.compile(
+            r"\b(we (propose|introduce|present|develop|design)|our (method|approach|framework)|"
+            r"this (paper|work) (proposes|introduces|presents)|is a (novel|new))",
+            re.I,
+        ),
+    ),
+    (
+        "Data / setting",
+        re.compile(
+            r"\b(dataset|benchmark|experiments? (on|with)|evaluat\w* on|GPUs?|"
+            r"(\d+(\.\d+)?[BMK]) (parameters?|tokens?)|ImageNet|LLaMA|BERT|GPT)",
+            re.I,
+        ),
+    ),
+    (
+        "Reported results",
+        re.compile(
+            r"(\d+(\.\d+)?\s?(%|x|×)|\b(outperform|achiev|improv|speedup|"
+            r"reduc|faster|accuracy|state-of-the-art))",
+            re.I,
+        ),
+    ),
+]
+
+_ASPECT_CUT = re.compile(
+    r"^.*?\b(?:differ(?:s)?\s+)?(?:in the way|in how|in terms of|with respect to|each|as|regarding)\b\s*",
+    re.I,
+)
+
+
+def aspect_of(question: str) -> str:
+    """The aspect a comparison asks about: 'how large a batch did each reach', 'as memory-efficient
+    training methods' -> 'memory-efficient training methods'; '' when none is stated."""
+    q = question.strip().rstrip("?. ")
+    if ":" in q:  # the segment that asks ("…: how large a batch did each reach?")
+        head, tail = (x.strip() for x in q.rsplit(":", 1))
+        asks = re.compile(r"\b(what|which|how|why|where|when|each|does|do|did)\b", re.I)
+        return tail if asks.search(tail) or not asks.search(head) else aspect_of(head)
+    cut = _ASPECT_CUT.sub("", q, count=1)
+    return cut.strip() if cut != q else ""
+
+
+def _cell(text: str, limit: int = CELL_CHARS) -> str:
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "…"
+
+
+def comparison_lead(sides: Sequence[Scored], aspect: str) -> str:
+    """One sentence naming and citing every compared paper, each with its answer to the aspect."""
+    parts = []
+    for s in sides:
+        name = short_name(s.source.paper) or f"“{clip_title(s.source.paper.title, 6)}”"
+        clause = _cell(third_person(s.text.strip()).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
+        parts.append(f"{name} {marker(s.source.n)}: {_lower_first(clause)}")
+    head = f"Compared on {aspect}" if aspect else "Compared"
+    return f"{head} — " + "; ".join(parts) + "."
+
+
+def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect: str) -> str:
+    """One row per aspect, one column per paper; every cell an abstract sentence, cited. The
+    first row is the question's own aspect (each paper's best sentence for the question)."""
+    header = (
+        "| Aspect | "
+        + " | ".join(f"{marker(s.n)} {_cell(s.paper.title.split(':')[0])}" for s in sources)
+        + " |"
+    )
+    rows = [header, "|---|" + "---|" * len(sources)]
+    used: dict[int, set[str]] = {s.n: set() for s in sources}
+    label = aspect[:1].upper() + aspect[1:] if aspect else "Answer to the question"
+    cells = []
+    for s in sources:
+        b = best.get(s.n)
+        if b is None:
+            cells.append("— (not stated in the abstract)")
+            continue
+        used[s.n].add(b.text)
+        cells.append(f"{_cell(b.text)} {marker(s.n)}")
+    rows.append(f"| **{_cell(label, 80)}** | " + " | ".join(cells) + " |")
+    for name, pat in ASPECTS:
+        cells = []
+        for s in sources:
+            sents = [x for x in s.evidence if pat.search(x)] + [x for x in _sentences(s) if pat.search(x)]
+            pick = next((x for x in sents if x not in used[s.n]), None)
+            if pick is None:
+                cells.append("— (not stated in the abstract)")
+                continue
+            used[s.n].add(pick)
+            cells.append(f"{_cell(pick)} {marker(s.n)}")
+        rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
+    return "\n".join(rows)
+
+
+def _sentences(src: Source) -> list[str]:
+    from .citations import split_sentences
+
+    return split_sentences(src.paper.abstract)
+
+
+# ---- summaries --------------------------------------------------------------------------------
+_PHRASE_STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "and",
+        "or",
+        "in",
+        "on",
+        "to",
+        "with",
+        "by",
+        "from",
+        "via",
+        "as",
+        "at",
+        "is",
+        "are",
+        "be",
+        "we",
+        "our",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "it",
+        "which",
+        "while",
+        "than",
+        "into",
+        "over",
+        "under",
+        "using",
+        "based",
+        "new",
+        "novel",
+        "large",
+        "language",
+        "models",
+        "model",
+        "llm",
+        "llms",
+        "paper",
+        "approach",
+        "method",
+        "methods",
+        "framework",
+        "training",
+        "train",
+        "trained",
+        "propose",
+        "proposed",
+        "show",
+        "results",
+        "achieve",
+        "achieves",
+        "significant",
+        "significantly",
+        "existing",
+        "different",
+        "various",
+        "however",
+        "also",
+        "can",
+        "such",
+        "both",
+        "more",
+        "most",
+        "less",
+        "several",
+        "two",
+        "three",
+        "one",
+        "first",
+        "study",
+        "work",
+        "task",
+        "tasks",
+    ]
+)
+_PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
+
+
+def key_phrases(text: str) -> list[str]:
+    """Candidate key phrases of a text: runs of two or three content words (no stop word, no
+    punctuation in between), lower-cased; 'low-rank gradient projection', 'communication overhead'."""
+    out: list[str] = []
+    for chunk in re.split(r"[^\w\s\-]", text):
+        words = _PHRASE_WORD.findall(chunk)
+        run: list[str] = []
+        for w in [*words, ""]:
+            if w and w.lower() not in _PHRASE_STOP and len(w) > 2:
+                run.append(w.lower())
+                continue
+            for size in (3, 2):
+                out += [" ".join(run[i : i + size]) for i in range(len(run) - size + 1)]
+            run = []
+    return out
+
+
+def theme_labels(groups: Sequence[Sequence[Source]], corpus_df: dict[str, int] | None = None) -> list[str]:
+    """Name each group by the key phrase most of its papers share and the other groups lack."""
+    phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
+    labels = []
+    for gi, group in enumerate(groups):
+        mine: Counter[str] = Counter(p for ps in phrases[gi] for p in ps)
+        others: Counter[str] = Counter(p for gj, g in enumerate(phrases) if gj != gi for ps in g for p in ps)
+        title_phrases = {p for s in group for p in key_phrases(s.paper.title)}
+
+        def value(
+            p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
+        ) -> float:
+            rarity = 1.0 / math.log(2 + (corpus_df or {}).get(p, 0))
+            return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * rarity
+
+        ranked = sorted(mine, key=lambda p: (-value(p), p))
+        labels.append(ranked[0] if ranked else "other")
+    return labels
+
+
+def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str]) -> str:
+    """'On <topic>, N papers take K approaches: <label> (A [1], B [2]), <label> (C [3]) …'."""
+    n = sum(len(g) for g in groups)
+    parts = []
+    for label, group in zip(labels, groups, strict=True):
+        names = ", ".join(
+            f"{short_name(s.paper) or clip_title(s.paper.title, 5)} {marker(s.n)}" for s in group
+        )
+        parts.append(f"{label} ({names})")
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    what = "one theme" if len(parts) == 1 else f"{len(parts)} themes"
+    head = f"On {topic}, " if topic else ""
+    return f"{head}the {n} papers found fall into {what}: {listed}."

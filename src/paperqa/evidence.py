@@ -1,0 +1,265 @@
+"""Answer-bearing evidence: rank the sentences of the retrieved abstracts for a question.
+
+Papers are ranked by retrieval; this ranks *sentences*, so the answer comes from the sentence
+that holds it, in whichever retrieved paper that is. A sentence scores by
+
+* lexical match — the IDF-weighted share of the question's terms it contains (the keyword
+  index's own tokenizer, stemmer and IDF), so rare terms ("Megatron-LM") count most;
+* meaning — cosine similarity of sentence and question embeddings;
+* answer type — a "how much" question needs a quantity the question does not already state,
+  a "which method" question a name it does not already contain, a "what is X" question the
+  sentence where X's own paper defines it;
+* constraints — named conditions from the question ("over Megatron-LM") found in the sentence;
+* the paper's retrieval score, as a prior.
+
+Every weight is a named constant below, with its reason; they were set on `eval/dev.jsonl`
+and checked on `eval/questions-b.jsonl`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .citations import numbers_of, split_sentences
+from .question import QuestionAnalysis
+from .retrieve import NameMatcher, name_tokens
+from .types import Source
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+
+# Lexical match (IDF-weighted share of question terms, 0..1): the strongest single signal on
+# factoid questions, which name the rare terms of the sentence that answers them.
+W_LEXICAL = 1.0
+# The sentence holds the question's focus ("base models", "learning rate scheduler"): the words
+# an answer is stated next to. Share of the focus terms, times this.
+W_FOCUS = 0.3
+# Cosine similarity (MiniLM, typically 0.2..0.7): carries paraphrased questions.
+W_DENSE = 0.6
+# The sentence holds what the question asks for (a new quantity / a new name / X's definition).
+W_TYPE = 0.35
+# A quantity question and a sentence without any quantity: it cannot be the answer.
+W_NO_QUANTITY = 0.25
+# A name question and a sentence without a name the question lacks: it cannot be the answer
+# (a quoted term — ``flip rate'' — counts as a name).
+W_NO_NAME = 0.25
+# All of the question's named constraints present ("over Megatron-LM", "on ProcessBench").
+W_CONSTRAINT = 0.3
+# Retrieval prior: a paper at rank r (1-based) adds W_RANK / r to its sentences.
+W_RANK = 0.25
+# Long sentences match more question words by sheer length: this much is taken off per
+# LONG_SENTENCE_WORDS words beyond LONG_SENTENCE_WORDS.
+W_LENGTH = 0.1
+LONG_SENTENCE_WORDS = 30
+# Question word pairs ("one cause", "warm-up stage") found side by side in the sentence: this
+# much each, at most W_PHRASE_MAX: a phrase match is stronger evidence than scattered words.
+W_PHRASE = 0.1
+W_PHRASE_MAX = 0.3
+# A later ask ("…, and how many tokens …") is left open by a sentence holding less than this
+# share of the ask's own terms.
+MIN_ASK_COVERAGE = 0.5
+# The sentence's paper holds the question's terms (IDF-weighted share of them in its title and
+# abstract): a question describes its paper ("the sparsity-based framework for continual
+# learning on edge devices") and asks for one fact of it.
+W_PAPER = 0.5
+# "What is X": the paper that owns the name X (title, or defined and used throughout).
+W_OWNER = 0.4
+# Sentences per source that are embedded (after a lexical pre-ranking): keeps the first token
+# fast on a small CPU; abstracts have about 8 sentences.
+EMBED_PER_SOURCE = 6
+
+_QUANTITY_WORDS = re.compile(
+    r"\b(twice|double[sd]?|half|halv\w+|triple[sd]?|fold|orders? of magnitude|percent|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|"
+    r"trillions?)\b",
+    re.I,
+)
+_NAMING = re.compile(
+    r"\b(we (define|propose|introduce|present|call|term|name|develop|design|identify)|called|termed|"
+    r"dubbed|named|known as|which we call)\b",
+    re.I,
+)
+_DEFINING = r"(?:,\s*(?:a|an|the)\b|\s*\(|\s+(?:is|are)\s+(?:a|an|the)\b|,\s*which\b)"
+
+
+class Lexicon(Protocol):
+    """The keyword index's text analysis: one tokenizer for the whole package."""
+
+    def content_terms(self, texts: Sequence[str]) -> list[list[str]]: ...
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]: ...
+
+
+@dataclass
+class Scored:
+    """One abstract sentence, scored for a question."""
+
+    source: Source
+    pos: int  # position in its abstract
+    text: str
+    score: float = 0.0
+    numbers: set[str] = field(default_factory=set)  # quantities the question does not state
+    names: list[str] = field(default_factory=list)  # names the question does not contain
+    terms: set[str] = field(default_factory=set)
+
+
+_QUOTED = re.compile(r"(?:``|\"|“|')([^`\"”']{3,40})(?:''|\"|”|')")
+
+
+def _restates(name: str, question: str, q_names: Sequence[str]) -> bool:
+    """A name that only restates the question: an acronym of its words ('FFNs' for 'feed-forward
+    networks', 'ReFT' for 'Reinforced Fine-Tuning') or part of a name it already has."""
+    if any(name.lower() in n.lower() for n in q_names):
+        return True
+    letters = "".join(c for c in name if c.isupper())
+    if not 2 <= len(letters) <= 6:
+        return False
+    initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", question)).upper()
+    return letters in initials
+
+
+def answer_parts(sentence: str, question: str) -> tuple[set[str], list[str]]:
+    """The quantities and names a sentence states that the question does not (a quoted term —
+    ``flip rate'' — is a name too)."""
+    q_numbers = numbers_of(question)
+    q_lower = question.lower()
+    numbers = {n for n in numbers_of(sentence) if n not in q_numbers}
+    candidates = name_tokens(sentence) + [m.group(1).strip() for m in _QUOTED.finditer(sentence)]
+    q_names = name_tokens(question)
+    names = [n for n in candidates if n.lower() not in q_lower and not _restates(n, question, q_names)]
+    return numbers, names
+
+
+def rank_sentences(
+    q: QuestionAnalysis,
+    qvec: np.ndarray,
+    sources: Sequence[Source],
+    embed: Embed,
+    lexicon: Lexicon,
+    skip: Callable[[str], bool] = lambda s: False,
+) -> list[Scored]:
+    """Every usable sentence of the sources, best first (see the module docstring).
+
+    `skip` marks sentences never to use (text in a paper that addresses the model)."""
+    cands: list[Scored] = []
+    for src in sources:
+        for pos, sent in enumerate(split_sentences(src.paper.abstract)):
+            if not skip(sent) and len(sent) > 15:
+                cands.append(Scored(src, pos, sent))
+    if not cands:
+        return []
+    q_seq = lexicon.content_terms([q.text])[0]
+    qterms = set(q_seq)
+    q_pairs = set(itertools.pairwise(q_seq))
+    all_terms = lexicon.content_terms([c.text for c in cands])
+    idf = lexicon.idf(qterms)
+    q_mass = sum(idf.values()) or 1.0
+    rank_of = {s.n: i + 1 for i, s in enumerate(sources)}
+    focus_terms = set(lexicon.content_terms([q.focus])[0]) if q.focus else set()
+    owner = NameMatcher(q.defines) if q.defines else None
+    constraints = [re.compile(re.escape(c), re.I) for c in q.constraints]
+
+    paper_terms = lexicon.content_terms([f"{src.paper.title} {src.paper.abstract}" for src in sources])
+    paper_cov = {
+        src.n: sum(idf.get(t, 0.0) for t in qterms & set(terms)) / q_mass
+        for src, terms in zip(sources, paper_terms, strict=True)
+    }
+    for c, terms in zip(cands, all_terms, strict=True):
+        c.terms = set(terms)
+        pairs = len(q_pairs & set(itertools.pairwise(terms)))
+        c.numbers, c.names = answer_parts(c.text, q.text)
+        lexical = sum(idf.get(t, 0.0) for t in qterms & c.terms) / q_mass
+        bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
+        if focus_terms:
+            bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
+        if q.wants("quantity"):
+            has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
+            bonus += W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY)
+        if q.wants("name"):
+            bonus += W_TYPE if c.names else -W_NO_NAME
+        if owner is not None:
+            defining = re.compile(re.escape(owner.name) + _DEFINING, re.I)
+            bonus += W_TYPE if defining.search(c.text) else 0.0
+            bonus += W_OWNER if owner.owns(c.source.paper) else 0.0
+        if constraints:
+            bonus += W_CONSTRAINT * sum(bool(p.search(c.text)) for p in constraints) / len(constraints)
+        prior = W_RANK / rank_of[c.source.n]
+        words = len(c.text.split())
+        length = W_LENGTH * max(0, words - LONG_SENTENCE_WORDS) / LONG_SENTENCE_WORDS
+        c.score = W_LEXICAL * lexical + W_PAPER * paper_cov[c.source.n] + bonus + prior - length
+
+    # Meaning: only the lexically best few of each source are embedded (speed).
+    by_source: dict[int, list[Scored]] = {}
+    for c in cands:
+        by_source.setdefault(c.source.n, []).append(c)
+    embedded = [
+        c for group in by_source.values() for c in sorted(group, key=lambda c: -c.score)[:EMBED_PER_SOURCE]
+    ]
+    sims = embed([c.text for c in embedded]) @ qvec
+    for c, sim in zip(embedded, sims, strict=True):
+        c.score += W_DENSE * float(sim)
+    kept = {id(c) for c in embedded}
+    for c in cands:
+        if id(c) not in kept:
+            c.score -= 1.0  # never embedded: behind every embedded sentence
+    return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+def covers(s: Scored, q: QuestionAnalysis) -> set[str]:
+    """Which of the question's answer kinds the sentence can answer."""
+    got: set[str] = set()
+    if s.numbers or _QUANTITY_WORDS.search(s.text):
+        got.add("quantity")
+    if s.names or _NAMING.search(s.text):
+        got.add("name")
+    return got | ({k for k in q.kinds if k not in ("quantity", "name")})
+
+
+def lead_sentences(
+    ranked: Sequence[Scored], q: QuestionAnalysis, lexicon: Lexicon, most: int = 2
+) -> list[Scored]:
+    """The sentence(s) the answer opens with: the best one, plus the best sentence of the same
+    paper for an ask it leaves open ("which method …, and up to what size", "how many
+    parameters …, and how many tokens …")."""
+    if not ranked:
+        return []
+    best = ranked[0]
+    out = [best]
+    clause_terms = [set(t) for t in lexicon.content_terms(q.clauses)] if len(q.clauses) > 1 else []
+    for i, terms in enumerate(clause_terms[1:], 1):
+        if len(out) >= most:
+            break
+        own = terms - set().union(*(t for j, t in enumerate(clause_terms) if j != i)) or terms
+        kind = q.clause_kinds[i]
+
+        def answers_ask(s: Scored, own: set[str] = own, kind: str = kind) -> bool:
+            share = len(own & s.terms) / max(1, len(own))
+            return share >= MIN_ASK_COVERAGE and kind in covers(s, q)
+
+        if any(answers_ask(s) for s in out):
+            continue
+        extra = next(
+            (s for s in ranked[1:] if s.source.n == best.source.n and s not in out and answers_ask(s)), None
+        )
+        if extra is not None:
+            out.append(extra)
+    if q.kind == "definition" and len(out) < most:  # what X is, then how it works
+        extra = next((s for s in ranked[1:] if s.source.n == best.source.n and s not in out), None)
+        if extra is not None:
+            out.append(extra)
+    # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").
+    for kind in q.kinds:
+        if len(out) >= most or any(kind in covers(s, q) for s in out):
+            continue
+        extra = next(
+            (s for s in ranked[1:] if s.source.n == best.source.n and s not in out and kind in covers(s, q)),
+            None,
+        )
+        if extra is not None:
+            out.append(extra)
+    return sorted(out, key=lambda s: s.pos)

@@ -1,0 +1,167 @@
+"""Question analysis: what a question asks for, read from the question alone (no model).
+
+The answer stage uses it to pick the sentence that *answers* (not just one that is on topic)
+and to check that a lead states what was asked:
+
+* kinds — what each asked-for part wants: a quantity ("how much", "what speedup"), a name
+  ("which method"), yes/no, a mechanism ("how does … avoid"), a definition ("what is X"), a
+  list; a question with two asks ("which method …, and up to what size") has two kinds;
+* focus — the thing asked about ("speedup", "batch size", "learning rate scheduler");
+* constraints — named conditions the answer must meet ("over Megatron-LM", "on ProcessBench");
+* defines — X in "what is X?", answered from the paper that introduces X.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .retrieve import name_tokens
+
+AnswerKind = Literal["quantity", "name", "yesno", "mechanism", "definition", "list", "other"]
+
+# Head nouns of "what / which <noun phrase>" that ask for a quantity or for a name.
+_QUANTITY_NOUNS = set(
+    "share size sizes speedup speed-up rate improvement improvements gain gains reduction score scores "
+    "accuracy throughput efficiency percentage proportion fraction number compression memory cost "
+    "factor ratio error perplexity latency time hours budget f1 bleu length scale overhead saving "
+    "savings increase decrease boost parameters tokens count amount margin degree extent utilization mfu".split()
+)
+_NAME_NOUNS = set(
+    "method methods technique techniques approach metric model models dataset datasets benchmark "
+    "benchmarks algorithm architecture framework scheduler optimizer system tool library language "
+    "property loss objective format formats strategy component mechanism name task tasks baseline "
+    "baselines measure signal principle family families type kind operation procedure schedule".split()
+)
+# Words that end the noun phrase after "what" / "which": a verb or a preposition follows it.
+_PHRASE_END = set(
+    "did does do is are was were has have had can could will would should of for on in to by with "
+    "over from at than that when between under against across among during".split()
+)
+_QUANTITY = re.compile(
+    r"\b(how (many|much|large|big|fast|far|long|often|small)|by how|to what (extent|degree)|"
+    r"up to (what|which|how)|to which sizes?|at what (extra |additional )?(cost|rate|size|scale)|"
+    r"(from|to) what( \w+)?\s*\?)",
+    re.I,
+)
+_WH_PHRASE = re.compile(r"\b(?:what|which)\s+((?:[\w\-]+\s+){0,5})", re.I)
+_NAME = re.compile(
+    r"^\s*(who|which)\b|\bwhat is the name\b|\bwhat is (it|the method|the model) called\b|\bon which\b", re.I
+)
+_YESNO = re.compile(r"^\s*(does|do|did|is|are|was|were|can|could|has|have|had|will|would|should)\b", re.I)
+_MECHANISM = re.compile(r"\b(how (do|does|did|is|are|can|could)|why|in what way|what (causes|makes))\b", re.I)
+_DEFINE = re.compile(
+    r"^\s*what (?:is|are) (?:the )?(?P<x>[^?]{2,120}?)\s*(?:\?|$)|"
+    r"^\s*what does (?P<y>\S+(?: \S+)?) (?:do|mean|stand for)\b",
+    re.I,
+)
+_LIST = re.compile(r"^\s*(which|what) (papers|works|studies|articles)\b|\blist\b", re.I)
+# Clause boundaries where a second ask starts: "…, and up to what size", "… and how many".
+_SECOND_ASK = re.compile(
+    r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)",
+    re.I,
+)
+_CONSTRAINT = re.compile(
+    r"\b(?:over|on|against|than|versus|vs\.?|compared (?:with|to)|relative to|from|for|with|in|using)\s+"
+    r"(?P<c>(?:the |a |an )?[A-Za-z0-9][\w.\-:+/]*(?:[ -][A-Z0-9][\w.\-:+/]*){0,3})",
+)
+_LEADING = re.compile(r"^(?:the|a|an)\s+", re.I)
+
+
+@dataclass
+class QuestionAnalysis:
+    """What a question asks for (see the module docstring)."""
+
+    text: str
+    kinds: list[AnswerKind]
+    focus: str = ""
+    constraints: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    defines: str | None = None
+    clauses: list[str] = field(default_factory=list)  # one per ask ("…, and how many …")
+    clause_kinds: list[AnswerKind] = field(default_factory=list)  # the kind of each ask
+
+    @property
+    def kind(self) -> AnswerKind:
+        return self.kinds[0]
+
+    def wants(self, kind: AnswerKind) -> bool:
+        return kind in self.kinds
+
+
+def _head_noun(clause: str) -> str:
+    """'What average F1 score on ProcessBench …' -> 'score'; '' when no 'what/which' phrase."""
+    m = _WH_PHRASE.search(clause)
+    if not m:
+        return ""
+    head = ""
+    for word in m.group(1).split():
+        if word.lower() in _PHRASE_END:
+            break
+        head = word.lower()
+    return head
+
+
+def _kind_of(clause: str, first: bool) -> AnswerKind:
+    head = _head_noun(clause)
+    if _QUANTITY.search(clause) or head in _QUANTITY_NOUNS:
+        return "quantity"
+    if first and _LIST.search(clause):
+        return "list"
+    if first and _DEFINE.search(clause) and not re.search(r"\b(what is the|what are the)\b", clause, re.I):
+        return "definition"
+    if (head in _NAME_NOUNS or _NAME.search(clause)) and not _MECHANISM.search(clause):
+        return "name"
+    if _MECHANISM.search(clause):
+        return "mechanism"
+    if _YESNO.search(clause):
+        return "yesno"
+    if re.search(r"\bwhere\b", clause, re.I):
+        return "name"  # "where must layer normalization go" asks for a placement, named
+    return "other"
+
+
+def _focus_of(clause: str) -> str:
+    """The noun phrase after 'what / which / how many': 'average F1 score', 'learning rate scheduler'."""
+    m = _WH_PHRASE.search(clause) or re.search(r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,4})", clause, re.I)
+    if not m:
+        return ""
+    words = []
+    for word in m.group(1).split():
+        if word.lower() in _PHRASE_END:
+            break
+        words.append(word)
+    return _LEADING.sub("", " ".join(words))
+
+
+def analyze(question: str) -> QuestionAnalysis:
+    """Read what the question asks for. Pure and fast: runs before retrieval."""
+    text = re.sub(r"\s+", " ", question).strip()
+    clauses = [c for c in _SECOND_ASK.split(text) if c and c.strip()]
+    clause_kinds = [_kind_of(clause, first=i == 0) for i, clause in enumerate(clauses)] or ["other"]
+    kinds = list(dict.fromkeys(clause_kinds))
+    defines = None
+    m = _DEFINE.search(text)
+    if kinds[0] == "definition" and m:
+        defines = _LEADING.sub("", (m.group("x") or m.group("y") or "").strip(" ?.,"))
+        # "Iterative Data Smoothing in reward model training" -> "Iterative Data Smoothing"
+        defines = re.split(r"\s+(?:in|for|of|when|during|within|used|as|on)\s+", defines, maxsplit=1)[0]
+    focus = defines or _focus_of(clauses[0])
+    names = name_tokens(text)
+    constraints = []
+    for cm in _CONSTRAINT.finditer(text):
+        c = _LEADING.sub("", cm.group("c")).strip(" ?.,")
+        # A constraint is a named condition: it carries a name ("Megatron-LM", "ProcessBench").
+        if any(n in c for n in names) and c not in constraints:
+            constraints.append(c)
+    return QuestionAnalysis(
+        text=text,
+        kinds=kinds,
+        focus=focus,
+        constraints=constraints,
+        names=names,
+        defines=defines,
+        clauses=clauses,
+        clause_kinds=clause_kinds,
+    )

@@ -1,0 +1,315 @@
+"""Verify: split generated text into claims and check each against the abstracts it cites.
+
+A claim is kept only when the paper it cites supports it: close in meaning to one of the
+abstract's sentences (embeddings), using the abstract's words, stating no number the abstract
+lacks, and giving no paper a name that only another paper has. A supported claim that cites the
+wrong paper (or none) is cited to the paper that supports it; an unsupported one is dropped,
+and the reason is noted. `answers` is the separate check that a lead states what was asked.
+
+Each check is a named function; `Verifier.verify` applies them in order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .citations import (
+    cited_numbers,
+    numbers_of,
+    sanitize,
+    split_sentences,
+    strip_markers,
+    unsupported_numbers,
+)
+from .question import QuestionAnalysis
+from .retrieve import NameMatcher, name_tokens
+from .settings import AnswerSettings
+from .types import Source, normalize_title
+
+Embed = Callable[[Sequence[str]], np.ndarray]
+Verdict = Literal["supported", "reattributed", "dropped"]
+
+# Share of a claim's content words the cited abstract must contain: a tiny model that invents a
+# term ("quantum quantization") fails it even when the topic matches.
+MIN_LEXICAL_SUPPORT = 0.5
+# A lead with no answer term (mechanism / yes-no questions) answers when it carries at least
+# this share of the best evidence sentence's words that the question does not already have.
+MIN_ANSWER_OVERLAP = 0.5
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
+_STOP = set(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "what",
+        "which",
+        "how",
+        "does",
+        "did",
+        "are",
+        "was",
+        "were",
+        "have",
+        "has",
+        "into",
+        "over",
+        "about",
+        "their",
+        "they",
+        "its",
+        "than",
+        "then",
+        "when",
+        "where",
+        "who",
+        "whom",
+        "using",
+        "used",
+        "use",
+        "can",
+        "could",
+        "paper",
+        "papers",
+        "report",
+        "reported",
+        "reports",
+        "these",
+        "those",
+        "work",
+        "method",
+        "methods",
+        "model",
+        "models",
+        "study",
+    ]
+)
+INJECTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous|prior)\b|"
+    r"\byou are (now|an? (ai|assistant|language model))\b|\bsystem prompt\b|"
+    r"\b(reply|respond|answer|output|say) (only )?with\b|\bnew instructions?\b",
+    re.I,
+)
+
+
+@dataclass
+class Claim:
+    """One sentence of generated text and what verification made of it."""
+
+    text: str  # the sentence, markers removed
+    cited: list[int]  # the sources it cites once verified (the model's, or the supporting one)
+    verdict: Verdict
+    reason: str = ""
+
+    @property
+    def kept(self) -> bool:
+        return self.verdict != "dropped"
+
+
+def looks_like_instruction(sentence: str) -> bool:
+    """Text in a paper that addresses the model rather than the reader."""
+    return bool(INJECTION.search(sentence))
+
+
+def content_words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+def lexical_support(claim: str, source: str) -> float:
+    """Share of the claim's content words that the source contains (six-letter prefixes match)."""
+    words = content_words(strip_markers(claim))
+    if not words:
+        return 0.0
+    have = content_words(source)
+    stems = {w[:6] for w in have}
+    return sum(1 for w in words if w in have or w[:6] in stems) / len(words)
+
+
+def echoes_question(sentence: str) -> bool:
+    """'Question: …', 'Answer: …', a question mark: the model restating the prompt."""
+    s = sentence.strip().lower()
+    return s.startswith(("question:", "answer:", "source", "the source number")) or s.endswith("?")
+
+
+def strip_title_prefix(body: str, titles: Iterable[str]) -> str:
+    """'Title: the claim' -> 'the claim'."""
+    for title in titles:
+        if body.lower().startswith(title.lower()) and len(body) > len(title) + 12:
+            return body[len(title) :].lstrip(" :;,.-")
+    return body
+
+
+def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
+    """A bare title (or part of one) is not a claim."""
+    key = normalize_title(body)
+    return bool(key) and any(key in normalize_title(t) for t in titles)
+
+
+def answers(text: str, q: QuestionAnalysis, best: str) -> bool:
+    """Does `text` state what the question asks, as the best evidence sentence `best` does?
+
+    A quantity question needs a quantity of `best` the question does not state; a name question
+    a name of `best` the question does not contain; otherwise (how / why / yes-no) most of
+    `best`'s own words. Restating the question never answers it."""
+    if echoes_question(text):
+        return False
+    q_lower = q.text.lower()
+    body = strip_markers(text)
+    if q.wants("quantity"):
+        wanted = numbers_of(best) - numbers_of(q.text)
+        if wanted and not wanted & numbers_of(body):
+            return False
+    if q.wants("name") or q.wants("definition"):
+        wanted_names = {n.lower() for n in name_tokens(best) if n.lower() not in q_lower}
+        if wanted_names and not any(n.lower() in wanted_names for n in name_tokens(body)):
+            return False
+    new_words = content_words(best) - content_words(q.text)
+    if not new_words:
+        return True
+    have = content_words(body)
+    stems = {w[:6] for w in have}
+    share = sum(1 for w in new_words if w in have or w[:6] in stems) / len(new_words)
+    return share >= MIN_ANSWER_OVERLAP or (
+        q.wants("quantity") and bool(numbers_of(body) - numbers_of(q.text))
+    )
+
+
+class Verifier:
+    """Checks generated claims against the sources' abstracts (see the module docstring)."""
+
+    def __init__(self, embed: Embed, settings: AnswerSettings) -> None:
+        self.embed = embed
+        self.settings = settings
+
+    def verify(
+        self, text: str, sources: list[Source], allowed: set[int] | None = None
+    ) -> tuple[list[Claim], list[str]]:
+        """Every sentence of `text` as a Claim, and notes on what was changed and why.
+
+        `allowed`: the sources a claim may cite (a comparison's compared papers)."""
+        notes: list[str] = []
+        valid = {s.n for s in sources}
+        clean, removed = sanitize(text, valid)
+        if removed:
+            notes.append(f"removed citation markers to sources that do not exist: {sorted(set(removed))}")
+        sentences = [s for s in split_sentences(clean) if len(strip_markers(s)) > 12]
+        if not sentences:
+            return [], notes
+        ctx = _Context(self, sources, sentences, allowed)
+        claims = [ctx.check(i, sent) for i, sent in enumerate(sentences)]
+        notes += [c.reason for c in claims if c.reason]
+        return claims, notes
+
+
+class _Context:
+    """What verifying one answer needs: abstracts, their sentences and similarities."""
+
+    def __init__(
+        self, verifier: Verifier, sources: list[Source], sentences: list[str], allowed: set[int] | None
+    ) -> None:
+        self.settings = verifier.settings
+        self.sources = sources
+        self.allowed = allowed
+        self.valid = {s.n for s in sources}
+        self.text_of = {s.n: s.paper.title + " " + s.paper.abstract for s in sources}
+        self.titles = [s.paper.title for s in sources]
+        abstract_sents = {
+            s.n: [x for x in split_sentences(s.paper.abstract) if not looks_like_instruction(x)]
+            or [s.paper.title]
+            for s in sources
+        }
+        self.flat = [(n, sent) for n, sents in abstract_sents.items() for sent in sents]
+        claim_vecs = verifier.embed([strip_markers(s) for s in sentences])
+        evid_vecs = verifier.embed([sent for _, sent in self.flat])
+        self.sim = claim_vecs @ evid_vecs.T  # claims x abstract sentences
+
+    def best_by_source(self, i: int) -> dict[int, float]:
+        best: dict[int, float] = {}
+        for j, (n, _) in enumerate(self.flat):
+            best[n] = max(best.get(n, -1.0), float(self.sim[i, j]))
+        return best
+
+    def own_names(self, body: str) -> list[NameMatcher]:
+        """Names that identify one source (FreePRM, CamemBERT): a claim using one must cite a
+        paper that contains it. A tiny model glues one paper's name onto another's finding."""
+        out = []
+        for name in name_tokens(body):
+            matcher = NameMatcher(name)
+            if sum(matcher.owns(s.paper) for s in self.sources) == 1:
+                out.append(matcher)
+        return out
+
+    def names_ok(self, ns: list[int], names: list[NameMatcher]) -> bool:
+        text = " ".join(self.text_of[n] for n in ns)
+        return all(m.any_case.search(text) for m in names)
+
+    def supports(self, n: int, body: str, best: dict[int, float], names: list[NameMatcher] | None) -> bool:
+        """Source n supports the claim: meaning, words, numbers (and names, when given)."""
+        return (
+            best.get(n, 0.0) >= self.settings.min_support
+            and lexical_support(body, self.text_of[n]) >= MIN_LEXICAL_SUPPORT
+            and not unsupported_numbers(body, self.text_of[n])
+            and (not self.allowed or n in self.allowed)
+            and (names is None or self.names_ok([n], names))
+        )
+
+    def restates_other(self, m: int, content: int | None, body: str, best: dict[int, float]) -> bool:
+        """The claim passes against m but restates another source more closely."""
+        if content is None or content == m:
+            return False
+        margin = best[content] - best[m]
+        return margin > self.settings.attribution_margin and lexical_support(
+            body, self.text_of[content]
+        ) > lexical_support(body, self.text_of[m])
+
+    def check(self, i: int, sent: str) -> Claim:
+        body = strip_markers(sent)
+        cited = [n for n in cited_numbers(sent) if n in self.valid]
+        if echoes_question(body):
+            return Claim(
+                body, [], "dropped", f"dropped a sentence that only restates the question: {body[:80]!r}"
+            )
+        body = strip_title_prefix(body, self.titles)
+        if only_names_a_paper(body, self.titles):
+            return Claim(body, [], "dropped", f"dropped a sentence that only names a paper: {body[:80]!r}")
+        best = self.best_by_source(i)
+        names = self.own_names(body)
+        # The source whose content the claim matches best, names aside (None: no source).
+        ranked = sorted(best, key=lambda n: -best[n])
+        content = next((n for n in ranked if self.supports(n, body, best, None)), None)
+        if len(cited) > 1:  # a comparison: the cited papers together must hold its names
+            good = [n for n in cited if self.supports(n, body, best, None)]
+            if good and self.names_ok(good, names):
+                return Claim(body, good, "supported")
+        elif (
+            cited
+            and self.supports(cited[0], body, best, names)
+            and not self.restates_other(cited[0], content, body, best)
+        ):
+            return Claim(body, cited, "supported")
+        # Uncited, its citation does not hold, or it restates another paper: cite the source
+        # that supports it, unless the claim pins one paper's name on another's finding.
+        alt = next((n for n in ranked if self.supports(n, body, best, names)), None)
+        if alt is not None and not self.restates_other(alt, content, body, best):
+            why = f"re-attributed a claim from {cited} to [{alt}]: {body[:80]!r}" if cited else ""
+            return Claim(body, [alt], "reattributed" if cited else "supported", why)
+        missing_numbers = unsupported_numbers(body, " ".join(s.paper.abstract for s in self.sources))
+        reason = (
+            f"numbers {sorted(missing_numbers)} not in the sources"
+            if missing_numbers
+            else "not supported by the sources"
+        )
+        missing = [m.name for m in names if content and not m.any_case.search(self.text_of[content])]
+        if not missing_numbers and content is not None and missing:
+            named = ", ".join(missing)
+            reason = f"it gives {named} a finding of [{content}], which does not mention {named}"
+        return Claim(body, [], "dropped", f"dropped an unsupported claim ({reason}): {body[:80]!r}")

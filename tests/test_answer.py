@@ -108,9 +108,15 @@ def test_comparison_is_a_table_with_every_cell_cited(corpus_home: Path) -> None:
     app, _ = make(corpus_home, "")
     ans = app.ask("Compare Q-GaLore, COAP and Grass as memory-efficient training methods.")
     table = [line for line in ans.answer.splitlines() if line.startswith("|")]
-    assert table[0].startswith("| Aspect |") and len(table) == 2 + 4
+    assert table[0].startswith("| Aspect |") and len(table) == 2 + 5
     aspects = [row.split("|")[1].strip() for row in table[2:]]
-    assert aspects == ["**Problem**", "**Approach**", "**Data / setting**", "**Reported results**"]
+    # The question's own aspect first, then the generic ones.
+    assert aspects[0] == "**Memory-efficient training methods**"
+    assert aspects[1:] == ["**Problem**", "**Approach**", "**Data / setting**", "**Reported results**"]
+    for col in range(2, 5):  # no sentence twice in one column
+        cells = [row.split("|")[col].strip() for row in table[2:]]
+        filled = [c for c in cells if "not stated" not in c]
+        assert len(filled) == len(set(filled))
     for row in table[2:]:
         for cell in row.strip("|").split("|")[1:]:
             assert re.search(r"\[\d+\]\s*$", cell.strip()) or "not stated" in cell
@@ -172,13 +178,13 @@ def test_paraphrase_of_another_source_is_moved_to_it(corpus_home: Path) -> None:
     ]
     for text in moved:
         claims, notes = app.engine.verify(text, r.sources)
-        assert [c[1] for c in claims] == [[prime]], text
+        assert [c.cited for c in claims] == [[prime]], text
         assert any(note.startswith("re-attributed a claim") for note in notes)
     # A claim citing several papers (a comparison) keeps its citations when each holds.
     claims, notes = app.engine.verify(
         f"Process rewards are learned implicitly from outcome labels [{freeprm}][{progress}].", r.sources
     )
-    assert [c[1] for c in claims] == [[freeprm, progress]] and not notes
+    assert [c.cited for c in claims] == [[freeprm, progress]] and not notes
     # One paper's name on another paper's finding (a tiny model's splice) is dropped, whichever
     # of the two it cites.
     for n in (prime, freeprm):
@@ -188,4 +194,61 @@ def test_paraphrase_of_another_source_is_moved_to_it(corpus_home: Path) -> None:
     # What several sources say stays with the source the model chose.
     kept = f"Training process reward models usually requires costly step-level labels [{progress}]."
     claims, notes = app.engine.verify(kept, r.sources)
-    assert [c[1] for c in claims] == [[progress]] and not notes
+    assert [c.cited for c in claims] == [[progress]] and not notes
+
+
+def lead_of(answer: str) -> str:
+    return answer.split("\n\n", 1)[0]
+
+
+def test_a_supported_lead_that_does_not_answer_is_replaced(corpus_home: Path) -> None:
+    """Supported is not enough: a lead without the asked-for figure gives way to the sentence
+    that states it."""
+    app, _ = make(
+        corpus_home, "FreePRM trains process reward models without ground truth process labels [1]."
+    )
+    ans = app.ask(FREEPRM_Q)
+    lead = lead_of(ans.answer)
+    assert "53.0" in lead and lead.endswith("[1].")
+    assert any("did not state what was asked" in n for n in ans.notes)
+
+
+def test_lead_states_the_asked_figure_in_the_third_person_and_evidence_is_quoted(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(
+        "What speedup over Megatron-LM is reported by hiding communication behind computation through "
+        "generic tensor slicing on DGX-H100 GPUs?"
+    )
+    lead, rest = ans.answer.split("\n\n", 1)
+    assert "1.3x" in lead and "Domino" in lead and re.search(r"\[\d+\]\.$", lead)
+    assert not re.search(r"\b(we|our|us)\b", lead, re.I)
+    quoted = re.findall(r"“([^”]+)”", rest)
+    domino = next(s for s in ans.sources if s.paper.title.startswith("Domino"))
+    assert quoted and all(
+        q in domino.paper.abstract or any(q in s.paper.abstract for s in ans.sources) for q in quoted
+    )
+
+
+def test_comparison_lead_names_cites_and_answers_for_every_side(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(
+        "Compare layer-wise adaptive rate scaling with the linear scaling rule plus warmup for large-batch "
+        "ImageNet training: how large a batch did each reach?"
+    )
+    lead = lead_of(ans.answer)
+    by_n = {s.n: s.paper.title for s in ans.sources}
+    cited = {by_n[n] for n in markers(lead)}
+    assert {
+        "Large Batch Training of Convolutional Networks",
+        "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour",
+    } <= cited
+    assert "32K" in lead and "8192" in lead
+
+
+def test_summary_lead_states_the_themes_and_cites_three_papers_or_more(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(
+        "Summarize the techniques these papers use to reduce communication overhead in distributed training of large models."
+    )
+    lead = lead_of(ans.answer)
+    assert len(markers(lead)) >= 3 and lead.startswith("On ")

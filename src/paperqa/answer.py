@@ -44,11 +44,12 @@ from .settings import AnswerSettings, RetrievalSettings
 from .types import Answer, Citation, Paper, Source, Style
 from .verify import Claim, Verifier, answers, looks_like_instruction
 
-# "each" compares only as a subject ("how large a batch did each reach", "each of these"),
-# not in "for each model of the suite".
+# "each" compares only as a subject ("how large a batch did each reach", "each of these",
+# "X and Y each"), not in "for each model of the suite".
 _COMPARISON = re.compile(
     r"\b(compare|comparison|contrast|versus|vs\.?|differ|difference|differences|both|the two)\b|"
-    r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b",
+    r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b|"
+    r"\band\s+[\w\-]+(\s+[\w\-]+)?\s+each\b",
     re.I,
 )
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
@@ -94,6 +95,10 @@ RANKED_SOURCES = 5
 SECOND_SOURCE_MARGIN = 0.1
 # A summary lead must cite at least this many papers to state a common thread.
 SUMMARY_MIN_PAPERS = 3
+# A question term this rare (BM25 IDF; in about 5% of papers or fewer) is distinctive: a paper
+# that holds the question's distinctive terms is about it, however low the passage similarity.
+RARE_TERM_IDF = 3.0
+MIN_RARE_TERMS = 2
 # Papers grouped into one theme when their vectors are this similar (MiniLM cosine).
 THEME_SIMILARITY = 0.6
 MAX_THEMES = 3
@@ -194,8 +199,16 @@ class AnswerEngine:
     ) -> list[Scored]:
         """Each compared paper's best sentence for the question, ranked without the other sides'
         names (they would pull every side toward the sentences that mention them). The papers
-        are those the question names (its sub-queries' winners), else the two best."""
-        ids = r.focus if len(r.focus) >= 2 else [s.paper.id for s in r.sources[:2]]
+        are those the question names (its sub-queries' winners), completed by the papers whose
+        sentences answer the question best."""
+        # The named sides first; then the papers whose best sentence answers best, up to one per
+        # compared part (two at least).
+        ids = list(r.focus)
+        for s in ranked:
+            if len(ids) >= max(2, len(r.sub_queries)):
+                break
+            if s.source.paper.id not in ids:
+                ids.append(s.source.paper.id)
         by_id = {s.paper.id: s for s in r.sources}
         out = []
         for i, pid in enumerate(ids[:4]):
@@ -331,6 +344,20 @@ class AnswerEngine:
                     centroids[best] = centroids[best] + v
         return groups
 
+    def _holds_rare_terms(self, question: str, r: Retrieval) -> bool:
+        """The top paper holds the question's distinctive terms (all but one of its rare ones):
+        the corpus covers it even when the passage similarity is low (a terse question)."""
+        if not r.sources:
+            return False
+        index = self.retriever.index
+        terms = set(index.content_terms([question])[0])
+        rare = {t for t, v in index.idf(terms).items() if v >= RARE_TERM_IDF}
+        if len(rare) < MIN_RARE_TERMS:
+            return False
+        top = r.sources[0].paper
+        held = rare & set(index.content_terms([f"{top.title} {top.abstract}"])[0])
+        return len(held) >= len(rare) - 1 and len(held) >= MIN_RARE_TERMS
+
     def refusal(self, question: str, r: Retrieval) -> Answer:
         closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
         text = "The corpus does not cover this question: no paper in it addresses it."
@@ -360,9 +387,9 @@ class AnswerEngine:
         k = top_k or (8 if diverse else self.retrieval_settings.top_k)
         r = self.retriever.search(standalone, k=k, filters=filters, diverse=diverse)
         t_retrieve = time.perf_counter() - t0
-        covered = relevance_ok(r, self.retrieval_settings.min_relevance) and not _unknown_names(
-            standalone, self.retriever
-        )
+        covered = (
+            relevance_ok(r, self.retrieval_settings.min_relevance) or self._holds_rare_terms(standalone, r)
+        ) and not _unknown_names(standalone, self.retriever)
         if not covered:
             ans = self.refusal(question, r)
             ans.standalone_question = standalone if standalone != question else None

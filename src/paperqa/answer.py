@@ -204,6 +204,14 @@ class AnswerEngine:
         # The named sides first; then the papers whose best sentence answers best, up to one per
         # compared part (two at least).
         ids = list(r.focus)
+        for name in q.names:  # a side the question names ("according to RAdam") is in the table
+            pattern = NameMatcher(name).any_case
+            text_of = {s.paper.id: f"{s.paper.title} {s.paper.abstract}" for s in r.sources}
+            if any(pattern.search(text_of.get(pid, "")) for pid in ids):
+                continue
+            holder = next((s.paper.id for s in r.sources if pattern.search(text_of[s.paper.id])), None)
+            if holder is not None:
+                ids.append(holder)
         for s in ranked:
             if len(ids) >= max(2, len(r.sub_queries)):
                 break
@@ -265,7 +273,8 @@ class AnswerEngine:
         elif d.style == "summary":
             ok = len({n for c in claims for n in c.cited}) >= SUMMARY_MIN_PAPERS
         else:
-            ok = bool(d.lead) and answers(first.text, d.question, " ".join(s.text for s in d.lead))
+            lead = " ".join(c.text for c in claims[:2])
+            ok = bool(d.lead) and answers(lead, d.question, [s.text for s in d.lead])
         if not ok:
             return None
         keep = claims if d.style == "summary" else claims[:2]

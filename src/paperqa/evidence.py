@@ -39,6 +39,13 @@ W_LEXICAL = 1.0
 # The sentence holds the question's focus ("base models", "learning rate scheduler"): the words
 # an answer is stated next to. Share of the focus terms, times this.
 W_FOCUS = 0.3
+# A quantity stated next to the focus ("154 checkpoints", "a batch size of 32K"): the number
+# answers the question rather than describing the paper. Within ATTACH_WORDS words.
+W_ATTACHED = 0.3
+ATTACH_WORDS = 4
+# A how/why question and a sentence that says how something is done ("we replace … by …",
+# "utilizes a delayed Nesterov momentum update"): the mechanism, not the setting.
+W_MECHANISM = 0.2
 # Cosine similarity (MiniLM, typically 0.2..0.7): carries paraphrased questions.
 W_DENSE = 0.6
 # The sentence holds what the question asks for (a new quantity / a new name / X's definition).
@@ -84,6 +91,13 @@ _NAMING = re.compile(
     r"dubbed|named|known as|which we call)\b",
     re.I,
 )
+_SOLUTION = re.compile(
+    r"\b(we (propose|introduce|use|utili[sz]e|leverage|replace|employ|apply|adopt|design|develop)|"
+    r"by (adding|using|replacing|introducing|leveraging|computing|selecting)|"
+    r"utili[sz]es?|leverag\w+|replac\w+ \w+ with|achieved by|based on|which (uses|computes|replaces))\b",
+    re.I,
+)
+_WORDS = re.compile(r"[\w.%×\-]+")
 _DEFINING = r"(?:,\s*(?:a|an|the)\b|\s*\(|\s+(?:is|are)\s+(?:a|an|the)\b|,\s*which\b)"
 
 
@@ -177,6 +191,10 @@ def rank_sentences(
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
+        if q.wants("mechanism") and _SOLUTION.search(c.text):
+            bonus += W_MECHANISM
+        if q.wants("quantity") and c.numbers and _attached(c.text, c.numbers, q.focus):
+            bonus += W_ATTACHED
         if q.wants("quantity"):
             has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
             bonus += W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY)
@@ -208,6 +226,17 @@ def rank_sentences(
         if id(c) not in kept:
             c.score -= 1.0  # never embedded: behind every embedded sentence
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+def _attached(text: str, numbers: set[str], focus: str) -> bool:
+    """A new number within ATTACH_WORDS words of a focus word ('154 checkpoints')."""
+    stems = [w.lower()[:5] for w in re.findall(r"[A-Za-z]{3,}", focus)]
+    if not stems:
+        return False
+    words = _WORDS.findall(text)
+    at_number = [i for i, w in enumerate(words) if any(n in w for n in numbers)]
+    at_focus = [i for i, w in enumerate(words) if w.lower()[:5] in stems]
+    return any(abs(i - j) <= ATTACH_WORDS for i in at_number for j in at_focus)
 
 
 def covers(s: Scored, q: QuestionAnalysis) -> set[str]:
@@ -248,8 +277,10 @@ def lead_sentences(
         )
         if extra is not None:
             out.append(extra)
-    if q.kind == "definition" and len(out) < most:  # what X is, then how it works
-        extra = next((s for s in ranked[1:] if s.source.n == best.source.n and s not in out), None)
+    if q.kind == "definition" and len(out) < most:  # what X is, then how it works (said after it)
+        extra = next(
+            (s for s in ranked[1:] if s.source.n == best.source.n and s.pos > best.pos and s not in out), None
+        )
         if extra is not None:
             out.append(extra)
     # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").

@@ -40,6 +40,9 @@ MIN_LEXICAL_SUPPORT = 0.5
 # A lead with no answer term (mechanism / yes-no questions) answers when it carries at least
 # this share of the best evidence sentence's words that the question does not already have.
 MIN_ANSWER_OVERLAP = 0.5
+# A model's lead must restate every new quantity of the answering evidence up to this many (more
+# than this, at least half): "256KB SRAM" alone does not answer "how much SRAM and Flash".
+MAX_REQUIRED_NUMBERS = 3
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
@@ -154,24 +157,31 @@ def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
     return bool(key) and any(key in normalize_title(t) for t in titles)
 
 
-def answers(text: str, q: QuestionAnalysis, best: str) -> bool:
-    """Does `text` state what the question asks, as the best evidence sentence `best` does?
+def answers(text: str, q: QuestionAnalysis, evidence: Sequence[str]) -> bool:
+    """Does `text` state what the question asks, as the answering evidence sentences do?
 
-    A quantity question needs a quantity of `best` the question does not state; a name question
-    a name of `best` the question does not contain; otherwise (how / why / yes-no) most of
-    `best`'s own words. Restating the question never answers it."""
+    For a quantity question it must state the quantities the evidence gives that the question
+    does not (all of them, when there are at most MAX_REQUIRED_NUMBERS; else at least half); for a
+    name question a new name from each evidence sentence that has one; otherwise (how / why /
+    yes-no) most of the evidence's own words. Restating the question never answers it."""
     if echoes_question(text):
         return False
     q_lower = q.text.lower()
     body = strip_markers(text)
+    best = " ".join(evidence)
     if q.wants("quantity"):
         wanted = numbers_of(best) - numbers_of(q.text)
-        if wanted and not wanted & numbers_of(body):
+        have = wanted & numbers_of(body)
+        if wanted and (
+            len(have) < len(wanted) if len(wanted) <= MAX_REQUIRED_NUMBERS else 2 * len(have) < len(wanted)
+        ):
             return False
     if q.wants("name") or q.wants("definition"):
-        wanted_names = {n.lower() for n in name_tokens(best) if n.lower() not in q_lower}
-        if wanted_names and not any(n.lower() in wanted_names for n in name_tokens(body)):
-            return False
+        said = {n.lower() for n in name_tokens(body)}
+        for sentence in evidence:
+            wanted_names = {n.lower() for n in name_tokens(sentence) if n.lower() not in q_lower}
+            if wanted_names and not wanted_names & said:
+                return False
     new_words = content_words(best) - content_words(q.text)
     if not new_words:
         return True

@@ -94,7 +94,14 @@ _NAMING = re.compile(
 _SOLUTION = re.compile(
     r"\b(we (propose|introduce|use|utili[sz]e|leverage|replace|employ|apply|adopt|design|develop)|"
     r"by (adding|using|replacing|introducing|leveraging|computing|selecting)|"
-    r"utili[sz]es?|leverag\w+|replac\w+ \w+ with|achieved by|based on|which (uses|computes|replaces))\b",
+    r"uses|utili[sz]es?|leverag\w+|employs|relies on|works by|replac\w+ \w+ with|achieved by|based on|"
+    r"which (uses|computes|replaces))\b",
+    re.I,
+)
+# Links and release notes ("The code is available at https://…") answer nothing.
+_BOILERPLATE = re.compile(
+    r"https?://|\bgithub\b|\b(code|data|models?|weights|datasets?)( \w+){0,4} (is|are) (publicly |openly |freely )?"
+    r"(available|released)\b|\bavailable at\b|\bproject page\b",
     re.I,
 )
 _WORDS = re.compile(r"[\w.%×\-]+")
@@ -163,7 +170,7 @@ def rank_sentences(
     cands: list[Scored] = []
     for src in sources:
         for pos, sent in enumerate(split_sentences(src.paper.abstract)):
-            if not skip(sent) and len(sent) > 15:
+            if not skip(sent) and len(sent) > 15 and not _BOILERPLATE.search(sent):
                 cands.append(Scored(src, pos, sent))
     if not cands:
         return []
@@ -191,7 +198,7 @@ def rank_sentences(
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
-        if q.wants("mechanism") and _SOLUTION.search(c.text):
+        if (q.wants("mechanism") or q.wants("definition")) and _SOLUTION.search(c.text):
             bonus += W_MECHANISM
         if q.wants("quantity") and c.numbers and _attached(c.text, c.numbers, q.focus):
             bonus += W_ATTACHED

@@ -190,23 +190,12 @@ def test_comparison_lead_names_and_cites_every_side() -> None:
     )
 
 
-@pytest.mark.xfail(
-    reason="compose.comparison_lead (line 186) lower-cases the clause's first word with _lower_first, "
-    "which only spares words with inner capitals or digits: a clause opening with the paper's own "
-    "name 'Domino' becomes 'domino'",
-    strict=True,
-)
 def test_comparison_lead_keeps_the_case_of_a_paper_name_opening_a_clause() -> None:
     domino = Source(n=1, paper=DOMINO, score=1.0)
     lead = comparison_lead([scored(domino, "Domino hides communication behind computation.")], "")
     assert "Domino [1]: Domino hides communication" in lead
 
 
-@pytest.mark.xfail(
-    reason="compose.attributed (line 94) lower-cases the sentence's first word with _lower_first: a "
-    "sentence opening with a name from the paper's own title ('Adam') becomes 'adam'",
-    strict=True,
-)
 def test_attributed_keeps_the_case_of_a_name_opening_the_sentence() -> None:
     adam = paper("On the Convergence of Adam and Beyond", "Adam fails to converge on a convex problem.")
     out = attributed("Adam fails to converge on a convex problem.", adam)
@@ -255,7 +244,7 @@ def test_summary_lead_cites_every_paper_of_every_group() -> None:
     ]
     lead = summary_lead("communication", groups, ["gradient compression", "learning rate warmup"])
     assert re.findall(r"\[(\d+)\]", lead) == ["1", "2", "3"]
-    assert lead.startswith("On communication, the 3 papers found fall into 2 themes: ")
+    assert lead.startswith("On communication, the 3 papers found take 2 approaches: ")
     assert (
         "gradient compression (Deep Gradient Compression [1], Top-k Sparsification for Distributed SGD"
         in lead
@@ -267,6 +256,5 @@ def test_summary_lead_with_one_theme() -> None:
     groups = [[source(4, "GaLore: Low-Rank Projection", "x"), source(5, "Grass: Sparse Projection", "x")]]
     lead = summary_lead("memory", groups, ["gradient projection"])
     assert (
-        lead
-        == "On memory, the 2 papers found fall into one theme: gradient projection (GaLore [4], Grass [5])."
+        lead == "On memory, the 2 papers found share one thread, gradient projection (GaLore [4], Grass [5])."
     )

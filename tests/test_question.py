@@ -145,12 +145,6 @@ def test_names_of_the_question_are_collected() -> None:
     assert q.names == ["SmolLM2", "Qwen2.5-1.5B"]
 
 
-@pytest.mark.xfail(
-    reason="question.py:100 _head_noun stops at the first _PHRASE_END word, and 'is'/'was' (line 39) "
-    "come right after 'what', so 'What is the speedup …' has no head noun and is classed 'other' "
-    "(focus ''), while 'What speedup …' is 'quantity'",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "question",
     [

@@ -302,8 +302,8 @@ class AnswerEngine:
             ]
             if d.style == "summary" and len(shown) >= 2:
                 groups = self._themes(shown)
-                labels = compose.theme_labels(groups)
                 topic = focus_query(d.question.text).rstrip("?. ")
+                labels = compose.theme_labels(groups, topic)
                 lead = model_lead or compose.summary_lead(_topic(topic), groups, labels)
                 parts = []
                 for label, group in zip(labels, groups, strict=True):
@@ -479,6 +479,8 @@ def _topic(focused: str) -> str:
     t = re.sub(
         r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
     )
+    # "… take to keep training robust" -> "keeping training robust" reads as a topic
+    t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I)
     return t.strip() or focused
 
 

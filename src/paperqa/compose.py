@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -68,10 +67,25 @@ def paper_label(paper: Paper) -> str:
     return f"{name} (“{clip_title(rest)}”)"
 
 
-def _lower_first(sentence: str) -> str:
+# Words that open a sentence in lower case when it continues a clause, whatever the abstract says.
+_STARTERS = set(
+    "the this these those a an in on to for by with as at from their however specifically moreover "
+    "finally furthermore additionally also here then thus therefore experiments extensive results "
+    "compared using unlike while when although".split()
+)
+
+
+def _lower_first(sentence: str, context: str = "") -> str:
+    """Lower-case a sentence's first letter to continue a clause, unless its first word is a
+    name: an acronym, a word with digits, or one `context` (the abstract) never writes in lower case."""
     first = sentence.split(" ", 1)[0]
     if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
-        return sentence  # an acronym or a name keeps its case
+        return sentence
+    word = first.strip(",;:()")
+    if word.lower() in _STARTERS:
+        return sentence[:1].lower() + sentence[1:]
+    if word[:1].isupper() and not re.search(r"(?<![\w-])" + re.escape(word.lower()) + r"(?![\w-])", context):
+        return sentence  # "Domino", "Adam": the abstract only ever capitalises it
     return sentence[:1].lower() + sentence[1:]
 
 
@@ -91,7 +105,7 @@ def attributed(sentence: str, paper: Paper) -> str:
             text,
             count=1,
         )
-    return f"In {paper_label(paper)}, {_lower_first(text)}"
+    return f"In {paper_label(paper)}, {_lower_first(text, f'{paper.title} {paper.abstract}')}"
 
 
 def extractive_lead(sentences: Sequence[Scored]) -> str:
@@ -183,7 +197,8 @@ def comparison_lead(sides: Sequence[Scored], aspect: str) -> str:
     for s in sides:
         name = short_name(s.source.paper) or f"“{clip_title(s.source.paper.title, 6)}”"
         clause = _cell(third_person(s.text.strip()).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
-        parts.append(f"{name} {marker(s.source.n)}: {_lower_first(clause)}")
+        context = f"{s.source.paper.title} {s.source.paper.abstract}"
+        parts.append(f"{name} {marker(s.source.n)}: {_lower_first(clause, context)}")
     head = f"Compared on {aspect}" if aspect else "Compared"
     return f"{head} — " + "; ".join(parts) + "."
 
@@ -333,8 +348,10 @@ def key_phrases(text: str) -> list[str]:
     return out
 
 
-def theme_labels(groups: Sequence[Sequence[Source]], corpus_df: dict[str, int] | None = None) -> list[str]:
-    """Name each group by the key phrase most of its papers share and the other groups lack."""
+def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str]:
+    """Name each group by the key phrase most of its papers share and the other groups lack; a
+    phrase that only repeats the question's topic ("federated learning") names nothing."""
+    topic_words = {w.lower() for w in _PHRASE_WORD.findall(topic)}
     phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
     labels = []
     for gi, group in enumerate(groups):
@@ -345,8 +362,8 @@ def theme_labels(groups: Sequence[Sequence[Source]], corpus_df: dict[str, int] |
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
         ) -> float:
-            rarity = 1.0 / math.log(2 + (corpus_df or {}).get(p, 0))
-            return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * rarity
+            echo = 0.2 if set(p.split()) <= topic_words else 1.0
+            return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * echo
 
         ranked = sorted(mine, key=lambda p: (-value(p), p))
         labels.append(ranked[0] if ranked else "other")
@@ -362,7 +379,8 @@ def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequenc
             f"{short_name(s.paper) or clip_title(s.paper.title, 5)} {marker(s.n)}" for s in group
         )
         parts.append(f"{label} ({names})")
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    what = "one theme" if len(parts) == 1 else f"{len(parts)} themes"
     head = f"On {topic}, " if topic else ""
-    return f"{head}the {n} papers found fall into {what}: {listed}."
+    if len(parts) == 1:
+        return f"{head}the {n} papers found share one thread, {parts[0]}."
+    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"{head}the {n} papers found take {len(parts)} approaches: {listed}."

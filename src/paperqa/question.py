@@ -37,7 +37,8 @@ _NAME_NOUNS = set(
 # Words that end the noun phrase after "what" / "which": a verb or a preposition follows it.
 _PHRASE_END = set(
     "did does do is are was were has have had can could will would should of for on in to by with "
-    "over from at than that when between under against across among during".split()
+    "over from at than that when between under against across among during used reported achieved "
+    "needed required obtained reached".split()
 )
 _QUANTITY = re.compile(
     r"\b(how (many|much|large|big|fast|far|long|often|small)|by how|to what (extent|degree)|"
@@ -45,7 +46,8 @@ _QUANTITY = re.compile(
     r"(from|to) what( \w+)?\s*\?)",
     re.I,
 )
-_WH_PHRASE = re.compile(r"\b(?:what|which)\s+((?:[\w\-]+\s+){0,5})", re.I)
+# "What is the speedup of …" reads like "what speedup …": the copula and article are skipped.
+_WH_PHRASE = re.compile(r"\b(?:what|which)\s+(?:(?:is|was|are|were)\s+the\s+)?((?:[\w\-]+\s+){0,5})", re.I)
 _NAME = re.compile(
     r"^\s*(who|which)\b|\bwhat is the name\b|\bwhat is (it|the method|the model) called\b|\bon which\b", re.I
 )

@@ -286,7 +286,9 @@ class AnswerEngine:
     def _assemble(self, d: _Draft, model_lead: str | None) -> tuple[str, set[int]]:
         sources = d.retrieval.sources
         if d.style == "comparison" and len(d.sides) >= 2:
-            aspect = compose.aspect_of(d.question.text)
+            # What is asked of each side: the wh-phrase's noun ("robust loss", "text pairs"), else
+            # the clause that asks ("reduce memory when pre-training …").
+            aspect = d.question.focus or compose.aspect_of(d.question.text)
             lead = model_lead or compose.comparison_lead(d.sides, aspect)
             side_sources = [s.source for s in d.sides]
             table = compose.comparison_table(side_sources, {s.source.n: s for s in d.sides}, aspect)

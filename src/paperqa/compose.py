@@ -183,7 +183,11 @@ def aspect_of(question: str) -> str:
         asks = re.compile(r"\b(what|which|how|why|where|when|each|does|do|did)\b", re.I)
         return tail if asks.search(tail) or not asks.search(head) else aspect_of(head)
     cut = _ASPECT_CUT.sub("", q, count=1)
-    return cut.strip() if cut != q else ""
+    if cut == q:
+        return ""
+    # "each of Bristle, FRL and zPROBE protect …" -> "protect …": the sides are not the aspect
+    cut = re.sub(r"^of\s+(?:[\w\-.]+(?:,\s*|\s+and\s+|\s+))*?(?=[a-z][a-z]+\s)", "", cut.strip())
+    return cut.strip()
 
 
 def _cell(text: str, limit: int = CELL_CHARS) -> str:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import concurrent.futures
+import http.server
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,6 +154,80 @@ def test_corpus_tab_upload_and_browse(server: str, browser, tmp_path: Path) -> N
     page.get_by_role("tab", name="Chat").click()
     ask(page, "How much faster does Zebra Routing train than top-2 routing?")
     assert "1.4x" in page.inner_text("#chat")
+    page.close()
+
+
+@pytest.fixture()
+def pixel_server() -> Iterator[tuple[int, list[str]]]:
+    """A web server on loopback that records every request: an image a page shows is fetched here."""
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv.server_address[1], hits
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def test_html_in_an_abstract_is_shown_as_text_not_rendered(  # type: ignore[no-untyped-def]
+    server: str, browser, tmp_path: Path, pixel_server: tuple[int, list[str]]
+) -> None:
+    port, hits = pixel_server
+    img = f'<img src="http://127.0.0.1:{port}/pixel.png">'
+    abstract = (
+        f"We present Quokka Decoding {img}, a speculative sampling scheme for small language models "
+        "that needs no draft model. Quokka Decoding generates text <b>2.7x faster</b> than greedy "
+        "decoding on our benchmarks. It keeps the same output as greedy decoding."
+    )
+    upload = tmp_path / "html.jsonl"
+    record = {"id": "2501.00002", "title": "Quokka Decoding: Speculative Sampling Without a Draft Model"}
+    upload.write_text(json.dumps({**record, "abstract": abstract, "update_date": "2025-01-03"}) + "\n")
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    page.get_by_role("tab", name="Corpus").click()
+    page.set_input_files("#upload input[type=file]", str(upload))
+    page.click("#ingest")
+    page.wait_for_function(
+        "document.querySelector('#ingest-result').innerText.includes('added')", timeout=120_000
+    )
+    page.get_by_role("tab", name="Chat").click()
+    ask(page, "How much faster than greedy decoding does Quokka Decoding generate text?")
+    answer = page.locator("#chat [data-testid=bot]").last
+    # The sentence quoted from the abstract keeps its tags as text.
+    assert "generates text <b>2.7x faster</b> than greedy" in answer.inner_text()
+    assert answer.locator("b", has_text="2.7x faster").count() == 0
+    # So does the abstract shown for the cited paper: no image, nothing fetched.
+    details = answer.locator("details.pqa-paper", has_text="Quokka Decoding").first
+    details.locator("summary").click()
+    assert details.evaluate("el => el.open") is True
+    assert f"We present Quokka Decoding {img}, a speculative" in details.inner_text()
+    assert page.locator("#chat img, #sources img").count() == 0
+    page.wait_for_timeout(1000)
+    shot(page, "html-as-text")
+    assert hits == []
+    page.close()
+
+
+def test_a_question_too_long_for_the_model_is_explained_in_the_chat(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    ask(page, ("What average F1 score on ProcessBench does FreePRM reach? " * 700)[:36_000])
+    text = page.locator("#chat [data-testid=bot]").last.inner_text()
+    assert "the question is too long for the model" in text and "at most 1,376 fit" in text
+    assert "shorten the question" in text and "Traceback" not in text
+    assert "FreePRM" not in page.inner_text("#sources")  # nothing was retrieved
     page.close()
 
 

@@ -20,8 +20,16 @@ from .answer import AnswerEngine, Event
 from .errors import PaperQAError
 from .index import PaperIndex, lock_or_holder
 from .ingest import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
-from .llm import ChatModel, check_llm, make_llm
-from .retrieve import Filters, Retriever
+from .llm import (
+    CHARS_PER_TOKEN,
+    PROMPT_RESERVE_TOKENS,
+    ChatModel,
+    check_llm,
+    count_tokens,
+    make_llm,
+    question_token_limit,
+)
+from .retrieve import Filters, Retriever, rewrite_followup
 from .settings import LLMSettings, Settings
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
@@ -169,11 +177,38 @@ class PaperQA:
         question = (question or "").strip()
         if not question:
             raise PaperQAError("the question is empty", hint="type a question about the papers")
+        llm = make_llm(llm_settings) if llm_settings is not None else None
+        self._check_question_fits(question, history, llm_settings or self.settings.llm, llm)
         if self.index.count() == 0:
             raise PaperQAError("the index is empty", hint="run `paperqa ingest` first")
-        llm = make_llm(llm_settings) if llm_settings is not None else None
         yield from self.engine.answer_stream(
             question, history=history, style=style, filters=filters, top_k=top_k, llm=llm
+        )
+
+    def _check_question_fits(
+        self, question: str, history: Sequence[str], settings: LLMSettings, llm: ChatModel | None
+    ) -> None:
+        """Refuse, before retrieval and before any model call, a question the model cannot read
+        along with the sources and its answer (llama.cpp would fail on it; a server would too)."""
+        limit = question_token_limit(settings)
+        # What goes into the prompt: a follow-up leaning on the previous question is joined to it.
+        text = rewrite_followup(question, history)
+        # A token is at least one byte in the byte-level vocabularies of llama.cpp and OpenAI
+        # models, so a shorter text fits without loading a tokenizer.
+        if len(text.encode("utf-8")) <= limit:
+            return
+        tokens = count_tokens(llm or self._get_llm(), text)
+        if tokens <= limit:
+            return
+        what = "the question" if text == question else "the question with the one it follows up on"
+        window = settings.resolved_context_window()
+        raise PaperQAError(
+            f"{what} is too long for the model: {tokens:,} tokens ({len(text):,} characters), but at "
+            f"most {max(limit, 0):,} fit (its context window of {window:,} tokens, less "
+            f"{settings.max_tokens} for the answer and {PROMPT_RESERVE_TOKENS} for the prompt and its sources)",
+            hint=f"shorten the question (to about {max(limit, 0) * CHARS_PER_TOKEN:,} characters), or "
+            "raise PAPERQA_LLM__CONTEXT_WINDOW up to the model's own context length (or use a model "
+            "with a longer one)",
         )
 
     def ask(self, question: str, **kw: object) -> Answer:

@@ -1,10 +1,23 @@
-"""Export an answer with its references as Markdown or BibTeX (used by the UI and the CLI)."""
+"""Export an answer with its references as Markdown or BibTeX (used by the UI and the CLI).
+
+`escape_markup` is the one rule for putting text from papers or the model into Markdown: the
+chat UI applies it to what it shows, and the Markdown export to what it writes.
+"""
 
 from __future__ import annotations
 
+import html
 import re
 
 from .types import Answer, Paper
+
+
+def escape_markup(text: str) -> str:
+    """Text from a paper or the model, made to read as itself in Markdown: HTML (`<img …>`,
+    `<b>`, `&amp;`) and Markdown images (`![…](…)`) are shown literally, never rendered, so
+    nothing a paper contains makes a browser fetch or run anything. The Markdown an answer is
+    built with (`**bold**`, `- ` lists, `|` tables, `[n]` markers) is left as it is."""
+    return html.escape(text, quote=False).replace("![", "!&#91;")
 
 
 def _cited(answer: Answer) -> list[tuple[int, Paper]]:
@@ -46,7 +59,7 @@ def to_bibtex(answer: Answer) -> str:
 
 
 def to_markdown(answer: Answer) -> str:
-    lines = [f"## {answer.question}", "", answer.answer, ""]
+    lines = [f"## {escape_markup(answer.question)}", "", escape_markup(answer.answer), ""]
     refs = _cited(answer) if not answer.refused else [(s.n, s.paper) for s in answer.sources]
     if refs:
         lines += ["### References" if not answer.refused else "### Closest papers", ""]
@@ -55,7 +68,7 @@ def to_markdown(answer: Answer) -> str:
             if p.date or p.date_text:
                 bits.append(str(p.date or p.date_text))
             bits.append(p.links[0] if p.links else f"source {(p.locations or p.pages)[0]}")
-            lines.append(f"[{n}] " + " — ".join(bits))
+            lines.append(f"[{n}] " + escape_markup(" — ".join(bits)))
     if answer.notes:
-        lines += ["", "### Verifier notes", "", *[f"- {n}" for n in answer.notes]]
+        lines += ["", "### Verifier notes", "", *[f"- {escape_markup(n)}" for n in answer.notes]]
     return "\n".join(lines) + "\n"

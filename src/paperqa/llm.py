@@ -6,11 +6,16 @@ Backends (one setting each, see `LLMSettings`):
   openai-compatible  Ollama / vLLM / LM Studio / llama.cpp server, by base URL + model name
   openai             OpenAI, with OPENAI_API_KEY
 
+It also says how many tokens a text takes in a model's prompt (`count_tokens`) and how many a
+question may take (`question_token_limit`), so a question too long for the model is refused
+before anything runs.
+
 This is the only module that touches llama-index LLM classes, llama_cpp and openai.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Iterator
@@ -19,6 +24,14 @@ from typing import Any, Protocol
 
 from .errors import ConfigError
 from .settings import LLMSettings
+
+# Characters per token when the model's tokenizer is not at hand (servers): English prose in
+# the BPE vocabularies of current models averages about four.
+CHARS_PER_TOKEN = 4
+# Prompt tokens besides the question: the system prompt, the answer template and instructions, the
+# chat template and the evidence of up to three sources (267-421 tokens, median 345, with SmolLM2's
+# tokenizer over the dev questions), with a margin so that a question that passes does fit.
+PROMPT_RESERVE_TOKENS = 512
 
 
 class ChatModel(Protocol):
@@ -29,6 +42,21 @@ class ChatModel(Protocol):
     def stream(self, system: str, user: str) -> Iterator[str]:
         """Yield the reply in pieces as they are generated."""
         ...
+
+
+def count_tokens(model: ChatModel, text: str) -> int:
+    """Tokens `text` takes in `model`'s prompt: counted by its own tokenizer when it has one
+    (llama.cpp models), else estimated as CHARS_PER_TOKEN characters per token."""
+    counter = getattr(model, "count_tokens", None)
+    if callable(counter):
+        return int(counter(text))
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def question_token_limit(settings: LLMSettings) -> int:
+    """Most tokens a question may take: the context window, less the answer being generated and
+    the rest of the prompt (PROMPT_RESERVE_TOKENS)."""
+    return settings.resolved_context_window() - settings.max_tokens - PROMPT_RESERVE_TOKENS
 
 
 def embedded_model_path() -> Path:
@@ -84,6 +112,13 @@ class LlamaIndexChat:
         # llama.cpp contexts are not thread-safe: one generation at a time per model.
         self._lock = lock
 
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text`: llama.cpp's tokenizer for a local model, else an estimate."""
+        model = getattr(self.llm, "_model", None)  # the llama_cpp.Llama behind LlamaCPP
+        if model is None:
+            return math.ceil(len(text) / CHARS_PER_TOKEN)
+        return len(model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     def stream(self, system: str, user: str) -> Iterator[str]:
         from llama_index.core.llms import ChatMessage, MessageRole
 
@@ -124,7 +159,8 @@ def _llama_cpp(path: Path, settings: LLMSettings) -> LlamaIndexChat:
     except ImportError as e:  # pragma: no cover
         raise ConfigError("llama-cpp-python is not installed", hint="run `make install`") from e
 
-    key = (str(path.resolve()), settings.context_window, settings.n_threads)
+    n_ctx = settings.resolved_context_window()
+    key = (str(path.resolve()), n_ctx, settings.n_threads)
     with _CACHE_LOCK:
         if key not in _LLAMA_CACHE:
             # llama-cpp-python defaults to half the cores; prompt prefill is what makes the
@@ -141,7 +177,7 @@ def _llama_cpp(path: Path, settings: LLMSettings) -> LlamaIndexChat:
                     model_path=str(path),
                     temperature=settings.temperature,
                     max_new_tokens=settings.max_tokens,
-                    context_window=settings.context_window,
+                    context_window=n_ctx,
                     model_kwargs=model_kwargs,
                     generate_kwargs={"repeat_penalty": 1.15, "top_k": 20},
                     verbose=False,
@@ -228,7 +264,7 @@ def make_llm(settings: LLMSettings) -> ChatModel:
         api_base=settings.base_url,
         api_key=key or "not-needed",
         is_chat_model=True,
-        context_window=max(settings.context_window, 4096),
+        context_window=settings.resolved_context_window(),
         temperature=settings.temperature,
         max_tokens=settings.max_tokens,
         timeout=settings.timeout,

@@ -53,7 +53,12 @@ class LLMSettings(BaseModel):
     )
     temperature: float = Field(0.0, description="Sampling temperature; 0 is deterministic.")
     max_tokens: int = Field(160, description="Most tokens generated per answer.")
-    context_window: int = Field(2048, description="Context length for llama.cpp models.")
+    context_window: int | None = Field(
+        None,
+        description="The model's context length in tokens: llama.cpp models are loaded with it (unset: "
+        "2048); for a server, set it to its model's context (unset: 4096 for openai-compatible, 128000 "
+        "for OpenAI). A question that leaves no room for the sources and the answer is refused up front.",
+    )
     n_threads: int | None = Field(None, description="CPU threads for llama.cpp (default: all cores).")
     timeout: float = Field(60.0, description="Seconds to wait for a server response.")
 
@@ -65,6 +70,15 @@ class LLMSettings(BaseModel):
         if self.gguf_path:
             return "gguf"
         return "embedded"
+
+    def resolved_context_window(self) -> int:
+        """`context_window`, or the default of the resolved provider when it is unset."""
+        if self.context_window is not None:
+            return self.context_window
+        # llama.cpp: what the model is loaded with (a short context keeps memory small). A server
+        # does not say: 4096 is what most local models take; 128000 is gpt-4o-mini, OpenAI's default.
+        defaults = {"embedded": 2048, "gguf": 2048, "openai-compatible": 4096, "openai": 128_000}
+        return defaults[self.resolved_provider()]
 
 
 class EmbeddingSettings(BaseModel):

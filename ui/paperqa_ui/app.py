@@ -1,6 +1,8 @@
 """Gradio chat UI: a thin adapter over `paperqa.api.PaperQA` (the same API as the CLI).
 
 No retrieval, answer or parsing logic lives here: only layout, formatting and event wiring.
+Text from papers, the model or the user reaches the chat through `escape_markup`: it is shown
+literally, never rendered as HTML; only the markup built here (citation links, paper details) is.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import gradio as gr
 
 from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
-from paperqa.export import to_bibtex, to_markdown
+from paperqa.export import escape_markup, to_bibtex, to_markdown
 from paperqa.ingest import UPLOAD_SUFFIXES
 from paperqa.retrieve import Filters
 from paperqa.settings import LLMSettings, Settings
@@ -79,9 +81,9 @@ def _paper_line(p: Paper) -> str:
 
 
 def _highlight(abstract: str, evidence: list[str]) -> str:
-    out = html.escape(abstract)
+    out = escape_markup(abstract)
     for ev in evidence:
-        out = out.replace(html.escape(ev), f"<mark>{html.escape(ev)}</mark>")
+        out = out.replace(escape_markup(ev), f"<mark>{escape_markup(ev)}</mark>")
     return out
 
 
@@ -89,8 +91,16 @@ def _links(p: Paper) -> str:
     return " ".join(f'<a href="{html.escape(u)}" target="_blank">{html.escape(u)}</a>' for u in p.links)
 
 
+def render_draft(text: str) -> str:
+    """The answer as it is generated, shown literally, with a cursor."""
+    return escape_markup(text) + " ▍"
+
+
 def render_answer(answer: Answer) -> str:
-    """Answer text with clickable citations, then references and each cited paper's details."""
+    """Answer text with clickable citations, then references and each cited paper's details.
+
+    The answer's own Markdown (bold, lists, tables, [n]) is rendered; any HTML in it (quoted
+    from an abstract or written by the model) is shown as text."""
     aid = uuid.uuid4().hex[:8]
     by_n = {s.n: s for s in answer.sources}
 
@@ -101,7 +111,7 @@ def render_answer(answer: Answer) -> str:
         tip = html.escape(f"{s.paper.title} — {_paper_line(s.paper)}", quote=True)
         return f'<a class="pqa-cite" href="#pqa-{aid}-{s.n}" title="{tip}">[{s.n}]</a>'
 
-    body = re.sub(r"\[(\d+)\]", cite, answer.answer)
+    body = re.sub(r"\[(\d+)\]", cite, escape_markup(answer.answer))
     cited = {c.n for c in answer.citations}
     shown = [s for s in answer.sources if answer.refused or s.n in cited]
     if shown:
@@ -115,7 +125,7 @@ def render_answer(answer: Answer) -> str:
                 "</details>\n"
             )
     if answer.notes:
-        body += '\n<div class="pqa-notes">Verifier: ' + html.escape("; ".join(answer.notes)) + "</div>"
+        body += '\n<div class="pqa-notes">Verifier: ' + escape_markup("; ".join(answer.notes)) + "</div>"
     return body
 
 
@@ -270,26 +280,29 @@ def build(app: PaperQA) -> gr.Blocks:
 
         demo.load(restore, prefs, setting_inputs, api_visibility="private")
 
-        def test_connection(p: dict[str, Any]) -> str:
+        # Actions read the settings as shown, not the saved copy: a click right after typing
+        # could otherwise overtake the save of what was typed.
+        def test_connection(*values: Any) -> str:
             try:
-                return "✅ " + app.check_llm(llm_settings_from(p, app.settings.llm))
+                return "✅ " + app.check_llm(llm_settings_from(save(*values), app.settings.llm))
             except PaperQAError as e:
                 return f"⚠️ {e}"
 
-        test_btn.click(test_connection, prefs, test_out, api_visibility="private")
+        test_btn.click(test_connection, setting_inputs, test_out, api_visibility="private")
 
         # ---- chat -----------------------------------------------------------------
         def respond(
-            message: str, chat: list[dict[str, Any]], hist: list[str], p: dict[str, Any]
+            message: str, chat: list[dict[str, Any]], hist: list[str], *values: Any
         ) -> Iterator[tuple[Any, ...]]:
             message = (message or "").strip()
             hidden = gr.update(visible=False)
             if not message:
                 yield chat, hist, gr.update(), "", gr.update(), gr.update()
                 return
-            chat = [*chat, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+            asked = {"role": "user", "content": escape_markup(message)}
+            chat = [*chat, asked, {"role": "assistant", "content": "…"}]
             yield chat, hist, gr.update(), "", hidden, hidden
-            p = {**DEFAULT_PREFS, **(p or {})}
+            p = {k: DEFAULT_PREFS[k] if v is None else v for k, v in save(*values).items()}
             try:
                 for ev in app.ask_stream(
                     message,
@@ -302,7 +315,7 @@ def build(app: PaperQA) -> gr.Blocks:
                     if ev.kind == "sources" and ev.retrieval is not None:
                         yield chat, hist, render_sources(ev.retrieval.sources), "", gr.update(), gr.update()
                     elif ev.kind == "token":
-                        chat[-1] = {"role": "assistant", "content": ev.text + " ▍"}
+                        chat[-1] = {"role": "assistant", "content": render_draft(ev.text)}
                         yield chat, hist, gr.update(), "", gr.update(), gr.update()
                     elif ev.kind == "final" and ev.answer is not None:
                         chat[-1] = {"role": "assistant", "content": render_answer(ev.answer)}
@@ -329,7 +342,7 @@ def build(app: PaperQA) -> gr.Blocks:
                 yield chat, hist, gr.update(), "", hidden, hidden
 
         outputs = [chatbot, history_state, sources_html, box, md_btn, bib_btn]
-        inputs = [box, chatbot, history_state, prefs]
+        inputs = [box, chatbot, history_state, *setting_inputs]
         box.submit(respond, inputs, outputs, api_visibility="private")
         send.click(respond, inputs, outputs, api_visibility="private")
         new_chat.click(

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperqa.evidence import Scored, answer_parts, covers, lead_sentences, rank_sentences
+import pytest
+
+from paperqa.evidence import Scored, answer_parts, covers, is_boilerplate, lead_sentences, rank_sentences
 from paperqa.question import analyze
 from paperqa.types import Source
 
@@ -216,3 +218,22 @@ def test_covers_reads_quantities_and_names_off_the_sentence() -> None:
     assert covers(Scored(src, 0, "It is fast."), q) == set()
     mech = analyze("How does Domino hide communication?")
     assert covers(Scored(src, 0, "It is fast."), mech) == {"mechanism"}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "boilerplate"),
+    [
+        ("Code is available at https://github.com/x/y.", True),
+        ("Github: https://github.com/PRIME-RL/SimpleVLA-RL", True),
+        ("The source code and models are publicly released.", True),
+        (
+            'Quokka decodes 2.1x faster than greedy decoding <img src="http://127.0.0.1:9/p.png"> on all tasks.',
+            False,
+        ),
+        ("Domino achieves up to 1.3x speedup over Megatron-LM on DGX-H100 GPUs.", False),
+    ],
+)
+def test_links_and_release_notes_are_never_evidence_but_a_finding_beside_a_link_is(
+    sentence: str, boilerplate: bool
+) -> None:
+    assert is_boilerplate(sentence) is boilerplate

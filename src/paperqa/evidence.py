@@ -99,11 +99,24 @@ _SOLUTION = re.compile(
     re.I,
 )
 # Links and release notes ("The code is available at https://…") answer nothing.
-_BOILERPLATE = re.compile(
-    r"https?://|\bgithub\b|\b(code|data|models?|weights|datasets?)( \w+){0,4} (is|are) (publicly |openly |freely )?"
+_RELEASE_NOTE = re.compile(
+    r"^\W*github\b|\b(code|data|models?|weights|datasets?)( \w+){0,4} (is|are) (publicly |openly |freely )?"
     r"(available|released)\b|\bavailable at\b|\bproject page\b",
     re.I,
 )
+_LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
+# A sentence with fewer words than this once links and tags are removed is a link, not a finding.
+MIN_WORDS_BESIDE_LINKS = 6
+
+
+def is_boilerplate(sentence: str) -> bool:
+    """A link or a release note ("The code is available at …"): never evidence."""
+    return bool(_RELEASE_NOTE.search(sentence)) or (
+        _LINK_OR_TAG.search(sentence) is not None
+        and len(_LINK_OR_TAG.sub(" ", sentence).split()) < MIN_WORDS_BESIDE_LINKS
+    )
+
+
 _WORDS = re.compile(r"[\w.%×\-]+")
 _DEFINING = r"(?:,\s*(?:a|an|the)\b|\s*\(|\s+(?:is|are)\s+(?:a|an|the)\b|,\s*which\b)"
 
@@ -170,7 +183,7 @@ def rank_sentences(
     cands: list[Scored] = []
     for src in sources:
         for pos, sent in enumerate(split_sentences(src.paper.abstract)):
-            if not skip(sent) and len(sent) > 15 and not _BOILERPLATE.search(sent):
+            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent):
                 cands.append(Scored(src, pos, sent))
     if not cands:
         return []

@@ -173,7 +173,7 @@ class AnswerEngine:
 
     # ---- evidence -----------------------------------------------------------------
     def rank(
-        self, q: QuestionAnalysis, search_text: str, sources: list[Source]
+        self, q: QuestionAnalysis, search_text: str, sources: list[Source], most: int = RANKED_SOURCES
     ) -> tuple[list[Scored], list[str]]:
         """Rank the sources' sentences for the question and set each source's evidence (its
         best sentences, in abstract order). Returns the ranking and the withheld sentences:
@@ -183,7 +183,7 @@ class AnswerEngine:
         ]
         qvec = self.retriever.index.embed_query(search_text)
         ranked = rank_sentences(
-            q, qvec, sources[:RANKED_SOURCES], self._embed, self.retriever.index, skip=looks_like_instruction
+            q, qvec, sources[:most], self._embed, self.retriever.index, skip=looks_like_instruction
         )
         per = self.settings.evidence_per_source
         for src in sources:
@@ -294,6 +294,10 @@ class AnswerEngine:
             table = compose.comparison_table(side_sources, {s.source.n: s for s in d.sides}, aspect)
             return lead + "\n\n" + table, {s.n for s in side_sources}
         if d.style in ("summary", "listing"):
+            # each paper's line: its sentence that best answers the question
+            best = {s.n: s.evidence[0] for s in sources if s.evidence}
+            for sc in reversed(d.ranked):
+                best[sc.source.n] = sc.text
             floor = (
                 self.settings.listing_min_relevance
                 if d.style == "listing"
@@ -309,7 +313,7 @@ class AnswerEngine:
                 lead = model_lead or compose.summary_lead(_topic(topic), groups, labels)
                 parts = []
                 for label, group in zip(labels, groups, strict=True):
-                    lines = [f"- **{s.paper.title}**: {compose.quote(s.evidence[0])} [{s.n}]" for s in group]
+                    lines = [f"- **{s.paper.title}**: {compose.quote(best[s.n])} [{s.n}]" for s in group]
                     parts.append(f"**{label[:1].upper() + label[1:]}**\n" + "\n".join(lines))
                 return lead + "\n\n" + "\n\n".join(parts), {s.n for s in shown}
             head = (
@@ -317,7 +321,7 @@ class AnswerEngine:
                 if d.style == "listing"
                 else "**What each paper reports:**"
             )
-            lines = [f"- **{s.paper.title}**: {compose.quote(s.evidence[0])} [{s.n}]" for s in shown]
+            lines = [f"- **{s.paper.title}**: {compose.quote(best[s.n])} [{s.n}]" for s in shown]
             return (model_lead or "") + (("\n\n" if model_lead else "") + f"{head}\n" + "\n".join(lines)), {
                 s.n for s in shown
             }
@@ -410,7 +414,8 @@ class AnswerEngine:
             return
         sources = r.sources
         q = analyze(question)
-        ranked, withheld = self.rank(q, standalone, sources)
+        # A summary or listing shows a line of every paper: all of them are ranked.
+        ranked, withheld = self.rank(q, standalone, sources, len(sources) if diverse else RANKED_SOURCES)
         d = _Draft(
             q,
             chosen,
@@ -482,8 +487,20 @@ def _topic(focused: str) -> str:
         r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
     )
     # "… take to keep training robust" -> "keeping training robust" reads as a topic
-    t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I)
-    return t.strip() or focused
+    t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I).strip()
+    first, _, rest = t.partition(" ")
+    if first.lower() in _TOPIC_VERBS:  # "reduce communication …" -> "reducing communication …"
+        stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
+        t = f"{stem + ('t' if first.lower() == 'cut' else '')}ing {rest}".strip()
+    return t or focused
+
+
+# Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
+_TOPIC_VERBS = set(
+    "reduce improve train make keep speed scale cut lower avoid handle use build learn compress "
+    "accelerate protect detect evaluate measure align adapt stabilize stabilise mitigate prevent "
+    "optimize optimise enable extend combine".split()
+)
 
 
 def _unknown_names(question: str, retriever: Retriever) -> bool:

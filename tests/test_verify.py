@@ -281,3 +281,17 @@ def test_a_mechanism_lead_sharing_most_of_the_evidence_words_answers() -> None:
 def test_restating_the_question_never_answers_it() -> None:
     q = analyze("What speedup over Megatron-LM does Domino achieve?")
     assert not answers("What speedup over Megatron-LM does Domino achieve with 1.3x?", q, [SPEEDUP])
+
+
+def test_a_lead_needs_the_quantities_next_to_what_was_asked_not_every_number_of_the_sentence() -> None:
+    q = analyze("What average F1 score on ProcessBench does FreePRM reach?")
+    evidence = [
+        "FreePRM achieves an average F1 score of 53.0% on ProcessBench, outperforming "
+        "fully supervised PRM trained on Math-Shepherd by +24.1%."
+    ]
+    assert answers("FreePRM reaches an average F1 score of 53.0% on ProcessBench [1].", q, evidence)
+    assert not answers("FreePRM outperforms supervised PRMs by +24.1% [1].", q, evidence)
+    both = analyze("How much SRAM and Flash memory does the framework need?")
+    sram = ["The framework trains within 256KB of SRAM and 1MB of Flash."]
+    assert not answers("The framework needs 256KB of SRAM [1].", both, sram)
+    assert answers("It needs 256KB of SRAM and 1MB of Flash [1].", both, sram)

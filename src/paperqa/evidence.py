@@ -213,7 +213,7 @@ def rank_sentences(
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
         if (q.wants("mechanism") or q.wants("definition")) and _SOLUTION.search(c.text):
             bonus += W_MECHANISM
-        if q.wants("quantity") and c.numbers and _attached(c.text, c.numbers, q.focus):
+        if q.wants("quantity") and c.numbers and attached_numbers(c.text, c.numbers, q.focus):
             bonus += W_ATTACHED
         if q.wants("quantity"):
             has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
@@ -248,15 +248,18 @@ def rank_sentences(
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
-def _attached(text: str, numbers: set[str], focus: str) -> bool:
-    """A new number within ATTACH_WORDS words of a focus word ('154 checkpoints')."""
+def attached_numbers(text: str, numbers: set[str], focus: str) -> set[str]:
+    """The numbers stated within ATTACH_WORDS words of a focus word ('154 checkpoints')."""
     stems = [w.lower()[:5] for w in re.findall(r"[A-Za-z]{3,}", focus)]
     if not stems:
-        return False
+        return set()
     words = _WORDS.findall(text)
-    at_number = [i for i, w in enumerate(words) if any(n in w for n in numbers)]
     at_focus = [i for i, w in enumerate(words) if w.lower()[:5] in stems]
-    return any(abs(i - j) <= ATTACH_WORDS for i in at_number for j in at_focus)
+    return {
+        n
+        for n in numbers
+        if any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if n in w for j in at_focus)
+    }
 
 
 def covers(s: Scored, q: QuestionAnalysis) -> set[str]:

@@ -26,6 +26,7 @@ from .citations import (
     strip_markers,
     unsupported_numbers,
 )
+from .evidence import attached_numbers
 from .question import QuestionAnalysis
 from .retrieve import NameMatcher, name_tokens
 from .settings import AnswerSettings
@@ -40,9 +41,6 @@ MIN_LEXICAL_SUPPORT = 0.5
 # A lead with no answer term (mechanism / yes-no questions) answers when it carries at least
 # this share of the best evidence sentence's words that the question does not already have.
 MIN_ANSWER_OVERLAP = 0.5
-# A model's lead must restate every new quantity of the answering evidence up to this many (more
-# than this, at least half): "256KB SRAM" alone does not answer "how much SRAM and Flash".
-MAX_REQUIRED_NUMBERS = 3
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
 _STOP = set(
@@ -160,8 +158,8 @@ def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
 def answers(text: str, q: QuestionAnalysis, evidence: Sequence[str]) -> bool:
     """Does `text` state what the question asks, as the answering evidence sentences do?
 
-    For a quantity question it must state the quantities the evidence gives that the question
-    does not (all of them, when there are at most MAX_REQUIRED_NUMBERS; else at least half); for a
+    For a quantity question it must state, from each evidence sentence, every new quantity
+    stated next to the question's focus (else one new quantity); for a
     name question a new name from each evidence sentence that has one; otherwise (how / why /
     yes-no) most of the evidence's own words. Restating the question never answers it."""
     if echoes_question(text):
@@ -170,12 +168,14 @@ def answers(text: str, q: QuestionAnalysis, evidence: Sequence[str]) -> bool:
     body = strip_markers(text)
     best = " ".join(evidence)
     if q.wants("quantity"):
-        wanted = numbers_of(best) - numbers_of(q.text)
-        have = wanted & numbers_of(body)
-        if wanted and (
-            len(have) < len(wanted) if len(wanted) <= MAX_REQUIRED_NUMBERS else 2 * len(have) < len(wanted)
-        ):
-            return False
+        stated = numbers_of(body)
+        for sentence in evidence:
+            wanted = numbers_of(sentence) - numbers_of(q.text)
+            # The quantities next to what was asked ("256KB SRAM and 1MB Flash") are all needed;
+            # otherwise one of the sentence's new quantities is.
+            needed = attached_numbers(sentence, wanted, q.focus)
+            if (needed and not needed <= stated) or (wanted and not wanted & stated):
+                return False
     if q.wants("name") or q.wants("definition"):
         said = {n.lower() for n in name_tokens(body)}
         for sentence in evidence:

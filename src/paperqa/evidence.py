@@ -207,6 +207,9 @@ def rank_sentences(
         c.terms = set(terms)
         pairs = len(q_pairs & set(itertools.pairwise(terms)))
         c.numbers, c.names = answer_parts(c.text, q.text)
+        # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
+        # a "which model" question asks for another name.
+        c.names = [n for n in c.names if n.lower() not in c.source.paper.title.lower()]
         lexical = sum(idf.get(t, 0.0) for t in qterms & c.terms) / q_mass
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:

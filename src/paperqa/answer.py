@@ -294,9 +294,10 @@ class AnswerEngine:
             table = compose.comparison_table(side_sources, {s.source.n: s for s in d.sides}, aspect)
             return lead + "\n\n" + table, {s.n for s in side_sources}
         if d.style in ("summary", "listing"):
-            # each paper's line: its sentence that best answers the question
+            # each paper's line: its best sentence for the question that says what the paper does
+            # or finds ("we propose …", "reduces … by 10x"), not the field's background
             best = {s.n: s.evidence[0] for s in sources if s.evidence}
-            for sc in reversed(d.ranked):
+            for sc in sorted(d.ranked, key=lambda sc: (compose.states_contribution(sc.text), sc.score)):
                 best[sc.source.n] = sc.text
             floor = (
                 self.settings.listing_min_relevance

@@ -168,6 +168,11 @@ ASPECTS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+def states_contribution(sentence: str) -> bool:
+    """The sentence says what the paper does or finds (its approach or a reported result)."""
+    return any(pat.search(sentence) for name, pat in ASPECTS if name in ("Approach", "Reported results"))
+
+
 _ASPECT_CUT = re.compile(
     r"^.*?\b(?:differ(?:s)?\s+)?(?:in the way|in how|in terms of|with respect to|each|as|regarding)\b\s*",
     re.I,
@@ -355,7 +360,7 @@ def key_phrases(text: str) -> list[str]:
 def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str]:
     """Name each group by the key phrase most of its papers share and the other groups lack; a
     phrase that only repeats the question's topic ("federated learning") names nothing."""
-    topic_words = {w.lower() for w in _PHRASE_WORD.findall(topic)}
+    topic_words = {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
     phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
     labels = []
     for gi, group in enumerate(groups):
@@ -366,7 +371,7 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
         ) -> float:
-            echo = 0.2 if set(p.split()) <= topic_words else 1.0
+            echo = 0.2 if {w.rstrip("s") for w in p.split()} <= topic_words else 1.0
             return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * echo
 
         ranked = sorted(mine, key=lambda p: (-value(p), p))

@@ -14,7 +14,8 @@ _MARKER = re.compile(
 _NUM = re.compile(r"\d+")
 _RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
 _ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)(?<!\bNo\.)"
-_SENT_SPLIT = re.compile(_ABBREV + r"(?<=[.!?])\s+(?=[A-Z0-9\"'(\[*])")
+# A sentence ends at . ! ? — also when a closing bracket or quote follows it ("….} Our code …").
+_SENT_SPLIT = re.compile(_ABBREV + r"(?:(?<=[.!?])|(?<=[.!?][)\]}\"'”]))\s+(?=[A-Z0-9\"'(\[*])")
 
 
 def _numbers_in(group: str) -> list[int]:

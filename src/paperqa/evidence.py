@@ -163,7 +163,8 @@ def answer_parts(sentence: str, question: str) -> tuple[set[str], list[str]]:
     q_numbers = numbers_of(question)
     q_lower = question.lower()
     numbers = {n for n in numbers_of(sentence) if n not in q_numbers}
-    candidates = name_tokens(sentence) + [m.group(1).strip() for m in _QUOTED.finditer(sentence)]
+    # Loose names count: a capitalised word in mid-sentence ("Cauchy losses") names something.
+    candidates = name_tokens(sentence, loose=True) + [m.group(1).strip() for m in _QUOTED.finditer(sentence)]
     q_names = name_tokens(question)
     names = [n for n in candidates if n.lower() not in q_lower and not _restates(n, question, q_names)]
     return numbers, names

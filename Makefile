@@ -43,7 +43,10 @@ test: install browser lint
 	$(BIN)/python -m pytest
 
 eval: install
+	@# Tuned on dev; reported on both (and on the paraphrase slice).
 	$(BIN)/paperqa eval --questions eval/dev.jsonl --answers --report eval/reports/dev
+	$(BIN)/paperqa eval --questions eval/questions-b.jsonl --answers --report eval/reports/questions-b
+	$(BIN)/paperqa eval --questions eval/paraphrase.jsonl --answers --report eval/reports/paraphrase
 
 reset: install
 	$(BIN)/paperqa reset --yes

@@ -155,3 +155,8 @@ def test_names_of_the_question_are_collected() -> None:
 )
 def test_what_is_the_quantity_noun_asks_for_a_quantity(question: str) -> None:
     assert analyze(question).kind == "quantity"
+
+
+def test_the_name_of_a_thing_asks_for_a_name_with_that_thing_as_focus() -> None:
+    q = analyze("What is the name of the dataset that paper introduces?")
+    assert q.kind == "name" and q.focus == "dataset"

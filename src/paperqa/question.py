@@ -130,7 +130,9 @@ def _focus_of(clause: str) -> str:
     if not m:
         return ""
     words = []
-    for word in m.group(1).split():
+    # "the name of the dataset …": what is named is the focus
+    phrase = re.sub(r"^(?:name|names|title)\s+of\s+(?:the\s+|a\s+|an\s+)?", "", m.group(1), flags=re.I)
+    for word in phrase.split():
         if word.lower() in _PHRASE_END:
             break
         words.append(word)

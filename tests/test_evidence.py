@@ -237,3 +237,18 @@ def test_links_and_release_notes_are_never_evidence_but_a_finding_beside_a_link_
     sentence: str, boilerplate: bool
 ) -> None:
     assert is_boilerplate(sentence) is boilerplate
+
+
+def test_a_number_inside_another_is_not_stated_next_to_the_focus() -> None:
+    from paperqa.evidence import attached_numbers
+
+    sentence = "We pre-train on 13.6B tokens and then tune for 3 epochs."
+    assert attached_numbers(sentence, {"13.6", "3"}, "tokens") == {"13.6"}
+
+
+def test_apostrophes_are_not_quoted_names_and_a_finding_about_data_is_not_a_release_note() -> None:
+    _, names = answer_parts("The model's outputs improve the student's accuracy.", "Which method helps?")
+    assert names == []
+    assert not is_boilerplate(
+        "When labelled data is available, our method improves accuracy by 5% on ImageNet."
+    )

@@ -160,3 +160,8 @@ def test_what_is_the_quantity_noun_asks_for_a_quantity(question: str) -> None:
 def test_the_name_of_a_thing_asks_for_a_name_with_that_thing_as_focus() -> None:
     q = analyze("What is the name of the dataset that paper introduces?")
     assert q.kind == "name" and q.focus == "dataset"
+
+
+def test_an_empty_question_is_one_ask_of_no_particular_kind() -> None:
+    q = analyze("")
+    assert q.clauses == [""] and q.kinds == ["other"]

@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from . import compose, prompts
-from .citations import sanitize_partial
+from .citations import cited_numbers, sanitize_partial
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze
@@ -343,21 +343,23 @@ class AnswerEngine:
         """Group papers by theme: clusters of their paper vectors."""
         vecs = self.retriever.index.paper_vectors([s.paper.id for s in shown])
         groups: list[list[Source]] = []
-        centroids: list[np.ndarray] = []
+        centroids: list[np.ndarray | None] = []  # None: a group of papers without a vector
         for s in shown:
             v = vecs.get(s.paper.id)
             best = -1
-            if v is not None and centroids:
-                sims = [float(v @ c) / max(float(np.linalg.norm(c)), 1e-9) for c in centroids]
-                j = int(np.argmax(sims))
-                best = j if sims[j] >= THEME_SIMILARITY or len(groups) >= MAX_THEMES else -1
+            known = [(j, c) for j, c in enumerate(centroids) if c is not None]
+            if v is not None and known:
+                sims = [(float(v @ c) / max(float(np.linalg.norm(c)), 1e-9), j) for j, c in known]
+                sim, j = max(sims)
+                best = j if sim >= THEME_SIMILARITY or len(groups) >= MAX_THEMES else -1
             if best < 0:
                 groups.append([s])
-                centroids.append(v if v is not None else np.zeros(1))
+                centroids.append(v)
             else:
                 groups[best].append(s)
-                if v is not None and centroids[best].shape == v.shape:
-                    centroids[best] = centroids[best] + v
+                c = centroids[best]
+                if v is not None and c is not None and c.shape == v.shape:
+                    centroids[best] = c + v
         return groups
 
     def _holds_rare_terms(self, question: str, r: Retrieval) -> bool:
@@ -452,6 +454,13 @@ class AnswerEngine:
                 f"the model's answer {why}; the lead is built from the best evidence sentence instead"
             )
         text, used = self._assemble(d, model_lead)
+        # Every marker shown is a citation listed with the answer (a model lead may cite any source).
+        used |= set(cited_numbers(text)) & valid
+        if not text:  # nothing in the retrieved abstracts could be used
+            ans = self.refusal(question, r)
+            ans.notes = [*notes, "no usable sentence in the retrieved papers"]
+            yield Event("final", text=ans.answer, answer=ans)
+            return
         citations = [
             Citation(n=s.n, paper_id=s.paper.id, title=s.paper.title, supported=True)
             for s in sources

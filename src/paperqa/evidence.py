@@ -83,8 +83,8 @@ EMBED_PER_SOURCE = 6
 
 _QUANTITY_WORDS = re.compile(
     r"\b(twice|double[sd]?|half|halv\w+|triple[sd]?|fold|orders? of magnitude|percent|"
-    r"one|two|three|four|five|six|seven|eight|nine|ten|dozens?|hundreds?|thousands?|millions?|billions?|"
-    r"trillions?)\b",
+    r"hundreds?|thousands?|millions?|billions?|trillions?|"
+    r"(two|three|four|five|six|seven|eight|nine|ten|dozens of) [A-Za-z\-]+s)\b",  # "eight GPUs", not "one of"
     re.I,
 )
 _NAMING = re.compile(
@@ -101,8 +101,8 @@ _SOLUTION = re.compile(
 )
 # Links and release notes ("The code is available at https://…") answer nothing.
 _RELEASE_NOTE = re.compile(
-    r"^\W*github\b|\b(code|data|models?|weights|datasets?)( \w+){0,4} (is|are) (publicly |openly |freely )?"
-    r"(available|released)\b|\bavailable at\b|\bproject page\b",
+    r"^\W*github\b|\b(code|codes|weights|checkpoints)\b[^.]{0,40}\b(available|released)\b|"
+    r"\b(available|released) (at|on|from)\b|\bproject page\b",
     re.I,
 )
 _LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
@@ -143,7 +143,8 @@ class Scored:
     terms: set[str] = field(default_factory=set)
 
 
-_QUOTED = re.compile(r"(?:``|\"|“|')([^`\"”']{3,40})(?:''|\"|”|')")
+# A quoted term (``flip rate'', "flip rate", “flip rate”); single quotes are apostrophes too often.
+_QUOTED = re.compile(r"(?:``|\"|“)([^`\"”]{3,40})(?:''|\"|”)")
 
 
 def _restates(name: str, question: str, q_names: Sequence[str]) -> bool:
@@ -263,7 +264,9 @@ def attached_numbers(text: str, numbers: set[str], focus: str) -> set[str]:
     return {
         n
         for n in numbers
-        if any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if n in w for j in at_focus)
+        if any(
+            abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if n in numbers_of(w) for j in at_focus
+        )
     }
 
 

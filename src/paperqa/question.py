@@ -143,6 +143,7 @@ def analyze(question: str) -> QuestionAnalysis:
     """Read what the question asks for. Pure and fast: runs before retrieval."""
     text = re.sub(r"\s+", " ", question).strip()
     clauses = [c for c in _SECOND_ASK.split(text) if c and c.strip()]
+    clauses = clauses or [text]  # an empty question is one empty ask
     clause_kinds = [_kind_of(clause, first=i == 0) for i, clause in enumerate(clauses)] or ["other"]
     kinds = list(dict.fromkeys(clause_kinds))
     defines = None

@@ -67,7 +67,6 @@ class StyleRule:
     instructions: str  # what the model is asked to write
     shown: int  # most sources shown with the answer
     generate: bool  # whether the model is called at all
-    layout: Literal["evidence", "table", "themes", "list"]
 
 
 STYLES: dict[str, StyleRule] = {
@@ -75,17 +74,14 @@ STYLES: dict[str, StyleRule] = {
         "Answer in one sentence that states the exact number or name asked for, citing its source.",
         2,
         True,
-        "evidence",
     ),
     "comparison": StyleRule(
-        "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True, "table"
+        "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True
     ),
     "summary": StyleRule(
-        "In two or three sentences, summarise what the sources report, citing each.", 6, True, "themes"
+        "In two or three sentences, summarise what the sources report, citing each.", 6, True
     ),
-    "listing": StyleRule(
-        "Name the papers that match, one short sentence each, citing each.", 8, False, "list"
-    ),
+    "listing": StyleRule("Name the papers that match, one short sentence each, citing each.", 8, False),
 }
 
 # Papers whose sentences are ranked for the lead (the retrieval top k is 5 by default).

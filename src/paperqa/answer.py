@@ -26,7 +26,7 @@ from typing import Literal
 import numpy as np
 
 from . import compose, prompts
-from .citations import cited_numbers, sanitize_partial
+from .citations import cited_numbers, sanitize_partial, split_sentences
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze
@@ -175,7 +175,10 @@ class AnswerEngine:
         best sentences, in abstract order). Returns the ranking and the withheld sentences:
         text that addresses the model ("ignore previous instructions…") is never used."""
         withheld = [
-            f"[{s.n}] {sent[:80]}" for s in sources for sent in _sentences(s) if looks_like_instruction(sent)
+            f"[{s.n}] {sent[:80]}"
+            for s in sources
+            for sent in split_sentences(s.paper.abstract)
+            if looks_like_instruction(sent)
         ]
         qvec = self.retriever.index.embed_query(search_text)
         ranked = rank_sentences(
@@ -185,7 +188,9 @@ class AnswerEngine:
         for src in sources:
             mine = [s for s in ranked if s.source.n == src.n][:per]
             if not mine:  # beyond the ranked few: the opening sentences
-                src.evidence = [x for x in _sentences(src) if not looks_like_instruction(x)][:per]
+                src.evidence = [
+                    x for x in split_sentences(src.paper.abstract) if not looks_like_instruction(x)
+                ][:per]
             else:
                 src.evidence = [s.text for s in sorted(mine, key=lambda s: s.pos)]
         return ranked, withheld
@@ -332,7 +337,7 @@ class AnswerEngine:
         second = next((s for s in d.ranked if s.source.n != top.source.n), None)
         if second is not None and second.score >= top.score - SECOND_SOURCE_MARGIN:
             items.append((second.source, [second.text]))
-        used = {src.n for src, _ in items} | {int(n) for n in re.findall(r"\[(\d+)\]", lead)}
+        used = {src.n for src, _ in items}  # the lead's own markers are added by the caller
         return lead + "\n\n" + compose.evidence_list(items), used
 
     def _themes(self, shown: list[Source]) -> list[list[Source]]:
@@ -474,12 +479,6 @@ class AnswerEngine:
             timings={"retrieve_s": t_retrieve, "generate_s": t_gen, "ttft_s": ttft or t_gen},
         )
         yield Event("final", text=ans.answer, answer=ans)
-
-
-def _sentences(src: Source) -> list[str]:
-    from .citations import split_sentences
-
-    return split_sentences(src.paper.abstract)
 
 
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:

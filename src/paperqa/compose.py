@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from .citations import split_sentences
 from .evidence import Scored
 from .types import Paper, Source
 
@@ -168,6 +169,7 @@ ASPECTS: list[tuple[str, re.Pattern[str]]] = [
     ),
 ]
 
+
 def states_contribution(sentence: str) -> bool:
     """The sentence says what the paper does or finds (its approach or a reported result)."""
     return any(pat.search(sentence) for name, pat in ASPECTS if name in ("Approach", "Reported results"))
@@ -235,7 +237,9 @@ def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect:
     for name, pat in ASPECTS:
         cells = []
         for s in sources:
-            sents = [x for x in s.evidence if pat.search(x)] + [x for x in _sentences(s) if pat.search(x)]
+            sents = [x for x in s.evidence if pat.search(x)] + [
+                x for x in split_sentences(s.paper.abstract) if pat.search(x)
+            ]
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:
                 cells.append("— (not stated in the abstract)")
@@ -244,12 +248,6 @@ def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect:
             cells.append(f"{_cell(pick)} {marker(s.n)}")
         rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-def _sentences(src: Source) -> list[str]:
-    from .citations import split_sentences
-
-    return split_sentences(src.paper.abstract)
 
 
 # ---- summaries --------------------------------------------------------------------------------

@@ -12,11 +12,9 @@ Each check is a named function; `Verifier.verify` applies them in order.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
-
-import numpy as np
 
 from .citations import (
     cited_numbers,
@@ -26,13 +24,12 @@ from .citations import (
     strip_markers,
     unsupported_numbers,
 )
-from .evidence import attached_numbers
+from .evidence import Embed, attached_numbers
 from .question import QuestionAnalysis
 from .retrieve import NameMatcher, name_tokens
 from .settings import AnswerSettings
 from .types import Source, normalize_title
 
-Embed = Callable[[Sequence[str]], np.ndarray]
 Verdict = Literal["supported", "reattributed", "dropped"]
 
 # Share of a claim's content words the cited abstract must contain: a tiny model that invents a

@@ -47,6 +47,20 @@ def test_name_and_comparison_parsing() -> None:
     assert comparison_parts("What is the F1 of FreePRM?") == []
 
 
+def test_comparison_sides_listed_after_each_of_or_described_after_a_colon() -> None:
+    assert comparison_parts("How does each of Bristle, FRL and zPROBE protect federated learning?") == [
+        "Bristle",
+        "FRL",
+        "zPROBE",
+    ]
+    assert comparison_parts(
+        "What new method does each paper propose: the one arguing that training longer closes the "
+        "generalization gap, and the one revisiting LARS?"
+    ) == ["arguing that training longer closes the generalization gap", "revisiting LARS"]
+    # one described thing is not a comparison
+    assert comparison_parts("What does each worker send: the gradients of its shard?") == []
+
+
 def test_followup_rewrite_carries_the_topic() -> None:
     assert rewrite_followup(
         "How many Danish words was it pre-trained on?", ["Which paper trains a Danish LLM?"]

@@ -92,6 +92,8 @@ class NameMatcher:
         return hits >= 3 or (hits >= 2 and self.defined.search(paper.abstract) is not None)
 
 
+# How many times a comparison side is repeated in its sub-query, against the shared context once.
+SIDE_REPEAT = 2
 _CMP_SPLIT = re.compile(
     r"\s*(?:,\s*(?:and\s+)?|\band\b|\bwith\b|\bversus\b|\bvs\.?|\bagainst\b|\bcompared to\b|\bto\b)\s*", re.I
 )
@@ -102,8 +104,32 @@ _CMP_HEAD = re.compile(
 )
 
 
+# "What … does each paper adopt: the one that …, and the one …?" — sides described after a colon.
+_EACH_DESCRIBED = re.compile(r"\beach\b[^:?]*:\s*(.+?)\??\s*$", re.I)
+_DESCRIBED_SPLIT = re.compile(r",?\s+and\s+(?=the\b|an?\b)|;\s*", re.I)
+# "How does each of Bristle, FRL and zPROBE …" — named sides after "each of".
+_EACH_OF_NAMES = re.compile(
+    r"\beach of\s+((?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*)(?:(?:,\s*(?:and\s+)?|\s+and\s+)"
+    r"(?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*))+)"
+)
+# A described side's opening words, which name no paper ("the one that", "the study").
+_SIDE_OPENING = re.compile(
+    r"^(?:the\s+)?(?:one|ones|study|paper|work|method|approach)?\s*(?:that|which|who)?\s+", re.I
+)
+
+
 def comparison_parts(question: str) -> list[str]:
-    """'Compare X with Y' / 'How do X and Y differ' -> ['X', 'Y'] (empty when not a comparison)."""
+    """'Compare X with Y' / 'How do X and Y differ' / 'each of X, Y and Z' / 'each …: the one
+    that …, and the one …' -> the sides (empty when not a comparison)."""
+    listed = _EACH_OF_NAMES.search(question)
+    if listed:
+        return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", listed.group(1)) if p.strip()]
+    described = _EACH_DESCRIBED.search(question)
+    if described:
+        sides = [_SIDE_OPENING.sub("", p).strip(" .,") for p in _DESCRIBED_SPLIT.split(described.group(1))]
+        sides = [s for s in sides if len(s) > 2]
+        if 2 <= len(sides) <= 5:
+            return sides
     if not _CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
         return []
     body = _CMP_HEAD.sub("", question)
@@ -267,13 +293,15 @@ class Retriever:
             if parts:
                 sub_queries = parts
                 # Each side is searched with the context the sides share ("… for large-batch
-                # ImageNet training"), which the bare side ("linear scaling rule") lacks.
+                # ImageNet training"), which the bare side ("linear scaling rule") lacks; the side
+                # is said twice (SIDE_REPEAT) so the shared context ("continued-pretraining recipe")
+                # does not pull every side to the one paper that matches the context best.
                 context = query
                 for part in parts:
                     context = context.replace(part, " ")
                 context = _CMP_HEAD.sub("", _CMP_SPLIT.sub(" ", context))
                 for part in parts:
-                    sub_query = f"{part} {context}".strip()
+                    sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
                     sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
                     for rank, s in enumerate(sub.sources[:1]):
                         # Each side's best paper is guaranteed a place near the top.

@@ -252,3 +252,29 @@ def test_summary_lead_states_the_themes_and_cites_three_papers_or_more(corpus_ho
     )
     lead = lead_of(ans.answer)
     assert len(markers(lead)) >= 3 and lead.startswith("On ")
+
+
+def test_a_sentence_as_good_as_the_leads_is_quoted_beside_it(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(
+        "After fixing mini-batch sampling in Canary-1B training, how many times fewer GPUs are needed "
+        "to train an equivalent speech model in the same wall-clock time?"
+    )
+    _, rest = ans.answer.split("\n\n", 1)
+    quoted = re.findall(r"“([^”]+)”", rest)
+    assert len(quoted) >= 2  # the lead's sentence and the one tied with it
+    assert "4x less GPUs" in ans.answer
+
+
+def test_comparison_sides_described_after_a_colon_are_each_found_and_cited(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(
+        "What new method does each of these two papers on training with very large minibatches propose: "
+        "the one arguing that training longer closes the generalization gap, and the one revisiting LARS?"
+    )
+    lead = lead_of(ans.answer)
+    by_n = {s.n: s.paper.title for s in ans.sources}
+    cited = {by_n[n] for n in markers(lead)}
+    assert any(t.startswith("Train longer, generalize better") for t in cited)
+    assert any(t.startswith("Revisiting LARS") for t in cited)
+    assert "Ghost Batch Normalization" in lead and "TVLARS" in lead

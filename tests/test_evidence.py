@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from paperqa.evidence import Scored, answer_parts, covers, is_boilerplate, lead_sentences, rank_sentences
@@ -121,7 +122,8 @@ def test_rarer_question_terms_weigh_more_in_the_ranking() -> None:
     question = "How does ZeRO training scale memory?"
     common = "Memory in training grows with depth."
     rare = "Runs of ZeRO were profiled during training."
-    src = source(1, "T", f"{common} {rare}")
+    opening = "This abstract opens on background."  # neither is the (penalised) opening sentence
+    src = source(1, "T", f"{opening} {common} {rare}")
     assert rank(question, [src], FakeLexicon(corpus))[0].text == rare
     assert rank(question, [src], FakeLexicon())[0].text == common  # all terms weigh the same
 
@@ -252,3 +254,77 @@ def test_apostrophes_are_not_quoted_names_and_a_finding_about_data_is_not_a_rele
     assert not is_boilerplate(
         "When labelled data is available, our method improves accuracy by 5% on ImageNet."
     )
+
+
+# ---- what answers, not what is on topic -----------------------------------------------------------
+
+
+def test_a_why_question_prefers_the_sentence_that_states_a_cause() -> None:
+    question = "Why are earlier perplexity comparisons of masked diffusion models unfair?"
+    topic = "Masked diffusion models are measured on perplexity."  # more of the question's words
+    cause = "A numerical issue lowers token diversity, which makes perplexity comparisons unfair."
+    src = source(1, "Masked Diffusion Models", f"This abstract opens on background. {topic} {cause}")
+    assert rank(question, [src])[0].text == cause
+
+
+def same_meaning(texts: Sequence[str]) -> np.ndarray:
+    """An embedder under which every sentence means the same: only the other signals separate them."""
+    return np.ones((len(texts), 4), dtype=np.float32) / 2.0
+
+
+def test_background_on_prior_work_loses_to_the_papers_own_finding() -> None:
+    question = "Up to how many samples can the tabular model handle?"
+    prior = "While the tabular model handles up to 10K samples, it is slow."
+    own = "Our tabular model handles up to 500K samples, and it is fast."
+    src = source(1, "TabX: A Tabular Model", f"Tables are everywhere in industry. {prior} {own}")
+    q = analyze(question)
+    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    assert ranked[0].text == own
+
+
+def test_a_name_stated_next_to_the_focus_answers_a_which_question() -> None:
+    question = "Which base models does the open post-training recipe start from?"
+    elsewhere = "Base models of the open post-training recipe are evaluated against Qwen and Mistral."
+    attached = "The open post-training recipe builds on Llama base models and beats them."
+    src = source(
+        1, "Recipe: Open Post-Training", f"This abstract opens on background. {elsewhere} {attached}"
+    )
+    q = analyze(question)
+    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    assert ranked[0].text == attached
+
+
+def test_a_definition_is_followed_by_the_sentence_that_explains_the_method() -> None:
+    src = source(
+        1,
+        "Partial FC for Face Recognition",
+        "Face recognition trains a huge classifier layer. "
+        "We propose a sparsely updating variant of the FC layer, named Partial FC (PFC). "
+        "In each iteration, positive class centers and a random subset of negative class centers are selected. "
+        "Extensive experiments on face recognition benchmarks confirm that Partial FC is efficient.",
+    )
+    q = analyze("What is Partial FC in face recognition?")
+    lead = lead_sentences(rank(q.text, [src]), q, FakeLexicon())
+    assert [s.pos for s in lead] == [1, 2]
+
+
+def test_a_second_ask_is_open_until_its_rare_words_are_answered() -> None:
+    # "foundation model" is shared with the first sentence; "on par" is what the second ask asks.
+    src = source(
+        1,
+        "TabX: A Tabular Foundation Model",
+        "This abstract opens on background. "
+        "We introduce TabX, a tabular foundation model handling up to 500K samples. "
+        "TabX is on par with TabPFNv2 while being faster.",
+    )
+    corpus = ["foundation model", "foundation model tables", "model model", "samples"]
+    q = analyze("Up to how many samples can it handle, and which foundation model is it on par with?")
+    lead = lead_sentences(rank(q.text, [src], FakeLexicon(corpus)), q, FakeLexicon(corpus))
+    assert [s.pos for s in lead] == [1, 2]
+
+
+def test_lower_case_names_and_quantities_with_units_are_read_correctly() -> None:
+    question = "On which reinforcement learning framework is the system built?"
+    assert answer_parts("Building upon veRL, we add sampling.", question)[1] == ["veRL"]
+    numbers, names = answer_parts("It handles 500K samples and trains 7B models.", "How many samples?")
+    assert numbers == {"500", "7"} and names == []

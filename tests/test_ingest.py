@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from paperqa.errors import PaperQAError
-from paperqa.ingest import expand_paths, parse_daily_page, parse_files
+from paperqa.ingest import clean_text, expand_paths, parse_daily_page, parse_files
 from paperqa.types import normalize_title, paper_id_for
 
 from .conftest import CORPUS
@@ -162,3 +163,20 @@ def test_bad_files_are_reported_and_the_rest_ingested(tmp_path: Path) -> None:
 def test_missing_path_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(PaperQAError, match="no such file"):
         expand_paths([tmp_path / "missing.txt"])
+
+
+def test_latex_markup_in_abstracts_becomes_plain_text() -> None:
+    assert clean_text(r"we introduce T\"ULU 3, a study of {\it asynchronous} Local-SGD") == (
+        "we introduce TÜLU 3, a study of asynchronous Local-SGD"
+    )
+    assert clean_text(r"by 57--87\% on x \& y; ``total recall''; \(\Delta W\)") == (
+        "by 57–87% on x & y; “total recall”; ΔW"
+    )
+    assert clean_text(r"Na\"{\i}ve \unknownmacro stays") == r"Naïve \unknownmacro stays"
+
+
+def test_bundled_abstracts_carry_no_latex_escapes(parsed) -> None:  # type: ignore[no-untyped-def]
+    tulu = next(p for p in parsed.papers if p.title.startswith("TÜLU 3"))
+    assert "TÜLU 3, a family of fully-open" in tulu.abstract
+    for p in parsed.papers:
+        assert not re.search(r"\\[\"'%&]|``|\{\\it", p.abstract), p.title

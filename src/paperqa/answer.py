@@ -86,9 +86,10 @@ STYLES: dict[str, StyleRule] = {
 
 # Papers whose sentences are ranked for the lead (the retrieval top k is 5 by default).
 RANKED_SOURCES = 5
-# A second paper's evidence is shown beside a factoid's only when its best sentence scores within
-# this margin of the lead's: a clearly weaker paper would only dilute the citations.
-SECOND_SOURCE_MARGIN = 0.1
+# A factoid's evidence shows a sentence beside the lead's when it scores within this margin of the
+# best one: the ranking cannot tell them apart, so the reader sees both (another sentence of the
+# lead's paper, or a second paper's best). A clearly weaker one would only dilute the citations.
+TIE_MARGIN = 0.1
 # A summary lead must cite at least this many papers to state a common thread.
 SUMMARY_MIN_PAPERS = 3
 # A question term this rare (BM25 IDF; in about 5% of papers or fewer) is distinctive: a paper
@@ -333,9 +334,15 @@ class AnswerEngine:
             return "", set()
         lead = model_lead or compose.extractive_lead(lead_sents)
         top = lead_sents[0]
-        items: list[tuple[Source, list[str]]] = [(top.source, _evidence_for(top.source, lead_sents))]
+        floor = max(s.score for s in [*lead_sents, *d.ranked[:1]]) - TIE_MARGIN
+        tied = [
+            s for s in d.ranked if s.source.n == top.source.n and s not in lead_sents and s.score >= floor
+        ][:1]
+        items: list[tuple[Source, list[str]]] = [
+            (top.source, _evidence_for(top.source, [*lead_sents, *tied]))
+        ]
         second = next((s for s in d.ranked if s.source.n != top.source.n), None)
-        if second is not None and second.score >= top.score - SECOND_SOURCE_MARGIN:
+        if second is not None and second.score >= floor:
             items.append((second.source, [second.text]))
         used = {src.n for src, _ in items}  # the lead's own markers are added by the caller
         return lead + "\n\n" + compose.evidence_list(items), used
@@ -482,7 +489,8 @@ class AnswerEngine:
 
 
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:
-    """A lead's quoted evidence: the sentences it was built from, in abstract order."""
+    """A lead's quoted evidence: the sentences it was built from (and any tied with them), in
+    abstract order."""
     return [s.text for s in sorted(lead, key=lambda s: s.pos)] or src.evidence[:1]
 
 

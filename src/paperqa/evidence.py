@@ -22,6 +22,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -43,6 +44,20 @@ W_FOCUS = 0.3
 # answers the question rather than describing the paper. Within ATTACH_WORDS words.
 W_ATTACHED = 0.3
 ATTACH_WORDS = 4
+# A name stated next to the focus ("builds on Llama 3.1 base models" for "which base models"):
+# the name answers the question rather than naming the paper's own method.
+W_ATTACHED_NAME = 0.3
+# Background, not the paper's finding: the opening sentence of an abstract (the asked-for fact was
+# in it for 4 of 83 factoids over dev, questions-b and the paraphrase slice; 1 in 8 by chance),
+# or a sentence that opens on prior work or a contrast ("While the very recent TabPFNv2 …").
+W_BACKGROUND = 0.15
+_BACKGROUND = re.compile(
+    r"^\W*(while|although|though|despite|recent(ly)?|existing|prior|previous(ly)?|traditional(ly)?|"
+    r"conventional(ly)?)\b",
+    re.I,
+)
+# A quantity with a unit letter ("500K", "10x", "7B") is a number, not a name.
+_QUANTITY_TOKEN = re.compile(r"^[~≈<>]?\d[\d.,]*\s?[A-Za-z%×]{0,2}$")
 # A how/why question and a sentence that says how something is done ("we replace … by …",
 # "utilizes a delayed Nesterov momentum update"): the mechanism, not the setting. Set on
 # questions-b (dev has almost no how/why factoids); dev and the paraphrase slice are unchanged by it.
@@ -99,11 +114,26 @@ _SOLUTION = re.compile(
     r"which (uses|computes|replaces))\b",
     re.I,
 )
+# A why-question and a sentence that states a cause ("… lowers the effective temperature, and the
+# resulting decrease in token diversity makes … unfair"): the reason, not the topic.
+_WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|did|is|are|was|were|can|would)\b", re.I)
+_CAUSE = re.compile(
+    r"\b(because|due to|owing to|since|as a result|leads? to|led to|caus(?:e|es|ed|ing)|results? in|"
+    r"resulting|stems? from|attribut\w* to|makes?|lowers?|explains?)\b",
+    re.I,
+)
+# Words a question uses about a paper that its abstract does not ("the authors" — abstracts say
+# "we"): never counted as a term the answer must share.
+QUESTION_META_WORDS = ("authors",)
 # Links and release notes ("The code is available at https://…") answer nothing.
 _RELEASE_NOTE = re.compile(
     r"^\W*github\b|\b(code|codes|weights|checkpoints)\b[^.]{0,40}\b(available|released)\b|"
     r"\b(available|released) (at|on|from)\b|\bproject page\b",
     re.I,
+)
+# A sentence that reports experiments rather than explaining the method.
+_RESULTS = re.compile(
+    r"\b(experiments?|outperforms?|results show|we (show|demonstrate|evaluate)|benchmarks?)\b", re.I
 )
 _LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
 # A sentence with fewer words than this once links and tags are removed is a link, not a finding.
@@ -149,11 +179,12 @@ _QUOTED = re.compile(r"(?:``|\"|“)([^`\"”]{3,40})(?:''|\"|”)")
 
 def _restates(name: str, question: str, q_names: Sequence[str]) -> bool:
     """A name that only restates the question: an acronym of its words ('FFNs' for 'feed-forward
-    networks', 'ReFT' for 'Reinforced Fine-Tuning') or part of a name it already has."""
+    networks', 'ReFT' for 'Reinforced Fine-Tuning') or part of a name it already has. A name
+    that starts in lower case ('veRL', 'word2vec') is never read as an acronym."""
     if any(name.lower() in n.lower() for n in q_names):
         return True
     letters = "".join(c for c in name if c.isupper())
-    if not 2 <= len(letters) <= 6:
+    if not name[:1].isupper() or not 2 <= len(letters) <= 6:  # "veRL" is a name, not "RL" again
         return False
     initials = "".join(w[0] for w in re.findall(r"[A-Za-z]+", question)).upper()
     return letters in initials
@@ -168,7 +199,11 @@ def answer_parts(sentence: str, question: str) -> tuple[set[str], list[str]]:
     # Loose names count: a capitalised word in mid-sentence ("Cauchy losses") names something.
     candidates = name_tokens(sentence, loose=True) + [m.group(1).strip() for m in _QUOTED.finditer(sentence)]
     q_names = name_tokens(question)
-    names = [n for n in candidates if n.lower() not in q_lower and not _restates(n, question, q_names)]
+    names = [
+        n
+        for n in candidates
+        if n.lower() not in q_lower and not _restates(n, question, q_names) and not _QUANTITY_TOKEN.match(n)
+    ]
     return numbers, names
 
 
@@ -190,7 +225,9 @@ def rank_sentences(
                 cands.append(Scored(src, pos, sent))
     if not cands:
         return []
-    q_seq = lexicon.content_terms([q.text])[0]
+    meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
+    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta]
+    why = bool(_WHY.search(q.text))
     qterms = set(q_seq)
     q_pairs = set(itertools.pairwise(q_seq))
     all_terms = lexicon.content_terms([c.text for c in cands])
@@ -217,15 +254,24 @@ def rank_sentences(
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
-        if (q.wants("mechanism") or q.wants("definition")) and _SOLUTION.search(c.text):
+        says_how = (q.wants("mechanism") or q.wants("definition")) and _SOLUTION.search(c.text)
+        if says_how or (why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
-        if q.wants("quantity") and c.numbers and attached_numbers(c.text, c.numbers, q.focus):
-            bonus += W_ATTACHED
+        # Answer type: with two asks ("up to how many samples …, and which model …") a sentence
+        # that answers either one counts (the lead adds a sentence for the other ask).
+        by_kind: list[float] = []
         if q.wants("quantity"):
             has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
-            bonus += W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY)
+            by_kind.append(W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY))
+            if c.numbers and attached_numbers(c.text, c.numbers, q.focus):
+                by_kind[-1] += W_ATTACHED
         if q.wants("name"):
-            bonus += W_TYPE if c.names else -W_NO_NAME
+            by_kind.append(W_TYPE if c.names else -W_NO_NAME)
+            if c.names and attached_names(c.text, c.names, q.focus):
+                by_kind[-1] += W_ATTACHED_NAME
+        bonus += max(by_kind, default=0.0)
+        if c.pos == 0 or _BACKGROUND.search(c.text):
+            bonus -= W_BACKGROUND
         if owner is not None:
             defining = re.compile(re.escape(owner.name) + _DEFINING, re.I)
             bonus += W_TYPE if defining.search(c.text) else 0.0
@@ -254,20 +300,32 @@ def rank_sentences(
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
-def attached_numbers(text: str, numbers: set[str], focus: str) -> set[str]:
-    """The numbers stated within ATTACH_WORDS words of a focus word ('154 checkpoints')."""
+def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:
+    """Is a word for which `holds` is true within ATTACH_WORDS words of a focus word?"""
     stems = [w.lower()[:5] for w in re.findall(r"[A-Za-z]{3,}", focus)]
     if not stems:
-        return set()
+        return False
     words = _WORDS.findall(text)
     at_focus = [i for i, w in enumerate(words) if w.lower()[:5] in stems]
-    return {
-        n
-        for n in numbers
-        if any(
-            abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if n in numbers_of(w) for j in at_focus
-        )
-    }
+    return any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if holds(w) for j in at_focus)
+
+
+def _states_number(number: str, word: str) -> bool:
+    return number in numbers_of(word)
+
+
+def _states_name(name: str, word: str) -> bool:
+    return name in word or word in name.split()  # "Llama 3.1" is stated by its word "Llama"
+
+
+def attached_numbers(text: str, numbers: set[str], focus: str) -> set[str]:
+    """The numbers stated within ATTACH_WORDS words of a focus word ('154 checkpoints')."""
+    return {n for n in numbers if _near_focus(text, focus, partial(_states_number, n))}
+
+
+def attached_names(text: str, names: Sequence[str], focus: str) -> list[str]:
+    """The names stated within ATTACH_WORDS words of a focus word ('Llama 3.1 base models')."""
+    return [n for n in names if _near_focus(text, focus, partial(_states_name, n))]
 
 
 def covers(s: Scored, q: QuestionAnalysis) -> set[str]:
@@ -297,21 +355,38 @@ def lead_sentences(
         own = terms - set().union(*(t for j, t in enumerate(clause_terms) if j != i)) or terms
         kind = q.clause_kinds[i]
 
-        def answers_ask(s: Scored, own: set[str] = own, kind: str = kind) -> bool:
-            share = len(own & s.terms) / max(1, len(own))
-            return share >= MIN_ASK_COVERAGE and kind in covers(s, q)
+        weight = lexicon.idf(own)
 
-        if any(answers_ask(s) for s in out):
+        def answers_ask(
+            s: Scored, strict: bool, own: set[str] = own, kind: str = kind, weight: dict[str, float] = weight
+        ) -> bool:
+            # By count and by IDF ("on par with" is what "which model is it on par with" asks, more
+            # than "model"): a chosen sentence leaves the ask open unless both hold; a sentence
+            # added for it needs one of them.
+            share = len(own & s.terms) / max(1, len(own))
+            weighted = sum(weight.get(t, 0.0) for t in own & s.terms) / (sum(weight.values()) or 1.0)
+            shares = (share >= MIN_ASK_COVERAGE, weighted >= MIN_ASK_COVERAGE)
+            return (all(shares) if strict else any(shares)) and kind in covers(s, q)
+
+        if any(answers_ask(s, strict=True) for s in out):
             continue
         extra = next(
-            (s for s in ranked[1:] if s.source.n == best.source.n and s not in out and answers_ask(s)), None
+            (
+                s
+                for s in ranked[1:]
+                if s.source.n == best.source.n and s not in out and answers_ask(s, strict=False)
+            ),
+            None,
         )
         if extra is not None:
             out.append(extra)
-    if q.kind == "definition" and len(out) < most:  # what X is, then how it works (said after it)
-        extra = next(
-            (s for s in ranked[1:] if s.source.n == best.source.n and s.pos > best.pos and s not in out), None
-        )
+    if q.kind == "definition" and len(out) < most:
+        # What X is, then how it works: abstracts explain a method in the sentence right after
+        # they name it ("…, named Partial FC (PFC). In each iteration, positive class centers and
+        # …"), unless that sentence already reports results; else the best later sentence.
+        later = [s for s in ranked[1:] if s.source.n == best.source.n and s.pos > best.pos and s not in out]
+        adjacent = [s for s in later if s.pos == best.pos + 1 and not _RESULTS.search(s.text)]
+        extra = adjacent[0] if adjacent else (later[0] if later else None)
         if extra is not None:
             out.append(extra)
     # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as _date
@@ -55,13 +56,51 @@ _MONTHS = {
 _DATE = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{1,2})(?:, (\d{4}))?(?: (\d+))?$")
 _AUTHORS = re.compile(r"^•\s*(\d+)\s+authors?$")
 _URL = re.compile(r"https?://[^\s<>()\[\]{}\"']+")
-_TEXTBF = re.compile(r"\\?text(?:bf|it|rm|tt)\{([^}]*)\}")
+_TEXTBF = re.compile(r"\\?(?:text(?:bf|it|rm|tt|sc)|emph|mathrm|mathbf)\{([^}]*)\}")
+# {\it asynchronous}, {\bf x}, {\em x}: the old-style font switches.
+_FONT_GROUP = re.compile(r"\{\\(?:it|bf|em|rm|tt|sc|sl)\s+([^{}]*)\}")
+# T\"ULU, \'a, \"{\i}, \`e, \^o, \~n: a LaTeX accent on one letter -> the accented letter.
+_ACCENT = re.compile(r"\\([\"'`^~])\{?\\?([A-Za-z])\}?")
+_COMBINING = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303"}
+_LETTER_MACROS = {"o": "ø", "O": "Ø", "ss": "ß", "ae": "æ", "aa": "å", "l": "ł"}
+_GREEK = {
+    "alpha": "α",
+    "beta": "β",
+    "gamma": "γ",
+    "delta": "δ",
+    "epsilon": "ε",
+    "lambda": "λ",
+    "mu": "μ",
+    "sigma": "σ",
+    "theta": "θ",
+    "tau": "τ",
+    "Delta": "Δ",
+    "Sigma": "Σ",
+    "Theta": "Θ",
+    "times": "×",
+    "rightarrow": "→",
+    "leq": "≤",
+    "geq": "≥",
+    "approx": "≈",
+    "sim": "~",
+}
+_MACRO = re.compile(r"\\([A-Za-z]+)(?:\{\}|\b ?)")
+_FOOTNOTE = re.compile(r"\\footnote\{([^{}]*)\}")
 _SENTENCE_END = re.compile(r"[.!?](\s|$)")
 
 
 def clean_text(text: str) -> str:
-    """Undo common scraping artefacts: LaTeX markup, HTML-entity remnants."""
+    """Undo common scraping artefacts: LaTeX markup (font commands, accents, escaped % and &,
+    ``quotes'', 57--87), HTML-entity remnants."""
     text = _TEXTBF.sub(r"\1", text)
+    text = _FONT_GROUP.sub(r"\1", text)
+    text = _FOOTNOTE.sub(r" (\1)", text)
+    text = _ACCENT.sub(lambda m: unicodedata.normalize("NFC", m.group(2) + _COMBINING[m.group(1)]), text)
+    text = re.sub(r"\\([%&_#$])", r"\1", text)
+    text = re.sub(r"``([^`]{1,300}?)''", r"“\1”", text)
+    text = re.sub(r"(?<=\d)--(?=\d)", "–", text)
+    text = text.replace("\\(", "").replace("\\)", "")
+    text = _MACRO.sub(lambda m: _GREEK.get(m.group(1), _LETTER_MACROS.get(m.group(1), m.group(0))), text)
     text = re.sub(r"(?<=[a-z])x2013(?=[a-z])", " – ", text)
     text = text.replace("$", "")
     return re.sub(r"\s+", " ", text).strip()

@@ -328,3 +328,28 @@ def test_lower_case_names_and_quantities_with_units_are_read_correctly() -> None
     assert answer_parts("Building upon veRL, we add sampling.", question)[1] == ["veRL"]
     numbers, names = answer_parts("It handles 500K samples and trains 7B models.", "How many samples?")
     assert numbers == {"500", "7"} and names == []
+
+
+def test_words_the_title_holds_weigh_less_than_the_ask_within_a_paper() -> None:
+    # The question describes its paper by its title words and asks one thing of it.
+    question = "How does asynchronous local SGD for language models cope with stale worker gradients?"
+    scope = "We study asynchronous local SGD for language models at scale."
+    answer = "We cope with stale worker gradients by a delayed momentum update."
+    src = source(
+        1,
+        "Asynchronous Local SGD for Language Models",
+        f"This abstract opens on background. {scope} {answer}",
+    )
+    q = analyze(question)
+    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    assert ranked[0].text == answer
+
+
+def test_a_how_question_is_answered_by_how_it_works_not_by_the_naming_sentence() -> None:
+    question = "How does FRL protect federated learning against malicious clients?"
+    names = "To protect federated learning, we propose Federated Rank Learning (FRL)."
+    works = "The FRL server uses a voting mechanism so malicious clients cannot sway the model."
+    src = source(1, "FRL: Federated Rank Learning", f"This abstract opens on background. {names} {works}")
+    q = analyze(question)
+    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    assert ranked[0].text == works

@@ -46,13 +46,13 @@ W_ATTACHED = 0.3
 ATTACH_WORDS = 4
 # A name stated next to the focus ("builds on Llama 3.1 base models" for "which base models"):
 # the name answers the question rather than naming the paper's own method.
-W_ATTACHED_NAME = 0.3
+W_ATTACHED_NAME = 0.5
 # Background, not the paper's finding: the opening sentence of an abstract (the asked-for fact was
 # in it for 4 of 83 factoids over dev, questions-b and the paraphrase slice; 1 in 8 by chance),
 # or a sentence that opens on prior work or a contrast ("While the very recent TabPFNv2 …").
 W_BACKGROUND = 0.15
 _BACKGROUND = re.compile(
-    r"^\W*(while|although|though|despite|recent(ly)?|existing|prior|previous(ly)?|traditional(ly)?|"
+    r"^\W*(?:the\s+)?(while|although|though|despite|recent(ly)?|existing|prior|previous(ly)?|traditional(ly)?|"
     r"conventional(ly)?)\b",
     re.I,
 )
@@ -90,6 +90,8 @@ MIN_ASK_COVERAGE = 0.5
 # abstract): a question describes its paper ("the sparsity-based framework for continual
 # learning on edge devices") and asks for one fact of it.
 W_PAPER = 0.5
+# Weight of a question word that the sentence's paper's title holds, in the sentence's lexical match.
+TITLE_TERM_SHARE = 0.5
 # "What is X": the paper that owns the name X (title, or defined and used throughout).
 W_OWNER = 0.4
 # Sentences per source that are embedded (after a lexical pre-ranking): keeps the first token
@@ -107,13 +109,17 @@ _NAMING = re.compile(
     r"dubbed|named|known as|which we call)\b",
     re.I,
 )
+# How it is done ("uses a voting mechanism", "we leverage … zero-knowledge proofs"). A sentence that
+# only names the method ("we propose Federated Rank Learning (FRL)") says what it is, not how it
+# works: it answers a definition, not a how-question.
 _SOLUTION = re.compile(
-    r"\b(we (propose|introduce|use|utili[sz]e|leverage|replace|employ|apply|adopt|design|develop)|"
+    r"\b(we (use|utili[sz]e|leverage|replace|employ|apply|adopt)|"
     r"by (adding|using|replacing|introducing|leveraging|computing|selecting)|"
     r"uses|utili[sz]es?|leverag\w+|employs|relies on|works by|replac\w+ \w+ with|achieved by|based on|"
     r"which (uses|computes|replaces))\b",
     re.I,
 )
+_PROPOSES = re.compile(r"\bwe (propose|introduce|design|develop)\b", re.I)
 # A why-question and a sentence that states a cause ("… lowers the effective temperature, and the
 # resulting decrease in token diversity makes … unfair"): the reason, not the topic.
 _WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|did|is|are|was|were|can|would)\b", re.I)
@@ -238,6 +244,12 @@ def rank_sentences(
     owner = NameMatcher(q.defines) if q.defines else None
     constraints = [re.compile(re.escape(c), re.I) for c in q.constraints]
 
+    title_terms = {
+        src.n: set(terms)
+        for src, terms in zip(
+            sources, lexicon.content_terms([src.paper.title for src in sources]), strict=True
+        )
+    }
     paper_terms = lexicon.content_terms([f"{src.paper.title} {src.paper.abstract}" for src in sources])
     paper_cov = {
         src.n: sum(idf.get(t, 0.0) for t in qterms & set(terms)) / q_mass
@@ -250,11 +262,19 @@ def rank_sentences(
         # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
         # a "which model" question asks for another name.
         c.names = [n for n in c.names if n.lower() not in c.source.paper.title.lower()]
-        lexical = sum(idf.get(t, 0.0) for t in qterms & c.terms) / q_mass
+        # The question's words that its paper's title holds pick the paper (W_PAPER) more than
+        # the sentence: within a paper they count TITLE_TERM_SHARE, so the rest ("cope with stale
+        # worker gradients") chooses among its sentences.
+        weight = {
+            t: idf.get(t, 0.0) * (TITLE_TERM_SHARE if t in title_terms[c.source.n] else 1.0) for t in qterms
+        }
+        lexical = sum(weight[t] for t in qterms & c.terms) / (sum(weight.values()) or 1.0)
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
-        says_how = (q.wants("mechanism") or q.wants("definition")) and _SOLUTION.search(c.text)
+        says_how = (q.wants("mechanism") and _SOLUTION.search(c.text)) or (
+            q.wants("definition") and (_SOLUTION.search(c.text) or _PROPOSES.search(c.text))
+        )
         if says_how or (why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
         # Answer type: with two asks ("up to how many samples …, and which model …") a sentence
@@ -300,13 +320,20 @@ def rank_sentences(
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
+def _same_word(a: str, b: str) -> bool:
+    """'loss' / 'losses', 'model' / 'models': the same first letters, as far as the shorter goes
+    (at most five)."""
+    n = min(5, len(a), len(b))
+    return n >= 3 and a[:n] == b[:n]
+
+
 def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:
     """Is a word for which `holds` is true within ATTACH_WORDS words of a focus word?"""
-    stems = [w.lower()[:5] for w in re.findall(r"[A-Za-z]{3,}", focus)]
-    if not stems:
+    focus_words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", focus)]
+    if not focus_words:
         return False
     words = _WORDS.findall(text)
-    at_focus = [i for i, w in enumerate(words) if w.lower()[:5] in stems]
+    at_focus = [i for i, w in enumerate(words) if any(_same_word(w.lower(), f) for f in focus_words)]
     return any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if holds(w) for j in at_focus)
 
 

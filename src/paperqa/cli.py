@@ -262,6 +262,18 @@ def reset(yes: bool, home: str | None) -> None:
     show_default=True,
     help="Question set the settings were tuned on (printed next to the set reported on).",
 )
+@click.option(
+    "--tune",
+    is_flag=True,
+    help="Instead: score the retrieval settings grid on --questions and print the pick and every row.",
+)
+@click.option(
+    "--cv",
+    "cv_with",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Instead: split-half cross-validation of the settings grid on --questions plus this set.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @home_opt
 @chroma_opt
@@ -270,6 +282,8 @@ def eval_cmd(
     answers: bool,
     report_dir: Path | None,
     tuned_on: str,
+    tune: bool,
+    cv_with: Path | None,
     as_json: bool,
     home: str | None,
     chroma_url: str | None,
@@ -277,11 +291,30 @@ def eval_cmd(
     """Measure retrieval (hybrid vs BM25 vs dense) and, with --answers, answer quality."""
     from tqdm import tqdm
 
-    from .evaluate import load_questions, run, summary_table, write_report
+    from .evaluate import cross_validate, cv_table, load_questions, run, summary_table, write_report
+    from .evaluate import tune as tune_grid
 
     questions = load_questions(questions_path)
     app = _app(home, chroma_url)
     app.ensure_corpus()
+    if cv_with is not None:
+        cv = cross_validate(app, questions + load_questions(cv_with))
+        if as_json:
+            _dump(cv)
+        else:
+            click.echo(cv_table(cv, [str(questions_path), str(cv_with)]))
+        return
+    if tune:
+        app.warm_up_retrieval()
+        picked, rows = tune_grid(app, questions)
+        chosen = {k: getattr(picked, k) for k in rows[0] if hasattr(picked, k)}
+        if as_json:
+            _dump({"questions": str(questions_path), "picked": chosen, "grid": rows})
+        else:
+            for row in rows:
+                click.echo("  ".join(f"{k}={v}" for k, v in row.items()))
+            click.echo(f"picked on {questions_path}: {chosen}")
+        return
     total = len([q for q in questions if q.type != "unanswerable"]) + (len(questions) if answers else 0)
     with tqdm(total=total, desc="Evaluating", unit="q", file=sys.stderr, disable=None) as bar:
         result = run(

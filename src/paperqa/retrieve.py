@@ -2,7 +2,12 @@
 
 * Dense: nearest chunks in Chroma, grouped by paper (a paper scores by its best chunk).
 * Keyword: BM25 over title + abstract, one entry per paper.
-* Fusion: reciprocal rank fusion, so one paper never fills several slots.
+* Fusion: score-aware. Each retriever's scores become z-scores over its own candidates, and their
+  weighted sum ranks the papers (one entry per paper). A close race in one list barely moves the
+  sum, so the other list decides it: where BM25's scores are close (a paraphrase, a question that
+  shares no rare word with the abstract), dense decides. When BM25 is confident — its first paper's
+  score clears the second's by a wide margin — that paper stays first: dense adds papers and
+  reorders the rest, it never overrides a clear keyword match.
 * Exact names: a method / acronym named in the question ("FreePRM", "DeepSpeed-MoE") that a
   paper owns (in its title, or defined and used throughout its abstract) ranks that paper first.
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
@@ -12,7 +17,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -194,6 +199,63 @@ class Filters:
         return True
 
 
+# Boosts on top of the fused score (which lies in [0, 1]), so each rule outranks the ones below it.
+SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
+KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (not in diverse searches)
+NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), above every fused score
+
+
+def keyword_gap(keyword: Sequence[tuple[str, float]]) -> float:
+    """How clearly BM25's first paper beats its second: (s1 - s2) / s1, 1.0 for a lone hit."""
+    if not keyword or keyword[0][1] <= 0:
+        return 0.0
+    second = keyword[1][1] if len(keyword) > 1 else 0.0
+    return (keyword[0][1] - second) / keyword[0][1]
+
+
+def standardised(scores: Sequence[tuple[str, float]]) -> tuple[dict[str, float], float]:
+    """Scores as z-scores over the candidate list ((s - mean) / std), and the z-score a paper the list
+    does not hold gets: that of the list's weakest candidate (its true score is at most that)."""
+    if not scores:
+        return {}, 0.0
+    values = np.array([sc for _, sc in scores], dtype=np.float64)
+    mean, std = float(values.mean()), float(values.std())
+    std = std if std > 1e-9 else 1.0
+    return {pid: (sc - mean) / std for pid, sc in scores}, (float(values.min()) - mean) / std
+
+
+def fuse(
+    keyword: Sequence[tuple[str, float]],
+    dense: Mapping[str, float],
+    settings: RetrievalSettings,
+    dense_weight: float | None = None,
+    pin: bool = True,
+) -> dict[str, float]:
+    """Score-aware fusion of BM25 [(paper, score)] (best first) and dense {paper: similarity}.
+
+    Each retriever's scores become z-scores over its own candidates, so a paper that stands out in
+    one list counts as much as one that stands out in the other, whatever the raw scales (BM25 grows
+    with rare words; cosine sits between 0.3 and 0.8); a close race in one list barely moves the sum,
+    so the other list decides it. The weighted sum is scaled to [0, 1]. When BM25's first paper clears
+    its second by `keyword_confident_gap` of its score (and `pin`), it gets KEYWORD_PIN on top: dense
+    then ranks every other paper but does not override a confident keyword match."""
+    wk = settings.keyword_weight
+    wd = settings.dense_weight if dense_weight is None else dense_weight
+    kz, k_missing = standardised(keyword)
+    dz, d_missing = standardised(sorted(dense.items(), key=lambda kv: -kv[1]))
+    raw = {
+        pid: (wk * kz.get(pid, k_missing) if kz else 0.0) + (wd * dz.get(pid, d_missing) if dz else 0.0)
+        for pid in kz.keys() | dz.keys()
+    }
+    if not raw:
+        return {}
+    lo, hi = min(raw.values()), max(raw.values())
+    fused = {pid: (v - lo) / (hi - lo) if hi - lo > 1e-12 else 1.0 for pid, v in raw.items()}
+    if pin and kz and keyword_gap(keyword) >= settings.keyword_confident_gap:
+        fused[keyword[0][0]] += KEYWORD_PIN
+    return fused
+
+
 @dataclass
 class Retrieval:
     query: str
@@ -253,15 +315,8 @@ class Retriever:
         keyword = self._keyword(query, allowed) if mode != "dense" else []
         best_dense = max((h[0].score for h in dense.values()), default=0.0)
 
-        scores: dict[str, float] = {}
-        rrf = self.settings.rrf_k
-        dense_rank = sorted(dense_score, key=lambda pid: -dense_score[pid])
         wd = self.settings.diverse_dense_weight if diverse else self.settings.dense_weight
-        wk = self.settings.keyword_weight
-        for r, pid in enumerate(dense_rank):
-            scores[pid] = scores.get(pid, 0.0) + wd / (rrf + r + 1)
-        for r, (pid, _) in enumerate(keyword):
-            scores[pid] = scores.get(pid, 0.0) + wk / (rrf + r + 1)
+        scores = fuse(keyword, dense_score, self.settings, dense_weight=wd, pin=not diverse)
 
         named: list[str] = []
         matchers: dict[str, NameMatcher] = {}
@@ -283,7 +338,7 @@ class Retriever:
                 if name not in strict:
                     continue  # a plain capitalised word ("Domino") shows coverage, not rank
                 for pid in owners:
-                    scores[pid] = scores.get(pid, 0.0) + 1.0  # a method name outranks everything
+                    scores[pid] = scores.get(pid, 0.0) + NAME_BOOST
                     if pid not in named_owners:
                         named_owners.append(pid)
 
@@ -305,7 +360,7 @@ class Retriever:
                     sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
                     for rank, s in enumerate(sub.sources[:1]):
                         # Each side's best paper is guaranteed a place near the top.
-                        scores[s.paper.id] = scores.get(s.paper.id, 0.0) + 0.5 / (1 + rank)
+                        scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST / (1 + rank)
                         if s.paper.id not in focus:
                             focus.append(s.paper.id)
                         if s.chunks and s.paper.id not in dense:
@@ -317,6 +372,11 @@ class Retriever:
         ranked = [pid for pid in ranked if pid in papers]
         if diverse:
             ranked = self._mmr(ranked[: max(3 * k, 20)], scores, k, self.settings.mmr_lambda)
+            # The pin stays out of MMR's relevance scale; a confident keyword match still leads.
+            if keyword and keyword_gap(keyword) >= self.settings.keyword_confident_gap:
+                sure = keyword[0][0]
+                if sure in ranked:
+                    ranked = [sure] + [pid for pid in ranked if pid != sure]
         ranked = ranked[:k]
         kw = dict(keyword)
         sources = [

@@ -115,11 +115,21 @@ class IndexSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     top_k: int = Field(5, description="Papers returned per question.")
     candidates: int = Field(60, description="Chunks / papers each retriever proposes before fusion.")
-    rrf_k: int = Field(10, description="Reciprocal-rank-fusion constant (tuned with `paperqa eval`).")
-    dense_weight: float = Field(0.6, description="Weight of the dense ranking in the fusion.")
-    keyword_weight: float = Field(1.0, description="Weight of the BM25 ranking in the fusion.")
+    dense_weight: float = Field(
+        1.5,
+        description="Weight of the dense z-scores in the fusion (BM25's weigh keyword_weight). Picked on "
+        "eval/dev.jsonl by `paperqa eval --tune` (1.0-2.0 tie there; 1.5 is the middle).",
+    )
+    keyword_weight: float = Field(1.0, description="Weight of the BM25 z-scores in the fusion.")
+    keyword_confident_gap: float = Field(
+        0.2,
+        description="BM25 is confident when its first paper's score clears its second's by this share "
+        "of the first; that paper then stays first, whatever dense says (picked by `paperqa eval --tune`).",
+    )
     diverse_dense_weight: float = Field(
-        0.2, description="Dense weight for diverse (summary / listing) searches: topic words matter more."
+        0.35,
+        description="Dense weight for diverse (summary / listing) searches, where the topic's words matter "
+        "more (picked by `paperqa eval --tune`).",
     )
     mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(

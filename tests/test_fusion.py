@@ -1,0 +1,229 @@
+"""Fusion of BM25 and dense scores, and the settings tuning around it, on hand-made scores (fast:
+no index, no embedding model)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from paperqa.evaluate import (
+    CachedIndex,
+    Question,
+    cross_validate,
+    pick_settings,
+    split_halves,
+)
+from paperqa.retrieve import KEYWORD_PIN, Retriever, fuse, keyword_gap, standardised
+from paperqa.settings import RetrievalSettings
+from paperqa.types import ChunkHit, Paper
+
+SETTINGS = RetrievalSettings(dense_weight=1.5, keyword_weight=1.0, keyword_confident_gap=0.2)
+
+
+def _order(scores: dict[str, float]) -> list[str]:
+    return sorted(scores, key=lambda pid: -scores[pid])
+
+
+def test_keyword_gap_is_the_first_scores_lead_over_the_second_relative_to_the_first() -> None:
+    assert keyword_gap([("a", 20.0), ("b", 10.0)]) == 0.5
+    assert keyword_gap([("a", 10.0), ("b", 10.0)]) == 0.0
+    assert keyword_gap([("a", 3.0)]) == 1.0
+    assert keyword_gap([]) == 0.0
+
+
+def test_a_paper_missing_from_a_list_gets_the_weakest_candidates_score() -> None:
+    z, missing = standardised([("a", 3.0), ("b", 2.0), ("c", 1.0)])
+    assert z["a"] > z["b"] > z["c"] == missing
+
+
+def test_a_confident_keyword_match_stays_first_whatever_dense_says() -> None:
+    keyword = [("a", 20.0), ("b", 10.0), ("c", 9.0), ("d", 8.0)]
+    dense = {"b": 0.80, "c": 0.70, "d": 0.65, "a": 0.30}  # dense puts `a` last
+    fused = fuse(keyword, dense, SETTINGS)
+    assert _order(fused)[0] == "a"
+    assert fused["a"] >= KEYWORD_PIN
+    # below the pinned paper dense reorders: b (best dense, second BM25) before c and d
+    assert _order(fused)[1:] == ["b", "c", "d"]
+
+
+def test_without_the_pin_the_same_dense_scores_override_the_keyword_match() -> None:
+    keyword = [("a", 20.0), ("b", 10.0), ("c", 9.0), ("d", 8.0)]
+    dense = {"b": 0.80, "c": 0.70, "d": 0.65, "a": 0.30}
+    assert _order(fuse(keyword, dense, SETTINGS, pin=False))[0] != "a"
+
+
+def test_dense_decides_when_keyword_scores_are_close() -> None:
+    keyword = [("a", 10.0), ("b", 9.8), ("c", 9.6), ("d", 5.0)]  # gap 0.02: not confident
+    dense = {"b": 0.70, "a": 0.45, "c": 0.44, "d": 0.40}
+    fused = fuse(keyword, dense, SETTINGS)
+    assert _order(fused)[0] == "b"
+    assert max(fused.values()) <= 1.0  # no pin
+
+
+def test_a_paper_only_dense_finds_can_reach_the_top_when_keywords_are_unsure() -> None:
+    keyword = [("a", 6.0), ("b", 5.9), ("c", 5.8), ("d", 5.7), ("e", 5.6)]
+    dense = {"x": 0.75, "a": 0.42, "b": 0.41, "c": 0.40, "d": 0.39, "e": 0.38}
+    assert _order(fuse(keyword, dense, SETTINGS))[:2] == ["x", "a"]
+
+
+def test_one_retriever_alone_keeps_its_own_order() -> None:
+    keyword = [("a", 9.0), ("b", 8.0), ("c", 1.0)]
+    dense = {"c": 0.9, "a": 0.5, "b": 0.4}
+    assert _order(fuse(keyword, {}, SETTINGS)) == ["a", "b", "c"]
+    assert _order(fuse([], dense, SETTINGS)) == ["c", "a", "b"]
+    assert fuse([], {}, SETTINGS) == {}
+
+
+def test_a_higher_dense_weight_moves_the_dense_favourite_up() -> None:
+    keyword = [("a", 10.0), ("b", 9.0), ("c", 5.0), ("d", 4.0)]  # gap 0.1: not confident
+    dense = {"b": 0.60, "a": 0.50, "c": 0.45, "d": 0.44}
+    low = fuse(keyword, dense, SETTINGS.model_copy(update={"dense_weight": 0.2}))
+    high = fuse(keyword, dense, SETTINGS.model_copy(update={"dense_weight": 3.0}))
+    assert _order(low)[0] == "a" and _order(high)[0] == "b"
+
+
+# ---- the Retriever on a fake index -----------------------------------------------------------
+
+
+class FakeIndex:
+    """Fixed BM25 and dense candidates for every query; the papers they name."""
+
+    def __init__(
+        self, papers: list[Paper], keyword: list[tuple[str, float]], dense: dict[str, float]
+    ) -> None:
+        self._papers = {p.id: p for p in papers}
+        self._keyword = keyword
+        self._dense = dense
+        self.calls: list[str] = []
+
+    def refresh(self) -> None:
+        pass
+
+    def papers(self) -> dict[str, Paper]:
+        return self._papers
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.calls.append("embed")
+        return np.ones(4, dtype=np.float32)
+
+    def dense_search(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
+        self.calls.append("dense")
+        hits = sorted(self._dense.items(), key=lambda kv: -kv[1])
+        return [ChunkHit(paper_id=p, chunk_id=f"{p}:0", text="", score=s) for p, s in hits]
+
+    def dense_papers(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> dict[str, float]:
+        return dict(self._dense)
+
+    def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
+        self.calls.append("keyword")
+        return list(self._keyword)
+
+    def paper_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return {pid: np.eye(8, dtype=np.float32)[i % 8] for i, pid in enumerate(ids)}
+
+
+def _paper(pid: str, title: str, abstract: str = "An abstract.") -> Paper:
+    return Paper(id=pid, title=title, abstract=abstract)
+
+
+def test_a_generic_name_does_not_outrank_a_confident_keyword_match() -> None:
+    """'FLOPs' looks like a method name, and two papers own it, but BM25 is sure about another
+    paper (the one the question describes): that one stays first; the name owners come next."""
+    papers = [
+        _paper("mega", "MegaScale: Scaling LLM Training to More Than 10,000 GPUs"),
+        _paper("f1", "Cutting FLOPs in Mixture Models"),
+        _paper("f2", "FLOPs-aware Pruning"),
+        _paper("other", "An unrelated study"),
+    ]
+    index = FakeIndex(
+        papers,
+        keyword=[("mega", 18.7), ("other", 10.1), ("f1", 5.6), ("f2", 4.1)],
+        dense={"mega": 0.57, "other": 0.56, "f1": 0.40, "f2": 0.35},
+    )
+    r = Retriever(index, SETTINGS).search(  # type: ignore[arg-type]
+        "What Model FLOPs Utilization does the production training system reach?", k=4
+    )
+    assert [s.paper.id for s in r.sources][:3] in (["mega", "f1", "f2"], ["mega", "f2", "f1"])
+
+
+def test_a_method_name_still_ranks_its_owner_first_when_keywords_are_unsure() -> None:
+    papers = [_paper("a", "Some Study"), _paper("free", "FreePRM: Process Rewards"), _paper("b", "Other")]
+    index = FakeIndex(
+        papers,
+        keyword=[("a", 8.0), ("free", 7.9), ("b", 7.5)],
+        dense={"a": 0.6, "b": 0.5, "free": 0.45},
+    )
+    r = Retriever(index, SETTINGS).search("What does FreePRM report?", k=3)  # type: ignore[arg-type]
+    assert r.sources[0].paper.id == "free" and r.named == ["FreePRM"]
+
+
+# ---- tuning and cross-validation --------------------------------------------------------------
+
+
+def _q(i: int, t: str) -> Question:
+    return Question(id=f"q{i}", type=t, question=f"question {i}", gold_titles=["X"])
+
+
+def test_halves_have_the_same_mix_of_question_types_and_share_no_question() -> None:
+    qs = [_q(i, t) for i, t in enumerate(["factoid"] * 5 + ["summary"] * 4 + ["comparison"] * 2)]
+    a, b = split_halves(qs)
+    assert {q.id for q in a}.isdisjoint({q.id for q in b}) and len(a) + len(b) == len(qs)
+    for t, n in (("factoid", 5), ("summary", 4), ("comparison", 2)):
+        assert abs(sum(q.type == t for q in a) - sum(q.type == t for q in b)) <= 1
+        assert sum(q.type == t for q in a + b) == n
+
+
+def _scored(values: list[tuple[float, float]]) -> list[tuple[RetrievalSettings, dict[str, float], float]]:
+    """(objective spread over recall@1, gold_mrr) per grid point, dense_weight = index."""
+    keys = {"recall@5": 0.0, "mrr@10": 0.0, "summary_coverage@10": 0.0}
+    return [
+        (RetrievalSettings(dense_weight=float(i)), {"recall@1": obj, **keys}, g)
+        for i, (obj, g) in enumerate(values)
+    ]
+
+
+def test_the_pick_is_the_best_objective_then_the_best_gold_mrr() -> None:
+    assert pick_settings(_scored([(0.5, 0.9), (0.7, 0.1), (0.6, 0.9)])).dense_weight == 1.0
+    assert pick_settings(_scored([(0.7, 0.2), (0.7, 0.3), (0.6, 0.9)])).dense_weight == 1.0
+
+
+def test_a_plateau_of_tied_settings_gives_its_middle_not_an_edge() -> None:
+    tied = _scored([(0.5, 0.5), (0.7, 0.5), (0.7, 0.5), (0.7, 0.5), (0.6, 0.5)])
+    assert pick_settings(tied).dense_weight == 2.0
+
+
+def test_cached_index_searches_each_query_once() -> None:
+    index = FakeIndex([_paper("a", "A")], keyword=[("a", 1.0)], dense={"a": 0.5})
+    cached: Any = CachedIndex(index)
+    for _ in range(3):
+        vec = cached.embed_query("q")
+        cached.keyword_search("q", 10)
+        cached.dense_search(vec, 10)
+    assert index.calls == ["embed", "keyword", "dense"]
+
+
+class FakeApp:
+    def __init__(self, index: FakeIndex) -> None:
+        self.index = index
+        self.settings = type("S", (), {"retrieval": RetrievalSettings()})()
+
+    def warm_up_retrieval(self) -> None:
+        pass
+
+
+def test_cross_validation_scores_every_question_once_with_settings_from_the_other_half() -> None:
+    papers = [_paper("a", "Gold Paper"), _paper("b", "Other Paper")]
+    index = FakeIndex(papers, keyword=[("a", 9.0), ("b", 8.9)], dense={"b": 0.9, "a": 0.2})
+    qs = [
+        Question(id=f"q{i}", type="factoid", question=f"question {i}", gold_titles=["Gold Paper"])
+        for i in range(6)
+    ]
+    grid = {"dense_weight": (0.1, 5.0)}
+    cv = cross_validate(FakeApp(index), qs, grid)  # type: ignore[arg-type]
+    assert [f["reported_on"] for f in cv["folds"]] == [3, 3]
+    # BM25 (barely) prefers the gold paper, dense strongly prefers the other: a small dense
+    # weight wins on each half, and the held-out half confirms it.
+    assert all(f["settings"] == {"dense_weight": 0.1} for f in cv["folds"])
+    assert cv["pooled"]["hybrid"]["recall@1"] == 1.0
+    assert cv["pooled"]["dense"]["recall@1"] == 0.0

@@ -165,3 +165,14 @@ def test_the_name_of_a_thing_asks_for_a_name_with_that_thing_as_focus() -> None:
 def test_an_empty_question_is_one_ask_of_no_particular_kind() -> None:
     q = analyze("")
     assert q.clauses == [""] and q.kinds == ["other"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Which papers study parameter-efficient fine-tuning?", "Is there any work on federated reranking?"],
+)
+def test_a_listing_question_is_one_rule_for_its_kind_and_its_style(question: str) -> None:
+    from paperqa.answer import classify
+
+    assert analyze(question).kinds == ["list"]
+    assert classify(question) == "listing"

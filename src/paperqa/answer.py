@@ -29,7 +29,7 @@ from . import compose, prompts
 from .citations import cited_numbers, sanitize_partial, split_sentences
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
-from .question import QuestionAnalysis, analyze
+from .question import LISTING, QuestionAnalysis, analyze
 from .retrieve import (
     Filters,
     NameMatcher,
@@ -53,11 +53,6 @@ _COMPARISON = re.compile(
     re.I,
 )
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
-_LISTING = re.compile(
-    r"^\s*(which|what) (papers|works|studies|articles)\b|\blist (the |all )?(papers|works)\b|"
-    r"\b(are there|is there) (any )?(papers|work|studies)\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -103,7 +98,7 @@ MAX_THEMES = 3
 
 def classify(question: str) -> Style:
     """Rules that work without a model: the embedded LLM is too weak to route reliably."""
-    if _LISTING.search(question):
+    if LISTING.search(question):
         return "listing"
     if _SUMMARY.search(question):
         return "summary"

@@ -58,7 +58,12 @@ _DEFINE = re.compile(
     r"^\s*what does (?P<y>\S+(?: \S+)?) (?:do|mean|stand for)\b",
     re.I,
 )
-_LIST = re.compile(r"^\s*(which|what) (papers|works|studies|articles)\b|\blist\b", re.I)
+# A question that asks for papers, not for a fact in them ("which papers …", "is there work on …").
+LISTING = re.compile(
+    r"^\s*(which|what) (papers|works|studies|articles)\b|\blist (the |all )?(papers|works)\b|"
+    r"\b(are there|is there) (any )?(papers|work|studies)\b",
+    re.I,
+)
 # Clause boundaries where a second ask starts: "…, and up to what size", "… and how many".
 _SECOND_ASK = re.compile(
     r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)",
@@ -109,7 +114,7 @@ def _kind_of(clause: str, first: bool) -> AnswerKind:
     head = _head_noun(clause)
     if _QUANTITY.search(clause) or head in _QUANTITY_NOUNS:
         return "quantity"
-    if first and _LIST.search(clause):
+    if first and LISTING.search(clause):
         return "list"
     if first and _DEFINE.search(clause) and not re.search(r"\b(what is the|what are the)\b", clause, re.I):
         return "definition"

@@ -278,3 +278,11 @@ def test_comparison_sides_described_after_a_colon_are_each_found_and_cited(corpu
     assert any(t.startswith("Train longer, generalize better") for t in cited)
     assert any(t.startswith("Revisiting LARS") for t in cited)
     assert "Ghost Batch Normalization" in lead and "TVLARS" in lead
+
+
+def test_the_model_reads_a_follow_up_with_the_question_it_follows(corpus_home: Path) -> None:
+    app, llm = make(corpus_home, "", "")
+    app.ask("What is FreePRM?")
+    app.ask("What average F1 does it reach on ProcessBench?", history=["What is FreePRM?"])
+    _, user = llm.prompts[-1]
+    assert "What is FreePRM? What average F1 does it reach on ProcessBench?" in user

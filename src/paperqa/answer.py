@@ -127,6 +127,7 @@ class _Draft:
     ranked: list[Scored]
     lead: list[Scored]  # the sentence(s) a factoid lead states
     sides: list[Scored]  # a comparison: each compared paper's best sentence
+    standalone: str = ""  # the question with the one it follows up on: what the model reads
 
 
 class AnswerEngine:
@@ -254,7 +255,7 @@ class AnswerEngine:
         user = prompts.render(
             "answer",
             sources="\n".join(lines),
-            question=d.question.text,
+            question=d.standalone or d.question.text,
             instructions=STYLES[d.style].instructions,
         )
         return prompts.load("system"), user
@@ -429,6 +430,7 @@ class AnswerEngine:
             ranked,
             lead_sentences(ranked, q, self.retriever.index) if chosen == "factoid" else [],
             [],
+            standalone,
         )
         if chosen == "comparison":
             d.sides = self._sides(q, standalone, r, ranked)

@@ -191,7 +191,8 @@ class PaperQA:
         """Refuse, before retrieval and before any model call, a question the model cannot read
         along with the sources and its answer (llama.cpp would fail on it; a server would too)."""
         limit = question_token_limit(settings)
-        # What goes into the prompt: a follow-up leaning on the previous question is joined to it.
+        # What goes into the prompt: a follow-up leaning on the previous question is joined to it
+        # (the model reads "… tabular foundation model …? Up to how many samples can it handle?").
         text = rewrite_followup(question, history)
         # A token is at least one byte in the byte-level vocabularies of llama.cpp and OpenAI
         # models, so a shorter text fits without loading a tokenizer.

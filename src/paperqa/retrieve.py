@@ -1,6 +1,7 @@
 """Retrieve: hybrid (dense chunks + BM25 papers) search, ranked per paper.
 
-* Dense: nearest chunks in Chroma, grouped by paper (a paper scores by its best chunk).
+* Dense: nearest chunks in Chroma, grouped by paper (a paper scores by the mean of its best chunk
+  and its paper vector).
 * Keyword: BM25 over title + abstract, one entry per paper.
 * Fusion: score-aware. Each retriever's scores become z-scores over its own candidates, and their
   weighted sum ranks the papers (one entry per paper). A close race in one list barely moves the
@@ -9,7 +10,9 @@
   score clears the second's by a wide margin — that paper stays first: dense adds papers and
   reorders the rest, it never overrides a clear keyword match.
 * Exact names: a method / acronym named in the question ("FreePRM", "DeepSpeed-MoE") that a
-  paper owns (in its title, or defined and used throughout its abstract) ranks that paper first.
+  paper owns (in its title, or defined and used throughout its abstract) ranks that paper above every
+  fused score, but below a confident keyword match: a common term that looks like a name ("FLOPs",
+  "ImageNet") does not outrank the paper the question describes.
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
 * Follow-ups: rewritten into a standalone query from the conversation before retrieval.
 """
@@ -201,7 +204,7 @@ class Filters:
 
 # Boosts on top of the fused score (which lies in [0, 1]), so each rule outranks the ones below it.
 SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
-KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (not in diverse searches)
+KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (diverse searches: after MMR)
 NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), above every fused score
 
 

@@ -117,7 +117,7 @@ class RetrievalSettings(BaseModel):
     candidates: int = Field(60, description="Chunks / papers each retriever proposes before fusion.")
     dense_weight: float = Field(
         1.5,
-        description="Weight of the dense z-scores in the fusion (BM25's weigh keyword_weight). Picked on "
+        description="Weight of the dense z-scores in the fusion (BM25's is keyword_weight). Picked on "
         "eval/dev.jsonl by `paperqa eval --tune` (1.0-2.0 tie there; 1.5 is the middle).",
     )
     keyword_weight: float = Field(1.0, description="Weight of the BM25 z-scores in the fusion.")

@@ -227,3 +227,27 @@ def test_cross_validation_scores_every_question_once_with_settings_from_the_othe
     assert all(f["settings"] == {"dense_weight": 0.1} for f in cv["folds"])
     assert cv["pooled"]["hybrid"]["recall@1"] == 1.0
     assert cv["pooled"]["dense"]["recall@1"] == 0.0
+
+
+class _Words:
+    """The one piece of the index a side pick reads: content terms (here: lower-cased words)."""
+
+    def content_terms(self, texts: list[str]) -> list[list[str]]:
+        return [[w.strip("?():,").lower() for w in t.split()] for t in texts]
+
+
+def _src(n: int, title: str, score: float) -> Any:
+    from paperqa.types import Source
+
+    return Source(n=n, paper=Paper(id=f"p{n}", title=title, abstract="x"), score=score)
+
+
+def test_a_side_that_is_a_toss_up_goes_to_the_paper_whose_title_says_it() -> None:
+    retriever = Retriever(_Words(), SETTINGS)  # type: ignore[arg-type]
+    strategies = _src(1, "Simple Strategies to Continually Pre-train Models", 1.0)
+    rewarm = _src(2, "Continual Pre-Training: How to rewarm your model?", 0.95)
+    picked = retriever._side_pick("rewarm the learning rate", [strategies, rewarm])
+    assert [s.n for s in picked] == [2, 1]
+    # a clear winner keeps its place, whatever its title says
+    rewarm.score = 0.5
+    assert [s.n for s in retriever._side_pick("rewarm the learning rate", [strategies, rewarm])] == [1, 2]

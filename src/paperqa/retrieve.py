@@ -202,6 +202,9 @@ class Filters:
         return True
 
 
+# A compared side's two best papers within this share of the first's score are a toss-up: the one
+# whose title holds more of the side's words is the side.
+SIDE_TITLE_TIE = 0.1
 # Boosts on top of the fused score (which lies in [0, 1]), so each rule outranks the ones below it.
 SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
 KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (diverse searches: after MMR)
@@ -361,7 +364,7 @@ class Retriever:
                 for part in parts:
                     sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
                     sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
-                    for rank, s in enumerate(sub.sources[:1]):
+                    for rank, s in enumerate(self._side_pick(part, sub.sources)[:1]):
                         # Each side's best paper is guaranteed a place near the top.
                         scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST / (1 + rank)
                         if s.paper.id not in focus:
@@ -403,6 +406,18 @@ class Retriever:
             sub_queries=sub_queries,
             focus=[pid for pid in focus if pid in shown],
         )
+
+    def _side_pick(self, part: str, found: list[Source]) -> list[Source]:
+        """A compared side's papers, best first: when its first two score within SIDE_TITLE_TIE of
+        each other, the one whose title says more of the side's words comes first ("re-warming the
+        learning rate" -> "… How to (re)warm your model?")."""
+        close = len(found) >= 2 and found[0].score > 0
+        if close and (found[0].score - found[1].score) / found[0].score <= SIDE_TITLE_TIE:
+            words = set(self.index.content_terms([part])[0])
+            held = [len(words & set(t)) for t in self.index.content_terms([s.paper.title for s in found[:2]])]
+            if held[1] > held[0]:
+                return [found[1], found[0], *found[2:]]
+        return found
 
     def _mmr(self, ranked: list[str], scores: dict[str, float], k: int, lam: float = 0.7) -> list[str]:
         """Maximal marginal relevance over paper vectors: relevant but not redundant."""

@@ -384,24 +384,30 @@ def lead_sentences(
 
         weight = lexicon.idf(own)
 
-        def answers_ask(
-            s: Scored, strict: bool, own: set[str] = own, kind: str = kind, weight: dict[str, float] = weight
-        ) -> bool:
-            # By count and by IDF ("on par with" is what "which model is it on par with" asks, more
-            # than "model"): a chosen sentence leaves the ask open unless both hold; a sentence
-            # added for it needs one of them.
+        def coverage(
+            s: Scored, own: set[str] = own, weight: dict[str, float] = weight
+        ) -> tuple[float, float]:
+            """The ask's words in the sentence, by count and by IDF ("on par with" is what "which
+            model is it on par with" asks, more than "model")."""
             share = len(own & s.terms) / max(1, len(own))
             weighted = sum(weight.get(t, 0.0) for t in own & s.terms) / (sum(weight.values()) or 1.0)
-            shares = (share >= MIN_ASK_COVERAGE, weighted >= MIN_ASK_COVERAGE)
-            return (all(shares) if strict else any(shares)) and kind in covers(s, q)
+            return share, weighted
 
-        if any(answers_ask(s, strict=True) for s in out):
+        # A chosen sentence leaves the ask open unless it holds the ask's words by both measures;
+        # a sentence is added for it when it holds them by one, and more of them than the chosen
+        # ones do by either.
+        if any(min(coverage(s)) >= MIN_ASK_COVERAGE and kind in covers(s, q) for s in out):
             continue
+        held = [max(coverage(s)[i] for s in out) for i in (0, 1)]
         extra = next(
             (
                 s
                 for s in ranked[1:]
-                if s.source.n == best.source.n and s not in out and answers_ask(s, strict=False)
+                if s.source.n == best.source.n
+                and s not in out
+                and kind in covers(s, q)
+                and max(coverage(s)) >= MIN_ASK_COVERAGE
+                and any(c > h for c, h in zip(coverage(s), held, strict=True))
             ),
             None,
         )

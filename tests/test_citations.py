@@ -60,3 +60,11 @@ def test_prompts_load_by_name_and_validate_placeholders(tmp_path, monkeypatch) -
             prompts.load("answer")
     finally:
         prompts.load.cache_clear()
+
+
+def test_marker_numbers_keep_every_citation_and_cited_numbers_each_source_once() -> None:
+    from paperqa.citations import cited_numbers, marker_numbers
+
+    text = "A [1]. B [2, 3]. C [1]. D [4-5]."
+    assert marker_numbers(text) == [1, 2, 3, 1, 4, 5]
+    assert cited_numbers(text) == [1, 2, 3, 4, 5]

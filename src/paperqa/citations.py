@@ -33,14 +33,15 @@ def _numbers_in(group: str) -> list[int]:
     return seen
 
 
+def marker_numbers(text: str) -> list[int]:
+    """Every source number a marker in `text` cites, in order, repeats kept ("[1] … [1, 2]" ->
+    [1, 1, 2]): what a citation check counts."""
+    return [n for m in _MARKER.finditer(text) for n in _numbers_in(m.group(1))]
+
+
 def cited_numbers(text: str) -> list[int]:
     """Source numbers cited in `text`, in order of first appearance."""
-    seen: list[int] = []
-    for m in _MARKER.finditer(text):
-        for n in _numbers_in(m.group(1)):
-            if n not in seen:
-                seen.append(n)
-    return seen
+    return list(dict.fromkeys(marker_numbers(text)))
 
 
 def sanitize(text: str, valid: set[int]) -> tuple[str, list[int]]:

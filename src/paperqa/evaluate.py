@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .api import PaperQA
+from .citations import marker_numbers
 from .errors import PaperQAError
 from .retrieve import Mode, Retriever, rewrite_followup
 from .settings import RetrievalSettings
@@ -340,7 +341,6 @@ def cv_table(cv: dict[str, Any], sources: Sequence[str] = ()) -> str:
     return "\n".join(out)
 
 
-_MARK = re.compile(r"\[(\d+)\]")
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 KEYWORD_TYPES = ("factoid", "followup", "comparison")  # keyword_accuracy: every keyword anywhere
 LEAD_KEYWORD_TYPES = ("factoid", "followup")  # lead_keyword_accuracy: every keyword in the lead
@@ -355,10 +355,6 @@ def lead_of(answer: str) -> str:
     return _BLANK_LINE.split(answer.strip(), maxsplit=1)[0].strip()
 
 
-def _markers(text: str) -> list[int]:
-    return [int(m) for m in _MARK.findall(text)]
-
-
 def _has_all(keywords: list[str], text: str) -> bool:
     low = text.lower()
     return all(k.lower() in low for k in keywords)
@@ -366,7 +362,7 @@ def _has_all(keywords: list[str], text: str) -> bool:
 
 def _lead_papers(r: dict[str, Any]) -> set[str]:
     """Normalised titles of the papers the lead cites ([n] mapped through the answer's sources)."""
-    return {r["sources"][n] for n in _markers(lead_of(r["answer"])) if n in r["sources"]}
+    return {r["sources"][n] for n in marker_numbers(lead_of(r["answer"])) if n in r["sources"]}
 
 
 def keywords_anywhere(r: dict[str, Any]) -> bool | None:
@@ -402,7 +398,7 @@ def _flags(flags: list[bool | None]) -> float | None:
 def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     """Answer quality over rows {type, answer, refused, sources: {n: norm title}, cited: [norm
     titles], gold: [norm titles], keywords, ttft, total}. A metric no row is scored on is None."""
-    markers = [(m, r) for r in rows for m in _markers(r["answer"])]
+    markers = [(m, r) for r in rows for m in marker_numbers(r["answer"])]
     answerable = [r for r in rows if r["type"] != "unanswerable"]
     unanswerable = [r for r in rows if r["type"] == "unanswerable"]
     prec, rec = [], []

@@ -101,3 +101,27 @@ def test_rerun_after_a_lost_keyword_update_keeps_every_page_of_a_paper(tmp_path:
     again = {p.id: p for p in app.papers()}
     assert all(again[p.id].pages == [first, second] for p in both)
     assert set(app.index.keyword.hashes()) == set(again)
+
+
+def test_a_question_is_embedded_once_however_often_it_is_searched(tmp_path: Path) -> None:
+    from paperqa.index import PaperIndex
+
+    class CountingEmbedder:
+        calls = 0
+
+        def get_query_embedding(self, text: str) -> list[float]:
+            self.calls += 1
+            return [3.0, 4.0]
+
+    model = CountingEmbedder()
+    index = PaperIndex(Settings(home=tmp_path), embed_model=model)
+    try:
+        first = index.embed_query("What is GaLore?")
+        first[0] = 99.0  # a caller changing its copy changes nothing remembered
+        again = index.embed_query("What is GaLore?")
+        assert model.calls == 1
+        assert again.tolist() == [0.6000000238418579, 0.800000011920929]
+        index.embed_query("What is SLTrain?")
+        assert model.calls == 2
+    finally:
+        index.close()

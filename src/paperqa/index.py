@@ -314,6 +314,10 @@ def _merge_incoming(old: Paper, new: Paper) -> Paper:
     return merged
 
 
+# Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
+QUERY_VECTORS_KEPT = 256
+
+
 class PaperIndex:
     """The persistent store of papers, chunks, embeddings and the keyword index."""
 
@@ -343,6 +347,7 @@ class PaperIndex:
 
         self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
         self._paper_cache: dict[str, Paper] | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
         self.keyword = KeywordIndex(
             settings.keyword_dir,
             KeywordPolicy(
@@ -409,8 +414,16 @@ class PaperIndex:
         return arr / np.maximum(norms, 1e-12)
 
     def embed_query(self, text: str) -> np.ndarray:
-        vec = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
-        return vec / max(float(np.linalg.norm(vec)), 1e-12)
+        """The unit query vector, remembered for the last QUERY_VECTORS_KEPT texts: retrieval and
+        evidence ranking embed the same question (one MiniLM call instead of two per question)."""
+        vec = self._query_vectors.get(text)
+        if vec is None:
+            raw = np.asarray(self.embed_model.get_query_embedding(text), dtype=np.float32)
+            vec = raw / max(float(np.linalg.norm(raw)), 1e-12)
+            if len(self._query_vectors) >= QUERY_VECTORS_KEPT:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+            self._query_vectors[text] = vec
+        return vec.copy()
 
     @property
     def splitter(self) -> Any:

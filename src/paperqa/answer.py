@@ -432,9 +432,9 @@ class AnswerEngine:
             [],
             standalone,
         )
+        yield Event("sources", retrieval=r)  # the reader sees the papers while the sides are ranked
         if chosen == "comparison":
             d.sides = self._sides(q, standalone, r, ranked)
-        yield Event("sources", retrieval=r)
         t1 = time.perf_counter()
         raw = ""
         ttft: float | None = None

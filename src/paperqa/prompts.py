@@ -16,7 +16,6 @@ from .errors import PaperQAError
 REQUIRED: dict[str, set[str]] = {
     "system": set(),
     "answer": {"sources", "question", "instructions"},
-    "rewrite": {"history", "question"},
 }
 
 

@@ -15,7 +15,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test lint eval browser clean reset
+.PHONY: install run test check lint eval browser clean reset
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ lint: install
 
 test: install browser lint
 	$(BIN)/python -m pytest
+
+check: install  ## the fast tier: lint, types and the tests that need no model (under a minute)
+	$(BIN)/ruff check src ui tests eval benchmarks
+	$(BIN)/ruff format --check src ui tests eval benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q -m "not slow"
 
 eval: install
 	@# Tuned on dev; reported on both (and on the paraphrase slice).

@@ -101,3 +101,12 @@ def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: 
     return subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, check=False
     )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the session's real index loads the real embedding model: it is `slow` (left out
+    of `make check`, the fast tier), whether or not its module says so."""
+    real = {"corpus_home", "app", "home_copy"}
+    for item in items:
+        if real & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -6,6 +6,8 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
+
 from paperqa.api import PaperQA
 from paperqa.ingest import parse_files
 from paperqa.settings import Settings
@@ -15,6 +17,7 @@ from .conftest import CORPUS
 PAGE = "002_0e3d0914205f9d43.txt"  # 42 papers
 
 
+@pytest.mark.slow  # ingests with the real embedding model
 def test_reingest_embeds_nothing_and_adds_nothing(tmp_path: Path) -> None:
     app = PaperQA(Settings(home=tmp_path / "home"))
     first = app.ingest([CORPUS / PAGE])
@@ -34,6 +37,7 @@ def test_reingest_embeds_nothing_and_adds_nothing(tmp_path: Path) -> None:
     assert reopened.index.count() == 42 and reopened.index._chunks.count() == chunks
 
 
+@pytest.mark.slow  # ingests with the real embedding model
 def test_changed_abstract_is_reembedded_and_pages_accumulate(tmp_path: Path) -> None:
     src = tmp_path / "pages"
     src.mkdir()
@@ -57,6 +61,7 @@ def test_changed_abstract_is_reembedded_and_pages_accumulate(tmp_path: Path) -> 
     assert not any("The Transformer is widely used" in t for t, _ in hits)  # old chunks are gone
 
 
+@pytest.mark.slow  # ingests with the real embedding model
 def test_keyword_index_grows_by_segments_and_recovers_after_a_lost_update(tmp_path: Path) -> None:
     from paperqa.settings import IndexSettings
 
@@ -87,6 +92,7 @@ def test_keyword_index_grows_by_segments_and_recovers_after_a_lost_update(tmp_pa
     assert hits and set(rerun.index.keyword.hashes()) == ids
 
 
+@pytest.mark.slow  # ingests with the real embedding model
 def test_rerun_after_a_lost_keyword_update_keeps_every_page_of_a_paper(tmp_path: Path) -> None:
     """Papers indexed again for keywords are the stored ones, not the incoming records."""
     first, second = "000_adfa45a2c22c7900.txt", "001_6b8d6c65c737c233.txt"

@@ -176,3 +176,8 @@ def test_a_listing_question_is_one_rule_for_its_kind_and_its_style(question: str
 
     assert analyze(question).kinds == ["list"]
     assert classify(question) == "listing"
+
+
+def test_a_why_question_is_read_as_asking_for_a_cause() -> None:
+    assert analyze("Why do the authors consider earlier comparisons unfair?").asks_why
+    assert not analyze("How does FRL protect federated learning?").asks_why

@@ -122,7 +122,6 @@ _SOLUTION = re.compile(
 _PROPOSES = re.compile(r"\bwe (propose|introduce|design|develop)\b", re.I)
 # A why-question and a sentence that states a cause ("… lowers the effective temperature, and the
 # resulting decrease in token diversity makes … unfair"): the reason, not the topic.
-_WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|did|is|are|was|were|can|would)\b", re.I)
 _CAUSE = re.compile(
     r"\b(because|due to|owing to|since|as a result|leads? to|led to|caus(?:e|es|ed|ing)|results? in|"
     r"resulting|stems? from|attribut\w* to|makes?|lowers?|explains?)\b",
@@ -233,7 +232,6 @@ def rank_sentences(
         return []
     meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
     q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta]
-    why = bool(_WHY.search(q.text))
     qterms = set(q_seq)
     q_pairs = set(itertools.pairwise(q_seq))
     all_terms = lexicon.content_terms([c.text for c in cands])
@@ -275,7 +273,7 @@ def rank_sentences(
         says_how = (q.wants("mechanism") and _SOLUTION.search(c.text)) or (
             q.wants("definition") and (_SOLUTION.search(c.text) or _PROPOSES.search(c.text))
         )
-        if says_how or (why and _CAUSE.search(c.text)):
+        if says_how or (q.asks_why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
         # Answer type: with two asks ("up to how many samples …, and which model …") a sentence
         # that answers either one counts (the lead adds a sentence for the other ask).

@@ -53,6 +53,8 @@ _NAME = re.compile(
 )
 _YESNO = re.compile(r"^\s*(does|do|did|is|are|was|were|can|could|has|have|had|will|would|should)\b", re.I)
 _MECHANISM = re.compile(r"\b(how (do|does|did|is|are|can|could)|why|in what way|what (causes|makes))\b", re.I)
+# The mechanism asked is a reason ("why do the authors consider … unfair?").
+_WHY = re.compile(r"^\s*why\b|\bwhy (?:do|does|did|is|are|was|were|can|would)\b", re.I)
 _DEFINE = re.compile(
     r"^\s*what (?:is|are) (?:the )?(?P<x>[^?]{2,120}?)\s*(?:\?|$)|"
     r"^\s*what does (?P<y>\S+(?: \S+)?) (?:do|mean|stand for)\b",
@@ -95,6 +97,11 @@ class QuestionAnalysis:
 
     def wants(self, kind: AnswerKind) -> bool:
         return kind in self.kinds
+
+    @property
+    def asks_why(self) -> bool:
+        """A why-question: its answer is a cause."""
+        return bool(_WHY.search(self.text))
 
 
 def _head_noun(clause: str) -> str:

@@ -242,12 +242,16 @@ def rank_sentences(
     owner = NameMatcher(q.defines) if q.defines else None
     constraints = [re.compile(re.escape(c), re.I) for c in q.constraints]
 
-    title_terms = {
-        src.n: set(terms)
-        for src, terms in zip(
-            sources, lexicon.content_terms([src.paper.title for src in sources]), strict=True
-        )
-    }
+    # The question's words that a paper's title holds pick the paper (W_PAPER) more than the
+    # sentence: within that paper they count TITLE_TERM_SHARE, so the rest ("cope with stale worker
+    # gradients") chooses among its sentences.
+    weight_in: dict[int, dict[str, float]] = {}
+    for src, title in zip(sources, lexicon.content_terms([s.paper.title for s in sources]), strict=True):
+        held_by_title = set(title)
+        weight_in[src.n] = {
+            t: idf.get(t, 0.0) * (TITLE_TERM_SHARE if t in held_by_title else 1.0) for t in qterms
+        }
+    mass_in = {n: sum(w.values()) or 1.0 for n, w in weight_in.items()}
     paper_terms = lexicon.content_terms([f"{src.paper.title} {src.paper.abstract}" for src in sources])
     paper_cov = {
         src.n: sum(idf.get(t, 0.0) for t in qterms & set(terms)) / q_mass
@@ -260,13 +264,8 @@ def rank_sentences(
         # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
         # a "which model" question asks for another name.
         c.names = [n for n in c.names if n.lower() not in c.source.paper.title.lower()]
-        # The question's words that its paper's title holds pick the paper (W_PAPER) more than
-        # the sentence: within a paper they count TITLE_TERM_SHARE, so the rest ("cope with stale
-        # worker gradients") chooses among its sentences.
-        weight = {
-            t: idf.get(t, 0.0) * (TITLE_TERM_SHARE if t in title_terms[c.source.n] else 1.0) for t in qterms
-        }
-        lexical = sum(weight[t] for t in qterms & c.terms) / (sum(weight.values()) or 1.0)
+        weight = weight_in[c.source.n]
+        lexical = sum(weight[t] for t in qterms & c.terms) / mass_in[c.source.n]
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
             bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
@@ -396,7 +395,7 @@ def lead_sentences(
         # ones do by either.
         if any(min(coverage(s)) >= MIN_ASK_COVERAGE and kind in covers(s, q) for s in out):
             continue
-        held = [max(coverage(s)[i] for s in out) for i in (0, 1)]
+        held = [max(coverage(s)[measure] for s in out) for measure in (0, 1)]
         extra = next(
             (
                 s

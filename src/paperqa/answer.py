@@ -127,7 +127,7 @@ class _Draft:
     ranked: list[Scored]
     lead: list[Scored]  # the sentence(s) a factoid lead states
     sides: list[Scored]  # a comparison: each compared paper's best sentence
-    standalone: str = ""  # the question with the one it follows up on: what the model reads
+    standalone: str  # the question with the one it follows up on: what the model reads
 
 
 class AnswerEngine:
@@ -255,7 +255,7 @@ class AnswerEngine:
         user = prompts.render(
             "answer",
             sources="\n".join(lines),
-            question=d.standalone or d.question.text,
+            question=d.standalone,
             instructions=STYLES[d.style].instructions,
         )
         return prompts.load("system"), user
@@ -330,7 +330,7 @@ class AnswerEngine:
             return "", set()
         lead = model_lead or compose.extractive_lead(lead_sents)
         top = lead_sents[0]
-        floor = max(s.score for s in [*lead_sents, *d.ranked[:1]]) - TIE_MARGIN
+        floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         tied = [
             s for s in d.ranked if s.source.n == top.source.n and s not in lead_sents and s.score >= floor
         ][:1]

@@ -212,7 +212,8 @@ NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), abo
 
 
 def keyword_gap(keyword: Sequence[tuple[str, float]]) -> float:
-    """How clearly BM25's first paper beats its second: (s1 - s2) / s1, 1.0 for a lone hit."""
+    """How clearly a ranking's first paper beats its second, (s1 - s2) / s1, 1.0 for a lone hit:
+    BM25's confidence, and whether a compared side's two best papers are a toss-up."""
     if not keyword or keyword[0][1] <= 0:
         return 0.0
     second = keyword[1][1] if len(keyword) > 1 else 0.0
@@ -412,7 +413,7 @@ class Retriever:
         each other, the one whose title says more of the side's words comes first ("re-warming the
         learning rate" -> "… How to (re)warm your model?")."""
         close = len(found) >= 2 and found[0].score > 0
-        if close and (found[0].score - found[1].score) / found[0].score <= SIDE_TITLE_TIE:
+        if close and keyword_gap([(s.paper.id, s.score) for s in found]) <= SIDE_TITLE_TIE:
             words = set(self.index.content_terms([part])[0])
             held = [len(words & set(t)) for t in self.index.content_terms([s.paper.title for s in found[:2]])]
             if held[1] > held[0]:

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from paperqa.api import PaperQA
+from paperqa.citations import cited_numbers
 from paperqa.settings import Settings
+from paperqa.types import Answer
 
 from .conftest import ScriptedLLM
 
@@ -21,7 +23,13 @@ def make(corpus_home: Path, *replies: str) -> tuple[PaperQA, ScriptedLLM]:
 
 
 def markers(text: str) -> set[int]:
-    return {int(n) for n in re.findall(r"\[(\d+)\]", text)}
+    return set(cited_numbers(text))
+
+
+def titles_cited(ans: Answer, text: str) -> set[str]:
+    """The titles of the papers `text` cites, by its markers."""
+    by_n = {s.n: s.paper.title for s in ans.sources}
+    return {by_n[n] for n in markers(text)}
 
 
 def test_supported_claim_is_kept_with_its_citation(corpus_home: Path) -> None:
@@ -236,8 +244,7 @@ def test_comparison_lead_names_cites_and_answers_for_every_side(corpus_home: Pat
         "ImageNet training: how large a batch did each reach?"
     )
     lead = lead_of(ans.answer)
-    by_n = {s.n: s.paper.title for s in ans.sources}
-    cited = {by_n[n] for n in markers(lead)}
+    cited = titles_cited(ans, lead)
     assert {
         "Large Batch Training of Convolutional Networks",
         "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour",
@@ -273,8 +280,7 @@ def test_comparison_sides_described_after_a_colon_are_each_found_and_cited(corpu
         "the one arguing that training longer closes the generalization gap, and the one revisiting LARS?"
     )
     lead = lead_of(ans.answer)
-    by_n = {s.n: s.paper.title for s in ans.sources}
-    cited = {by_n[n] for n in markers(lead)}
+    cited = titles_cited(ans, lead)
     assert any(t.startswith("Train longer, generalize better") for t in cited)
     assert any(t.startswith("Revisiting LARS") for t in cited)
     assert "Ghost Batch Normalization" in lead and "TVLARS" in lead

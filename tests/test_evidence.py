@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -15,8 +15,13 @@ from paperqa.types import Source
 from .fakes import FakeEmbedder, FakeLexicon, source
 
 
-def rank(question: str, sources: Sequence[Source], lexicon: FakeLexicon | None = None) -> list[Scored]:
-    embed = FakeEmbedder()
+def rank(
+    question: str,
+    sources: Sequence[Source],
+    lexicon: FakeLexicon | None = None,
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None,
+) -> list[Scored]:
+    embed = embed or FakeEmbedder()
     q = analyze(question)
     return rank_sentences(q, embed([q.text])[0], sources, embed, lexicon or FakeLexicon())
 
@@ -277,8 +282,7 @@ def test_background_on_prior_work_loses_to_the_papers_own_finding() -> None:
     prior = "While the tabular model handles up to 10K samples, it is slow."
     own = "Our tabular model handles up to 500K samples, and it is fast."
     src = source(1, "TabX: A Tabular Model", f"Tables are everywhere in industry. {prior} {own}")
-    q = analyze(question)
-    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == own
 
 
@@ -289,8 +293,7 @@ def test_a_name_stated_next_to_the_focus_answers_a_which_question() -> None:
     src = source(
         1, "Recipe: Open Post-Training", f"This abstract opens on background. {elsewhere} {attached}"
     )
-    q = analyze(question)
-    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == attached
 
 
@@ -340,8 +343,7 @@ def test_words_the_title_holds_weigh_less_than_the_ask_within_a_paper() -> None:
         "Asynchronous Local SGD for Language Models",
         f"This abstract opens on background. {scope} {answer}",
     )
-    q = analyze(question)
-    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == answer
 
 
@@ -350,6 +352,5 @@ def test_a_how_question_is_answered_by_how_it_works_not_by_the_naming_sentence()
     names = "To protect federated learning, we propose Federated Rank Learning (FRL)."
     works = "The FRL server uses a voting mechanism so malicious clients cannot sway the model."
     src = source(1, "FRL: Federated Rank Learning", f"This abstract opens on background. {names} {works}")
-    q = analyze(question)
-    ranked = rank_sentences(q, same_meaning([q.text])[0], [src], same_meaning, FakeLexicon())
+    ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == works

@@ -62,8 +62,14 @@ _FONT_GROUP = re.compile(r"\{\\(?:it|bf|em|rm|tt|sc|sl)\s+([^{}]*)\}")
 # T\"ULU, \'a, \"{\i}, \`e, \^o, \~n: a LaTeX accent on one letter -> the accented letter.
 _ACCENT = re.compile(r"\\([\"'`^~])\{?\\?([A-Za-z])\}?")
 _COMBINING = {'"': "\u0308", "'": "\u0301", "`": "\u0300", "^": "\u0302", "~": "\u0303"}
-_LETTER_MACROS = {"o": "ø", "O": "Ø", "ss": "ß", "ae": "æ", "aa": "å", "l": "ł"}
-_GREEK = {
+# \o, \Delta, \times: LaTeX letter and symbol macros -> their characters (others stay as written).
+_MACRO_TEXT = {
+    "o": "ø",
+    "O": "Ø",
+    "ss": "ß",
+    "ae": "æ",
+    "aa": "å",
+    "l": "ł",
     "alpha": "α",
     "beta": "β",
     "gamma": "γ",
@@ -100,7 +106,7 @@ def clean_text(text: str) -> str:
     text = re.sub(r"``([^`]{1,300}?)''", r"“\1”", text)
     text = re.sub(r"(?<=\d)--(?=\d)", "–", text)
     text = text.replace("\\(", "").replace("\\)", "")
-    text = _MACRO.sub(lambda m: _GREEK.get(m.group(1), _LETTER_MACROS.get(m.group(1), m.group(0))), text)
+    text = _MACRO.sub(lambda m: _MACRO_TEXT.get(m.group(1), m.group(0)), text)
     text = re.sub(r"(?<=[a-z])x2013(?=[a-z])", " – ", text)
     text = text.replace("$", "")
     return re.sub(r"\s+", " ", text).strip()

@@ -7,6 +7,16 @@ names, shuffled sentences, changed numbers), ingests them into a fresh data fold
 (peak RSS measured there), measures the raw embedding throughput of the same texts in the same run,
 times warm hybrid retrieval on the development questions, measures the serve process's peak RSS
 and the index size on disk. Writes results.json, results.md and scale.png.
+
+    .venv/bin/python benchmarks/scale.py --store-only 100000 1000000 [--chroma-url http://127.0.0.1:8000]
+
+`--store-only N` measures what does not depend on the embedding model: the same synthetic papers
+are chunked as ingest chunks them but get cheap *hashed* vectors (`HashedEmbedding`: a bag of
+words hashed into 384 dimensions, so similar texts still get similar vectors; labelled
+`vectors: hashed` in the results), are written to the store (embedded, or a `chroma run` server)
+and the keyword index, and warm hybrid retrieval is timed with the real query embedding model on
+the development questions and on the summary slice (summaries search twice: relevance feedback).
+Rows go to store_only.json / store_only.md beside the other results.
 """
 
 from __future__ import annotations
@@ -160,21 +170,130 @@ def ingest_resumable(jsonl: Path, home: Path, log: Path) -> dict[str, float]:
     }
 
 
-def retrieval_latency(home: Path) -> tuple[float, float]:
+def _p50_p95(times: list[float]) -> tuple[float, float]:
+    times = sorted(times)
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def retrieval_latency(
+    home: Path, chroma_url: str | None = None, summaries: bool = False, collection: str | None = None
+) -> Any:
+    """Warm hybrid retrieval (ms, p50 and p95) as the answer pipeline runs it, on the development
+    questions; with `summaries`, also the diverse search of the summary slice, timed apart."""
     from paperqa.api import PaperQA
     from paperqa.evaluate import load_questions
     from paperqa.settings import Settings
 
-    app = PaperQA(Settings(home=home))
+    settings = Settings(home=home, chroma_url=chroma_url)
+    if collection:
+        settings.index.collection = collection
+    app = PaperQA(settings)
     app.warm_up_retrieval()
     times = []
     for q in load_questions(ROOT / "eval" / "dev.jsonl"):
         t0 = time.perf_counter()
-        app.retriever.search(q.standalone, k=5)
+        app.retriever.search(q.standalone, k=5, diverse=q.type == "summary")
         times.append((time.perf_counter() - t0) * 1000)
+    summary_times = []
+    if summaries:
+        for q in load_questions(ROOT / "eval" / "summaries.jsonl"):
+            t0 = time.perf_counter()
+            app.retriever.search(q.standalone, k=8, diverse=True)
+            summary_times.append((time.perf_counter() - t0) * 1000)
     app.close()  # the serve process opens the same folder next
-    times.sort()
-    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+    if summaries:
+        return _p50_p95(times), _p50_p95(summary_times)
+    return _p50_p95(times)
+
+
+class HashedEmbedding:
+    """Cheap stand-in vectors for --store-only: each text's analysed words hashed into DIM signed
+    buckets (feature hashing), normalised. Similar texts get similar vectors, as with a real model,
+    at a tiny fraction of its cost; the real model's tokenizer is kept so chunks split as in ingest."""
+
+    DIM = 384  # all-MiniLM-L6-v2's width: the store holds vectors of the real size
+
+    def __init__(self, tokenizer_model: Any) -> None:
+        self._model = getattr(tokenizer_model, "_model", None)  # the splitter reads its tokenizer
+
+    def _one(self, text: str) -> list[float]:
+        import zlib
+
+        import numpy as np
+
+        vec = np.zeros(self.DIM, dtype=np.float32)
+        for word in re.findall(r"\w\w+", text.lower()):
+            h = zlib.crc32(word.encode())
+            vec[h % self.DIM] += 1.0 if (h >> 16) & 1 else -1.0
+        return (vec / max(float(np.linalg.norm(vec)), 1e-12)).tolist()
+
+    def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
+        return [self._one(t) for t in texts]
+
+    def get_query_embedding(self, text: str) -> list[float]:
+        return self._one(text)
+
+
+def _rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+
+
+def _chroma_server_pid(chroma_url: str | None) -> int | None:
+    """The pid of the `chroma run` process listening on the URL's port (for its RSS), if local."""
+    if not chroma_url:
+        return None
+    port = chroma_url.rstrip("/").rsplit(":", 1)[-1]
+    out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    m = re.search(r"pid=(\d+)", out)
+    return int(m.group(1)) if m else None
+
+
+def store_only(n: int, work: Path, chroma_url: str | None, batch: int) -> dict[str, Any]:
+    """Load n synthetic papers with hashed vectors into the store and keyword index; time it."""
+    from paperqa.index import PaperIndex
+    from paperqa.ingest import parse_files
+    from paperqa.settings import Settings
+
+    jsonl = work / f"synthetic_{n}.jsonl"
+    if not jsonl.is_file():
+        generate(n, jsonl)
+    home = work / f"store_only_{n}"
+    shutil.rmtree(home, ignore_errors=True)
+    settings = Settings(home=home, chroma_url=chroma_url)
+    settings.index.collection = f"storeonly{n}"
+    settings.embedding.batch_size = batch
+    real = PaperIndex(Settings(home=work / "tokenizer_home")).embed_model  # for its tokenizer only
+    index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+    if chroma_url:
+        index.delete_all()  # a server keeps collections between runs
+        index.close()
+        index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+    papers = parse_files([jsonl]).papers
+    t0 = time.perf_counter()
+    index.upsert(papers)
+    seconds = time.perf_counter() - t0
+    index.close()
+    del index, real
+    import gc
+
+    gc.collect()
+    (p50, p95), (s50, s95) = retrieval_latency(home, chroma_url, True, settings.index.collection)
+    server = _chroma_server_pid(chroma_url)
+    return {
+        "papers": n,
+        "vectors": "hashed",
+        "store": "chroma server" if chroma_url else "embedded",
+        "insert_papers_per_s": round(n / seconds, 1),
+        "insert_s": round(seconds, 1),
+        "retrieval_ms_p50": round(p50, 2),
+        "retrieval_ms_p95": round(p95, 2),
+        "summary_retrieval_ms_p50": round(s50, 2),
+        "summary_retrieval_ms_p95": round(s95, 2),
+        "loader_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
+        "disk_mb": round(_du(home) / 2**20, 1),
+    }
 
 
 def serve_rss(home: Path) -> float:
@@ -256,9 +375,37 @@ def main() -> None:
     ap.add_argument("--embed-sample", type=int, default=400)
     ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--fresh", action="store_true", help="Delete earlier work for these sizes first.")
+    ap.add_argument(
+        "--store-only",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="Instead: load N papers with hashed vectors (no embedding model) and time the store.",
+    )
+    ap.add_argument("--chroma-url", default=None, help="With --store-only: a `chroma run` server.")
+    ap.add_argument("--batch", type=int, default=512, help="With --store-only: papers written per batch.")
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.store_only:
+        rows_file = args.out / "store_only.json"
+        rows: list[dict[str, Any]] = json.loads(rows_file.read_text()) if rows_file.is_file() else []
+        for n in args.store_only:
+            row = store_only(n, args.work, args.chroma_url, args.batch)
+            print(json.dumps(row), flush=True)
+            rows = [r for r in rows if (r["papers"], r["store"]) != (n, row["store"])] + [row]
+            rows.sort(key=lambda r: (r["store"], r["papers"]))
+            rows_file.write_text(json.dumps(rows, indent=2))
+            (args.out / "store_only.md").write_text(
+                "# Store-only scale benchmark\n\nMeasured with `python benchmarks/scale.py --store-only N "
+                f"[--chroma-url URL]` on {os.cpu_count()} cores. Vectors are hashed bags of words "
+                "(`HashedEmbedding`), not the embedding model's: these rows measure the store, the keyword "
+                "index and retrieval with the real query model, not ingest speed or answer quality. "
+                "Summary searches run twice (relevance feedback) and are timed apart.\n\n"
+                + _table(rows)
+                + "\n"
+            )
+        return
     results_file = args.out / "results.json"
     results: list[dict[str, Any]] = json.loads(results_file.read_text()) if results_file.is_file() else []
     for n in args.sizes:

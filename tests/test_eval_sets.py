@@ -1,7 +1,7 @@
 """Every question set in eval/ checked against the bundled corpus, without a model or an index.
 
 The gold titles must name real papers, the keywords must be checkable in the gold abstracts,
-and the held-out style sets (questions-b, paraphrase) must not reuse the dev set's papers.
+and the held-out style sets (questions-b, paraphrase, summaries) must not reuse the dev set's papers.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .conftest import ROOT
 EVAL = ROOT / "eval"
 QUESTION_FILES = sorted(EVAL.glob("*.jsonl"))
 DEV = "dev.jsonl"
-NEW_SETS = ("questions-b.jsonl", "paraphrase.jsonl")
+NEW_SETS = ("questions-b.jsonl", "paraphrase.jsonl", "summaries.jsonl")
 
 # Defects in a set this test may not fix (dev.jsonl is owned elsewhere). Each entry must still be
 # a defect: once the file is corrected, the test asks for the entry to be removed.

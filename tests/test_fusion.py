@@ -251,3 +251,76 @@ def test_a_side_that_is_a_toss_up_goes_to_the_paper_whose_title_says_it() -> Non
     # a clear winner keeps its place, whatever its title says
     rewarm.score = 0.5
     assert [s.n for s in retriever._side_pick("rewarm the learning rate", [strategies, rewarm])] == [1, 2]
+
+
+# ---- relevance feedback for summaries -----------------------------------------------------------
+
+
+class VectorIndex(FakeIndex):
+    """Dense scores are real cosine similarities between the query vector and fixed paper vectors,
+    so a moved query vector finds other papers; BM25 scores are fixed."""
+
+    def __init__(self, papers: list[Paper], keyword: list[tuple[str, float]], vecs: dict[str, list[float]]):
+        super().__init__(papers, keyword, {})
+        self.vecs = {pid: np.asarray(v, dtype=np.float32) / np.linalg.norm(v) for pid, v in vecs.items()}
+        self.query = np.asarray([1.0, 0.0, 0.0], dtype=np.float32)
+        self.queried: list[np.ndarray] = []
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.query
+
+    def _sims(self, vec: np.ndarray) -> dict[str, float]:
+        self.queried.append(vec)
+        return {pid: float(v @ vec) for pid, v in self.vecs.items()}
+
+    def dense_search(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
+        hits = sorted(self._sims(vec).items(), key=lambda kv: -kv[1])
+        return [ChunkHit(paper_id=p, chunk_id=f"{p}:0", text=p, score=s) for p, s in hits]
+
+    def dense_papers(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> dict[str, float]:
+        return self._sims(vec)
+
+    def paper_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        return {pid: self.vecs[pid] for pid in ids if pid in self.vecs}
+
+
+def _topic_index() -> VectorIndex:
+    """a, b, c, t1 are one topic (vectors near (1, 1, 0)); `off` is nearer the bare question's vector
+    (1, 0, 0) but about something else (1, 0, 1). BM25 ranks the topic's first three papers first."""
+    papers = [_paper(p, f"Paper {p}") for p in ("a", "b", "c", "t1", "off", "z")]
+    vecs = {
+        "a": [1.0, 1.0, 0.0],
+        "b": [1.0, 1.2, 0.0],
+        "c": [1.0, 0.9, 0.0],
+        "t1": [0.5, 1.0, 0.0],
+        "off": [1.0, 0.0, 1.2],
+        "z": [0.0, 0.0, 1.0],
+    }
+    keyword = [("a", 9.0), ("b", 8.8), ("c", 8.6), ("off", 5.0), ("t1", 4.9), ("z", 1.0)]
+    return VectorIndex(papers, keyword, vecs)
+
+
+def _summary_order(feedback: float) -> list[str]:
+    settings = SETTINGS.model_copy(update={"summary_feedback": feedback, "mmr_lambda": 1.0})
+    r = Retriever(_topic_index(), settings).search("summarize the topic", k=5, diverse=True)  # type: ignore[arg-type]
+    return [s.paper.id for s in r.sources]
+
+
+def test_summary_feedback_ranks_a_paper_like_the_first_found_above_one_only_like_the_question() -> None:
+    without, with_feedback = _summary_order(0.0), _summary_order(0.5)
+    assert without.index("off") < without.index("t1")  # the bare question prefers `off`
+    assert with_feedback.index("t1") < with_feedback.index("off")  # the topic's papers pull t1 up
+    assert set(with_feedback[:3]) == set(without[:3]) == {"a", "b", "c"}  # the agreed topic stays on top
+
+
+def test_summary_feedback_leaves_similarity_to_the_question_and_other_searches_alone() -> None:
+    index = _topic_index()
+    settings = SETTINGS.model_copy(update={"summary_feedback": 0.5})
+    r = Retriever(index, settings).search("summarize the topic", k=4, diverse=True)  # type: ignore[arg-type]
+    for s in r.sources:  # a source's similarity is to the question, not to the moved query
+        assert abs(s.dense - float(index.vecs[s.paper.id] @ index.query)) < 1e-6
+    assert len(index.queried) == 4  # chunks and papers, for the question and for the moved query
+
+    plain = _topic_index()
+    Retriever(plain, settings).search("what does the topic report", k=4)  # type: ignore[arg-type]
+    assert len(plain.queried) == 2 and all(np.array_equal(v, plain.query) for v in plain.queried)

@@ -138,6 +138,19 @@ def test_summary_search_is_diverse(app) -> None:  # type: ignore[no-untyped-def]
     assert len({s.paper.id for s in r.sources}) == 8
 
 
+def test_every_paper_a_summary_search_lists_has_its_best_passage_and_similarity_to_the_question(app) -> None:  # type: ignore[no-untyped-def]
+    """Papers that relevance feedback or BM25 bring in have no dense hit of their own: their chunks
+    are scored against the question, so a summary can quote each one (and its similarity is real)."""
+    question = "Summarize how these papers reduce communication cost in federated learning."
+    r = app.retriever.search(question, k=10, diverse=True)
+    qvec = app.index.embed_query(r.query)
+    for s in r.sources:
+        assert s.chunks, s.paper.title
+        assert s.dense == max(h.score for h in s.chunks)
+        best = max(float(vec @ qvec) for _text, vec in app.index.chunks_of([s.paper.id])[s.paper.id])
+        assert abs(s.dense - best) < 1e-3, s.paper.title
+
+
 def test_sides_found_only_by_keywords_do_not_break_a_comparison(app) -> None:  # type: ignore[no-untyped-def]
     """At scale a compared side can be found by BM25 alone, with no dense chunk among the
     candidates (this crashed the 10k-paper benchmark)."""

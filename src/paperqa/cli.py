@@ -271,8 +271,9 @@ def reset(yes: bool, home: str | None) -> None:
     "--cv",
     "cv_with",
     type=click.Path(path_type=Path),
-    default=None,
-    help="Instead: split-half cross-validation of the settings grid on --questions plus this set.",
+    multiple=True,
+    help="Instead: split-half cross-validation of the settings grid on --questions plus this set "
+    "(repeat for more sets).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @home_opt
@@ -283,7 +284,7 @@ def eval_cmd(
     report_dir: Path | None,
     tuned_on: str,
     tune: bool,
-    cv_with: Path | None,
+    cv_with: tuple[Path, ...],
     as_json: bool,
     home: str | None,
     chroma_url: str | None,
@@ -297,12 +298,12 @@ def eval_cmd(
     questions = load_questions(questions_path)
     app = _app(home, chroma_url)
     app.ensure_corpus()
-    if cv_with is not None:
-        cv = cross_validate(app, questions + load_questions(cv_with))
+    if cv_with:
+        cv = cross_validate(app, questions + [q for path in cv_with for q in load_questions(path)])
         if as_json:
             _dump(cv)
         else:
-            click.echo(cv_table(cv, [str(questions_path), str(cv_with)]))
+            click.echo(cv_table(cv, [str(questions_path), *map(str, cv_with)]))
         return
     if tune:
         app.warm_up_retrieval()

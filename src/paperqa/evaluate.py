@@ -166,6 +166,7 @@ TUNING_GRID: dict[str, tuple[float, ...]] = {
     "dense_weight": (0.5, 1.0, 1.5, 2.0, 3.0),
     "keyword_confident_gap": (0.1, 0.2, 0.3, 0.5),
     "diverse_dense_weight": (0.2, 0.35, 0.5, 1.0),
+    "summary_feedback": (0.0, 0.5, 1.0, 2.0),
 }
 TUNING_KEYS = ("recall@1", "recall@5", "mrr@10", "summary_coverage@10")  # summed: the objective
 

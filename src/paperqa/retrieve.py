@@ -13,6 +13,8 @@
   paper owns (in its title, or defined and used throughout its abstract) ranks that paper above every
   fused score, but below a confident keyword match: a common term that looks like a name ("FLOPs",
   "ImageNet") does not outrank the paper the question describes.
+* Summaries (diverse searches): BM25 weighs more, the dense query is moved toward the first papers
+  found (relevance feedback: a topic's papers resemble each other), and MMR spreads the top.
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
 * Follow-ups: rewritten into a standalone query from the conversation before retrieval.
 """
@@ -209,6 +211,9 @@ SIDE_TITLE_TIE = 0.1
 SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
 KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (diverse searches: after MMR)
 NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), above every fused score
+# Relevance feedback for summaries: the first three papers of a topic search describe the topic
+# (three: fewer is one paper's angle, more lets in the neighbouring topics a broad search reaches).
+FEEDBACK_PAPERS = 3
 
 
 def keyword_gap(keyword: Sequence[tuple[str, float]]) -> float:
@@ -298,6 +303,28 @@ class Retriever:
                 scores[pid] = 0.5 * chunk + 0.5 * vec
         return per_paper, scores
 
+    def _feedback_vector(self, qvec: np.ndarray, ranked: list[str], beta: float) -> np.ndarray:
+        """Rocchio: the query plus `beta` times the mean vector of the FEEDBACK_PAPERS best-ranked
+        papers, normalised (cosine search)."""
+        vecs = list(self.index.paper_vectors(ranked[:FEEDBACK_PAPERS]).values())
+        if not vecs:
+            return qvec
+        moved = qvec + beta * np.mean(vecs, axis=0)
+        return (moved / (np.linalg.norm(moved) or 1.0)).astype(np.float32)
+
+    def _add_passages(self, qvec: np.ndarray, paper_ids: list[str], dense: dict[str, list[ChunkHit]]) -> None:
+        """The chunks of papers ranked without a dense hit of their own (found by keywords or by
+        feedback), scored against the question, best first: every source has its best passage."""
+        if not paper_ids:
+            return
+        for pid, chunks in self.index.chunks_of(paper_ids).items():
+            hits = [
+                ChunkHit(paper_id=pid, chunk_id=f"{pid}:{i}", text=text, score=float(vec @ qvec))
+                for i, (text, vec) in enumerate(chunks)
+            ]
+            if hits:
+                dense[pid] = sorted(hits, key=lambda h: -h.score)
+
     def _keyword(self, query: str, allowed: set[str] | None) -> list[tuple[str, float]]:
         return self.index.keyword_search(query, self.settings.candidates, allowed)
 
@@ -324,6 +351,14 @@ class Retriever:
 
         wd = self.settings.diverse_dense_weight if diverse else self.settings.dense_weight
         scores = fuse(keyword, dense_score, self.settings, dense_weight=wd, pin=not diverse)
+        beta = self.settings.summary_feedback
+        if diverse and mode == "hybrid" and qvec is not None and beta > 0:
+            # A topic's papers resemble each other more than they resemble the question: search
+            # again with the question moved toward the first papers found (dense relevance feedback).
+            # Only the ranking moves: a source's passages and similarity stay those to the question.
+            moved = self._feedback_vector(qvec, sorted(scores, key=lambda pid: -scores[pid]), beta)
+            _, dense_score = self._dense(moved, allowed)
+            scores = fuse(keyword, dense_score, self.settings, dense_weight=wd, pin=False)
 
         named: list[str] = []
         matchers: dict[str, NameMatcher] = {}
@@ -385,6 +420,8 @@ class Retriever:
                 if sure in ranked:
                     ranked = [sure] + [pid for pid in ranked if pid != sure]
         ranked = ranked[:k]
+        if diverse and qvec is not None:  # a summary quotes every paper it lists
+            self._add_passages(qvec, [pid for pid in ranked if pid not in dense], dense)
         kw = dict(keyword)
         sources = [
             Source(

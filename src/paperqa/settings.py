@@ -127,9 +127,15 @@ class RetrievalSettings(BaseModel):
         "of the first; that paper then stays first, whatever dense says (picked by `paperqa eval --tune`).",
     )
     diverse_dense_weight: float = Field(
-        0.35,
+        0.5,
         description="Dense weight for diverse (summary / listing) searches, where the topic's words matter "
         "more (picked by `paperqa eval --tune`).",
+    )
+    summary_feedback: float = Field(
+        0.5,
+        description="Diverse (summary) searches search again with the query vector plus this times the "
+        "mean vector of the first three papers found (relevance feedback); 0 turns it off (picked by "
+        "`paperqa eval --tune` on eval/dev.jsonl).",
     )
     mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(

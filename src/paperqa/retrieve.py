@@ -211,6 +211,19 @@ SIDE_TITLE_TIE = 0.1
 SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
 KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (diverse searches: after MMR)
 NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), above every fused score
+# Exact names are looked for among the fused top and BM25's top (a name's owner is a candidate of
+# at least one list); a name owned by more papers than NAME_MAX_OWNERS is a common term, not a name.
+NAME_CANDIDATES_FUSED = 40
+NAME_CANDIDATES_KEYWORD = 10
+NAME_MAX_OWNERS = 3
+# A paper's dense score: its best chunk and its paper vector weigh the same (a paper is as good as
+# its best passage and as its whole); one found by one view only is docked a little.
+CHUNK_SHARE = 0.5
+ONE_VIEW_PENALTY = 0.05
+# MMR re-ranks the best max(3 k, 20) papers: enough room for novelty, not so much that a summary
+# reaches papers far from the topic.
+MMR_POOL_PER_PAPER = 3
+MMR_POOL_MIN = 20
 # Relevance feedback for summaries: the first three papers of a topic search describe the topic
 # (three: fewer is one paper's angle, more lets in the neighbouring topics a broad search reaches).
 FEEDBACK_PAPERS = 3
@@ -298,9 +311,9 @@ class Retriever:
             chunk = per_paper[pid][0].score if pid in per_paper else None
             vec = paper_sim.get(pid)
             if chunk is None or vec is None:
-                scores[pid] = (chunk if chunk is not None else vec or 0.0) - 0.05  # seen by one view only
+                scores[pid] = (chunk if chunk is not None else vec or 0.0) - ONE_VIEW_PENALTY
             else:
-                scores[pid] = 0.5 * chunk + 0.5 * vec
+                scores[pid] = CHUNK_SHARE * chunk + (1 - CHUNK_SHARE) * vec
         return per_paper, scores
 
     def _feedback_vector(self, qvec: np.ndarray, ranked: list[str], beta: float) -> np.ndarray:
@@ -364,56 +377,19 @@ class Retriever:
         matchers: dict[str, NameMatcher] = {}
         named_owners: list[str] = []
         focus: list[str] = []
-        if mode == "hybrid":
-            # Exact names first: owners of a name in the question outrank everything else.
-            top = sorted(scores, key=lambda pid: -scores[pid])[:40]
-            candidates = set(top) | {pid for pid, _ in keyword[:10]}
-            if allowed is not None:
-                candidates &= allowed
-            strict = set(name_tokens(query))
-            for name in name_tokens(query, loose=True):
-                matcher = matchers[name] = NameMatcher(name)
-                owners = [pid for pid in candidates if pid in papers and matcher.owns(papers[pid])]
-                if not 0 < len(owners) <= (3 if name in strict else 1):
-                    continue
-                named.append(name)
-                if name not in strict:
-                    continue  # a plain capitalised word ("Domino") shows coverage, not rank
-                for pid in owners:
-                    scores[pid] = scores.get(pid, 0.0) + NAME_BOOST
-                    if pid not in named_owners:
-                        named_owners.append(pid)
-
         sub_queries: list[str] = []
-        if mode == "hybrid" and split_comparisons:
-            parts = comparison_parts(query)
-            if parts:
-                sub_queries = parts
-                # Each side is searched with the context the sides share ("… for large-batch
-                # ImageNet training"), which the bare side ("linear scaling rule") lacks; the side
-                # is said twice (SIDE_REPEAT) so the shared context ("continued-pretraining recipe")
-                # does not pull every side to the one paper that matches the context best.
-                context = query
-                for part in parts:
-                    context = context.replace(part, " ")
-                context = _CMP_HEAD.sub("", _CMP_SPLIT.sub(" ", context))
-                for part in parts:
-                    sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
-                    sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
-                    for rank, s in enumerate(self._side_pick(part, sub.sources)[:1]):
-                        # Each side's best paper is guaranteed a place near the top.
-                        scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST / (1 + rank)
-                        if s.paper.id not in focus:
-                            focus.append(s.paper.id)
-                        if s.chunks and s.paper.id not in dense:
-                            dense[s.paper.id] = s.chunks
+        if mode == "hybrid":
+            named, matchers, named_owners = self._boost_name_owners(query, scores, keyword, papers, allowed)
+            if split_comparisons:
+                sub_queries, focus = self._boost_compared_sides(query, scores, dense, filters)
 
         # The papers the question is about: each compared side's winner, else the owners of names.
         focus = focus or named_owners
         ranked = sorted(scores, key=lambda pid: -scores[pid])
         ranked = [pid for pid in ranked if pid in papers]
         if diverse:
-            ranked = self._mmr(ranked[: max(3 * k, 20)], scores, k, self.settings.mmr_lambda)
+            pool = max(MMR_POOL_PER_PAPER * k, MMR_POOL_MIN)
+            ranked = self._mmr(ranked[:pool], scores, k, self.settings.mmr_lambda)
             # The pin stays out of MMR's relevance scale; a confident keyword match still leads.
             if keyword and keyword_gap(keyword) >= self.settings.keyword_confident_gap:
                 sure = keyword[0][0]
@@ -444,6 +420,70 @@ class Retriever:
             sub_queries=sub_queries,
             focus=[pid for pid in focus if pid in shown],
         )
+
+    def _boost_name_owners(
+        self,
+        query: str,
+        scores: dict[str, float],
+        keyword: Sequence[tuple[str, float]],
+        papers: Mapping[str, Paper],
+        allowed: set[str] | None,
+    ) -> tuple[list[str], dict[str, NameMatcher], list[str]]:
+        """Exact names: the owners of a method name in the question (among the fused top and BM25's
+        top) get NAME_BOOST. Returns the names some candidate owns, their matchers, and the owners."""
+        top = sorted(scores, key=lambda pid: -scores[pid])[:NAME_CANDIDATES_FUSED]
+        candidates = set(top) | {pid for pid, _ in keyword[:NAME_CANDIDATES_KEYWORD]}
+        if allowed is not None:
+            candidates &= allowed
+        named: list[str] = []
+        matchers: dict[str, NameMatcher] = {}
+        owners_all: list[str] = []
+        strict = set(name_tokens(query))
+        for name in name_tokens(query, loose=True):
+            matcher = matchers[name] = NameMatcher(name)
+            owners = [pid for pid in candidates if pid in papers and matcher.owns(papers[pid])]
+            if not 0 < len(owners) <= (NAME_MAX_OWNERS if name in strict else 1):
+                continue
+            named.append(name)
+            if name not in strict:
+                continue  # a plain capitalised word ("Domino") shows coverage, not rank
+            for pid in owners:
+                scores[pid] = scores.get(pid, 0.0) + NAME_BOOST
+                if pid not in owners_all:
+                    owners_all.append(pid)
+        return named, matchers, owners_all
+
+    def _boost_compared_sides(
+        self,
+        query: str,
+        scores: dict[str, float],
+        dense: dict[str, list[ChunkHit]],
+        filters: Filters | None,
+    ) -> tuple[list[str], list[str]]:
+        """Comparisons: each side gets its own sub-query, and its best paper SIDE_BOOST, so every side
+        is among the sources. Returns the sides and the papers picked for them."""
+        parts = comparison_parts(query)
+        if not parts:
+            return [], []
+        # Each side is searched with the context the sides share ("… for large-batch ImageNet
+        # training"), which the bare side ("linear scaling rule") lacks; the side is said twice
+        # (SIDE_REPEAT) so the shared context ("continued-pretraining recipe") does not pull every
+        # side to the one paper that matches the context best.
+        context = query
+        for part in parts:
+            context = context.replace(part, " ")
+        context = _CMP_HEAD.sub("", _CMP_SPLIT.sub(" ", context))
+        focus: list[str] = []
+        for part in parts:
+            sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
+            sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
+            for s in self._side_pick(part, sub.sources)[:1]:
+                scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST
+                if s.paper.id not in focus:
+                    focus.append(s.paper.id)
+                if s.chunks and s.paper.id not in dense:
+                    dense[s.paper.id] = s.chunks
+        return parts, focus
 
     def _side_pick(self, part: str, found: list[Source]) -> list[Source]:
         """A compared side's papers, best first: when its first two score within SIDE_TITLE_TIE of

@@ -16,7 +16,8 @@ words hashed into 384 dimensions, so similar texts still get similar vectors; la
 `vectors: hashed` in the results), are written to the store (embedded, or a `chroma run` server)
 and the keyword index, and warm hybrid retrieval is timed with the real query embedding model on
 the development questions and on the summary slice (summaries search twice: relevance feedback).
-Rows go to store_only.json / store_only.md beside the other results.
+Rows go to store_only.json / store_only.md beside the other results. A finished load is kept
+in --work: a rerun only measures (SCALE_LOAD_ONLY=1 loads without measuring, for a busy machine).
 """
 
 from __future__ import annotations
@@ -258,39 +259,46 @@ def store_only(n: int, work: Path, chroma_url: str | None, batch: int) -> dict[s
     jsonl = work / f"synthetic_{n}.jsonl"
     if not jsonl.is_file():
         generate(n, jsonl)
-    home = work / f"store_only_{n}"
-    shutil.rmtree(home, ignore_errors=True)
+    home = work / f"store_only_{n}{'_server' if chroma_url else ''}"
+    loaded = home / "loaded.json"  # written when the load finished: a rerun only measures
     settings = Settings(home=home, chroma_url=chroma_url)
     settings.index.collection = f"storeonly{n}"
     settings.embedding.batch_size = batch
-    real = PaperIndex(Settings(home=work / "tokenizer_home")).embed_model  # for its tokenizer only
-    index = PaperIndex(settings, embed_model=HashedEmbedding(real))
-    if chroma_url:
-        index.delete_all()  # a server keeps collections between runs
-        index.close()
+    if not loaded.is_file():
+        shutil.rmtree(home, ignore_errors=True)
+        real = PaperIndex(Settings(home=work / "tokenizer_home")).embed_model  # for its tokenizer only
         index = PaperIndex(settings, embed_model=HashedEmbedding(real))
-    papers = parse_files([jsonl]).papers
-    t0 = time.perf_counter()
-    index.upsert(papers)
-    seconds = time.perf_counter() - t0
-    index.close()
-    del index, real
-    import gc
+        if chroma_url:
+            index.delete_all()  # a server keeps collections between runs
+            index.close()
+            index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+        papers = parse_files([jsonl]).papers
+        t0 = time.perf_counter()
+        index.upsert(papers)
+        seconds = time.perf_counter() - t0
+        index.close()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        loaded.write_text(json.dumps({"seconds": seconds, "peak_rss_mb": rss}))
+        del index, real, papers
+        import gc
 
-    gc.collect()
+        gc.collect()
+    load = json.loads(loaded.read_text())
+    if os.environ.get("SCALE_LOAD_ONLY"):
+        return {"papers": n, "loaded": load}
     (p50, p95), (s50, s95) = retrieval_latency(home, chroma_url, True, settings.index.collection)
     server = _chroma_server_pid(chroma_url)
     return {
         "papers": n,
         "vectors": "hashed",
         "store": "chroma server" if chroma_url else "embedded",
-        "insert_papers_per_s": round(n / seconds, 1),
-        "insert_s": round(seconds, 1),
+        "insert_papers_per_s": round(n / load["seconds"], 1),
+        "insert_s": round(load["seconds"], 1),
         "retrieval_ms_p50": round(p50, 2),
         "retrieval_ms_p95": round(p95, 2),
         "summary_retrieval_ms_p50": round(s50, 2),
         "summary_retrieval_ms_p95": round(s95, 2),
-        "loader_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "loader_peak_rss_mb": round(load["peak_rss_mb"], 1),
         "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
         "disk_mb": round(_du(home) / 2**20, 1),
     }
@@ -393,6 +401,8 @@ def main() -> None:
         for n in args.store_only:
             row = store_only(n, args.work, args.chroma_url, args.batch)
             print(json.dumps(row), flush=True)
+            if "loaded" in row:
+                continue
             rows = [r for r in rows if (r["papers"], r["store"]) != (n, row["store"])] + [row]
             rows.sort(key=lambda r: (r["store"], r["papers"]))
             rows_file.write_text(json.dumps(rows, indent=2))

@@ -30,6 +30,7 @@ from typing import IO, Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
+from .citations import split_sentences
 from .errors import ConfigError, PaperQAError, StoreError
 from .ingest import dedupe
 from .keyword import KeywordIndex, KeywordPolicy
@@ -427,7 +428,8 @@ class PaperIndex:
 
     @property
     def splitter(self) -> Any:
-        """Sentence-aware chunker counting tokens with the embedding model's own tokenizer."""
+        """Sentence-aware chunker counting tokens with the embedding model's own tokenizer, cutting
+        between the sentences `citations.split_sentences` finds."""
         if self._splitter is None:
             from llama_index.core.node_parser import SentenceSplitter
 
@@ -440,6 +442,8 @@ class PaperIndex:
                 chunk_size=self.settings.index.chunk_size,
                 chunk_overlap=self.settings.index.chunk_overlap,
                 tokenizer=tokenize,
+                # The package's one sentence splitter: chunks end where evidence sentences end.
+                chunking_tokenizer_fn=split_sentences,
             )
         return self._splitter
 

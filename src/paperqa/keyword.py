@@ -76,6 +76,55 @@ def _doc_freq(seg: Segment, word: str) -> int:
     return int(indptr[tid + 1] - indptr[tid])
 
 
+_local = threading.local()
+_stop_lock = threading.Lock()
+_stop_terms: frozenset[str] | None = None
+
+
+def stemmer() -> Any:
+    """PyStemmer's English stemmer (one per thread: a Stemmer object is not thread-safe)."""
+    st = getattr(_local, "stemmer", None)
+    if st is None:
+        import Stemmer
+
+        st = _local.stemmer = Stemmer.Stemmer("english")
+    return st
+
+
+def terms(texts: Sequence[str]) -> list[list[str]]:
+    """Each text as BM25 indexes it: words (TOKEN_PATTERN), English stopwords removed, stemmed.
+
+    The one tokenizer of the package: the keyword index, evidence ranking, coverage checks and
+    the verifier's word overlap all match words this way."""
+    import bm25s
+
+    if not texts:
+        return []
+    return list(
+        bm25s.tokenize(
+            list(texts),
+            stopwords="en",
+            stemmer=stemmer(),
+            token_pattern=TOKEN_PATTERN,
+            return_ids=False,
+            show_progress=False,
+        )
+    )
+
+
+def content_terms(texts: Sequence[str]) -> list[list[str]]:
+    """`terms` without function words ("what", "did", "their"): llama-index's NLTK English stop
+    list, stemmed like the terms. What evidence ranking and the verifier match on."""
+    global _stop_terms
+    if _stop_terms is None:
+        from llama_index.core.utils import globals_helper
+
+        with _stop_lock:
+            _stop_terms = frozenset(t for ts in terms(sorted(globals_helper.stopwords)) for t in ts)
+    stop = _stop_terms
+    return [[t for t in ts if t not in stop] for ts in terms(texts)]
+
+
 @dataclass
 class KeywordPolicy:
     rebuild_below: int = 20000
@@ -92,8 +141,6 @@ class KeywordIndex:
         self._loaded_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()  # the loaded segments
         self._write_lock = threading.Lock()  # one writer per process (a file lock across processes)
-        self._stemmer: Any = None
-        self._stop_terms: set[str] | None = None
 
     # ---- reading -------------------------------------------------------------------
     def _stamp(self) -> tuple[int, int] | None:
@@ -201,34 +248,12 @@ class KeywordIndex:
         return hits[:k]
 
     def terms(self, texts: Sequence[str]) -> list[list[str]]:
-        """The index's own analysis of each text: words, English stopwords removed, stemmed.
-
-        The one tokenizer of the package: evidence ranking and coverage checks match words
-        exactly as BM25 does."""
-        import bm25s
-
-        if not texts:
-            return []
-        return list(
-            bm25s.tokenize(
-                list(texts),
-                stopwords="en",
-                stemmer=self._stem(),
-                token_pattern=TOKEN_PATTERN,
-                return_ids=False,
-                show_progress=False,
-            )
-        )
+        """The index's own analysis of each text (see the module-level `terms`)."""
+        return terms(texts)
 
     def content_terms(self, texts: Sequence[str]) -> list[list[str]]:
-        """`terms` without function words ("what", "did", "their"): llama-index's NLTK English
-        stop list, stemmed like the terms. What evidence ranking matches on."""
-        if self._stop_terms is None:
-            from llama_index.core.utils import globals_helper
-
-            self._stop_terms = {t for ts in self.terms(sorted(globals_helper.stopwords)) for t in ts}
-        stop = self._stop_terms
-        return [[t for t in ts if t not in stop] for ts in self.terms(texts)]
+        """Analysed terms without function words (see the module-level `content_terms`)."""
+        return content_terms(texts)
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """BM25 IDF of each analysed term over every live paper (unknown terms: the IDF of a
@@ -269,11 +294,7 @@ class KeywordIndex:
         return hits[:k]
 
     def _stem(self) -> Any:
-        if self._stemmer is None:
-            import Stemmer
-
-            self._stemmer = Stemmer.Stemmer("english")
-        return self._stemmer
+        return stemmer()
 
     # ---- writing -------------------------------------------------------------------
     @contextlib.contextmanager

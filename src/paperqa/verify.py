@@ -25,6 +25,7 @@ from .citations import (
     unsupported_numbers,
 )
 from .evidence import Embed, attached_numbers
+from .keyword import content_terms
 from .question import QuestionAnalysis
 from .retrieve import NameMatcher, name_tokens
 from .settings import AnswerSettings
@@ -35,62 +36,17 @@ Verdict = Literal["supported", "reattributed", "dropped"]
 # Share of a claim's content words the cited abstract must contain: a tiny model that invents a
 # term ("quantum quantization") fails it even when the topic matches.
 MIN_LEXICAL_SUPPORT = 0.5
+# Content words of three letters or more: two-letter stems ("rl", "lm") are too often shared by chance.
+MIN_WORD = 3
+# Words every abstract and every answer about one uses: sharing them shows no support.
+GENERIC_WORDS = (
+    "paper papers study work report reports reported method methods model models use used using could"
+)
+_generic: frozenset[str] | None = None
 # A lead with no answer term (mechanism / yes-no questions) answers when it carries at least
 # this share of the best evidence sentence's words that the question does not already have.
 MIN_ANSWER_OVERLAP = 0.5
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]{2,}")
-_STOP = set(
-    [
-        "the",
-        "and",
-        "for",
-        "with",
-        "that",
-        "this",
-        "from",
-        "what",
-        "which",
-        "how",
-        "does",
-        "did",
-        "are",
-        "was",
-        "were",
-        "have",
-        "has",
-        "into",
-        "over",
-        "about",
-        "their",
-        "they",
-        "its",
-        "than",
-        "then",
-        "when",
-        "where",
-        "who",
-        "whom",
-        "using",
-        "used",
-        "use",
-        "can",
-        "could",
-        "paper",
-        "papers",
-        "report",
-        "reported",
-        "reports",
-        "these",
-        "those",
-        "work",
-        "method",
-        "methods",
-        "model",
-        "models",
-        "study",
-    ]
-)
 INJECTION = re.compile(
     r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|prompts?|rules|above|previous|prior)\b|"
     r"\byou are (now|an? (ai|assistant|language model))\b|\bsystem prompt\b|"
@@ -119,17 +75,24 @@ def looks_like_instruction(sentence: str) -> bool:
 
 
 def content_words(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+    """The text's content terms (`keyword.content_terms`: the package's one tokenizer, stemmed)
+    that are words: they start with a letter and have MIN_WORD letters or more (numbers are
+    checked on their own, by `unsupported_numbers`)."""
+    global _generic
+    if _generic is None:
+        _generic = frozenset(content_terms([GENERIC_WORDS])[0])
+    return {
+        t for t in content_terms([text])[0] if t[0].isalpha() and len(t) >= MIN_WORD and t not in _generic
+    }
 
 
 def lexical_support(claim: str, source: str) -> float:
-    """Share of the claim's content words that the source contains (six-letter prefixes match)."""
+    """Share of the claim's content words that the source contains (as stems: 'trained' matches
+    'training')."""
     words = content_words(strip_markers(claim))
     if not words:
         return 0.0
-    have = content_words(source)
-    stems = {w[:6] for w in have}
-    return sum(1 for w in words if w in have or w[:6] in stems) / len(words)
+    return len(words & content_words(source)) / len(words)
 
 
 def echoes_question(sentence: str) -> bool:
@@ -182,9 +145,7 @@ def answers(text: str, q: QuestionAnalysis, evidence: Sequence[str]) -> bool:
     new_words = content_words(best) - content_words(q.text)
     if not new_words:
         return True
-    have = content_words(body)
-    stems = {w[:6] for w in have}
-    share = sum(1 for w in new_words if w in have or w[:6] in stems) / len(new_words)
+    share = len(new_words & content_words(body)) / len(new_words)
     return share >= MIN_ANSWER_OVERLAP or (
         q.wants("quantity") and bool(numbers_of(body) - numbers_of(q.text))
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from paperqa.export import escape_markup, to_markdown
 from paperqa.types import Answer, Citation, Paper, Source
-from paperqa_ui.app import render_answer, render_draft, render_sources
+from paperqa_ui.render import render_answer, render_draft, render_sources
 
 IMG = '<img src="http://127.0.0.1:9/x.png">'
 ABSTRACT = (

@@ -1,4 +1,4 @@
-"""Citation markers: find them, keep only valid ones, split answers into claims.
+"""Citation markers: find them, rewrite them (keep only valid ones, link them), split answers into claims.
 
 Pure text logic (no model): every `[n]` that reaches the user maps to a shown source.
 """

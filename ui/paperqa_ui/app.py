@@ -3,6 +3,8 @@
 `PaperQAUI` lays out the settings sidebar, the chat tab and the corpus tab, and handles their
 events; what the components show is made by the pure converters in `render` and `prefs`. No
 retrieval, answer or parsing logic lives here: only layout and event wiring, and `launch`.
+It calls `PaperQA` and pure helpers (export, types, settings); the two `app.index` calls left
+(`papers().get`, `count`) go when `PaperQA` offers a paper by id and a count.
 """
 
 from __future__ import annotations

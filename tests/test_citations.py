@@ -68,3 +68,12 @@ def test_marker_numbers_keep_every_citation_and_cited_numbers_each_source_once()
     text = "A [1]. B [2, 3]. C [1]. D [4-5]."
     assert marker_numbers(text) == [1, 2, 3, 1, 4, 5]
     assert cited_numbers(text) == [1, 2, 3, 4, 5]
+
+
+def test_replace_markers_rewrites_each_cited_number_in_order() -> None:
+    from paperqa.citations import replace_markers
+
+    text = "A [1]. B [2, 3]. C [Source 4]. D [5-6] and 【7】."
+    assert replace_markers(text, lambda n: f"<{n}>") == "A <1>. B <2><3>. C <4>. D <5><6> and <7>."
+    drop_nine = replace_markers("kept [2] dropped [9]", lambda n: "" if n == 9 else f"[{n}]")
+    assert drop_nine == "kept [2] dropped "

@@ -1,4 +1,4 @@
-"""Citation markers: find them, keep only valid ones, split answers into claims.
+"""Citation markers: find them, rewrite them (keep only valid ones, link them), split answers into claims.
 
 Pure text logic (no model): every `[n]` that reaches the user maps to a shown source.
 """
@@ -6,6 +6,7 @@ Pure text logic (no model): every `[n]` that reaches the user maps to a shown so
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  【1】
 _MARKER = re.compile(
@@ -44,6 +45,12 @@ def cited_numbers(text: str) -> list[int]:
     return list(dict.fromkeys(marker_numbers(text)))
 
 
+def replace_markers(text: str, repl: Callable[[int], str]) -> str:
+    """Each marker in `text` replaced by `repl(n)` for every number it cites, joined in order
+    ("[1, 2]" -> repl(1) + repl(2)): how markers are rewritten, linked or dropped."""
+    return _MARKER.sub(lambda m: "".join(repl(n) for n in _numbers_in(m.group(1))), text)
+
+
 def sanitize(text: str, valid: set[int]) -> tuple[str, list[int]]:
     """Rewrite markers as canonical `[n]`, dropping numbers not in `valid`.
 
@@ -51,13 +58,13 @@ def sanitize(text: str, valid: set[int]) -> tuple[str, list[int]]:
     """
     removed: list[int] = []
 
-    def repl(m: re.Match[str]) -> str:
-        nums = _numbers_in(m.group(1))
-        good = [n for n in nums if n in valid]
-        removed.extend(n for n in nums if n not in valid)
-        return "".join(f"[{n}]" for n in good)
+    def keep(n: int) -> str:
+        if n in valid:
+            return f"[{n}]"
+        removed.append(n)
+        return ""
 
-    out = _MARKER.sub(repl, text)
+    out = replace_markers(text, keep)
     out = re.sub(r"[ \t]+([.,;:])", r"\1", out)
     out = re.sub(r"[ \t]{2,}", " ", out)
     return out.strip(), removed

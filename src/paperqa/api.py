@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
+from . import locking
 from .answer import AnswerEngine, Event
 from .errors import PaperQAError
-from .index import PaperIndex, lock_or_holder
+from .index import PaperIndex
 from .ingest import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
 from .llm import (
     CHARS_PER_TOKEN,
@@ -33,18 +34,18 @@ from .retrieve import Filters, Retriever, rewrite_followup
 from .settings import LLMSettings, Settings
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
+WRITER_LOCK = "ingest.lock"  # held while an ingest writes to the data folder
 
-@contextlib.contextmanager
-def writer_lock(home: Path) -> Iterator[None]:
+
+def writer_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     """One ingest at a time per data folder (threads of the chat UI, clients of one server)."""
-    fh, holder = lock_or_holder(home / "ingest.lock")
-    if fh is None:
-        raise PaperQAError(
-            f"another ingest is writing to {home} (pid {holder})",
-            hint="wait for it to finish, then retry",
+
+    def busy(holder: str) -> PaperQAError:
+        return PaperQAError(
+            f"another ingest is writing to {home} (pid {holder})", hint="wait for it to finish, then retry"
         )
-    with fh:
-        yield
+
+    return locking.held(home / WRITER_LOCK, busy)
 
 
 def bundled_corpus() -> Path:

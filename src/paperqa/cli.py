@@ -227,7 +227,7 @@ def reset(yes: bool, home: str | None) -> None:
     targets = [settings.chroma_dir, settings.keyword_dir]
     if not yes:
         click.confirm(f"Delete {', '.join(map(str, targets))}?", abort=True)
-    from .index import UNFINISHED, claim_store, release_store
+    from .chroma import UNFINISHED, claim_store, release_store
 
     claim_store(settings.home)  # not under a process that has it open
     try:

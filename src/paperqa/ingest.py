@@ -34,10 +34,13 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
-from .errors import PaperQAError
+from .errors import PaperQAError, first_line
 from .types import IngestError, Paper, ParseResult, normalize_title, paper_id_for
 
 log = logging.getLogger(__name__)
+
+# Most characters of a parser's error quoted in a skipped file's reason (it can hold a whole record).
+QUOTED_ERROR_CHARS = 120
 
 BOILERPLATE = {
     "new",
@@ -548,11 +551,6 @@ def detect_format(path: Path, text: str) -> str:
     return "daily"
 
 
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()[0][:120] if str(e).strip() else ""
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
-
-
 def parse_files(paths: Iterable[Path]) -> ParseResult:
     """Parse every file (format detected per file); merge duplicates across all of them."""
     result = ParseResult()
@@ -583,8 +581,9 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
             parsed = parse_daily_page(text, page)
         except Exception as e:  # a file nobody anticipated: report it, keep the others
             log.debug("parsing %s failed", path, exc_info=True)
+            why = first_line(e, named=True, limit=QUOTED_ERROR_CHARS)
             result.errors.append(
-                IngestError(file=page, line=None, reason=f"could not be parsed as {fmt} ({_short(e)})")
+                IngestError(file=page, line=None, reason=f"could not be parsed as {fmt} ({why})")
             )
             continue
         raw.extend(_draft_to_paper(d, page) for d in parsed.drafts)

@@ -33,7 +33,7 @@ import numpy as np
 from .chroma import UNFINISHED, make_chroma_client, release_store
 from .embedding import make_embed_model
 from .errors import ConfigError, PaperQAError, StoreError, first_line
-from .ingest import dedupe
+from .ingest import dedupe, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
 from .settings import Settings
 from .types import ChunkHit, Paper
@@ -85,19 +85,6 @@ class UpsertCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-def _merge_incoming(old: Paper, new: Paper) -> Paper:
-    """The incoming record is authoritative for text; lists (pages, links) accumulate."""
-    merged = new.model_copy(deep=True)
-    for field in ("date", "date_text", "authors", "upvotes", "organization"):
-        if getattr(merged, field) is None:
-            setattr(merged, field, getattr(old, field))
-    for field in ("links", "pages", "locations"):
-        values: list[str] = list(getattr(old, field))
-        values += [v for v in getattr(merged, field) if v not in values]
-        setattr(merged, field, values)
-    return merged
 
 
 # Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
@@ -333,7 +320,7 @@ class PaperIndex:
                 counts.added += 1
                 continue
             old = Paper.model_validate_json(str(old_meta["json"]))
-            paper = _merge_incoming(old, incoming)
+            paper = merge_papers(old, incoming, other_wins=True)  # the incoming text is authoritative
             if paper.text_hash != old_meta.get("text_hash"):
                 to_embed.append(paper)
                 counts.updated += 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -159,15 +158,15 @@ def ask(
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print every paper as JSON.")
-@click.option("--search", default=None, help="Only papers whose title contains this text.")
+@click.option(
+    "--search", default=None, help="Only papers whose title or abstract contains this text (as the UI)."
+)
 @home_opt
 @chroma_opt
 def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str | None) -> None:
     """List the papers in the index."""
     app = _app(home, chroma_url)
-    items = app.papers()
-    if search:
-        items = [p for p in items if search.lower() in p.title.lower()]
+    items = app.search_papers(search, limit=None) if search else app.papers()
     if as_json:
         _dump([p.public_dict() for p in items])
         return
@@ -227,15 +226,9 @@ def reset(yes: bool, home: str | None) -> None:
     targets = [settings.chroma_dir, settings.keyword_dir]
     if not yes:
         click.confirm(f"Delete {', '.join(map(str, targets))}?", abort=True)
-    from .chroma import UNFINISHED, claim_store, release_store
+    from .api import reset_index
 
-    claim_store(settings.home)  # not under a process that has it open
-    try:
-        for t in targets:
-            shutil.rmtree(t, ignore_errors=True)
-        (settings.home / UNFINISHED).unlink(missing_ok=True)
-    finally:
-        release_store(settings.home)
+    reset_index(settings)  # refused while a process has the index open
     click.echo(f"index removed from {settings.home}; `paperqa ingest` rebuilds it")
 
 

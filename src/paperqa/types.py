@@ -52,6 +52,12 @@ class Paper(BaseModel):
         """Hash of everything; a change with the same text_hash is a metadata-only update."""
         return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:16]
 
+    def mentions(self, text: str) -> bool:
+        """Whether the title or the abstract contains `text`, in any case (an empty text is in
+        every paper): what a corpus search matches."""
+        needle = text.strip().lower()
+        return needle in self.title.lower() or needle in self.abstract.lower()
+
     def public_dict(self) -> dict[str, object]:
         """The `paperqa papers --json` shape."""
         return {

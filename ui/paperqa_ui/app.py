@@ -170,9 +170,7 @@ def llm_settings_from(prefs: dict[str, Any], base: LLMSettings) -> LLMSettings |
 
 
 def corpus_rows(app: PaperQA, query: str = "") -> tuple[list[list[Any]], list[str]]:
-    q = (query or "").strip().lower()
-    papers = [p for p in app.papers() if not q or q in p.title.lower() or q in p.abstract.lower()]
-    papers.sort(key=lambda p: (-(p.upvotes or 0), p.title))
+    papers = app.search_papers(query or "", limit=None)
     rows = [[p.title, p.date or p.date_text or "", ", ".join(p.pages), p.upvotes] for p in papers]
     return rows, [p.id for p in papers]
 
@@ -362,7 +360,7 @@ def build(app: PaperQA) -> gr.Blocks:
 
         def open_paper(ids: list[str], evt: gr.SelectData) -> str:
             row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-            paper = app.index.papers().get(ids[row]) if 0 <= row < len(ids) else None
+            paper = app.paper(ids[row]) if 0 <= row < len(ids) else None
             if paper is None:
                 return ""
             return (
@@ -448,7 +446,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
                 "the MCP server needs an optional extra", hint="pip install 'paperqa-local[mcp]'"
             ) from e
     app = PaperQA(settings)
-    if app.index.count() == 0:
+    if app.paper_count() == 0:
         bar = tqdm(unit="paper", desc="First run: indexing the bundled corpus", file=sys.stderr)
 
         def progress(done: int, total: int) -> None:

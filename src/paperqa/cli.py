@@ -85,17 +85,9 @@ def ingest(paths: tuple[Path, ...], as_json: bool, home: str | None, chroma_url:
 
 
 def format_references(answer: Any) -> str:
-    lines = []
-    cited = {c.n for c in answer.citations}
-    for s in answer.sources:
-        if answer.refused or s.n in cited:
-            p = s.paper
-            bits = [p.title]
-            if p.date or p.date_text:
-                bits.append(p.date or p.date_text)
-            bits.append(p.links[0] if p.links else f"page {p.locations[0] if p.locations else p.pages[0]}")
-            lines.append(f"[{s.n}] " + " — ".join(bits))
-    return "\n".join(lines)
+    from .references import listed_sources, reference
+
+    return "\n".join(f"[{s.n}] {reference(s.paper)}" for s in listed_sources(answer))
 
 
 @cli.command()
@@ -127,6 +119,7 @@ def ask(
     chroma_url: str | None,
 ) -> None:
     """Answer QUESTION from the corpus, with numbered citations and references."""
+    from .references import references_heading
     from .retrieve import Filters
 
     app = _app(home, chroma_url)
@@ -150,7 +143,7 @@ def ask(
     click.echo(final.answer)
     refs = format_references(final)
     if refs:
-        click.echo("\nReferences" if not final.refused else "\nClosest papers")
+        click.echo(f"\n{references_heading(final)}")
         click.echo(refs)
     for note in final.notes:
         click.echo(f"note: {note}", err=True)
@@ -171,7 +164,7 @@ def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str 
         _dump([p.public_dict() for p in items])
         return
     for p in items:
-        click.echo(f"{p.id}  {(p.date or p.date_text or '').ljust(12)}  {p.title}")
+        click.echo(f"{p.id}  {p.shown_date.ljust(12)}  {p.title}")
     click.echo(f"{len(items)} papers", err=True)
 
 

@@ -22,6 +22,7 @@ from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, to_bibtex, to_markdown
 from paperqa.ingest import UPLOAD_SUFFIXES
+from paperqa.references import listed_sources, reference, references_heading
 from paperqa.retrieve import Filters
 from paperqa.settings import LLMSettings, Settings
 from paperqa.types import Answer, Paper, Source
@@ -70,7 +71,7 @@ UPLOAD_TYPES = list(UPLOAD_SUFFIXES)
 
 
 def _paper_line(p: Paper) -> str:
-    bits = [p.date or p.date_text or "undated"]
+    bits = [p.shown_date or "undated"]
     if p.authors:
         bits.append(f"{p.authors} authors")
     if p.organization:
@@ -108,14 +109,13 @@ def render_answer(answer: Answer) -> str:
         s = by_n.get(int(m.group(1)))
         if s is None:  # cannot happen after verification; never show an unresolved marker
             return ""
-        tip = html.escape(f"{s.paper.title} — {_paper_line(s.paper)}", quote=True)
+        tip = html.escape(reference(s.paper), quote=True)
         return f'<a class="pqa-cite" href="#pqa-{aid}-{s.n}" title="{tip}">[{s.n}]</a>'
 
     body = re.sub(r"\[(\d+)\]", cite, escape_markup(answer.answer))
-    cited = {c.n for c in answer.citations}
-    shown = [s for s in answer.sources if answer.refused or s.n in cited]
+    shown = listed_sources(answer)
     if shown:
-        body += "\n\n**Closest papers**\n\n" if answer.refused else "\n\n**References**\n\n"
+        body += f"\n\n**{references_heading(answer)}**\n\n"
         for s in shown:
             p = s.paper
             body += (
@@ -171,7 +171,7 @@ def llm_settings_from(prefs: dict[str, Any], base: LLMSettings) -> LLMSettings |
 
 def corpus_rows(app: PaperQA, query: str = "") -> tuple[list[list[Any]], list[str]]:
     papers = app.search_papers(query or "", limit=None)
-    rows = [[p.title, p.date or p.date_text or "", ", ".join(p.pages), p.upvotes] for p in papers]
+    rows = [[p.title, p.shown_date, ", ".join(p.pages), p.upvotes] for p in papers]
     return rows, [p.id for p in papers]
 
 

@@ -34,7 +34,7 @@ from .llm import (
     question_token_limit,
 )
 from .retrieve import Filters, Retriever, rewrite_followup
-from .settings import LLMSettings, Settings
+from .settings import LLMSettings, Settings, apply_offline_defaults
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
 # Papers a corpus search returns unless asked for more or all: a screenful to pick from.
@@ -70,6 +70,7 @@ def bundled_corpus() -> Path:
 
 class PaperQA:
     def __init__(self, settings: Settings | None = None, llm: ChatModel | None = None) -> None:
+        apply_offline_defaults()  # before the store and the models are loaded
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._llm = llm

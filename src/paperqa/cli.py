@@ -47,6 +47,9 @@ def _dump(obj: Any) -> None:
 @click.version_option(package_name="paperqa-local")
 def cli() -> None:
     """PaperQA: answers about a corpus of papers, with citations you can check."""
+    from .settings import apply_offline_defaults
+
+    apply_offline_defaults()  # before any command imports a model library
 
 
 @cli.command()

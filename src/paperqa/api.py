@@ -1,6 +1,7 @@
 """The one API behind the CLI and the UI: ingest, papers, search, ask (streamed or not), check, reset.
 
 Only this module (besides the answer stage's `Retriever`) holds the store: callers ask PaperQA.
+May touch: the store (`index.PaperIndex`), the data folder's ingest lock and uploads folder.
 
 from paperqa.api import PaperQA
 app = PaperQA()                 # reads Settings from the environment

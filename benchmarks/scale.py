@@ -367,6 +367,9 @@ def _plot(results: list[dict[str, Any]], out: Path) -> None:
 
 
 def main() -> None:
+    from paperqa.settings import apply_offline_defaults
+
+    apply_offline_defaults()
     if len(sys.argv) == 5 and sys.argv[1] == "_ingest":
         _ingest_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
         return

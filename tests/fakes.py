@@ -3,6 +3,8 @@ composition: no index, no embedding model, no Chroma.
 
 * `FakeEmbedder` — hashed bag of words, L2-normalised: identical sentences have cosine 1,
   sentences sharing no content word cosine 0, and in between the share of shared words.
+* `FakeEmbedModel` — the llama-index embedding model shape (`get_text_embedding_batch`,
+  `get_query_embedding`) over a `FakeEmbedder`: a real store without the real model.
 * `FakeLexicon` — the `evidence.Lexicon` protocol: lower-case words without a few stop words,
   crude suffix stripping, IDF over the texts it is given (1.0 for every term when none).
 * `paper` / `source` — hand-made `Paper` and `Source` objects.
@@ -59,6 +61,19 @@ class FakeEmbedder:
         if not texts:
             return np.zeros((0, self.dim))
         return np.stack([self.vector(t) for t in texts])
+
+
+class FakeEmbedModel:
+    """What the store calls on a llama-index embedding model, answered by a FakeEmbedder."""
+
+    def __init__(self, dim: int = 64) -> None:
+        self.embedder = FakeEmbedder(dim)
+
+    def get_text_embedding_batch(self, texts: Sequence[str]) -> list[list[float]]:
+        return [list(map(float, v)) for v in self.embedder(texts)]
+
+    def get_query_embedding(self, text: str) -> list[float]:
+        return list(map(float, self.embedder.vector(text)))
 
 
 class FakeLexicon:

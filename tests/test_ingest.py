@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paperqa.errors import PaperQAError
-from paperqa.ingest import clean_text, expand_paths, parse_daily_page, parse_files
-from paperqa.types import normalize_title, paper_id_for
+from paperqa.ingest import clean_text, expand_paths, merge_papers, parse_daily_page, parse_files
+from paperqa.types import Paper, normalize_title, paper_id_for
 
 from .conftest import CORPUS
 
@@ -180,3 +180,26 @@ def test_bundled_abstracts_carry_no_latex_escapes(parsed) -> None:  # type: igno
     assert "TÜLU 3, a family of fully-open" in tulu.abstract
     for p in parsed.papers:
         assert not re.search(r"\\[\"'%&]|``|\{\\it", p.abstract), p.title
+
+
+def _record(abstract: str, **fields: object) -> Paper:
+    return Paper(id="p1", title="Quokka Decoding", abstract=abstract, **fields)  # type: ignore[arg-type]
+
+
+def test_duplicates_in_one_parse_keep_the_fuller_record_and_every_page() -> None:
+    kept = _record("Short.", date_text="May 25", upvotes=3, pages=["a.txt"], locations=["a.txt:3"])
+    other = _record("A longer abstract.", date="2024-05-25", date_text="May 25, 2024", upvotes=7, authors=4)
+    other.pages, other.locations = ["b.txt", "a.txt"], ["b.txt:9"]
+    merged = merge_papers(kept, other)
+    assert merged.abstract == "A longer abstract." and merged.upvotes == 7 and merged.authors == 4
+    assert (merged.date, merged.date_text) == ("2024-05-25", "May 25, 2024")  # a date with its own wording
+    assert merged.pages == ["a.txt", "b.txt"] and merged.locations == ["a.txt:3", "b.txt:9"]
+    assert kept.abstract == "Short."  # the records themselves are left as they were
+
+
+def test_a_paper_ingested_again_replaces_the_stored_text_and_keeps_what_it_lacks() -> None:
+    stored = _record("The stored, longer abstract.", date="2023-09-16", upvotes=9, pages=["a.txt"])
+    incoming = _record("An edit.", upvotes=2, pages=["b.txt"])
+    merged = merge_papers(stored, incoming, other_wins=True)
+    assert merged.abstract == "An edit." and merged.upvotes == 2 and merged.date == "2023-09-16"
+    assert merged.pages == ["a.txt", "b.txt"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,7 +151,7 @@ class AnswerEngine:
         abstract sentences, and follow-up questions revisit the same papers."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._memo]
         if missing:
-            for t, v in zip(missing, self.retriever.index.embed_texts(missing), strict=True):
+            for t, v in zip(missing, self.retriever.embed_texts(missing), strict=True):
                 self._memo[t] = v
             while len(self._memo) > 50_000:
                 self._memo.pop(next(iter(self._memo)))
@@ -177,9 +177,9 @@ class AnswerEngine:
             for sent in split_sentences(s.paper.abstract)
             if looks_like_instruction(sent)
         ]
-        qvec = self.retriever.index.embed_query(search_text)
+        qvec = self.retriever.embed_query(search_text)
         ranked = rank_sentences(
-            q, qvec, sources[:most], self._embed, self.retriever.index, skip=looks_like_instruction
+            q, qvec, sources[:most], self._embed, self.retriever, skip=looks_like_instruction
         )
         per = self.settings.evidence_per_source
         for src in sources:
@@ -228,10 +228,10 @@ class AnswerEngine:
             side_q.kinds = q.kinds  # what is asked stays the question's
             best = rank_sentences(
                 side_q,
-                self.retriever.index.embed_query(own),
+                self.retriever.embed_query(own),
                 [by_id[pid]],
                 self._embed,
-                self.retriever.index,
+                self.retriever,
                 skip=looks_like_instruction,
             )
             pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
@@ -345,7 +345,7 @@ class AnswerEngine:
 
     def _themes(self, shown: list[Source]) -> list[list[Source]]:
         """Group papers by theme: clusters of their paper vectors."""
-        vecs = self.retriever.index.paper_vectors([s.paper.id for s in shown])
+        vecs = self.retriever.paper_vectors([s.paper.id for s in shown])
         groups: list[list[Source]] = []
         centroids: list[np.ndarray | None] = []  # None: a group of papers without a vector
         for s in shown:
@@ -371,13 +371,13 @@ class AnswerEngine:
         the corpus covers it even when the passage similarity is low (a terse question)."""
         if not r.sources:
             return False
-        index = self.retriever.index
-        terms = set(index.content_terms([question])[0])
-        rare = {t for t, v in index.idf(terms).items() if v >= RARE_TERM_IDF}
+        lexicon = self.retriever
+        terms = set(lexicon.content_terms([question])[0])
+        rare = {t for t, v in lexicon.idf(terms).items() if v >= RARE_TERM_IDF}
         if len(rare) < MIN_RARE_TERMS:
             return False
         top = r.sources[0].paper
-        held = rare & set(index.content_terms([f"{top.title} {top.abstract}"])[0])
+        held = rare & set(lexicon.content_terms([f"{top.title} {top.abstract}"])[0])
         return len(held) >= len(rare) - 1 and len(held) >= MIN_RARE_TERMS
 
     def refusal(self, question: str, r: Retrieval) -> Answer:
@@ -428,7 +428,7 @@ class AnswerEngine:
             chosen,
             r,
             ranked,
-            lead_sentences(ranked, q, self.retriever.index) if chosen == "factoid" else [],
+            lead_sentences(ranked, q, self.retriever) if chosen == "factoid" else [],
             [],
             standalone,
         )
@@ -519,7 +519,7 @@ def _unknown_names(question: str, retriever: Retriever) -> bool:
     names = name_tokens(question)
     if not names:
         return False
-    papers = retriever.index.papers()
+    papers = retriever.papers()
     for name in names:
         # "LLaMA-style", "GPT-4-based": the name is the part before the descriptive suffix.
         forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
@@ -528,9 +528,9 @@ def _unknown_names(question: str, retriever: Retriever) -> bool:
     return False
 
 
-def _in_corpus(name: str, retriever: Retriever, papers: dict[str, Paper]) -> bool:
+def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:
     pattern = NameMatcher(name).any_case
-    hits = [pid for pid, _ in retriever.index.keyword_search(name, 10)]
+    hits = [pid for pid, _ in retriever.keyword_search(name, 10)]
     return any(
         pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
     )

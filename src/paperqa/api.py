@@ -1,4 +1,7 @@
-"""The one API behind the CLI and the UI: ingest, papers, ask (streamed or not), check.
+"""The one API behind the CLI and the UI: ingest, papers, search, ask (streamed or not), check, reset.
+
+Only this module (besides the answer stage's `Retriever`) holds the store: callers ask PaperQA.
+May touch: the store (`index.PaperIndex`), the data folder's ingest lock and uploads folder.
 
 from paperqa.api import PaperQA
 app = PaperQA()                 # reads Settings from the environment
@@ -16,9 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
 
+from . import locking
 from .answer import AnswerEngine, Event
+from .chroma import remove_store
 from .errors import PaperQAError
-from .index import PaperIndex, lock_or_holder
+from .index import PaperIndex
 from .ingest import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
 from .llm import (
     CHARS_PER_TOKEN,
@@ -30,21 +35,29 @@ from .llm import (
     question_token_limit,
 )
 from .retrieve import Filters, Retriever, rewrite_followup
-from .settings import LLMSettings, Settings
+from .settings import LLMSettings, Settings, apply_offline_defaults
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
+# Papers a corpus search returns unless asked for more or all: a screenful to pick from.
+SEARCH_LIMIT = 50
+WRITER_LOCK = "ingest.lock"  # held while an ingest writes to the data folder
 
-@contextlib.contextmanager
-def writer_lock(home: Path) -> Iterator[None]:
+
+def writer_lock(home: Path) -> contextlib.AbstractContextManager[None]:
     """One ingest at a time per data folder (threads of the chat UI, clients of one server)."""
-    fh, holder = lock_or_holder(home / "ingest.lock")
-    if fh is None:
-        raise PaperQAError(
-            f"another ingest is writing to {home} (pid {holder})",
-            hint="wait for it to finish, then retry",
+
+    def busy(holder: str) -> PaperQAError:
+        return PaperQAError(
+            f"another ingest is writing to {home} (pid {holder})", hint="wait for it to finish, then retry"
         )
-    with fh:
-        yield
+
+    return locking.held(home / WRITER_LOCK, busy)
+
+
+def reset_index(settings: Settings) -> None:
+    """Delete a data folder's index without opening it (`paperqa reset`: a damaged store cannot
+    be opened). Refused while a process has it open."""
+    remove_store(settings)
 
 
 def bundled_corpus() -> Path:
@@ -58,11 +71,15 @@ def bundled_corpus() -> Path:
 
 class PaperQA:
     def __init__(self, settings: Settings | None = None, llm: ChatModel | None = None) -> None:
+        apply_offline_defaults()  # before the store and the models are loaded
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
+        self._llm = llm
+        self._open()
+
+    def _open(self) -> None:
         self.index = PaperIndex(self.settings)
         self.retriever = Retriever(self.index, self.settings.retrieval)
-        self._llm = llm
         self.engine = AnswerEngine(
             self.retriever, self._get_llm, self.settings.answer, self.settings.retrieval
         )
@@ -160,8 +177,38 @@ class PaperQA:
             return self.ingest(progress=progress)
         return None
 
+    def reset(self) -> None:
+        """Delete every paper (the Chroma store, or the server's collections, and the keyword
+        index); this object stays usable, on an empty index. See `reset_index` for a data folder
+        that is not open (or cannot be: a damaged store)."""
+        if self.settings.chroma_url:
+            self.index.delete_all()
+        self.close()
+        try:
+            if not self.settings.chroma_url:
+                remove_store(self.settings)
+        finally:
+            self._open()
+
+    def paper_count(self) -> int:
+        """Papers in the index."""
+        return self.index.count()
+
     def papers(self) -> list[Paper]:
+        """Every paper in the index, in the order they were stored."""
         return list(self.index.papers().values())
+
+    def paper(self, paper_id: str) -> Paper | None:
+        """The paper with this id, or None when the index has none."""
+        return self.index.papers().get(paper_id)
+
+    def search_papers(self, query: str, limit: int | None = SEARCH_LIMIT) -> list[Paper]:
+        """Papers whose title or abstract contains `query` (any case; every paper for an empty
+        one), most upvoted first, then by title; at most `limit` (None: all of them). The CLI's
+        `papers --search` and the UI's corpus tab both list this."""
+        found = [p for p in self.index.papers().values() if p.mentions(query)]
+        found.sort(key=lambda p: (-(p.upvotes or 0), p.title))
+        return found[:limit]
 
     # ---- questions ----------------------------------------------------------------
     def ask_stream(

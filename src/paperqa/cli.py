@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,9 @@ def _dump(obj: Any) -> None:
 @click.version_option(package_name="paperqa-local")
 def cli() -> None:
     """PaperQA: answers about a corpus of papers, with citations you can check."""
+    from .settings import apply_offline_defaults
+
+    apply_offline_defaults()  # before any command imports a model library
 
 
 @cli.command()
@@ -86,17 +88,9 @@ def ingest(paths: tuple[Path, ...], as_json: bool, home: str | None, chroma_url:
 
 
 def format_references(answer: Any) -> str:
-    lines = []
-    cited = {c.n for c in answer.citations}
-    for s in answer.sources:
-        if answer.refused or s.n in cited:
-            p = s.paper
-            bits = [p.title]
-            if p.date or p.date_text:
-                bits.append(p.date or p.date_text)
-            bits.append(p.links[0] if p.links else f"page {p.locations[0] if p.locations else p.pages[0]}")
-            lines.append(f"[{s.n}] " + " — ".join(bits))
-    return "\n".join(lines)
+    from .references import listed_sources, reference
+
+    return "\n".join(f"[{s.n}] {reference(s.paper)}" for s in listed_sources(answer))
 
 
 @cli.command()
@@ -128,6 +122,7 @@ def ask(
     chroma_url: str | None,
 ) -> None:
     """Answer QUESTION from the corpus, with numbered citations and references."""
+    from .references import references_heading
     from .retrieve import Filters
 
     app = _app(home, chroma_url)
@@ -151,7 +146,7 @@ def ask(
     click.echo(final.answer)
     refs = format_references(final)
     if refs:
-        click.echo("\nReferences" if not final.refused else "\nClosest papers")
+        click.echo(f"\n{references_heading(final)}")
         click.echo(refs)
     for note in final.notes:
         click.echo(f"note: {note}", err=True)
@@ -159,20 +154,20 @@ def ask(
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print every paper as JSON.")
-@click.option("--search", default=None, help="Only papers whose title contains this text.")
+@click.option(
+    "--search", default=None, help="Only papers whose title or abstract contains this text (as the UI)."
+)
 @home_opt
 @chroma_opt
 def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str | None) -> None:
     """List the papers in the index."""
     app = _app(home, chroma_url)
-    items = app.papers()
-    if search:
-        items = [p for p in items if search.lower() in p.title.lower()]
+    items = app.search_papers(search, limit=None) if search else app.papers()
     if as_json:
         _dump([p.public_dict() for p in items])
         return
     for p in items:
-        click.echo(f"{p.id}  {(p.date or p.date_text or '').ljust(12)}  {p.title}")
+        click.echo(f"{p.id}  {p.shown_date.ljust(12)}  {p.title}")
     click.echo(f"{len(items)} papers", err=True)
 
 
@@ -227,15 +222,9 @@ def reset(yes: bool, home: str | None) -> None:
     targets = [settings.chroma_dir, settings.keyword_dir]
     if not yes:
         click.confirm(f"Delete {', '.join(map(str, targets))}?", abort=True)
-    from .index import UNFINISHED, claim_store, release_store
+    from .api import reset_index
 
-    claim_store(settings.home)  # not under a process that has it open
-    try:
-        for t in targets:
-            shutil.rmtree(t, ignore_errors=True)
-        (settings.home / UNFINISHED).unlink(missing_ok=True)
-    finally:
-        release_store(settings.home)
+    reset_index(settings)  # refused while a process has the index open
     click.echo(f"index removed from {settings.home}; `paperqa ingest` rebuilds it")
 
 

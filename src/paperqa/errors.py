@@ -24,3 +24,13 @@ class ConfigError(PaperQAError):
 
 class StoreError(PaperQAError):
     """The index could not be opened or written."""
+
+
+def first_line(e: BaseException, *, named: bool = False, limit: int | None = None) -> str:
+    """An exception as one line of a message: the first line of its text, or its type when it
+    has none. `named` puts the type in front ("ValueError: …"); `limit` cuts the text."""
+    text = str(e).strip()
+    if not text:
+        return type(e).__name__
+    line = text.splitlines()[0][:limit]
+    return f"{type(e).__name__}: {line}" if named else line

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+from .references import listed_sources, reference, references_heading
 from .types import Answer, Paper
 
 
@@ -60,15 +61,11 @@ def to_bibtex(answer: Answer) -> str:
 
 def to_markdown(answer: Answer) -> str:
     lines = [f"## {escape_markup(answer.question)}", "", escape_markup(answer.answer), ""]
-    refs = _cited(answer) if not answer.refused else [(s.n, s.paper) for s in answer.sources]
-    if refs:
-        lines += ["### References" if not answer.refused else "### Closest papers", ""]
-        for n, p in refs:
-            bits = [f"**{p.title}**"]
-            if p.date or p.date_text:
-                bits.append(str(p.date or p.date_text))
-            bits.append(p.links[0] if p.links else f"source {(p.locations or p.pages)[0]}")
-            lines.append(f"[{n}] " + escape_markup(" — ".join(bits)))
+    listed = listed_sources(answer)
+    if listed:
+        lines += [f"### {references_heading(answer)}", ""]
+        for s in listed:
+            lines.append(f"[{s.n}] " + escape_markup(reference(s.paper, title=f"**{s.paper.title}**")))
     if answer.notes:
         lines += ["", "### Verifier notes", "", *[f"- {escape_markup(n)}" for n in answer.notes]]
     return "\n".join(lines) + "\n"

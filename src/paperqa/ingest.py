@@ -34,10 +34,13 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
-from .errors import PaperQAError
+from .errors import PaperQAError, first_line
 from .types import IngestError, Paper, ParseResult, normalize_title, paper_id_for
 
 log = logging.getLogger(__name__)
+
+# Most characters of a parser's error quoted in a skipped file's reason (it can hold a whole record).
+QUOTED_ERROR_CHARS = 120
 
 BOILERPLATE = {
     "new",
@@ -222,28 +225,35 @@ def parse_daily_page(text: str, name: str) -> _PageParse:
     return out
 
 
-def _merge(into: Paper, other: Paper) -> None:
-    """Merge a duplicate occurrence into the paper already kept."""
-    if "$" in into.title and "$" not in other.title:
-        into.title = other.title
-    if len(other.abstract) > len(into.abstract):
-        into.abstract = other.abstract
-    if into.date is None and other.date is not None:
-        into.date, into.date_text = other.date, other.date_text
-    into.date_text = into.date_text or other.date_text
-    into.authors = into.authors if into.authors is not None else other.authors
-    if other.upvotes is not None:
-        into.upvotes = max(into.upvotes or 0, other.upvotes)
-    into.organization = into.organization or other.organization
-    for url in other.links:
-        if url not in into.links:
-            into.links.append(url)
-    for page in other.pages:
-        if page not in into.pages:
-            into.pages.append(page)
-    for loc in other.locations:
-        if loc not in into.locations:
-            into.locations.append(loc)
+def merge_papers(kept: Paper, other: Paper, *, other_wins: bool = False) -> Paper:
+    """One paper from two records of it (the same normalised title), as a new object: the one
+    merge policy of ingest (duplicates across pages) and of the store (a paper ingested again).
+
+    Lists (links, pages, locations) accumulate, `kept`'s first; a field one record lacks comes
+    from the other. Where both have a value, duplicates found in one parse keep the fuller one:
+    the title without LaTeX, the longer abstract, the dated record's date, the higher upvote
+    count (the first-seen authors and organisation). A record ingested again (`other_wins`)
+    replaces the stored values instead: it is the newer text.
+    """
+    first, second = (other, kept) if other_wins else (kept, other)
+    merged = first.model_copy(deep=True)
+    if not other_wins:
+        if "$" in kept.title and "$" not in other.title:
+            merged.title = other.title
+        if len(other.abstract) > len(kept.abstract):
+            merged.abstract = other.abstract
+        if kept.date is None and other.date is not None:  # a date comes with its own wording
+            merged.date, merged.date_text = other.date, other.date_text
+        if kept.upvotes is not None and other.upvotes is not None:
+            merged.upvotes = max(kept.upvotes, other.upvotes)
+    for name in ("date", "date_text", "authors", "upvotes", "organization"):
+        if getattr(merged, name) in (None, ""):
+            setattr(merged, name, getattr(second, name))
+    for name in ("links", "pages", "locations"):
+        values: list[str] = list(getattr(kept, name))
+        values += [v for v in getattr(other, name) if v not in values]
+        setattr(merged, name, values)
+    return merged
 
 
 def _draft_to_paper(d: _Draft, page: str) -> Paper:
@@ -270,7 +280,7 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     for p in papers:
         key = normalize_title(p.title)
         if key in kept:
-            _merge(kept[key], p)
+            kept[key] = merge_papers(kept[key], p)
         else:
             kept[key] = p.model_copy(deep=True)
     return list(kept.values())
@@ -548,11 +558,6 @@ def detect_format(path: Path, text: str) -> str:
     return "daily"
 
 
-def _short(e: BaseException) -> str:
-    text = str(e).strip().splitlines()[0][:120] if str(e).strip() else ""
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
-
-
 def parse_files(paths: Iterable[Path]) -> ParseResult:
     """Parse every file (format detected per file); merge duplicates across all of them."""
     result = ParseResult()
@@ -583,8 +588,9 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
             parsed = parse_daily_page(text, page)
         except Exception as e:  # a file nobody anticipated: report it, keep the others
             log.debug("parsing %s failed", path, exc_info=True)
+            why = first_line(e, named=True, limit=QUOTED_ERROR_CHARS)
             result.errors.append(
-                IngestError(file=page, line=None, reason=f"could not be parsed as {fmt} ({_short(e)})")
+                IngestError(file=page, line=None, reason=f"could not be parsed as {fmt} ({why})")
             )
             continue
         raw.extend(_draft_to_paper(d, page) for d in parsed.drafts)

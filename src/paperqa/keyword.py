@@ -14,12 +14,13 @@ Up to `rebuild_below` papers every change rebuilds one exact segment (it takes u
 seconds). Above it a change writes a new segment with just the changed papers, and the
 segments are merged into one when the new ones hold more than `merge_fraction` of the papers
 or there are more than `max_segments`. Readers notice a new manifest and reload.
+
+May touch: its keyword folder only (segments, manifest, write lock).
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import io
 import json
 import logging
@@ -33,12 +34,14 @@ from typing import Any
 
 import numpy as np
 
+from . import locking
 from .types import Paper
 
 log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
 MANIFEST = "manifest.json"
+WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)
 
 
 def keyword_text(paper: Paper) -> str:
@@ -300,15 +303,11 @@ class KeywordIndex:
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
         self.folder.mkdir(parents=True, exist_ok=True)
-        with self._write_lock, (self.folder / ".lock").open("a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                with self._lock:
-                    self._loaded_stamp = None  # re-read what another process may have written
-                    self._load()
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with self._write_lock, locking.waiting(self.folder / WRITE_LOCK):
+            with self._lock:
+                self._loaded_stamp = None  # re-read what another process may have written
+                self._load()
+            yield
 
     def update(
         self,
@@ -389,5 +388,5 @@ class KeywordIndex:
             self._loaded_stamp = None
             self._load()
         for old in self.folder.iterdir():  # segments no manifest lists any more; old formats
-            if old.name not in names and old.name not in (MANIFEST, ".lock"):
+            if old.name not in names and old.name not in (MANIFEST, WRITE_LOCK):
                 shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)

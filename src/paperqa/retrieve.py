@@ -22,7 +22,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -292,9 +292,41 @@ class Retrieval:
 
 
 class Retriever:
+    """Searches the store; the answer stage reads the store only through it (the methods below)."""
+
     def __init__(self, index: PaperIndex, settings: RetrievalSettings) -> None:
         self.index = index
         self.settings = settings
+
+    # ---- the store, as the answer stage reads it ------------------------------------
+    def papers(self) -> Mapping[str, Paper]:
+        """Every indexed paper by id."""
+        return self.index.papers()
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """The unit vector a search for `text` uses (remembered by the store)."""
+        return self.index.embed_query(text)
+
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of passages, embedded as chunks are."""
+        return self.index.embed_texts(texts)
+
+    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
+        """Paper-level vectors of the given papers (those that have one)."""
+        return self.index.paper_vectors(paper_ids)
+
+    def content_terms(self, texts: Sequence[str]) -> list[list[str]]:
+        """Texts analysed as the keyword index analyses them, without function words (with
+        `idf`, this makes the retriever the `evidence.Lexicon`)."""
+        return self.index.content_terms(texts)
+
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """BM25 IDF of analysed terms over the indexed papers."""
+        return self.index.idf(terms)
+
+    def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """BM25 over title + abstract: [(paper id, score)], best first."""
+        return self.index.keyword_search(query, k)
 
     def _dense(
         self, query_vec: np.ndarray, allowed: set[str] | None

@@ -3,6 +3,8 @@
 Every field can be set from the environment with the `PAPERQA_` prefix and `__` between
 group and field, e.g. `PAPERQA_LLM__BASE_URL=http://127.0.0.1:11434/v1`.
 Secrets (API keys, UI password) come only from the environment.
+
+May touch: reads the environment; writes it only in `apply_offline_defaults`, when called.
 """
 
 from __future__ import annotations
@@ -14,13 +16,24 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Offline by default: nothing may download weights or phone home at run time.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+# Offline by default: nothing may download weights or phone home at run time. The entry points
+# apply these (`paperqa`'s command group, PaperQA(), the UI package); importing this module
+# changes nothing. A variable the environment already sets is left as it is.
+OFFLINE_DEFAULTS = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+}
+
+
+def apply_offline_defaults() -> None:
+    """Set every OFFLINE_DEFAULTS variable the environment does not set. Call it before the
+    model libraries are imported: huggingface_hub reads HF_HUB_OFFLINE once, at import."""
+    for name, value in OFFLINE_DEFAULTS.items():
+        os.environ.setdefault(name, value)
 
 
 def default_home() -> Path:

@@ -52,13 +52,25 @@ class Paper(BaseModel):
         """Hash of everything; a change with the same text_hash is a metadata-only update."""
         return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:16]
 
+    @property
+    def shown_date(self) -> str:
+        """The date a reader sees: ISO when the page gave a year, else as the page wrote it
+        ("May 25"); "" when it gave none."""
+        return self.date or self.date_text or ""
+
+    def mentions(self, text: str) -> bool:
+        """Whether the title or the abstract contains `text`, in any case (an empty text is in
+        every paper): what a corpus search matches."""
+        needle = text.strip().lower()
+        return needle in self.title.lower() or needle in self.abstract.lower()
+
     def public_dict(self) -> dict[str, object]:
         """The `paperqa papers --json` shape."""
         return {
             "id": self.id,
             "title": self.title,
             "abstract": self.abstract,
-            "date": self.date or self.date_text,
+            "date": self.shown_date or None,
             "authors": self.authors,
             "upvotes": self.upvotes,
             "organization": self.organization,

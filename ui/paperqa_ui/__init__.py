@@ -3,4 +3,11 @@
 `app` lays out the tabs and wires their events (and `launch` serves them); `render` turns
 answers, sources, papers, reports and errors into the markup shown; `prefs` turns the settings
 sidebar's choices into the options of a question. Only `app` imports Gradio.
+
+Importing the package applies PaperQA's offline defaults first: Gradio imports huggingface_hub,
+which reads HF_HUB_OFFLINE once, at import.
 """
+
+from paperqa.settings import apply_offline_defaults
+
+apply_offline_defaults()

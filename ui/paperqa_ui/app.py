@@ -3,8 +3,7 @@
 `PaperQAUI` lays out the settings sidebar, the chat tab and the corpus tab, and handles their
 events; what the components show is made by the pure converters in `render` and `prefs`. No
 retrieval, answer or parsing logic lives here: only layout and event wiring, and `launch`.
-It calls `PaperQA` and pure helpers (export, types, settings); the two `app.index` calls left
-(`papers().get`, `count`) go when `PaperQA` offers a paper by id and a count.
+It calls `PaperQA` and pure helpers (export, references, types, settings), nothing else.
 """
 
 from __future__ import annotations
@@ -320,12 +319,12 @@ class PaperQAUI:
 
     # ---- corpus -------------------------------------------------------------------
     def show_corpus(self, query: str) -> tuple[Any, list[str], str]:
-        rows, ids = corpus_rows(self.app.papers(), query)
+        rows, ids = corpus_rows(self.app.search_papers(query or "", limit=None))
         return rows, ids, paper_count(rows)
 
     def open_paper(self, ids: list[str], evt: gr.SelectData) -> str:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
-        return render_paper(self.app.index.papers().get(ids[row]) if 0 <= row < len(ids) else None)
+        return render_paper(self.app.paper(ids[row]) if 0 <= row < len(ids) else None)
 
     def add_files(
         self,
@@ -392,7 +391,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
                 "the MCP server needs an optional extra", hint="pip install 'paperqa-local[mcp]'"
             ) from e
     app = PaperQA(settings)
-    if app.index.count() == 0:
+    if app.paper_count() == 0:
         bar = tqdm(unit="paper", desc="First run: indexing the bundled corpus", file=sys.stderr)
 
         def progress(done: int, total: int) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from paperqa.citations import replace_markers
 from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup
+from paperqa.references import listed_sources, reference, references_heading
 from paperqa.types import Answer, IngestReport, Paper, Source
 
 SOURCES_PLACEHOLDER = "_The papers behind each answer appear here, with their scores._"
@@ -30,7 +31,7 @@ _NAMED_METHOD = re.compile(r"^[A-Z][\w\-^+.]*[A-Z0-9][\w\-]*: ")
 
 def paper_line(p: Paper) -> str:
     """The one-line facts under a title: date · authors · organization · upvotes."""
-    bits = [p.date or p.date_text or "undated"]
+    bits = [p.shown_date or "undated"]
     if p.authors:
         bits.append(f"{p.authors} authors")
     if p.organization:
@@ -66,7 +67,7 @@ def link_citations(text: str, sources: list[Source], anchor: str) -> str:
         s = by_n.get(n)
         if s is None:  # cannot happen after verification; never show an unresolved marker
             return ""
-        tip = html.escape(f"{s.paper.title} — {paper_line(s.paper)}", quote=True)
+        tip = html.escape(reference(s.paper), quote=True)
         return f'<a class="pqa-cite" href="#pqa-{anchor}-{s.n}" title="{tip}">[{s.n}]</a>'
 
     return replace_markers(escape_markup(text), cite)
@@ -98,10 +99,9 @@ def render_answer(answer: Answer, anchor: str | None = None) -> str:
     one answer apart from another's (random by default)."""
     anchor = anchor or uuid.uuid4().hex[:8]
     body = link_citations(answer.answer, answer.sources, anchor)
-    cited = {c.n for c in answer.citations}
-    shown = [s for s in answer.sources if answer.refused or s.n in cited]
+    shown = listed_sources(answer)
     if shown:
-        body += "\n\n**Closest papers**\n\n" if answer.refused else "\n\n**References**\n\n"
+        body += f"\n\n**{references_heading(answer)}**\n\n"
         body += "".join(render_reference(s, anchor) for s in shown)
     return body + render_notes(answer.notes)
 
@@ -130,13 +130,11 @@ def render_paper(paper: Paper | None) -> str:
     )
 
 
-def corpus_rows(papers: Iterable[Paper], query: str = "") -> tuple[list[list[Any]], list[str]]:
-    """Table rows (title, date, pages, upvotes) of the papers whose title or abstract contains
-    `query`, most upvoted first, and the paper ids in the same order."""
-    q = (query or "").strip().lower()
-    found = [p for p in papers if not q or q in p.title.lower() or q in p.abstract.lower()]
-    found.sort(key=lambda p: (-(p.upvotes or 0), p.title))
-    rows = [[p.title, p.date or p.date_text or "", ", ".join(p.pages), p.upvotes] for p in found]
+def corpus_rows(papers: Iterable[Paper]) -> tuple[list[list[Any]], list[str]]:
+    """Table rows (title, date, pages, upvotes) of the papers a corpus search found
+    (`PaperQA.search_papers`), in their order, and the paper ids in the same order."""
+    found = list(papers)
+    rows = [[p.title, p.shown_date, ", ".join(p.pages), p.upvotes] for p in found]
     return rows, [p.id for p in found]
 
 

@@ -49,10 +49,11 @@ check: install  ## the fast tier: lint, types and the tests that need no model (
 	$(BIN)/python -m pytest -q -m "not slow"
 
 eval: install
-	@# Tuned on dev; reported on both (and on the paraphrase slice).
+	@# Tuned on dev; reported on questions-b and on the paraphrase and summary slices.
 	$(BIN)/paperqa eval --questions eval/dev.jsonl --answers --report eval/reports/dev
 	$(BIN)/paperqa eval --questions eval/questions-b.jsonl --answers --report eval/reports/questions-b
 	$(BIN)/paperqa eval --questions eval/paraphrase.jsonl --answers --report eval/reports/paraphrase
+	$(BIN)/paperqa eval --questions eval/summaries.jsonl --answers --report eval/reports/summaries
 
 reset: install
 	$(BIN)/paperqa reset --yes

@@ -420,13 +420,7 @@ class Retriever:
         ranked = sorted(scores, key=lambda pid: -scores[pid])
         ranked = [pid for pid in ranked if pid in papers]
         if diverse:
-            pool = max(MMR_POOL_PER_PAPER * k, MMR_POOL_MIN)
-            ranked = self._mmr(ranked[:pool], scores, k, self.settings.mmr_lambda)
-            # The pin stays out of MMR's relevance scale; a confident keyword match still leads.
-            if keyword and keyword_gap(keyword) >= self.settings.keyword_confident_gap:
-                sure = keyword[0][0]
-                if sure in ranked:
-                    ranked = [sure] + [pid for pid in ranked if pid != sure]
+            ranked = self._diverse_order(ranked, scores, keyword, k)
         ranked = ranked[:k]
         if diverse and qvec is not None:  # a summary quotes every paper it lists
             self._add_passages(qvec, [pid for pid in ranked if pid not in dense], dense)
@@ -452,6 +446,19 @@ class Retriever:
             sub_queries=sub_queries,
             focus=[pid for pid in focus if pid in shown],
         )
+
+    def _diverse_order(
+        self, ranked: list[str], scores: dict[str, float], keyword: Sequence[tuple[str, float]], k: int
+    ) -> list[str]:
+        """MMR over the best MMR pool; a confident keyword match still leads (the pin stays out of
+        MMR's relevance scale)."""
+        pool = max(MMR_POOL_PER_PAPER * k, MMR_POOL_MIN)
+        ranked = self._mmr(ranked[:pool], scores, k, self.settings.mmr_lambda)
+        if keyword and keyword_gap(keyword) >= self.settings.keyword_confident_gap:
+            sure = keyword[0][0]
+            if sure in ranked:
+                ranked = [sure] + [pid for pid in ranked if pid != sure]
+        return ranked
 
     def _boost_name_owners(
         self,

@@ -39,7 +39,9 @@ from .settings import LLMSettings, Settings, apply_offline_defaults
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 
 if TYPE_CHECKING:  # llama-index's classes are imported only when asked for (llamaindex.py)
-    from .llamaindex import PaperQAQueryEngine, PaperQARetriever
+    from typing_extensions import Unpack
+
+    from .llamaindex import AskOptions, PaperQAQueryEngine, PaperQARetriever
 
 # Papers a corpus search returns unless asked for more or all: a screenful to pick from.
 SEARCH_LIMIT = 50
@@ -295,22 +297,14 @@ class PaperQA:
 
         return PaperQARetriever(self, top_k=top_k, filters=filters)
 
-    def as_query_engine(
-        self,
-        streaming: bool = False,
-        top_k: int | None = None,
-        filters: Filters | None = None,
-        style: Style | Literal["auto"] | None = None,
-        llm_settings: LLMSettings | None = None,
-    ) -> PaperQAQueryEngine:
+    def as_query_engine(self, streaming: bool = False, **options: Unpack[AskOptions]) -> PaperQAQueryEngine:
         """A llama-index query engine: `query(q)` returns a `Response` whose text is the verified,
         cited answer and whose `source_nodes` are its sources (a `StreamingResponse` with
-        `streaming=True`; see `paperqa.llamaindex`)."""
+        `streaming=True`). `options` are `ask`'s: top_k, filters, style, llm_settings (see
+        `paperqa.llamaindex`)."""
         from .llamaindex import PaperQAQueryEngine
 
-        return PaperQAQueryEngine(
-            self, streaming=streaming, top_k=top_k, filters=filters, style=style, llm_settings=llm_settings
-        )
+        return PaperQAQueryEngine(self, streaming=streaming, options=options)
 
     def check_llm(self, llm_settings: LLMSettings | None = None) -> str:
         return check_llm(llm_settings or self.settings.llm)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Generator, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -41,6 +41,16 @@ from .types import Answer, Source, Style
 if TYPE_CHECKING:
     from .answer import Event
     from .api import PaperQA
+
+
+class AskOptions(TypedDict, total=False):
+    """The keyword arguments of `PaperQA.ask_stream` a query engine passes on with each question."""
+
+    top_k: int | None
+    filters: Filters | None
+    style: Style | Literal["auto"] | None
+    llm_settings: LLMSettings | None
+
 
 # Metadata a node carries for programs, kept out of the text an LLM or an embedding model reads
 # (`node.get_content(MetadataMode.LLM)` shows the title and the date only).
@@ -198,48 +208,26 @@ class PaperQAQueryEngine(BaseQueryEngine):
     timings), or a `VerifiedStreamingResponse` with `streaming=True`. `retrieve(q)` gives the
     nodes `PaperQARetriever` gives."""
 
-    def __init__(
-        self,
-        app: PaperQA,
-        streaming: bool = False,
-        top_k: int | None = None,
-        filters: Filters | None = None,
-        style: Style | Literal["auto"] | None = None,
-        llm_settings: LLMSettings | None = None,
-    ) -> None:
-        _check_top_k(top_k)
+    def __init__(self, app: PaperQA, streaming: bool = False, options: AskOptions | None = None) -> None:
+        self.options: AskOptions = options or {}
+        _check_top_k(self.options.get("top_k"))
         super().__init__(callback_manager=None)
         self.app = app
         self.streaming = streaming
-        self.top_k = top_k
-        self.filters = filters
-        self.style = style
-        self.llm_settings = llm_settings
 
     def _get_prompt_modules(self) -> PromptMixinType:
         return {}
 
     def retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
-        found = self.app.retrieve(query_bundle.query_str, self.filters, self.top_k, self.style)
+        o = self.options
+        found = self.app.retrieve(query_bundle.query_str, o.get("filters"), o.get("top_k"), o.get("style"))
         return [paper_node(src) for src in found.sources]
 
     def _events(self, query_bundle: QueryBundle) -> Iterator[Event]:
-        return self.app.ask_stream(
-            query_bundle.query_str,
-            style=self.style,
-            filters=self.filters,
-            top_k=self.top_k,
-            llm_settings=self.llm_settings,
-        )
+        return self.app.ask_stream(query_bundle.query_str, **self.options)
 
     def _answer(self, query_bundle: QueryBundle) -> Response:
-        answer = self.app.ask(
-            query_bundle.query_str,
-            style=self.style,
-            filters=self.filters,
-            top_k=self.top_k,
-            llm_settings=self.llm_settings,
-        )
+        answer = self.app.ask(query_bundle.query_str, **self.options)
         return Response(answer.answer, source_nodes(answer), response_metadata(answer))
 
     def _query(self, query_bundle: QueryBundle) -> RESPONSE_TYPE:

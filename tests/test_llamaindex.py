@@ -177,6 +177,10 @@ def test_a_streamed_draft_is_printed_then_the_verified_answer_that_replaces_it(l
         response.print_response_stream()
     draft, verified = out.getvalue().split(VERIFIED_RULE)
     assert draft.startswith("Quokka decoding generates text") and verified.strip() == str(response)
+    again = io.StringIO()
+    with contextlib.redirect_stdout(again):
+        response.print_response_stream()  # the stream was read: the verified answer alone
+    assert again.getvalue().strip() == str(response)
 
 
 def test_aquery_answers_as_query_does_streamed_or_not(library: PaperQA) -> None:

@@ -178,7 +178,12 @@ class VerifiedStreamingResponse(StreamingResponse):
                 print(text, end="", flush=True)
                 streamed += text
         verified = str(self)
-        print(VERIFIED_RULE + verified if streamed and streamed != verified else "")
+        if not streamed:  # no draft, or the stream was read before: the answer itself
+            print(verified)
+        elif streamed != verified:
+            print(VERIFIED_RULE + verified)
+        else:
+            print()
 
 
 @dataclass

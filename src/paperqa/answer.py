@@ -388,6 +388,15 @@ class AnswerEngine:
         return Answer(question=question, answer=text, refused=True, sources=r.sources[:3])
 
     # ---- public -------------------------------------------------------------------
+    def retrieve(
+        self, question: str, style: Style, filters: Filters | None = None, top_k: int | None = None
+    ) -> Retrieval:
+        """The search a question of this style is answered from: a summary or a listing searches
+        diversely, for more papers (`top_k` overrides how many)."""
+        diverse = style in ("summary", "listing")
+        k = top_k or (8 if diverse else self.retrieval_settings.top_k)
+        return self.retriever.search(question, k=k, filters=filters, diverse=diverse)
+
     def answer_stream(
         self,
         question: str,
@@ -406,8 +415,7 @@ class AnswerEngine:
         chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]
         rule = STYLES[chosen]
         diverse = chosen in ("summary", "listing")
-        k = top_k or (8 if diverse else self.retrieval_settings.top_k)
-        r = self.retriever.search(standalone, k=k, filters=filters, diverse=diverse)
+        r = self.retrieve(standalone, chosen, filters=filters, top_k=top_k)
         t_retrieve = time.perf_counter() - t0
         covered = (
             relevance_ok(r, self.retrieval_settings.min_relevance) or self._holds_rare_terms(standalone, r)

@@ -17,10 +17,10 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from . import locking
-from .answer import AnswerEngine, Event
+from .answer import AnswerEngine, Event, classify
 from .chroma import remove_store
 from .errors import PaperQAError
 from .index import PaperIndex
@@ -34,9 +34,14 @@ from .llm import (
     make_llm,
     question_token_limit,
 )
-from .retrieve import Filters, Retriever, rewrite_followup
+from .retrieve import Filters, Retrieval, Retriever, rewrite_followup
 from .settings import LLMSettings, Settings, apply_offline_defaults
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
+
+if TYPE_CHECKING:  # llama-index's classes are imported only when asked for (llamaindex.py)
+    from typing_extensions import Unpack
+
+    from .llamaindex import AskOptions, PaperQAQueryEngine, PaperQARetriever
 
 # Papers a corpus search returns unless asked for more or all: a screenful to pick from.
 SEARCH_LIMIT = 50
@@ -267,6 +272,39 @@ class PaperQA:
         if final is None:  # pragma: no cover - answer_stream always ends with "final"
             raise PaperQAError("no answer was produced")
         return final
+
+    def retrieve(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        style: Style | Literal["auto"] | None = None,
+    ) -> Retrieval:
+        """The papers `ask` would answer this question from, best first (no model is called)."""
+        question = (question or "").strip()
+        if not question:
+            raise PaperQAError("the query is empty", hint="pass a question or keywords about the papers")
+        if self.index.count() == 0:
+            raise PaperQAError("the index is empty", hint="run `paperqa ingest` (or PaperQA.ingest()) first")
+        chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]
+        return self.engine.retrieve(question, chosen, filters=filters, top_k=top_k)
+
+    # ---- LlamaIndex ---------------------------------------------------------------
+    def as_retriever(self, top_k: int | None = None, filters: Filters | None = None) -> PaperQARetriever:
+        """A llama-index `BaseRetriever`: `retrieve(query)` gives one `NodeWithScore` per paper,
+        in PaperQA's ranking order (see `paperqa.llamaindex`)."""
+        from .llamaindex import PaperQARetriever
+
+        return PaperQARetriever(self, top_k=top_k, filters=filters)
+
+    def as_query_engine(self, streaming: bool = False, **options: Unpack[AskOptions]) -> PaperQAQueryEngine:
+        """A llama-index query engine: `query(q)` returns a `Response` whose text is the verified,
+        cited answer and whose `source_nodes` are its sources (a `StreamingResponse` with
+        `streaming=True`). `options` are `ask`'s: top_k, filters, style, llm_settings (see
+        `paperqa.llamaindex`)."""
+        from .llamaindex import PaperQAQueryEngine
+
+        return PaperQAQueryEngine(self, streaming=streaming, options=options)
 
     def check_llm(self, llm_settings: LLMSettings | None = None) -> str:
         return check_llm(llm_settings or self.settings.llm)

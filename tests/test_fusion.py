@@ -324,3 +324,19 @@ def test_summary_feedback_leaves_similarity_to_the_question_and_other_searches_a
     plain = _topic_index()
     Retriever(plain, settings).search("what does the topic report", k=4)  # type: ignore[arg-type]
     assert len(plain.queried) == 2 and all(np.array_equal(v, plain.query) for v in plain.queried)
+
+
+def test_a_summary_search_that_finds_nothing_returns_no_sources_instead_of_failing() -> None:
+    """A filter no paper passes leaves feedback nothing to learn from (the store refuses an empty
+    id list): the search comes back empty, for the caller to refuse."""
+
+    class Empty(VectorIndex):
+        def paper_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+            assert ids, "asked the store for the vectors of no paper"
+            return super().paper_vectors(ids)
+
+    index = Empty([], [], {})
+    r = Retriever(index, SETTINGS.model_copy(update={"summary_feedback": 0.5})).search(  # type: ignore[arg-type]
+        "summarize the topic", k=5, diverse=True
+    )
+    assert r.sources == [] and r.best_dense == 0.0

@@ -9,7 +9,8 @@ A paper record is written after its chunks, so a paper record means "completely 
 an interrupted ingest is finished by the next run without duplicates (chunk ids are
 deterministic and old chunks of a paper are deleted before its new ones are added).
 
-This module and `llm.py` are the only ones that touch chromadb / llama-index internals; the
+The index modules (this one, `chroma.py`, `embedding.py`, `keyword.py`) and the model modules
+(`llm.py`, `llamaindex.py`) are the only ones that touch chromadb / llama-index internals; the
 Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
 May touch: its Chroma collections, the keyword index (`keyword.py`) and the unfinished-ingest
@@ -90,6 +91,11 @@ class UpsertCounts:
 
 # Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
 QUERY_VECTORS_KEPT = 256
+
+
+def _sentence_pieces(text: str) -> list[str]:
+    """`split_sentences`, each sentence with the space that follows it, for the chunker."""
+    return [f"{sentence} " for sentence in split_sentences(text)]
 
 
 class PaperIndex:
@@ -215,8 +221,9 @@ class PaperIndex:
                 chunk_size=self.settings.index.chunk_size,
                 chunk_overlap=self.settings.index.chunk_overlap,
                 tokenizer=tokenize,
-                # The package's one sentence splitter: chunks end where evidence sentences end.
-                chunking_tokenizer_fn=split_sentences,
+                # The package's one sentence splitter: chunks end where evidence sentences end
+                # (the splitter joins the pieces as they are: each keeps the space after it).
+                chunking_tokenizer_fn=_sentence_pieces,
             )
         return self._splitter
 
@@ -517,18 +524,26 @@ class PaperIndex:
 
     @_store_call
     def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
-        """(text, embedding) of every chunk of the given papers."""
+        """(text, embedding) of every chunk of the given papers, in chunk order."""
+        if not paper_ids:
+            return {}
         got = self._chunks.get(
             where={"paper_id": {"$in": paper_ids}}, include=["documents", "metadatas", "embeddings"]
         )
+        rows = sorted(
+            zip(got["metadatas"], got["documents"], got["embeddings"], strict=False),
+            key=lambda row: int((row[0] or {}).get("chunk", 0)),
+        )
         out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}
-        for doc, meta, emb in zip(got["documents"], got["metadatas"], got["embeddings"], strict=False):
+        for meta, doc, emb in rows:
             out.setdefault(str(meta["paper_id"]), []).append((doc or "", np.asarray(emb, dtype=np.float32)))
         return out
 
     @_store_call
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
         """Paper-level vectors (normalised mean of the paper's chunk embeddings)."""
+        if not paper_ids:  # Chroma refuses an empty id list
+            return {}
         got = self._papers.get(ids=paper_ids, include=["embeddings"])
         return {
             pid: np.asarray(emb, dtype=np.float32)

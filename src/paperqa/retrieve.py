@@ -351,6 +351,8 @@ class Retriever:
     def _feedback_vector(self, qvec: np.ndarray, ranked: list[str], beta: float) -> np.ndarray:
         """Rocchio: the query plus `beta` times the mean vector of the FEEDBACK_PAPERS best-ranked
         papers, normalised (cosine search)."""
+        if not ranked:  # nothing found (a filter no paper passes): nothing to learn from
+            return qvec
         vecs = list(self.index.paper_vectors(ranked[:FEEDBACK_PAPERS]).values())
         if not vecs:
             return qvec
@@ -363,7 +365,7 @@ class Retriever:
         if not paper_ids:
             return
         for pid, chunks in self.index.chunks_of(paper_ids).items():
-            hits = [
+            hits = [  # chunks_of gives them in chunk order, the order of the store's chunk ids
                 ChunkHit(paper_id=pid, chunk_id=f"{pid}:{i}", text=text, score=float(vec @ qvec))
                 for i, (text, vec) in enumerate(chunks)
             ]

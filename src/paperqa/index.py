@@ -304,9 +304,10 @@ class UpsertCounts:
 def _merge_incoming(old: Paper, new: Paper) -> Paper:
     """The incoming record is authoritative for text; lists (pages, links) accumulate."""
     merged = new.model_copy(deep=True)
-    for field in ("date", "date_text", "authors", "upvotes", "organization"):
+    for field in ("date", "date_text", "authors", "upvotes", "organization", "doi", "arxiv_id"):
         if getattr(merged, field) is None:
             setattr(merged, field, getattr(old, field))
+    merged.author_names = merged.author_names or old.author_names
     for field in ("links", "pages", "locations"):
         values: list[str] = list(getattr(old, field))
         values += [v for v in getattr(merged, field) if v not in values]

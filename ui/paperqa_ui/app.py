@@ -445,7 +445,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
             import mcp  # noqa: F401
         except ImportError as e:
             raise PaperQAError(
-                "the MCP server needs an optional extra", hint="pip install 'paperqa-local[mcp]'"
+                "the MCP server's package `mcp` is missing from this install", hint="run `make install`"
             ) from e
     app = PaperQA(settings)
     if app.index.count() == 0:

@@ -222,3 +222,10 @@ def test_bibtex_reports_a_broken_entry_by_line_and_keeps_the_others(tmp_path: Pa
     assert (p.title, p.doi, p.author_names) == ("Widget Retrieval", "10.5555/x", ["Müller, J.", "Roe, R."])
     (err,) = r.errors
     assert err.line == 2 and err.reason.startswith("invalid BibTeX entry (Unexpected block start")
+
+
+def test_uploads_accept_both_zotero_export_types() -> None:
+    from paperqa.ingest import UPLOAD_SUFFIXES, safe_file_name
+
+    for name in ("My Library.json", "My Library.ris"):
+        assert Path(safe_file_name(name)).suffix in UPLOAD_SUFFIXES

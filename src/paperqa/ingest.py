@@ -681,14 +681,7 @@ def parse_csl_json(text: str, name: str) -> tuple[list[Paper], list[IngestError]
         if not isinstance(item, dict):
             errors.append(IngestError(file=name, line=line, reason=f"{where}: not a JSON object; skipped"))
             continue
-        bad = next(
-            (
-                k
-                for k in ("title", "abstract", "DOI", "URL", "number", "note")
-                if not isinstance(item.get(k, ""), str)
-            ),
-            None,
-        )
+        bad = next((k for k in _CSL_TEXT_FIELDS if not isinstance(item.get(k, ""), str)), None)
         if bad is None:
             try:
                 authors = [_csl_name(a) for a in item.get("author") or []]
@@ -722,13 +715,9 @@ def parse_csl_json(text: str, name: str) -> tuple[list[Paper], list[IngestError]
     return papers, errors
 
 
+_CSL_TEXT_FIELDS = ("title", "abstract", "DOI", "URL", "number", "note")
 _CSL_SHAPES = {
-    "title": "text expected",
-    "abstract": "text expected",
-    "DOI": "text expected",
-    "URL": "text expected",
-    "number": "text expected",
-    "note": "text expected",
+    **dict.fromkeys(_CSL_TEXT_FIELDS, "text expected"),
     "author": 'a list of {"family": …, "given": …} names expected',
     "issued": '{"date-parts": [[year, month, day]]} expected',
 }

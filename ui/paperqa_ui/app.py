@@ -8,6 +8,7 @@ literally, never rendered as HTML; only the markup built here (citation links, p
 from __future__ import annotations
 
 import html
+import json
 import re
 import sys
 import tempfile
@@ -256,7 +257,7 @@ def build(app: PaperQA) -> gr.Blocks:
                 paper_view = gr.HTML(elem_id="paper-view")
                 gr.Markdown(
                     "#### Add papers\nDaily-papers pages (.txt), arXiv JSONL/JSON, BibTeX with abstracts, "
-                    "CSV (title, abstract) or arXiv Atom XML."
+                    "CSV (title, abstract), arXiv Atom XML, or a Zotero library (CSL JSON .json, RIS .ris)."
                 )
                 upload = gr.File(
                     file_count="multiple", file_types=UPLOAD_TYPES, label="Files", elem_id="upload"
@@ -417,6 +418,14 @@ def build(app: PaperQA) -> gr.Blocks:
         api_in = gr.Textbox(visible=False)
         api_out = gr.JSON(visible=False)
         gr.Button(visible=False).click(ask, api_in, api_out, api_name="ask")
+
+        def ask_json(question: str) -> str:
+            """Answer a question from the paper corpus, with citations; returns the `paperqa ask --json`
+            object as JSON text (for MCP clients: Gradio's MCP server would send /ask's dict as Python repr)."""
+            return json.dumps(ask(question), ensure_ascii=False)
+
+        api_text = gr.Textbox(visible=False)
+        gr.Button(visible=False).click(ask_json, api_in, api_text, api_name="ask_json")
     return demo
 
 

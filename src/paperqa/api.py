@@ -24,7 +24,7 @@ from .answer import AnswerEngine, Event, classify
 from .chroma import remove_store
 from .errors import PaperQAError
 from .index import PaperIndex
-from .ingest import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
+from .ingest import UPLOAD_SUFFIXES, adopt_known_ids, expand_paths, parse_files, safe_file_name
 from .llm import (
     CHARS_PER_TOKEN,
     PROMPT_RESERVE_TOKENS,
@@ -156,6 +156,8 @@ class PaperQA:
     def _store(
         self, parsed: ParseResult, t0: float, progress: Callable[[int, int], None] | None
     ) -> IngestReport:
+        if any(p.doi or p.arxiv_id for p in parsed.papers):  # the same DOI under another title
+            parsed.papers = adopt_known_ids(parsed.papers, self.index.papers().values())
         total = len(parsed.papers)
         done = 0
 

@@ -246,8 +246,17 @@ def merge_papers(kept: Paper, other: Paper, *, other_wins: bool = False) -> Pape
             merged.date, merged.date_text = other.date, other.date_text
         if kept.upvotes is not None and other.upvotes is not None:
             merged.upvotes = max(kept.upvotes, other.upvotes)
-    for name in ("date", "date_text", "authors", "upvotes", "organization"):
-        if getattr(merged, name) in (None, ""):
+    for name in (
+        "date",
+        "date_text",
+        "authors",
+        "upvotes",
+        "organization",
+        "doi",
+        "arxiv_id",
+        "author_names",
+    ):
+        if getattr(merged, name) in (None, "", []):
             setattr(merged, name, getattr(second, name))
     for name in ("links", "pages", "locations"):
         values: list[str] = list(getattr(kept, name))
@@ -275,14 +284,20 @@ def _draft_to_paper(d: _Draft, page: str) -> Paper:
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:
-    """One paper per normalised title, keeping first-seen order."""
+    """One paper per DOI, arXiv id or else normalised title (in that order), keeping first-seen
+    order: a Zotero record and a daily-papers page of the same paper become one."""
     kept: dict[str, Paper] = {}
+    alias: dict[str, str] = {}  # DOI, arXiv id or another title of a kept paper -> its key
     for p in papers:
-        key = normalize_title(p.title)
+        title_key = normalize_title(p.title)
+        names = identifier_keys(p)
+        key = next((alias[n] for n in names if n in alias), alias.get(title_key, title_key))
         if key in kept:
             kept[key] = merge_papers(kept[key], p)
         else:
             kept[key] = p.model_copy(deep=True)
+        for name in (*identifier_keys(kept[key]), title_key):
+            alias.setdefault(name, key)
     return list(kept.values())
 
 
@@ -397,49 +412,31 @@ def parse_jsonl(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
     return papers, sorted(errors, key=lambda e: e.line or 0)
 
 
-_BIB_ENTRY = re.compile(r"@(\w+)\s*\{\s*([^,\s]*)\s*,", re.M)
-
-
-def _bib_fields(body: str) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    i = 0
-    field_re = re.compile(r"\s*,?\s*(\w[\w-]*)\s*=\s*", re.M)
-    while True:
-        m = field_re.match(body, i)
-        if not m:
-            break
-        key, j = m.group(1).lower(), m.end()
-        if j < len(body) and body[j] == "{":
-            depth, k = 0, j
-            while k < len(body):
-                depth += body[k] == "{"
-                depth -= body[k] == "}"
-                if depth == 0:
-                    break
-                k += 1
-            value, i = body[j + 1 : k], k + 1
-        elif j < len(body) and body[j] == '"':
-            k = body.find('"', j + 1)
-            k = len(body) if k < 0 else k
-            value, i = body[j + 1 : k], k + 1
-        else:
-            m2 = re.match(r"[^,}\n]*", body[j:])
-            value = m2.group(0) if m2 else ""
-            i = j + len(value)
-        fields[key] = re.sub(r"[{}]", "", value).strip()
-    return fields
+# How much of a BibTeX syntax error's explanation a per-record error quotes.
+_BIB_REASON_CHARS = 120
 
 
 def parse_bibtex(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    """BibTeX (Zotero's "Export Library… → BibTeX" among others), read with `bibtexparser` 2:
+    @string macros resolved, and each entry that is not valid BibTeX reported with its line."""
+    import bibtexparser
+    from bibtexparser.model import DuplicateBlockKeyBlock, Entry, ParsingFailedBlock
+
+    logging.getLogger("bibtexparser").setLevel(logging.ERROR)  # its failures are reported below
+    library = bibtexparser.parse_string(text)
     papers: list[Paper] = []
     errors: list[IngestError] = []
-    starts = list(_BIB_ENTRY.finditer(text))
-    for idx, m in enumerate(starts):
-        if m.group(1).lower() in ("comment", "string", "preamble"):
+    for block in library.blocks:
+        line = (block.start_line or 0) + 1  # bibtexparser counts from 0
+        entry = block.ignore_error_block if isinstance(block, DuplicateBlockKeyBlock) else block
+        if isinstance(block, ParsingFailedBlock) and not isinstance(entry, Entry):
+            why = getattr(block.error, "abort_reason", "") or first_line(block.error)
+            reason = f"invalid BibTeX entry ({why.strip()[:_BIB_REASON_CHARS]}); skipped"
+            errors.append(IngestError(file=name, line=line, reason=reason))
             continue
-        end = starts[idx + 1].start() if idx + 1 < len(starts) else len(text)
-        line = text.count("\n", 0, m.start()) + 1
-        f = _bib_fields(text[m.end() : end].rsplit("}", 1)[0])
+        if not isinstance(entry, Entry):  # @comment, @preamble, @string, text between entries
+            continue
+        f = {k.lower(): re.sub(r"[{}]", "", str(v.value)).strip() for k, v in entry.fields_dict.items()}
         links = [f["url"]] if f.get("url") else []
         if f.get("doi"):
             links.append(f"https://doi.org/{f['doi']}")
@@ -447,8 +444,10 @@ def parse_bibtex(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
         date = f.get("date") or (f"{f['year']}" if f.get("year") else None)
         authors = [a for a in re.split(r"\s+and\s+", f.get("author", "")) if a.strip()]
         rec = _record(name, line, f.get("title"), f.get("abstract"), date=date, authors=authors, links=links)
+        if isinstance(rec, Paper):
+            rec.author_names = [clean_text(a) for a in authors]
         (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
-    if not starts:
+    if not library.entries and not errors:
         errors.append(IngestError(file=name, line=None, reason="no BibTeX entries found"))
     return papers, errors
 
@@ -526,7 +525,315 @@ def parse_atom(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
     return papers, errors
 
 
-UPLOAD_SUFFIXES = (".txt", ".jsonl", ".json", ".ndjson", ".bib", ".bibtex", ".csv", ".xml", ".atom")
+# --------------------------------------------------------------------------- Zotero exports
+# Zotero exports a library as BibTeX, CSL JSON (a JSON array of CSL items) or RIS. Each record
+# keeps its DOI, arXiv id, author names and year, so the same paper from a Zotero export and from
+# a daily-papers page is one paper (see dedupe: DOI, then arXiv id, then normalised title).
+
+_DOI = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*)?(10\.\d{4,9}/\S+)$", re.I)
+# arXiv ids, new style (2309.00001) and old style (hep-th/9901001); a version suffix is dropped.
+_ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z.-]+/\d{7})(?:v\d+)?"
+_ARXIV_DOI = re.compile(rf"^10\.48550/arxiv\.{_ARXIV_ID}$", re.I)
+_ARXIV_URL = re.compile(rf"arxiv\.org/(?:abs|pdf)/{_ARXIV_ID}", re.I)
+_ARXIV_NOTE = re.compile(rf"\barxiv:\s*{_ARXIV_ID}", re.I)
+# Rich-text markup Zotero and Crossref put in titles and abstracts (<i>, <sup>, <jats:p>, …).
+_MARKUP_TAG = re.compile(
+    r"</?(?:jats:)?(?:i|b|em|strong|sup|sub|sc|span|u|p|italic|bold|title|sec|inline-formula)\b[^<>]*>", re.I
+)
+# How much of a bad record's title an error message quotes.
+_TITLE_IN_ERROR = 60
+
+
+def normalize_doi(value: str) -> str | None:
+    """'https://doi.org/10.1/ABC' -> '10.1/abc' (DOIs are case-insensitive); None if not a DOI."""
+    m = _DOI.match(value.strip())
+    return m.group(1).lower().rstrip(".") if m else None
+
+
+def arxiv_id_of(*texts: str) -> str | None:
+    """The arXiv id named by an arXiv DOI, an arxiv.org link or an 'arXiv:2309.00001' note."""
+    for text in texts:
+        doi = normalize_doi(text)
+        m = (_ARXIV_DOI.match(doi) if doi else None) or _ARXIV_URL.search(text) or _ARXIV_NOTE.search(text)
+        if m:
+            return m.group(1).lower()
+    return None
+
+
+def identifier_keys(p: Paper) -> list[str]:
+    """The keys that make two records one paper before their titles are compared."""
+    return [f"{kind}:{v}" for kind, v in (("doi", p.doi), ("arxiv", p.arxiv_id)) if v]
+
+
+def fill_identifiers(p: Paper) -> Paper:
+    """DOI and arXiv id from the paper's links when its source had no such fields (BibTeX doi and
+    eprint, a JSONL arXiv id, an Atom entry id)."""
+    if p.doi is None:
+        p.doi = next((d for d in map(normalize_doi, p.links) if d), None)
+    if p.arxiv_id is None:
+        p.arxiv_id = arxiv_id_of(*p.links)
+    return p
+
+
+def adopt_known_ids(papers: list[Paper], known: Iterable[Paper]) -> list[Paper]:
+    """An incoming paper whose DOI or arXiv id is already indexed under another title takes that
+    paper's id, so it updates it instead of becoming a second copy (same title: same id anyway)."""
+    by_name = {name: k.id for k in known for name in identifier_keys(k)}
+    if not by_name:
+        return papers
+    out: dict[str, Paper] = {}
+    for p in papers:
+        pid = next((by_name[n] for n in identifier_keys(p) if n in by_name), p.id)
+        if pid in out:  # two incoming records of one indexed paper (one by DOI, one by arXiv id)
+            out[pid] = merge_papers(out[pid], p)
+        else:
+            out[pid] = p if pid == p.id else p.model_copy(update={"id": pid})
+    return list(out.values())
+
+
+def _strip_markup(text: str) -> str:
+    import html
+
+    return html.unescape(_MARKUP_TAG.sub("", text))
+
+
+def _bibliographic(
+    file: str,
+    line: int,
+    where: str,
+    *,
+    title: str,
+    abstract: str,
+    date: str | None,
+    authors: list[str],
+    doi: str | None,
+    links: list[str],
+    notes: Iterable[str] = (),
+    fields: tuple[str, str],
+) -> Paper | IngestError:
+    """One paper from a bibliographic record (CSL JSON, RIS), or the reason naming the field
+    (`fields`: what the format calls the title and the abstract)."""
+    title, abstract = clean_text(_strip_markup(title)), clean_text(_strip_markup(abstract))
+    if not title:
+        return IngestError(file=file, line=line, reason=f"{where}: no title ({fields[0]}); skipped")
+    if not abstract:
+        reason = f"{where} ('{title[:_TITLE_IN_ERROR]}'): no abstract ({fields[1]}); skipped"
+        return IngestError(file=file, line=line, reason=reason)
+    rec = _record(file, line, title, abstract, date=date, authors=authors, links=links)
+    if isinstance(rec, IngestError):  # not reached: title and abstract were checked above
+        return rec
+    rec.doi = normalize_doi(doi) if doi else None
+    rec.arxiv_id = arxiv_id_of(*filter(None, [doi, *links, *notes]))
+    rec.author_names = [clean_text(a) for a in authors if a.strip()]
+    if rec.doi:
+        rec.links = list(dict.fromkeys([*rec.links, f"https://doi.org/{rec.doi}"]))
+    return rec
+
+
+def _csl_date(value: Any) -> str | None:
+    """A CSL date ({"date-parts": [[2023, 9, 16]]}, or {"raw": "2023-09-16"}) as text."""
+    if not isinstance(value, dict):
+        raise ValueError
+    parts = value.get("date-parts")
+    if parts is None:
+        raw = value.get("raw") or value.get("literal")
+        if raw is not None and not isinstance(raw, str):
+            raise ValueError
+        return raw or None
+    if not (isinstance(parts, list) and parts and isinstance(parts[0], list) and parts[0]):
+        raise ValueError
+    numbers = [int(x) for x in parts[0][:3]]  # Zotero writes them as numbers or as strings
+    return "-".join([f"{numbers[0]:04d}", *(f"{n:02d}" for n in numbers[1:])])
+
+
+def _csl_name(name: Any) -> str:
+    if not isinstance(name, dict):
+        raise ValueError
+    literal = name.get("literal")
+    given, family = name.get("given", ""), name.get("family", "")
+    if not all(isinstance(x, str) for x in (given, family, literal or "")):
+        raise ValueError
+    return str(literal or " ".join(x for x in (given, family) if x)).strip()
+
+
+def _json_array_items(text: str) -> tuple[list[tuple[int, Any]], IngestError | None]:
+    """The items of a top-level JSON array with the line each starts on. A syntax error stops
+    the reading there; the items before it are kept."""
+    import json
+
+    decoder = json.JSONDecoder()
+    items: list[tuple[int, Any]] = []
+    i = text.index("[") + 1
+    while True:
+        while i < len(text) and text[i] in " \t\r\n,":
+            i += 1
+        if i < len(text) and text[i] == "]":
+            return items, None
+        line = text.count("\n", 0, i) + 1
+        try:
+            obj, i = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as e:
+            where = f"record {len(items) + 1}: " if i < len(text) else ""
+            return items, IngestError(file="", line=e.lineno, reason=f"{where}invalid JSON: {e.msg}")
+        except RecursionError:
+            return items, IngestError(file="", line=line, reason="invalid JSON: nested too deeply")
+        items.append((line, obj))
+
+
+def looks_like_csl_json(text: str) -> bool:
+    """A JSON array whose first item has a key only CSL uses (the arXiv/JSONL shape has none)."""
+    head = text.lstrip()[:4000]
+    return head.startswith("[") and bool(
+        re.search(r'"(?:issued|container-title|citation-key|DOI|URL)"\s*:|"author"\s*:\s*\[\s*\{', head)
+    )
+
+
+def parse_csl_json(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    """CSL JSON, as Zotero's "Export Library… → CSL JSON" writes it: a JSON array of items."""
+    papers: list[Paper] = []
+    errors: list[IngestError] = []
+    items, broken = _json_array_items(text)
+    for n, (line, item) in enumerate(items, 1):
+        where = f"record {n}"
+        if not isinstance(item, dict):
+            errors.append(IngestError(file=name, line=line, reason=f"{where}: not a JSON object; skipped"))
+            continue
+        bad = next((k for k in _CSL_TEXT_FIELDS if not isinstance(item.get(k, ""), str)), None)
+        if bad is None:
+            try:
+                authors = [_csl_name(a) for a in item.get("author") or []]
+            except (ValueError, TypeError):
+                bad = "author"
+        if bad is None:
+            try:
+                date = _csl_date(item["issued"]) if item.get("issued") else None
+            except (ValueError, TypeError):
+                bad = "issued"
+        if bad is not None:
+            reason = f"{where}: field '{bad}' is malformed ({_CSL_SHAPES[bad]}); skipped"
+            errors.append(IngestError(file=name, line=line, reason=reason))
+            continue
+        rec = _bibliographic(
+            name,
+            line,
+            where,
+            title=item.get("title", ""),
+            abstract=item.get("abstract", ""),
+            date=date,
+            authors=authors,
+            doi=item.get("DOI"),
+            links=[item["URL"]] if item.get("URL") else [],
+            notes=[item.get("number", ""), item.get("note", "")],
+            fields=("field 'title'", "field 'abstract'"),
+        )
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    if broken is not None:
+        errors.append(broken.model_copy(update={"file": name}))
+    return papers, errors
+
+
+_CSL_TEXT_FIELDS = ("title", "abstract", "DOI", "URL", "number", "note")
+_CSL_SHAPES = {
+    **dict.fromkeys(_CSL_TEXT_FIELDS, "text expected"),
+    "author": 'a list of {"family": …, "given": …} names expected',
+    "issued": '{"date-parts": [[year, month, day]]} expected',
+}
+
+# A RIS tag line: two characters, two spaces, a dash ("TY  - JOUR"); "ER  -" ends a record.
+_RIS_TAG = re.compile(r"^([A-Z][A-Z0-9])  -(?: (.*))?$")
+_RIS_DATE = re.compile(r"^(\d{4})(?:[/-](\d{1,2})?(?:[/-](\d{1,2})?)?)?")
+
+
+def _ris_date(*values: Any) -> str | None:
+    """'2023/09/16/' (DA, Y1) or '2023' (PY) as '2023-09-16' / '2023'; the first that parses."""
+    for value in values:
+        m = _RIS_DATE.match(str(value or "").strip())
+        if m:
+            return "-".join([m.group(1), *(f"{int(g):02d}" for g in m.groups()[1:] if g)])
+    return None
+
+
+def _ris_records(text: str, name: str) -> tuple[list[tuple[int, int, str]], list[IngestError]]:
+    """Split a RIS file into (record number, start line, text) per record; text outside a record,
+    and a record that never ends ("ER  -"), are reported with their line."""
+    records: list[tuple[int, int, str]] = []
+    errors: list[IngestError] = []
+    started, start = 0, 0  # records begun so far; the line the open one began on (0: none open)
+    lines: list[str] = []
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        m = _RIS_TAG.match(raw.rstrip())
+        tag = m.group(1) if m else None
+        if tag == "TY":
+            if start:
+                reason = f"record {started}: no 'ER  -' line before the next 'TY'; skipped"
+                errors.append(IngestError(file=name, line=start, reason=reason))
+            started, start, lines = started + 1, lineno, [raw]
+        elif not start:
+            if raw.strip():
+                reason = "text outside a record (a record starts with 'TY  - '); ignored"
+                errors.append(IngestError(file=name, line=lineno, reason=reason))
+        else:
+            lines.append(raw)
+            if tag == "ER":
+                records.append((started, start, "\n".join(lines)))
+                start = 0
+    if start:
+        reason = f"record {started}: no 'ER  -' line (the file ends inside it); skipped"
+        errors.append(IngestError(file=name, line=start, reason=reason))
+    return records, errors
+
+
+def parse_ris(text: str, name: str) -> tuple[list[Paper], list[IngestError]]:
+    """RIS (Zotero's "Export Library… → RIS"), read record by record with `rispy`."""
+    import rispy
+
+    papers: list[Paper] = []
+    records, errors = _ris_records(text, name)
+    for n, line, chunk in records:
+        where = f"record {n}"
+        try:
+            (entry,) = rispy.loads(chunk)
+        except Exception as e:  # rispy's own checks on a record
+            errors.append(
+                IngestError(
+                    file=name, line=line, reason=f"{where}: not a RIS record ({first_line(e)}); skipped"
+                )
+            )
+            continue
+        urls = [u for u in entry.get("urls", []) if isinstance(u, str)]
+        rec = _bibliographic(
+            name,
+            line,
+            where,
+            title=entry.get("title") or entry.get("primary_title") or "",
+            abstract=entry.get("abstract") or entry.get("notes_abstract") or "",
+            date=_ris_date(entry.get("date"), entry.get("publication_year"), entry.get("year")),
+            authors=[
+                a.strip() for a in entry.get("authors") or entry.get("first_authors") or [] if a.strip()
+            ],
+            doi=entry.get("doi"),
+            links=urls,
+            notes=[entry.get("note", ""), *entry.get("notes", []), entry.get("accession_number", "")],
+            fields=("tag TI or T1", "tag AB or N2"),
+        )
+        (papers if isinstance(rec, Paper) else errors).append(rec)  # type: ignore[arg-type]
+    if not records and not errors:
+        errors.append(IngestError(file=name, line=None, reason="no RIS records found"))
+    return papers, sorted(errors, key=lambda e: e.line or 0)
+
+
+UPLOAD_SUFFIXES = (
+    ".txt",
+    ".jsonl",
+    ".json",
+    ".ndjson",
+    ".bib",
+    ".bibtex",
+    ".csv",
+    ".xml",
+    ".atom",
+    ".ris",
+)
 """File types accepted from uploads (the formats `detect_format` knows)."""
 
 
@@ -547,6 +854,10 @@ def detect_format(path: Path, text: str) -> str:
     """By extension, then by content."""
     ext = path.suffix.lower()
     head = text.lstrip()[:200]
+    if ext not in (".jsonl", ".ndjson") and looks_like_csl_json(text):  # Zotero's CSL JSON is a .json array
+        return "csl"
+    if ext == ".ris" or re.match(r"TY  - ", head):
+        return "ris"
     if ext in (".jsonl", ".json", ".ndjson") or head.startswith(("{", "[")):
         return "jsonl"
     if ext in (".bib", ".bibtex") or head.startswith("@"):
@@ -563,7 +874,14 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
     result = ParseResult()
     raw: list[Paper] = []
     orphans: list[tuple[str, int, str]] = []
-    structured = {"jsonl": parse_jsonl, "bibtex": parse_bibtex, "csv": parse_csv, "atom": parse_atom}
+    structured = {
+        "jsonl": parse_jsonl,
+        "bibtex": parse_bibtex,
+        "csv": parse_csv,
+        "atom": parse_atom,
+        "csl": parse_csl_json,
+        "ris": parse_ris,
+    }
     for path in paths:
         page = path.name
         try:
@@ -582,7 +900,7 @@ def parse_files(paths: Iterable[Path]) -> ParseResult:
         try:
             if fmt in structured:
                 papers, errors = structured[fmt](text, page)
-                raw.extend(papers)
+                raw.extend(map(fill_identifiers, papers))
                 result.errors.extend(errors)
                 continue
             parsed = parse_daily_page(text, page)

@@ -41,6 +41,11 @@ class Paper(BaseModel):
     links: list[str] = Field(default_factory=list, description="URLs found in the abstract.")
     pages: list[str] = Field(default_factory=list, description="Every source page it came from.")
     locations: list[str] = Field(default_factory=list, description="file:line of each occurrence.")
+    doi: str | None = Field(None, description="Normalised DOI (lower case, no resolver prefix).")
+    arxiv_id: str | None = Field(None, description="arXiv identifier without its version ('2309.00001').")
+    author_names: list[str] = Field(
+        default_factory=list, description="Author names, when the source lists them."
+    )
 
     @property
     def text_hash(self) -> str:
@@ -49,8 +54,11 @@ class Paper(BaseModel):
 
     @property
     def meta_hash(self) -> str:
-        """Hash of everything; a change with the same text_hash is a metadata-only update."""
-        return hashlib.sha1(self.model_dump_json().encode()).hexdigest()[:16]
+        """Hash of everything; a change with the same text_hash is a metadata-only update.
+        Identifier fields left empty are not hashed, so papers stored before they existed keep
+        their hash (no metadata rewrite of the whole index on upgrade)."""
+        empty = {name for name in _IDENTIFIER_FIELDS if not getattr(self, name)}
+        return hashlib.sha1(self.model_dump_json(exclude=empty).encode()).hexdigest()[:16]
 
     @property
     def shown_date(self) -> str:
@@ -76,7 +84,14 @@ class Paper(BaseModel):
             "organization": self.organization,
             "links": self.links,
             "pages": self.pages,
+            "doi": self.doi,
+            "arxiv_id": self.arxiv_id,
+            "author_names": self.author_names,
         }
+
+
+# Fields added for bibliographic exports (Zotero's CSL JSON and RIS, BibTeX): see Paper.meta_hash.
+_IDENTIFIER_FIELDS = ("doi", "arxiv_id", "author_names")
 
 
 class IngestError(BaseModel):

@@ -8,6 +8,7 @@ It calls `PaperQA` and pure helpers (export, references, types, settings), nothi
 
 from __future__ import annotations
 
+import json
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -74,7 +75,7 @@ INTRO = (
 )
 UPLOAD_HELP = (
     "#### Add papers\nDaily-papers pages (.txt), arXiv JSONL/JSON, BibTeX with abstracts, "
-    "CSV (title, abstract) or arXiv Atom XML."
+    "CSV (title, abstract), arXiv Atom XML, or a Zotero library (CSL JSON .json, RIS .ris)."
 )
 UPLOAD_TYPES = list(UPLOAD_SUFFIXES)
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events, not endpoints for programs
@@ -261,6 +262,8 @@ class PaperQAUI:
         api_in = gr.Textbox(visible=False)
         api_out = gr.JSON(visible=False)
         gr.Button(visible=False).click(self.ask, api_in, api_out, api_name="ask")
+        api_text = gr.Textbox(visible=False)
+        gr.Button(visible=False).click(self.ask_json, api_in, api_text, api_name="ask_json")
 
     # ---- settings -----------------------------------------------------------------
     def test_connection(self, *values: Any) -> str:
@@ -353,6 +356,11 @@ class PaperQAUI:
         except PaperQAError as e:
             return {"question": question, "error": str(e)}
 
+    def ask_json(self, question: str) -> str:
+        """Answer a question from the paper corpus, with citations; returns the `paperqa ask --json`
+        object as JSON text (for MCP clients: Gradio's MCP server would send /ask's dict as Python repr)."""
+        return json.dumps(self.ask(question), ensure_ascii=False)
+
 
 def build(app: PaperQA) -> gr.Blocks:
     return PaperQAUI(app).build()
@@ -388,7 +396,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
             import mcp  # noqa: F401
         except ImportError as e:
             raise PaperQAError(
-                "the MCP server needs an optional extra", hint="pip install 'paperqa-local[mcp]'"
+                "the MCP server's package `mcp` is missing from this install", hint="run `make install`"
             ) from e
     app = PaperQA(settings)
     if app.paper_count() == 0:

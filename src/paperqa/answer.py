@@ -55,6 +55,14 @@ _COMPARISON = re.compile(
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
 
 
+# Sentence vectors remembered (about 1.5 KB each): the abstracts of a long session's questions.
+SENTENCE_VECTORS_KEPT = 50_000
+# Papers a summary or listing draws on: enough for the 3-6 papers a summary lead names, after MMR.
+DIVERSE_SOURCES = 8
+# Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
+NAME_CHECK_PAPERS = 10
+
+
 @dataclass(frozen=True)
 class StyleRule:
     """Everything that differs between answer styles, in one place."""
@@ -153,7 +161,7 @@ class AnswerEngine:
         if missing:
             for t, v in zip(missing, self.retriever.embed_texts(missing), strict=True):
                 self._memo[t] = v
-            while len(self._memo) > 50_000:
+            while len(self._memo) > SENTENCE_VECTORS_KEPT:
                 self._memo.pop(next(iter(self._memo)))
         return np.stack([self._memo[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
 
@@ -394,7 +402,7 @@ class AnswerEngine:
         """The search a question of this style is answered from: a summary or a listing searches
         diversely, for more papers (`top_k` overrides how many)."""
         diverse = style in ("summary", "listing")
-        k = top_k or (8 if diverse else self.retrieval_settings.top_k)
+        k = top_k or (DIVERSE_SOURCES if diverse else self.retrieval_settings.top_k)
         return self.retriever.search(question, k=k, filters=filters, diverse=diverse)
 
     def answer_stream(
@@ -538,7 +546,7 @@ def _unknown_names(question: str, retriever: Retriever) -> bool:
 
 def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:
     pattern = NameMatcher(name).any_case
-    hits = [pid for pid, _ in retriever.keyword_search(name, 10)]
+    hits = [pid for pid, _ in retriever.keyword_search(name, NAME_CHECK_PAPERS)]
     return any(
         pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
     )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from .api import PaperQA
 from .citations import marker_numbers
-from .errors import PaperQAError
+from .errors import PaperQAError, first_line
 from .retrieve import Mode, Retriever, rewrite_followup
 from .settings import RetrievalSettings
 from .types import normalize_title
@@ -58,7 +58,7 @@ def load_questions(path: Path) -> list[Question]:
         try:
             q = Question.model_validate(json.loads(line))
         except (json.JSONDecodeError, ValidationError) as e:
-            first = str(e).splitlines()[0]
+            first = first_line(e)
             raise PaperQAError(f"{path}:{lineno}: not a valid question: {first}") from e
         if q.type not in TYPES:
             raise PaperQAError(f"{path}:{lineno}: field 'type' must be one of {', '.join(TYPES)}")

@@ -85,6 +85,11 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
     return names
 
 
+# A paper owns a name its title holds, or one its abstract says OWNER_MENTIONS times (one fewer when
+# it defines it: "… (FreePRM)"): a paper that only cites a method names it once or twice.
+OWNER_MENTIONS = 3
+
+
 class NameMatcher:
     """Does a paper introduce `name` (not just mention it)? Patterns compiled once per name."""
 
@@ -99,7 +104,9 @@ class NameMatcher:
         if self.any_case.search(paper.title):
             return True
         hits = len(self.exact.findall(paper.abstract))
-        return hits >= 3 or (hits >= 2 and self.defined.search(paper.abstract) is not None)
+        return hits >= OWNER_MENTIONS or (
+            hits >= OWNER_MENTIONS - 1 and self.defined.search(paper.abstract) is not None
+        )
 
 
 # How many times a comparison side is repeated in its sub-query, against the shared context once.
@@ -204,6 +211,8 @@ class Filters:
         return True
 
 
+# A compared side's sub-query looks at its two best papers: the winner, and the one it may tie with.
+SIDE_CANDIDATES = 2
 # A compared side's two best papers within this share of the first's score are a toss-up: the one
 # whose title holds more of the side's words is the side.
 SIDE_TITLE_TIE = 0.1
@@ -517,7 +526,9 @@ class Retriever:
         focus: list[str] = []
         for part in parts:
             sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
-            sub = self.search(sub_query, k=2, filters=filters, mode="hybrid", split_comparisons=False)
+            sub = self.search(
+                sub_query, k=SIDE_CANDIDATES, filters=filters, mode="hybrid", split_comparisons=False
+            )
             for s in self._side_pick(part, sub.sources)[:1]:
                 scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST
                 if s.paper.id not in focus:

@@ -146,9 +146,9 @@ class RetrievalSettings(BaseModel):
     )
     summary_feedback: float = Field(
         0.5,
-        description="Diverse (summary) searches search again with the query vector plus this times the "
-        "mean vector of the first three papers found (relevance feedback); 0 turns it off (picked by "
-        "`paperqa eval --tune` on eval/dev.jsonl).",
+        description="Diverse searches (summaries, listings, the 'detailed' style) search again with the "
+        "query vector plus this times the mean vector of the first three papers found (relevance "
+        "feedback); 0 turns it off (picked by `paperqa eval --tune` on eval/dev.jsonl).",
     )
     mmr_lambda: float = Field(0.85, description="Relevance vs novelty for diverse (summary) searches.")
     min_relevance: float = Field(

@@ -13,6 +13,8 @@
    becomes the lead only when it is supported *and* answers (the style's lead check); otherwise
    the deterministic lead stands, and the notes say why.
 7. Quoted evidence (verbatim, cited), a comparison table or themed summary follows the lead.
+
+May touch: the retriever (`retrieve.Retriever`: searches and term statistics), the LLM through `llm.ChatModel`, and the pure stages (question, evidence, compose, verify, citations); never the store itself.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Citation markers: find them, rewrite them (keep only valid ones, link them), split answers into claims.
 
 Pure text logic (no model): every `[n]` that reaches the user maps to a shown source.
+
+May touch: nothing but the text it is given (no index, no model).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 User mistakes and misconfiguration print one line saying what to fix (exit 1), never a
 traceback. `--json` prints one JSON document for scripts.
+
+May touch: `api.PaperQA` and pure helpers (export, references, settings; evaluate for `paperqa eval`); never the index.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """One error type for user mistakes and misconfiguration: a message plus how to fix it.
 
 The CLI and the UI print `str(error)`; no traceback is shown for these.
+
+May touch: nothing (every module imports it).
 """
 
 from __future__ import annotations

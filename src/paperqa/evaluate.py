@@ -5,6 +5,8 @@ the lead (`lead_of`: the first paragraph, what the reader sees before the eviden
 Question file format (JSONL, one object a line): id, type (factoid | comparison | summary |
 unanswerable | followup), question (a string; for followup a list of two turns, scored on the
 second), gold_titles, answer_keywords. Gold titles match papers by normalised title.
+
+May touch: `api.PaperQA`, and its retriever and index to re-rank without searching again (`CachedIndex`): the one tool besides api.py that reads the index directly.
 """
 
 from __future__ import annotations

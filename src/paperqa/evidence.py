@@ -14,6 +14,8 @@ that holds it, in whichever retrieved paper that is. A sentence scores by
 
 Every weight is a named constant below, with its reason; they were set on `eval/dev.jsonl`
 and checked on `eval/questions-b.jsonl`.
+
+May touch: only what it is passed (an embedding function and a lexicon: the retriever's, or the fakes in tests); no index, no model of its own.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 `escape_markup` is the one rule for putting text from papers or the model into Markdown: the
 chat UI applies it to what it shows, and the Markdown export to what it writes.
+
+May touch: nothing but the Answer and Papers it is given.
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ Decisions (documented in the README):
 * A title line with no abstract is skipped and reported likewise.
 * Papers on several pages (same normalised title) become one paper that lists every
   page; metadata is merged (the most specific date, the highest upvote count).
+
+May touch: the files it is given (read only); no index, no model.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Each prompt declares the placeholders it must contain; loading fails loudly when a
 file is missing one, and rendering fails when a value is missing.
+
+May touch: the package's own prompt files.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ and to check that a lead states what was asked:
 * focus — the thing asked about ("speedup", "batch size", "learning rate scheduler");
 * constraints — named conditions the answer must meet ("over Megatron-LM", "on ProcessBench");
 * defines — X in "what is X?", answered from the paper that introduces X.
+
+May touch: nothing but the question text (no index, no model).
 """
 
 from __future__ import annotations

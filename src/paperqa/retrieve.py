@@ -17,6 +17,8 @@
   found (relevance feedback: a topic's papers resemble each other), and MMR spreads the top.
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
 * Follow-ups: rewritten into a standalone query from the conversation before retrieval.
+
+May touch: the store's search methods on `index.PaperIndex` (embed_query, dense_search, dense_papers, keyword_search, paper_vectors, chunks_of, term statistics); never Chroma or llama-index directly.
 """
 
 from __future__ import annotations

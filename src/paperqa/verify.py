@@ -7,6 +7,8 @@ wrong paper (or none) is cited to the paper that supports it; an unsupported one
 and the reason is noted. `answers` is the separate check that a lead states what was asked.
 
 Each check is a named function; `Verifier.verify` applies them in order.
+
+May touch: only the sources and the embedding function it is given (no index, no model of its own).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 Pure: the choices are a dict of the sidebar's values, in `DEFAULT_PREFS` order; this module
 turns them into the options of one question (style, date filter, papers per answer, LLM).
+
+May touch: nothing but the choices and settings it is given (no Gradio, no index).
 """
 
 from __future__ import annotations

@@ -322,6 +322,7 @@ class ScriptedAPI:
         self.settings = Settings()
         self.events, self.error = events, error
         self.asked: list[tuple[str, dict[str, object]]] = []
+        self.saved: list[tuple[str, Answer, str | None]] = []
 
     def papers(self) -> list[Paper]:
         return [s.paper for s in two_papers()]
@@ -332,11 +333,17 @@ class ScriptedAPI:
         if self.error is not None:
             raise self.error
 
+    def save_answer(self, chat_id: str, answer: Answer, user: str | None = None, **options: object) -> None:
+        self.saved.append((chat_id, answer, user))
+
 
 def respond(api: ScriptedAPI, question: str, hist: list[str] | None = None) -> list[tuple[Any, ...]]:
     ui = PaperQAUI(api)  # type: ignore[arg-type]
     # Each step as Gradio sends it: the handler goes on to change the chat list in place.
-    return [copy.deepcopy(step) for step in ui.respond(question, [], hist or [], *DEFAULT_PREFS.values())]
+    return [
+        copy.deepcopy(step)
+        for step in ui.respond(question, [], hist or [], "c1", None, *DEFAULT_PREFS.values())
+    ]
 
 
 def test_a_question_streams_its_sources_then_a_draft_then_the_cited_answer() -> None:

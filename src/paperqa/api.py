@@ -1,7 +1,9 @@
-"""The one API behind the CLI and the UI: ingest, papers, search, ask (streamed or not), check, reset.
+"""The one API behind the CLI and the UI: ingest, papers, search, ask (streamed or not), check, reset,
+and the saved chats (save an answer, list, open, delete, export).
 
 Only this module (besides the answer stage's `Retriever`) holds the store: callers ask PaperQA.
-May touch: the store (`index.PaperIndex`), the data folder's ingest lock and uploads folder.
+May touch: the store (`index.PaperIndex`), the data folder's ingest lock and uploads folder, and
+the saved chats' file (`history.ChatStore`).
 
 from paperqa.api import PaperQA
 app = PaperQA()                 # reads Settings from the environment
@@ -12,6 +14,7 @@ print(app.ask("What F1 does FreePRM reach on ProcessBench?").answer)
 from __future__ import annotations
 
 import contextlib
+import functools
 import shutil
 import time
 import uuid
@@ -23,6 +26,8 @@ from . import locking
 from .answer import AnswerEngine, Event, classify
 from .chroma import remove_store
 from .errors import PaperQAError
+from .export import conversation_markdown
+from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
 from .index import PaperIndex
 from .ingest import UPLOAD_SUFFIXES, adopt_known_ids, expand_paths, parse_files, safe_file_name
 from .llm import (
@@ -74,7 +79,60 @@ def bundled_corpus() -> Path:
     raise PaperQAError("the bundled corpus is missing", hint="reinstall the package")
 
 
-class PaperQA:
+class SavedChats:
+    """The saved chats of a data folder: save an answer, list, open, delete, export. `PaperQA` has
+    these methods; `paperqa chats` uses this class alone, which opens no index (so it works while
+    `paperqa serve` holds the store). `user` is who is logged in to the UI (None: no login,
+    everyone on this machine is one local user)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @functools.cached_property
+    def chats(self) -> ChatStore:
+        """The saved conversations, in `<home>/chats.sqlite3` (beside the index, in server mode too)."""
+        return ChatStore(self.settings.home / CHATS_FILE)
+
+    def save_answer(
+        self,
+        conversation_id: str,
+        answer: Answer,
+        user: str | None = None,
+        *,
+        style: Style | Literal["auto"] | None = None,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        llm_settings: LLMSettings | None = None,
+    ) -> None:
+        """Save a finished answer as the next turn of a conversation (a new id starts one), with
+        the options it was asked with (those of `ask_stream`), in one transaction."""
+        llm = llm_settings or self.settings.llm
+        used = {
+            "style": style or "auto",
+            "top_k": top_k or self.settings.retrieval.top_k,
+            "filters": vars(filters) if filters is not None else {},
+            "llm": {"provider": llm.resolved_provider(), "model": llm.model, "base_url": llm.base_url},
+        }
+        self.chats.add(conversation_id, user or LOCAL_USER, answer, used)
+
+    def conversations(self, user: str | None = None) -> list[ChatSummary]:
+        """This user's saved chats, the most recently answered first."""
+        return self.chats.summaries(user or LOCAL_USER)
+
+    def conversation(self, conversation_id: str, user: str | None = None) -> Conversation:
+        """One of this user's saved chats with every answer (a PaperQAError when it has none)."""
+        return self.chats.get(conversation_id, user or LOCAL_USER)
+
+    def delete_conversation(self, conversation_id: str, user: str | None = None) -> None:
+        """Delete one of this user's saved chats."""
+        self.chats.delete(conversation_id, user or LOCAL_USER)
+
+    def export_conversation(self, conversation_id: str, user: str | None = None) -> str:
+        """One of this user's saved chats as Markdown: every question, answer and its references."""
+        return conversation_markdown(self.conversation(conversation_id, user))
+
+
+class PaperQA(SavedChats):
     def __init__(self, settings: Settings | None = None, llm: ChatModel | None = None) -> None:
         apply_offline_defaults()  # before the store and the models are loaded
         self.settings = settings or Settings()

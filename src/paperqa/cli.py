@@ -1,4 +1,4 @@
-"""Command line: `paperqa ingest | ask | papers | serve | check | reset | eval`.
+"""Command line: `paperqa ingest | ask | papers | chats | serve | check | reset | eval`.
 
 User mistakes and misconfiguration print one line saying what to fix (exit 1), never a
 traceback. `--json` prints one JSON document for scripts.
@@ -171,6 +171,51 @@ def papers(as_json: bool, search: str | None, home: str | None, chroma_url: str 
     for p in items:
         click.echo(f"{p.id}  {p.shown_date.ljust(12)}  {p.title}")
     click.echo(f"{len(items)} papers", err=True)
+
+
+def _saved_chats(home: str | None) -> Any:
+    from .api import SavedChats
+
+    return SavedChats(_settings(home))  # opens no index: works while `paperqa serve` runs
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the saved chats as JSON.")
+@click.option("--user", default=None, help="Whose chats (the UI's login name; default: the local user).")
+@home_opt
+@click.pass_context
+def chats(ctx: click.Context, as_json: bool, user: str | None, home: str | None) -> None:
+    """List the chats saved by the chat UI (newest first); `chats export ID` prints one."""
+    ctx.obj = {"user": user, "home": home}
+    if ctx.invoked_subcommand is not None:
+        return
+    from .export import n_questions, saved_at
+
+    items = _saved_chats(home).conversations(user)
+    if as_json:
+        _dump([c.model_dump() for c in items])
+        return
+    for c in items:
+        click.echo(f"{c.id}  {saved_at(c.updated)}  {n_questions(c.turns)}  {c.title}")
+    if not items:
+        click.echo("no saved chats: chats asked in `paperqa serve` are saved here", err=True)
+
+
+@chats.command("export")
+@click.argument("chat_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to this file.")
+@click.pass_obj
+def chats_export(obj: dict[str, Any], chat_id: str, output: Path | None) -> None:
+    """Print saved chat CHAT_ID as Markdown (questions, cited answers, references)."""
+    markdown = _saved_chats(obj["home"]).export_conversation(chat_id, obj["user"])
+    if output is None:
+        click.echo(markdown, nl=False)
+        return
+    try:
+        output.write_text(markdown, encoding="utf-8")
+    except OSError as e:
+        raise PaperQAError(f"cannot write {output} ({e.strerror})", hint="choose a writable path") from e
+    click.echo(f"chat {chat_id} written to {output}", err=True)
 
 
 @cli.command()

@@ -1,4 +1,5 @@
-"""Export an answer with its references as Markdown or BibTeX (used by the UI and the CLI).
+"""Export an answer with its references as Markdown or BibTeX, and a saved chat as Markdown (used by
+the UI and the CLI).
 
 `escape_markup` is the one rule for putting text from papers or the model into Markdown: the
 chat UI applies it to what it shows, and the Markdown export to what it writes.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime
 
+from .history import Conversation
 from .references import listed_sources, reference, references_heading
 from .types import Answer, Paper
 
@@ -71,3 +74,20 @@ def to_markdown(answer: Answer) -> str:
     if answer.notes:
         lines += ["", "### Verifier notes", "", *[f"- {escape_markup(n)}" for n in answer.notes]]
     return "\n".join(lines) + "\n"
+
+
+def saved_at(timestamp: float) -> str:
+    """When a saved chat was answered, as a reader sees it: local time to the minute."""
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def n_questions(n: int) -> str:
+    """How long a saved chat is: "1 question", "2 questions"."""
+    return f"{n} question{'' if n == 1 else 's'}"
+
+
+def conversation_markdown(chat: Conversation) -> str:
+    """A saved chat as one Markdown document: its title and date, then each answer as
+    `to_markdown` writes it (question, answer, references, notes), oldest first."""
+    head = f"# {escape_markup(chat.title)}\n\n_Saved chat, {saved_at(chat.created)}, {n_questions(chat.turns)}._\n"
+    return "\n".join([head, *(to_markdown(t.answer) for t in chat.items)])

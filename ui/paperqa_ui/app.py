@@ -1,7 +1,7 @@
 """Gradio chat UI: a thin adapter over `paperqa.api.PaperQA` (the same API as the CLI).
 
-`PaperQAUI` lays out the settings sidebar, the chat tab and the corpus tab, and handles their
-events; what the components show is made by the pure converters in `render` and `prefs`. No
+`PaperQAUI` lays out the settings sidebar, the chat tab (with the saved chats) and the corpus tab,
+and handles their events; what the components show is made by the pure converters in `render` and `prefs`. No
 retrieval, answer or parsing logic lives here: only layout and event wiring, and `launch`.
 It calls `PaperQA` and pure helpers (export, references, types, settings), nothing else.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ import gradio as gr
 
 from paperqa.api import Event, PaperQA
 from paperqa.errors import PaperQAError
-from paperqa.export import to_bibtex, to_markdown
+from paperqa.export import conversation_markdown, to_bibtex, to_markdown
+from paperqa.history import Conversation
 from paperqa.ingest import UPLOAD_SUFFIXES
 from paperqa.settings import Settings, UISettings
 from paperqa.types import Answer
@@ -28,6 +30,8 @@ from paperqa.types import Answer
 from .prefs import BACKENDS, DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
 from .render import (
     assistant_message,
+    chat_choices,
+    conversation_messages,
     corpus_rows,
     example_questions,
     paper_count,
@@ -99,6 +103,20 @@ class SettingsView:
 
 
 @dataclass
+class SavedChatsView:
+    """The saved chats under the chat: pick one to reopen it, then delete or export it."""
+
+    current: gr.State  # the id the chat on screen is saved under (a fresh one for a new chat)
+    listing: gr.Radio
+    delete: gr.Button
+    export: gr.DownloadButton
+
+    def outputs(self) -> list[Any]:
+        """What `PaperQAUI.show_saved` fills."""
+        return [self.listing, self.delete, self.export]
+
+
+@dataclass
 class ChatView:
     chatbot: gr.Chatbot
     question: gr.Textbox
@@ -108,6 +126,7 @@ class ChatView:
     export_bib: gr.DownloadButton
     sources: gr.HTML
     history: gr.State  # this conversation's user questions
+    saved: SavedChatsView
 
     def outputs(self) -> list[Any]:
         """What every chat event updates, in the order `PaperQAUI.respond` yields it."""
@@ -139,6 +158,29 @@ def write_exports(answer: Answer) -> tuple[Path, Path]:
     return md, bib
 
 
+def write_chat_export(chat: Conversation) -> Path:
+    """A saved chat as Markdown, in a fresh temporary folder."""
+    path = Path(tempfile.mkdtemp(prefix="paperqa-chat-")) / "chat.md"
+    path.write_text(conversation_markdown(chat), encoding="utf-8")
+    return path
+
+
+def new_chat_id() -> str:
+    """The id a new chat is saved under once its first answer is in (12 hex digits, as typed
+    after `paperqa chats export`)."""
+    return uuid.uuid4().hex[:12]
+
+
+def _chat_failed(e: PaperQAError, chat_id: str) -> tuple[Any, ...]:
+    """The chat's outputs, and the id it is saved under, when a saved chat cannot be opened or deleted."""
+    return [assistant_message(render_error(e))], [], _same(), "", _hidden(), _hidden(), chat_id
+
+
+def user_of(request: gr.Request | None) -> str | None:
+    """Who is asking: the login name when the UI has a login, None (the local user) without."""
+    return getattr(request, "username", None) or None
+
+
 class PaperQAUI:
     """The chat app over one `PaperQA`: `build()` lays it out; the other methods handle events."""
 
@@ -156,6 +198,7 @@ class PaperQAUI:
                 corpus = self._corpus_tab()
             self._wire_settings(demo, prefs, settings)
             self._wire_chat(chat, settings)
+            self._wire_saved(demo, chat)
             self._wire_corpus(demo, corpus)
             self._api_endpoint()
         return demo
@@ -205,11 +248,20 @@ class PaperQAUI:
                     export_bib = gr.DownloadButton(
                         "Export BibTeX", size="sm", visible=False, elem_id="export-bib"
                     )
+                saved = self._saved_chats()
                 gr.Examples(examples=example_questions(self.app.papers()), inputs=question, label="Try")
             with gr.Column(scale=2, elem_id="sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources([]), elem_id="sources")
-        return ChatView(chatbot, question, ask, new_chat, export_md, export_bib, sources, gr.State([]))
+        return ChatView(chatbot, question, ask, new_chat, export_md, export_bib, sources, gr.State([]), saved)
+
+    def _saved_chats(self) -> SavedChatsView:
+        with gr.Accordion("Saved chats", open=False, elem_id="saved-chats-panel"):
+            listing = gr.Radio([], label="Pick one to reopen it", elem_id="saved-chats")
+            with gr.Row():
+                delete = gr.Button("Delete chat", size="sm", visible=False, elem_id="delete-chat")
+                export = gr.DownloadButton("Export chat", size="sm", visible=False, elem_id="export-chat")
+        return SavedChatsView(gr.State(new_chat_id), listing, delete, export)
 
     def _corpus_tab(self) -> CorpusView:
         with gr.Tab("Corpus", id="corpus-tab", elem_id="corpus-tab"):
@@ -245,10 +297,22 @@ class PaperQAUI:
         view.test.click(self.test_connection, view.inputs, view.test_result, **PRIVATE)
 
     def _wire_chat(self, view: ChatView, settings: SettingsView) -> None:
-        inputs = [view.question, view.chatbot, view.history, *settings.inputs]
-        view.question.submit(self.respond, inputs, view.outputs(), **PRIVATE)
-        view.ask.click(self.respond, inputs, view.outputs(), **PRIVATE)
+        inputs = [view.question, view.chatbot, view.history, view.saved.current, *settings.inputs]
+        for asked in (view.question.submit, view.ask.click):
+            self._then_show_saved(asked(self.respond, inputs, view.outputs(), **PRIVATE), view.saved)
         view.new_chat.click(self.new_chat, None, view.outputs(), **PRIVATE)
+
+    def _wire_saved(self, demo: gr.Blocks, view: ChatView) -> None:
+        saved = view.saved
+        opened = [*view.outputs(), saved.current]
+        demo.load(self.show_saved, saved.current, saved.outputs(), **PRIVATE)  # this user's chats
+        view.new_chat.click(self.start_chat, None, [saved.current, *saved.outputs()], **PRIVATE)
+        self._then_show_saved(saved.listing.input(self.open_chat, saved.listing, opened, **PRIVATE), saved)
+        self._then_show_saved(saved.delete.click(self.delete_chat, saved.current, opened, **PRIVATE), saved)
+
+    def _then_show_saved(self, event: Any, saved: SavedChatsView) -> None:
+        """After `event`, the saved-chats list as it now is (a new answer, a chat opened or deleted)."""
+        event.then(self.show_saved, saved.current, saved.outputs(), **PRIVATE)
 
     def _wire_corpus(self, demo: gr.Blocks, view: CorpusView) -> None:
         view.search.change(self.show_corpus, view.search, view.listing(), **PRIVATE)
@@ -274,9 +338,16 @@ class PaperQAUI:
 
     # ---- chat ---------------------------------------------------------------------
     def respond(
-        self, message: str, chat: list[dict[str, Any]], hist: list[str], *values: Any
+        self,
+        message: str,
+        chat: list[dict[str, Any]],
+        hist: list[str],
+        chat_id: str,
+        request: gr.Request | None,
+        *values: Any,
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one answer into the chat: the question, the sources, the draft, the answer."""
+        """Stream one answer into the chat: the question, the sources, the draft, the answer; the
+        answer is saved as the next turn of chat `chat_id` (of the user logged in) once it is in."""
         message = (message or "").strip()
         if not message:
             yield chat, hist, _same(), "", _same(), _same()
@@ -286,7 +357,10 @@ class PaperQAUI:
         try:
             options = ask_options(prefs_from(*values), self.app.settings.llm)
             for ev in self.app.ask_stream(message, history=hist, **options):
-                yield self._show_event(ev, message, chat, hist)
+                step = self._show_event(ev, message, chat, hist)
+                if ev.kind == "final" and ev.answer is not None:
+                    self._save(chat, chat_id, request, ev.answer, options)
+                yield step
         except PaperQAError as e:
             chat[-1] = assistant_message(render_error(e))
             yield chat, hist, _same(), "", _hidden(), _hidden()
@@ -317,8 +391,69 @@ class PaperQAUI:
             )
         return chat, hist, _same(), "", _same(), _same()
 
+    def _save(
+        self,
+        chat: list[dict[str, Any]],
+        chat_id: str,
+        request: gr.Request | None,
+        answer: Answer,
+        options: dict[str, Any],
+    ) -> None:
+        """Save a finished answer; when the store refuses, the answer stays, with why it was not saved."""
+        try:
+            self.app.save_answer(chat_id, answer, user_of(request), **options)
+        except PaperQAError as e:
+            chat[-1] = assistant_message(chat[-1]["content"] + "\n\n" + render_error(e, " — not saved."))
+
     def new_chat(self) -> tuple[Any, ...]:
         return [], [], render_sources([]), "", _hidden(), _hidden()
+
+    # ---- saved chats --------------------------------------------------------------
+    def show_saved(self, chat_id: str, request: gr.Request | None) -> tuple[Any, ...]:
+        """This user's saved chats, the one on screen picked, with its delete and export buttons."""
+        try:
+            chats = self.app.conversations(user_of(request))
+        except PaperQAError as e:
+            return gr.update(choices=[], value=None, info=render_error(e)), _hidden(), _hidden()
+        if chat_id not in {c.id for c in chats}:
+            return gr.update(choices=chat_choices(chats), value=None, info=None), _hidden(), _hidden()
+        path = write_chat_export(self.app.conversation(chat_id, user_of(request)))
+        return (
+            gr.update(choices=chat_choices(chats), value=chat_id, info=None),
+            gr.update(visible=True),
+            gr.update(value=str(path), visible=True),
+        )
+
+    def start_chat(self) -> tuple[Any, ...]:
+        """A new chat: a fresh id to save it under; no saved chat picked."""
+        return new_chat_id(), gr.update(value=None), _hidden(), _hidden()
+
+    def open_chat(self, chat_id: str | None, request: gr.Request | None) -> tuple[Any, ...]:
+        """A saved chat back on screen, as it was answered (its citations clickable); further
+        questions go on in it. The sources and exports are those of its last answer."""
+        try:
+            chat = self.app.conversation(chat_id or "", user_of(request))
+        except PaperQAError as e:
+            return _chat_failed(e, new_chat_id())
+        last = chat.items[-1].answer
+        md, bib = write_exports(last)
+        return (
+            conversation_messages(chat),
+            [t.question for t in chat.items],
+            render_sources(last.sources),
+            "",
+            gr.update(value=str(md), visible=True),
+            gr.update(value=str(bib), visible=not last.refused),
+            chat.id,
+        )
+
+    def delete_chat(self, chat_id: str, request: gr.Request | None) -> tuple[Any, ...]:
+        """Delete the saved chat on screen; a new chat takes its place."""
+        try:
+            self.app.delete_conversation(chat_id, user_of(request))
+        except PaperQAError as e:
+            return _chat_failed(e, chat_id)
+        return (*self.new_chat(), new_chat_id())
 
     # ---- corpus -------------------------------------------------------------------
     def show_corpus(self, query: str) -> tuple[Any, list[str], str]:

@@ -1,7 +1,8 @@
 """Pure converters from PaperQA's typed objects to the markup the chat UI shows.
 
 Answer -> chat Markdown with citation links; sources -> the sources panel; a paper -> its
-details; papers -> corpus table rows; an ingest report, a verifier note or an error -> a line.
+details; papers -> corpus table rows; an ingest report, a verifier note or an error -> a line;
+saved chats -> the chat list's choices, and a saved chat -> its messages again.
 No Gradio and no index here: each function takes `paperqa.types` objects and returns text, so it
 is unit-tested without a browser (tests/test_ui_render.py).
 
@@ -20,7 +21,8 @@ from typing import Any
 
 from paperqa.citations import replace_markers
 from paperqa.errors import PaperQAError
-from paperqa.export import escape_markup
+from paperqa.export import escape_markup, n_questions, saved_at
+from paperqa.history import ChatSummary, Conversation
 from paperqa.references import listed_sources, reference, references_heading
 from paperqa.types import Answer, IngestReport, Paper, Source
 
@@ -186,3 +188,18 @@ def user_message(question: str) -> dict[str, str]:
 def assistant_message(markup: str) -> dict[str, str]:
     """Markup built here (a draft, an answer, an error) as the assistant's chat message."""
     return {"role": "assistant", "content": markup}
+
+
+def chat_choices(chats: Iterable[ChatSummary]) -> list[tuple[str, str]]:
+    """The saved-chats list: each chat as (its title · when · how long, its id), in the given order
+    (newest first from `PaperQA.conversations`). A label is plain text (Gradio shows it as such)."""
+    return [(f"{c.title} · {saved_at(c.updated)} · {n_questions(c.turns)}", c.id) for c in chats]
+
+
+def conversation_messages(chat: Conversation) -> list[dict[str, str]]:
+    """A saved chat as the chat shows it: each question, then its answer with clickable citations
+    (`render_answer`, so each answer keeps its own link anchors)."""
+    messages = []
+    for turn in chat.items:
+        messages += [user_message(turn.question), assistant_message(render_answer(turn.answer))]
+    return messages

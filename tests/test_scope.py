@@ -264,3 +264,32 @@ def test_tick_boxes_keep_ticked_papers_and_cap_the_rest() -> None:
     a, b, c = (paper(t, "x") for t in ("A", "B", "C"))
     assert paper_choices([c], [a, b, c], 1) == [("C (undated)", c.id), ("A (undated)", a.id)]
     assert scope_label([]) == "" and scope_label([a]).startswith("**Scope: 1 paper**")
+
+
+# ---- the real corpus (slow: the session's index, the real embedding model and LLM) -------------
+
+DOMINO, MEGASCALE = "p2c4f599ec32f", "p91af15ab89ae"
+
+
+def test_the_cli_scope_and_force_on_the_real_corpus(home_copy: Path) -> None:
+    from .conftest import run_cli
+
+    outside = run_cli(
+        "ask",
+        "What speedup over Megatron-LM does Domino report?",
+        "--paper",
+        MEGASCALE,
+        "--json",
+        home=home_copy,
+    )
+    assert outside.returncode == 0, outside.stderr
+    got = json.loads(outside.stdout)
+    assert got["refused"] and got["answer"].startswith("The selected paper does not cover this question")
+    assert "names “Domino”, which only a paper outside the selected paper introduces" in got["answer"]
+    assert {s["paper_id"] for s in got["sources"]} == {MEGASCALE}
+    forced = run_cli("ask", UNCOVERED, "--force", "--json", home=home_copy)
+    assert forced.returncode == 0, forced.stderr
+    answer = json.loads(forced.stdout)
+    assert answer["forced"] is True and not answer["refused"]
+    assert answer["answer"].startswith("**Forced answer:** the corpus was judged not to cover this question")
+    assert "(min_relevance)" in answer["answer"].splitlines()[0] and answer["citations"]

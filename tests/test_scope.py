@@ -26,6 +26,7 @@ from paperqa_ui.render import paper_choices, scope_label
 
 from .conftest import ScriptedLLM
 from .fakes import FakeEmbedModel, paper
+from .test_api import _papers  # Quokka Decoding, Zebra Attention, Mole Retrieval
 from .test_fusion import FakeIndex
 
 UNCOVERED = "How do penguins sleep through the polar winter?"
@@ -93,15 +94,6 @@ def test_a_scoped_comparison_picks_its_sides_only_among_the_chosen_papers() -> N
 
 
 # ---- the answer: scoped refusals, forced answers (real store, fake embeddings) -------------------
-
-
-def _papers() -> list[Paper]:
-    quokka = paper("Quokka Decoding", "Quokka decoding generates text 2.7x faster than greedy decoding.")
-    zebra = paper("Zebra Attention", "A striped attention pattern that halves the memory of decoding.")
-    mole = paper("Mole Retrieval", "Retrieval that digs through long documents. It finds passages 3x faster.")
-    for p in (quokka, zebra, mole):
-        p.pages = ["page.txt"]
-    return [quokka, zebra, mole]
 
 
 @pytest.fixture()
@@ -249,7 +241,7 @@ def test_ticked_papers_become_the_chats_scope_until_cleared(small_app: PaperQA) 
     ui = PaperQAUI(small_app)
     quokka, zebra, mole = _papers()
     update = ui.selectable("decoding", [mole.id])
-    assert [pid for _label, pid in update["choices"]] == [mole.id, quokka.id, zebra.id]  # ticked first
+    assert [pid for _label, pid in update["choices"]] == [mole.id, zebra.id, quokka.id]  # ticked first
     assert update["value"] == [mole.id]
     scope, label, clear, _tab = ui.set_scope([zebra.id, mole.id])
     assert scope == [zebra.id, mole.id] and label["visible"] and clear["visible"]

@@ -77,7 +77,7 @@ def login(name: str | None) -> Any:
 
 
 def ask(ui: PaperQAUI, question: str, chat_id: str, user: str | None) -> list[tuple[Any, ...]]:
-    steps = ui.respond(question, [], [], chat_id, login(user), *DEFAULT_PREFS.values())
+    steps = ui.respond(question, [], [], chat_id, [], login(user), *DEFAULT_PREFS.values())
     return [copy.deepcopy(step) for step in steps]
 
 
@@ -105,10 +105,10 @@ def test_an_answer_is_saved_as_it_arrives_and_listed_for_its_user(ui: PaperQAUI)
 
 def test_a_reopened_chat_shows_every_answer_and_goes_on_in_the_same_chat(ui: PaperQAUI) -> None:
     ask(ui, "How fast is Domino?", "c1", None)
-    chat, hist, sources, box, md, bib, current = ui.open_chat("c1", login(None))
+    chat, hist, sources, box, md, bib, force, current = ui.open_chat("c1", login(None))
     assert [m["role"] for m in chat] == ["user", "assistant"] and '<a class="pqa-cite"' in chat[1]["content"]
     assert hist == ["How fast is Domino?"] and "Domino" in sources and current == "c1"
-    assert box == "" and bib["visible"] and md["visible"]
+    assert box == "" and bib["visible"] and md["visible"] and not force["visible"]
     assert Path(md["value"]).read_text().startswith("## How fast is Domino?")
     ask(ui, "On which GPUs?", current, None)
     assert ui.app.conversation("c1").turns == 2

@@ -342,7 +342,7 @@ def respond(api: ScriptedAPI, question: str, hist: list[str] | None = None) -> l
     # Each step as Gradio sends it: the handler goes on to change the chat list in place.
     return [
         copy.deepcopy(step)
-        for step in ui.respond(question, [], hist or [], "c1", None, *DEFAULT_PREFS.values())
+        for step in ui.respond(question, [], hist or [], "c1", [], None, *DEFAULT_PREFS.values())
     ]
 
 
@@ -359,11 +359,11 @@ def test_a_question_streams_its_sources_then_a_draft_then_the_cited_answer() -> 
     assert steps[0][0][-1]["content"] == "…" and steps[0][4]["visible"] is False
     assert "Domino: Eliminating Communication" in steps[1][2]
     assert steps[2][0][-1]["content"] == "Domino &lt;is ▍"
-    chat, hist, sources, box, md, bib = steps[3]
+    chat, hist, sources, box, md, bib, force = steps[3]
     assert "Domino" in sources
     assert chat[0] == {"role": "user", "content": "How fast is Domino?"}
     assert '<a class="pqa-cite"' in chat[1]["content"] and hist == ["earlier", "How fast is Domino?"]
-    assert box == "" and md["visible"] is True and bib["visible"] is True
+    assert box == "" and md["visible"] is True and bib["visible"] is True and force["visible"] is False
     assert Path(bib["value"]).read_text().startswith("@misc{")
 
 

@@ -33,6 +33,8 @@ from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import LISTING, QuestionAnalysis, analyze
 from .retrieve import (
+    NAME_CANDIDATES_KEYWORD,
+    NAME_MAX_OWNERS,
     Filters,
     NameMatcher,
     Retrieval,
@@ -390,12 +392,45 @@ class AnswerEngine:
         held = rare & set(lexicon.content_terms([f"{top.title} {top.abstract}"])[0])
         return len(held) >= len(rare) - 1 and len(held) >= MIN_RARE_TERMS
 
-    def refusal(self, question: str, r: Retrieval) -> Answer:
+    def why_not_covered(self, r: Retrieval, unknown: str | None = None) -> str:
+        """Why retrieval judged the question not covered, in numbers a reader can check: the best
+        match, its similarity and the threshold it missed; `unknown` (a name the papers searched do
+        not mention, see `_missing_name`) goes first."""
+        threshold = self.retrieval_settings.min_relevance
+        best = self.retriever.papers().get(r.best_match or "")
+        if best is None:
+            match = "No paper matched at all."
+        else:
+            below = "below" if r.best_dense < threshold else "above"
+            match = (
+                f"The best match, “{best.title}”, has a similarity of {r.best_dense:.2f}, {below} the "
+                f"threshold of {threshold:.2f} (min_relevance)."
+            )
+        return f"{unknown} {match}" if unknown else match
+
+    def refusal(
+        self, question: str, r: Retrieval, filters: Filters | None = None, unknown: str | None = None
+    ) -> Answer:
         closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
-        text = "The corpus does not cover this question: no paper in it addresses it."
+        scope, one = _scope(filters)
+        if scope:
+            verb, them = ("does", "it") if one else ("do", "them")
+            text = f"The {scope} {verb} not cover this question, and answers come only from {them}."
+        else:
+            text = "The corpus does not cover this question: no paper in it addresses it."
+        text += " " + self.why_not_covered(r, unknown)
         if closest:
             text += f" The closest papers found were {closest}, but they do not answer it."
         return Answer(question=question, answer=text, refused=True, sources=r.sources[:3])
+
+    def forced_label(self, r: Retrieval, filters: Filters | None, unknown: str | None) -> str:
+        """The first line of a forced answer: it says the gate was overridden, and why it closed."""
+        scope, one = _scope(filters)
+        what = f"the {scope} {'was' if one else 'were'}" if scope else "the corpus was"
+        return (
+            f"**Forced answer:** {what} judged not to cover this question; this answer comes from the "
+            f"closest papers anyway. {self.why_not_covered(r, unknown)}"
+        )
 
     # ---- public -------------------------------------------------------------------
     def retrieve(
@@ -415,10 +450,13 @@ class AnswerEngine:
         filters: Filters | None = None,
         top_k: int | None = None,
         llm: ChatModel | None = None,
+        force: bool = False,
     ) -> Iterator[Event]:
         """Sources first, then the draft as it is generated, then the verified answer.
 
-        `llm` overrides the engine's model for this question (a UI session's own backend)."""
+        `llm` overrides the engine's model for this question (a UI session's own backend).
+        `force` answers even when the corpus is judged not to cover the question (the same
+        pipeline without the relevance gate); such an answer is marked `forced` and says so."""
         t0 = time.perf_counter()
         standalone = rewrite_followup(question, history)
         # The shape follows the question as asked; the history only informs retrieval.
@@ -427,11 +465,13 @@ class AnswerEngine:
         diverse = chosen in ("summary", "listing")
         r = self.retrieve(standalone, chosen, filters=filters, top_k=top_k)
         t_retrieve = time.perf_counter() - t0
+        unknown = _missing_name(standalone, self.retriever, filters)
         covered = (
             relevance_ok(r, self.retrieval_settings.min_relevance) or self._holds_rare_terms(standalone, r)
-        ) and not _unknown_names(standalone, self.retriever)
-        if not covered:
-            ans = self.refusal(question, r)
+        ) and unknown is None
+        forced = not covered and force and bool(r.sources)
+        if not covered and not forced:
+            ans = self.refusal(question, r, filters, unknown)
             ans.standalone_question = standalone if standalone != question else None
             ans.timings = {"retrieve_s": t_retrieve, "generate_s": 0.0}
             yield Event("sources", retrieval=r)
@@ -480,7 +520,7 @@ class AnswerEngine:
         # Every marker shown is a citation listed with the answer (a model lead may cite any source).
         used |= set(cited_numbers(text)) & valid
         if not text:  # nothing in the retrieved abstracts could be used
-            ans = self.refusal(question, r)
+            ans = self.refusal(question, r, filters, unknown)
             ans.notes = [*notes, "no usable sentence in the retrieved papers"]
             yield Event("final", text=ans.answer, answer=ans)
             return
@@ -489,10 +529,13 @@ class AnswerEngine:
             for s in sources
             if s.n in used
         ]
+        if forced:  # the first line says so, before anything a reader might take as covered
+            text = self.forced_label(r, filters, unknown) + "\n\n" + text
         ans = Answer(
             question=question,
             answer=text,
             refused=False,
+            forced=forced,
             style=chosen,
             citations=citations,
             sources=sources,
@@ -531,19 +574,58 @@ _TOPIC_VERBS = set(
 )
 
 
-def _unknown_names(question: str, retriever: Retriever) -> bool:
+def _scope(filters: Filters | None) -> tuple[str, bool]:
+    """('3 selected papers', False) for a question about chosen papers (True: just one);
+    ('', False) for the whole corpus."""
+    n = len(filters.paper_ids) if filters else 0
+    return ("" if not n else "selected paper" if n == 1 else f"{n} selected papers"), n == 1
+
+
+def _missing_name(question: str, retriever: Retriever, filters: Filters | None) -> str | None:
+    """Why the papers searched cannot be about the question, as a sentence, or None: a name in it
+    that no paper in the corpus mentions, or (a question about chosen papers) that only a paper
+    outside them introduces ("Compare Domino and …" with Domino not chosen)."""
+    name = _unknown_name(question, retriever)
+    if name is not None:
+        return f"The question names “{name}”, which no paper in the corpus mentions."
+    scope, _one = _scope(filters)
+    name = _name_outside_scope(question, retriever, filters.paper_ids) if filters and scope else None
+    if name is not None:
+        return f"The question names “{name}”, which only a paper outside the {scope} introduces."
+    return None
+
+
+def _name_outside_scope(question: str, retriever: Retriever, paper_ids: Sequence[str]) -> str | None:
+    """A name in the question that none of the chosen papers mentions but another paper owns (as
+    exact-name ranking decides: a strict name owned by at most NAME_MAX_OWNERS papers, a capitalised
+    word by one), or None."""
+    papers = retriever.papers()
+    chosen = [f"{papers[pid].title} {papers[pid].abstract}" for pid in paper_ids if pid in papers]
+    strict = set(name_tokens(question))
+    for name in name_tokens(question, loose=True):
+        matcher = NameMatcher(name)
+        if any(matcher.any_case.search(text) for text in chosen):
+            continue
+        found = retriever.keyword_search(name, NAME_CANDIDATES_KEYWORD)
+        owners = [pid for pid, _ in found if pid in papers and matcher.owns(papers[pid])]
+        if 0 < len(owners) <= (NAME_MAX_OWNERS if name in strict else 1):
+            return name
+    return None
+
+
+def _unknown_name(question: str, retriever: Retriever) -> str | None:
     """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
-    the corpus is about something else."""
+    the corpus is about something else: the first such name, or None."""
     names = name_tokens(question)
     if not names:
-        return False
+        return None
     papers = retriever.papers()
     for name in names:
         # "LLaMA-style", "GPT-4-based": the name is the part before the descriptive suffix.
         forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
         if not any(_in_corpus(form, retriever, papers) for form in forms):
-            return True
-    return False
+            return name
+    return None
 
 
 def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:

@@ -284,18 +284,37 @@ class PaperQA(SavedChats):
         filters: Filters | None = None,
         top_k: int | None = None,
         llm_settings: LLMSettings | None = None,
+        force: bool = False,
     ) -> Iterator[Event]:
-        """Answer a question, streaming. `llm_settings` picks another LLM for this call only."""
+        """Answer a question, streaming. `llm_settings` picks another LLM for this call only.
+        `filters.paper_ids` limits the answer to those papers (each must be in the index); `force`
+        answers from the closest papers even when the corpus is judged not to cover the question
+        (the answer is then marked `forced`)."""
         question = (question or "").strip()
         if not question:
             raise PaperQAError("the question is empty", hint="type a question about the papers")
+        if filters and filters.paper_ids:
+            self._check_paper_ids(filters.paper_ids)
         llm = make_llm(llm_settings) if llm_settings is not None else None
         self._check_question_fits(question, history, llm_settings or self.settings.llm, llm)
         if self.index.count() == 0:
             raise PaperQAError("the index is empty", hint="run `paperqa ingest` first")
         yield from self.engine.answer_stream(
-            question, history=history, style=style, filters=filters, top_k=top_k, llm=llm
+            question, history=history, style=style, filters=filters, top_k=top_k, llm=llm, force=force
         )
+
+    def _check_paper_ids(self, paper_ids: Sequence[str]) -> None:
+        """A question about chosen papers names only papers in the index."""
+        papers = self.index.papers()
+        unknown = [pid for pid in paper_ids if pid not in papers]
+        if unknown:
+            some = ", ".join(unknown)
+            raise PaperQAError(
+                f"no paper with id {some} in the index"
+                if len(unknown) == 1
+                else f"no papers with ids {some} in the index",
+                hint="find the ids with `paperqa papers --search WORDS` (the first column)",
+            )
 
     def _check_question_fits(
         self, question: str, history: Sequence[str], settings: LLMSettings, llm: ChatModel | None

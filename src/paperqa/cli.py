@@ -108,6 +108,17 @@ def format_references(answer: Any) -> str:
 @click.option("--date-from", default=None, help="Only papers dated on/after YYYY-MM-DD.")
 @click.option("--date-to", default=None, help="Only papers dated on/before YYYY-MM-DD.")
 @click.option("--page", "pages", multiple=True, help="Only papers from this source page (repeatable).")
+@click.option(
+    "--paper",
+    "paper_ids",
+    multiple=True,
+    help="Answer only from the paper with this id (repeatable; ids from `paperqa papers --search`).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Answer from the closest papers even when the corpus is judged not to cover the question.",
+)
 @click.option("--stream/--no-stream", default=None, help="Show the draft while it is generated.")
 @home_opt
 @chroma_opt
@@ -119,6 +130,8 @@ def ask(
     date_from: str | None,
     date_to: str | None,
     pages: tuple[str, ...],
+    paper_ids: tuple[str, ...],
+    force: bool,
     stream: bool | None,
     home: str | None,
     chroma_url: str | None,
@@ -129,11 +142,11 @@ def ask(
 
     app = _app(home, chroma_url)
     app.ensure_corpus()
-    filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages))
+    filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages), paper_ids=list(paper_ids))
     show_draft = stream if stream is not None else (sys.stderr.isatty() and not as_json)
     final = None
     shown = 0
-    for ev in app.ask_stream(question, style=style, filters=filters, top_k=top_k):
+    for ev in app.ask_stream(question, style=style, filters=filters, top_k=top_k, force=force):
         if ev.kind == "token" and show_draft:
             click.echo(ev.text[shown:], nl=False, err=True)
             shown = len(ev.text)
@@ -150,6 +163,8 @@ def ask(
     if refs:
         click.echo(f"\n{references_heading(final)}")
         click.echo(refs)
+    if final.refused and final.sources:
+        click.echo("\nTo answer from the closest papers anyway, ask again with --force.")
     for note in final.notes:
         click.echo(f"note: {note}", err=True)
 

@@ -193,14 +193,20 @@ def rewrite_followup(question: str, history: Sequence[str]) -> str:
 
 @dataclass
 class Filters:
+    """Which papers a search may return; every search path (dense, BM25, exact names, each
+    comparison side's sub-query) sees only the papers `allows` lets through."""
+
     date_from: str | None = None  # ISO date, inclusive
     date_to: str | None = None
     pages: list[str] = field(default_factory=list)
+    paper_ids: list[str] = field(default_factory=list)  # a question about chosen papers: only these
 
     def active(self) -> bool:
-        return bool(self.date_from or self.date_to or self.pages)
+        return bool(self.date_from or self.date_to or self.pages or self.paper_ids)
 
     def allows(self, p: Paper) -> bool:
+        if self.paper_ids and p.id not in self.paper_ids:
+            return False
         if self.pages and not set(self.pages) & set(p.pages):
             return False
         if self.date_from or self.date_to:
@@ -300,6 +306,7 @@ class Retrieval:
     named: list[str]  # names in the question owned by a returned paper
     sub_queries: list[str] = field(default_factory=list)
     focus: list[str] = field(default_factory=list)  # paper ids the question names (comparison sides)
+    best_match: str | None = None  # the paper of the best chunk (`best_dense`): what a refusal names
 
 
 class Retriever:
@@ -406,6 +413,7 @@ class Retriever:
         dense, dense_score = self._dense(qvec, allowed) if qvec is not None else ({}, {})
         keyword = self._keyword(query, allowed) if mode != "dense" else []
         best_dense = max((h[0].score for h in dense.values()), default=0.0)
+        best_match = max(dense, key=lambda pid: dense[pid][0].score, default=None)
 
         wd = self.settings.diverse_dense_weight if diverse else self.settings.dense_weight
         scores = fuse(keyword, dense_score, self.settings, dense_weight=wd, pin=not diverse)
@@ -458,6 +466,7 @@ class Retriever:
             named=owned,
             sub_queries=sub_queries,
             focus=[pid for pid in focus if pid in shown],
+            best_match=best_match if best_match in papers else None,
         )
 
     def _diverse_order(

@@ -153,6 +153,9 @@ class Answer(BaseModel):
     question: str
     answer: str
     refused: bool = False
+    forced: bool = Field(
+        False, description="Answered although retrieval judged the corpus not to cover the question."
+    )
     style: Style = "factoid"
     citations: list[Citation] = Field(default_factory=list)
     sources: list[Source] = Field(default_factory=list)
@@ -166,6 +169,7 @@ class Answer(BaseModel):
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
+            "forced": self.forced,
             "style": self.style,
             "citations": [c.model_dump() for c in self.citations],
             "sources": [

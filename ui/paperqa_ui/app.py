@@ -9,21 +9,23 @@ It calls `PaperQA` and pure helpers (export, references, types, settings), nothi
 from __future__ import annotations
 
 import json
+import re
 import sys
 import tempfile
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from paperqa.api import Event, PaperQA
+from paperqa.api import SEARCH_LIMIT, Event, PaperQA
 from paperqa.errors import PaperQAError
 from paperqa.export import conversation_markdown, to_bibtex, to_markdown
 from paperqa.history import Conversation
 from paperqa.ingest import UPLOAD_SUFFIXES
+from paperqa.retrieve import Filters
 from paperqa.settings import Settings, UISettings
 from paperqa.types import Answer
 
@@ -34,6 +36,7 @@ from .render import (
     conversation_messages,
     corpus_rows,
     example_questions,
+    paper_choices,
     paper_count,
     render_answer,
     render_draft,
@@ -42,6 +45,7 @@ from .render import (
     render_paper,
     render_sources,
     render_unexpected,
+    scope_label,
     user_message,
 )
 
@@ -83,6 +87,10 @@ UPLOAD_HELP = (
 )
 UPLOAD_TYPES = list(UPLOAD_SUFFIXES)
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events, not endpoints for programs
+# Tick boxes the corpus tab shows for a search besides the papers already ticked: the screenful a
+# corpus search returns (`api.SEARCH_LIMIT`); a longer list is narrowed by searching, not scrolled.
+SELECT_LIMIT = SEARCH_LIMIT
+FORCE_LABEL = "Answer from the closest papers anyway"
 
 
 def _hidden() -> Any:
@@ -91,6 +99,14 @@ def _hidden() -> Any:
 
 def _same() -> Any:
     return gr.update()
+
+
+def parse_paper_ids(text: str | Sequence[str] | None) -> list[str]:
+    """The `/ask` endpoint's paper ids: a list, or one text separated by commas or spaces."""
+    if not text:
+        return []
+    items = [text] if isinstance(text, str) else list(text)
+    return [pid for item in items for pid in re.split(r"[\s,]+", item.strip()) if pid]
 
 
 @dataclass
@@ -127,10 +143,26 @@ class ChatView:
     sources: gr.HTML
     history: gr.State  # this conversation's user questions
     saved: SavedChatsView
+    scope: gr.State  # the paper ids the questions are about ([]: the whole corpus)
+    scope_label: gr.Markdown
+    clear_scope: gr.Button
+    force: gr.Button  # shown under a refusal: ask the last question again, without the gate
 
     def outputs(self) -> list[Any]:
         """What every chat event updates, in the order `PaperQAUI.respond` yields it."""
-        return [self.chatbot, self.history, self.sources, self.question, self.export_md, self.export_bib]
+        return [
+            self.chatbot,
+            self.history,
+            self.sources,
+            self.question,
+            self.export_md,
+            self.export_bib,
+            self.force,
+        ]
+
+    def scope_outputs(self) -> list[Any]:
+        """What setting or clearing the scope updates."""
+        return [self.scope, self.scope_label, self.clear_scope]
 
 
 @dataclass
@@ -140,6 +172,8 @@ class CorpusView:
     table: gr.Dataframe
     ids: gr.State  # the paper id of each table row
     paper: gr.HTML
+    select: gr.CheckboxGroup  # papers ticked for "Ask about these"
+    ask_about: gr.Button
     upload: gr.File
     ingest: gr.Button
     ingest_result: gr.Markdown
@@ -173,7 +207,7 @@ def new_chat_id() -> str:
 
 def _chat_failed(e: PaperQAError, chat_id: str) -> tuple[Any, ...]:
     """The chat's outputs, and the id it is saved under, when a saved chat cannot be opened or deleted."""
-    return [assistant_message(render_error(e))], [], _same(), "", _hidden(), _hidden(), chat_id
+    return [assistant_message(render_error(e))], [], _same(), "", _hidden(), _hidden(), _hidden(), chat_id
 
 
 def user_of(request: gr.Request | None) -> str | None:
@@ -193,13 +227,14 @@ class PaperQAUI:
             prefs = gr.BrowserState(dict(DEFAULT_PREFS), storage_key="paperqa-prefs")
             settings = self._settings_sidebar()
             gr.Markdown(INTRO)
-            with gr.Tabs():
+            with gr.Tabs() as tabs:
                 chat = self._chat_tab()
                 corpus = self._corpus_tab()
             self._wire_settings(demo, prefs, settings)
             self._wire_chat(chat, settings)
             self._wire_saved(demo, chat)
             self._wire_corpus(demo, corpus)
+            self._wire_scope(tabs, chat, corpus)
             self._api_endpoint()
         return demo
 
@@ -241,6 +276,10 @@ class PaperQAUI:
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 with gr.Row():
+                    scope_md = gr.Markdown(visible=False, elem_id="scope")
+                    clear_scope = gr.Button("×", size="sm", visible=False, scale=0, elem_id="clear-scope")
+                force = gr.Button(FORCE_LABEL, size="sm", visible=False, elem_id="force-answer")
+                with gr.Row():
                     new_chat = gr.Button("New chat", size="sm", elem_id="new-chat")
                     export_md = gr.DownloadButton(
                         "Export Markdown", size="sm", visible=False, elem_id="export-md"
@@ -253,7 +292,21 @@ class PaperQAUI:
             with gr.Column(scale=2, elem_id="sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources([]), elem_id="sources")
-        return ChatView(chatbot, question, ask, new_chat, export_md, export_bib, sources, gr.State([]), saved)
+        return ChatView(
+            chatbot,
+            question,
+            ask,
+            new_chat,
+            export_md,
+            export_bib,
+            sources,
+            gr.State([]),
+            saved,
+            gr.State([]),
+            scope_md,
+            clear_scope,
+            force,
+        )
 
     def _saved_chats(self) -> SavedChatsView:
         with gr.Accordion("Saved chats", open=False, elem_id="saved-chats-panel"):
@@ -281,11 +334,17 @@ class PaperQAUI:
                 elem_id="corpus-table",
             )
             paper = gr.HTML(elem_id="paper-view")
+            select = gr.CheckboxGroup(
+                label="Tick papers to ask about (search to find more)", elem_id="corpus-select"
+            )
+            ask_about = gr.Button("Ask about these", elem_id="ask-about")
             gr.Markdown(UPLOAD_HELP)
             upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Files", elem_id="upload")
             ingest = gr.Button("Add to corpus", elem_id="ingest")
             ingest_result = gr.Markdown(elem_id="ingest-result")
-        return CorpusView(search, count, table, gr.State([]), paper, upload, ingest, ingest_result)
+        return CorpusView(
+            search, count, table, gr.State([]), paper, select, ask_about, upload, ingest, ingest_result
+        )
 
     # ---- wiring -------------------------------------------------------------------
     def _wire_settings(self, demo: gr.Blocks, prefs: gr.BrowserState, view: SettingsView) -> None:
@@ -297,9 +356,13 @@ class PaperQAUI:
         view.test.click(self.test_connection, view.inputs, view.test_result, **PRIVATE)
 
     def _wire_chat(self, view: ChatView, settings: SettingsView) -> None:
-        inputs = [view.question, view.chatbot, view.history, view.saved.current, *settings.inputs]
+        inputs = [view.question, view.chatbot, view.history, view.saved.current, view.scope, *settings.inputs]
         for asked in (view.question.submit, view.ask.click):
             self._then_show_saved(asked(self.respond, inputs, view.outputs(), **PRIVATE), view.saved)
+        forced = [view.chatbot, view.history, view.saved.current, view.scope, *settings.inputs]
+        self._then_show_saved(
+            view.force.click(self.force_answer, forced, view.outputs(), **PRIVATE), view.saved
+        )
         view.new_chat.click(self.new_chat, None, view.outputs(), **PRIVATE)
 
     def _wire_saved(self, demo: gr.Blocks, view: ChatView) -> None:
@@ -314,9 +377,17 @@ class PaperQAUI:
         """After `event`, the saved-chats list as it now is (a new answer, a chat opened or deleted)."""
         event.then(self.show_saved, saved.current, saved.outputs(), **PRIVATE)
 
+    def _wire_scope(self, tabs: gr.Tabs, chat: ChatView, corpus: CorpusView) -> None:
+        corpus.search.change(self.selectable, [corpus.search, corpus.select], corpus.select, **PRIVATE)
+        corpus.ask_about.click(self.set_scope, corpus.select, [*chat.scope_outputs(), tabs], **PRIVATE)
+        chat.clear_scope.click(self.clear_scope, None, [*chat.scope_outputs(), corpus.select], **PRIVATE)
+        # Papers just added can be ticked too.
+        corpus.ingest_result.change(self.selectable, [corpus.search, corpus.select], corpus.select, **PRIVATE)
+
     def _wire_corpus(self, demo: gr.Blocks, view: CorpusView) -> None:
         view.search.change(self.show_corpus, view.search, view.listing(), **PRIVATE)
         demo.load(self.show_corpus, view.search, view.listing(), **PRIVATE)
+        demo.load(self.selectable, [view.search, view.select], view.select, **PRIVATE)
         view.table.select(self.open_paper, view.ids, view.paper, **PRIVATE)
         view.ingest.click(
             self.add_files, [view.upload, view.search], [view.ingest_result, *view.listing()], **PRIVATE
@@ -324,8 +395,12 @@ class PaperQAUI:
 
     def _api_endpoint(self) -> None:
         api_in = gr.Textbox(visible=False)
+        # Optional after the question (defaults: the whole corpus, the relevance gate on), so a
+        # client that sends only the question keeps working.
+        api_papers = gr.Textbox(value="", visible=False)
+        api_force = gr.Checkbox(value=False, visible=False)
         api_out = gr.JSON(visible=False)
-        gr.Button(visible=False).click(self.ask, api_in, api_out, api_name="ask")
+        gr.Button(visible=False).click(self.ask, [api_in, api_papers, api_force], api_out, api_name="ask")
         api_text = gr.Textbox(visible=False)
         gr.Button(visible=False).click(self.ask_json, api_in, api_text, api_name="ask_json")
 
@@ -343,41 +418,72 @@ class PaperQAUI:
         chat: list[dict[str, Any]],
         hist: list[str],
         chat_id: str,
+        scope: list[str],
         request: gr.Request | None,
         *values: Any,
     ) -> Iterator[tuple[Any, ...]]:
         """Stream one answer into the chat: the question, the sources, the draft, the answer; the
-        answer is saved as the next turn of chat `chat_id` (of the user logged in) once it is in."""
+        answer is saved as the next turn of chat `chat_id` (of the user logged in) once it is in.
+        `scope`: the paper ids the question is about ([]: the whole corpus)."""
+        yield from self._answer(message, chat, hist, chat_id, scope, request, values, force=False)
+
+    def force_answer(
+        self,
+        chat: list[dict[str, Any]],
+        hist: list[str],
+        chat_id: str,
+        scope: list[str],
+        request: gr.Request | None,
+        *values: Any,
+    ) -> Iterator[tuple[Any, ...]]:
+        """The button under a refusal: the last question again, answered from the closest papers."""
+        if not hist:
+            yield chat, hist, _same(), "", _same(), _same(), _hidden()
+            return
+        yield from self._answer(hist[-1], chat, hist[:-1], chat_id, scope, request, values, force=True)
+
+    def _answer(
+        self,
+        message: str,
+        chat: list[dict[str, Any]],
+        hist: list[str],
+        chat_id: str,
+        scope: list[str],
+        request: gr.Request | None,
+        values: Sequence[Any],
+        force: bool,
+    ) -> Iterator[tuple[Any, ...]]:
         message = (message or "").strip()
         if not message:
-            yield chat, hist, _same(), "", _same(), _same()
+            yield chat, hist, _same(), "", _same(), _same(), _same()
             return
         chat = [*chat, user_message(message), assistant_message("…")]
-        yield chat, hist, _same(), "", _hidden(), _hidden()
+        yield chat, hist, _same(), "", _hidden(), _hidden(), _hidden()
         try:
             options = ask_options(prefs_from(*values), self.app.settings.llm)
-            for ev in self.app.ask_stream(message, history=hist, **options):
+            options["filters"] = replace(options["filters"], paper_ids=list(scope or []))
+            for ev in self.app.ask_stream(message, history=hist, force=force, **options):
                 step = self._show_event(ev, message, chat, hist)
                 if ev.kind == "final" and ev.answer is not None:
                     self._save(chat, chat_id, request, ev.answer, options)
                 yield step
         except PaperQAError as e:
             chat[-1] = assistant_message(render_error(e))
-            yield chat, hist, _same(), "", _hidden(), _hidden()
+            yield chat, hist, _same(), "", _hidden(), _hidden(), _hidden()
         except Exception as e:  # never a traceback in the browser
             print(f"paperqa ui: {type(e).__name__}: {e}", file=sys.stderr)
             chat[-1] = assistant_message(render_unexpected(e))
-            yield chat, hist, _same(), "", _hidden(), _hidden()
+            yield chat, hist, _same(), "", _hidden(), _hidden(), _hidden()
 
     def _show_event(
         self, ev: Event, message: str, chat: list[dict[str, Any]], hist: list[str]
     ) -> tuple[Any, ...]:
         """The chat's outputs after one event of `ask_stream` (the last message is the answer's)."""
         if ev.kind == "sources" and ev.retrieval is not None:
-            return chat, hist, render_sources(ev.retrieval.sources), "", _same(), _same()
+            return chat, hist, render_sources(ev.retrieval.sources), "", _same(), _same(), _same()
         if ev.kind == "token":
             chat[-1] = assistant_message(render_draft(ev.text))
-            return chat, hist, _same(), "", _same(), _same()
+            return chat, hist, _same(), "", _same(), _same(), _same()
         if ev.kind == "final" and ev.answer is not None:
             chat[-1] = assistant_message(render_answer(ev.answer))
             md, bib = write_exports(ev.answer)
@@ -388,8 +494,9 @@ class PaperQAUI:
                 "",
                 gr.update(value=str(md), visible=True),
                 gr.update(value=str(bib), visible=not ev.answer.refused),
+                gr.update(visible=ev.answer.refused and bool(ev.answer.sources)),
             )
-        return chat, hist, _same(), "", _same(), _same()
+        return chat, hist, _same(), "", _same(), _same(), _same()
 
     def _save(
         self,
@@ -406,7 +513,29 @@ class PaperQAUI:
             chat[-1] = assistant_message(chat[-1]["content"] + "\n\n" + render_error(e, " — not saved."))
 
     def new_chat(self) -> tuple[Any, ...]:
-        return [], [], render_sources([]), "", _hidden(), _hidden()
+        return [], [], render_sources([]), "", _hidden(), _hidden(), _hidden()
+
+    # ---- scope: questions about chosen papers -----------------------------------------
+    def selectable(self, query: str, selected: list[str] | None) -> Any:
+        """The tick boxes for a corpus search: the ticked papers, then the papers found."""
+        ticked = [p for pid in selected or [] if (p := self.app.paper(pid)) is not None]
+        found = self.app.search_papers(query or "", limit=SELECT_LIMIT + len(ticked))
+        choices = paper_choices(ticked, found, SELECT_LIMIT)
+        return gr.update(choices=choices, value=[p.id for p in ticked])
+
+    def set_scope(self, selected: list[str] | None) -> tuple[Any, ...]:
+        """ "Ask about these": the chat's questions are about the ticked papers from now on."""
+        papers = [p for pid in selected or [] if (p := self.app.paper(pid)) is not None]
+        if not papers:
+            gr.Warning("Tick one or more papers first.")
+            return _same(), _same(), _same(), _same()
+        label = scope_label(papers)
+        shown = gr.update(value=label, visible=True)
+        return [p.id for p in papers], shown, gr.update(visible=True), gr.Tabs(selected="chat-tab")
+
+    def clear_scope(self) -> tuple[Any, ...]:
+        """The × beside the scope: questions are about the whole corpus again."""
+        return [], gr.update(value="", visible=False), _hidden(), gr.update(value=[])
 
     # ---- saved chats --------------------------------------------------------------
     def show_saved(self, chat_id: str, request: gr.Request | None) -> tuple[Any, ...]:
@@ -444,6 +573,7 @@ class PaperQAUI:
             "",
             gr.update(value=str(md), visible=True),
             gr.update(value=str(bib), visible=not last.refused),
+            gr.update(visible=last.refused and bool(last.sources)),
             chat.id,
         )
 
@@ -484,10 +614,17 @@ class PaperQAUI:
         return (summary, *self.show_corpus(query))
 
     # ---- API for programs -----------------------------------------------------------
-    def ask(self, question: str) -> dict[str, Any]:
-        """Answer a question from the paper corpus, with citations; returns the `paperqa ask --json` object."""
+    def ask(self, question: str, paper_ids: str = "", force: bool = False) -> dict[str, Any]:
+        """Answer a question from the paper corpus, with citations; returns the `paperqa ask --json` object.
+
+        Args:
+            question: the question about the papers.
+            paper_ids: answer only from these papers (ids separated by commas; empty: all papers).
+            force: answer from the closest papers even when the corpus is judged not to cover it.
+        """
         try:
-            return self.app.ask(question).to_json_dict()
+            filters = Filters(paper_ids=parse_paper_ids(paper_ids))
+            return self.app.ask(question, filters=filters, force=bool(force)).to_json_dict()
         except PaperQAError as e:
             return {"question": question, "error": str(e)}
 

@@ -144,6 +144,24 @@ def paper_count(rows: list[list[Any]]) -> str:
     return f"{len(rows)} papers"
 
 
+def paper_choices(selected: Iterable[Paper], found: Iterable[Paper], limit: int) -> list[tuple[str, str]]:
+    """The corpus tab's tick boxes, (label, paper id): the papers already ticked first (they stay
+    ticked whatever is searched next), then at most `limit` of the papers the search found."""
+    ticked = list(selected)
+    seen = {p.id for p in ticked}
+    rest = [p for p in found if p.id not in seen][:limit]
+    return [(f"{p.title} ({p.shown_date or 'undated'})", p.id) for p in ticked + rest]
+
+
+def scope_label(papers: list[Paper]) -> str:
+    """What the chat shows above the question while it is about chosen papers ("" for none)."""
+    if not papers:
+        return ""
+    n = len(papers)
+    titles = " · ".join(escape_markup(p.title) for p in papers)
+    return f"**Scope: {n} paper{'' if n == 1 else 's'}** — answers come only from: {titles}"
+
+
 def example_questions(papers: Iterable[Paper], n: int = 4) -> list[str]:
     """Questions drawn from the corpus itself: papers whose titles name a method."""
     named = sorted(

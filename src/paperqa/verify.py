@@ -38,6 +38,10 @@ Verdict = Literal["supported", "reattributed", "dropped"]
 # Share of a claim's content words the cited abstract must contain: a tiny model that invents a
 # term ("quantum quantization") fails it even when the topic matches.
 MIN_LEXICAL_SUPPORT = 0.5
+# A supported claim moves to another source only when that source holds at least this many more of
+# its content words than the cited one, or every word of it and more than the cited one: one word
+# more, of a claim both only partly hold, is chance (both say "costly labels" alike).
+ATTRIBUTION_WORDS = 2
 # Content words of three letters or more: two-letter stems ("rl", "lm") are too often shared by chance.
 MIN_WORD = 3
 # Words every abstract and every answer about one uses: sharing them shows no support.
@@ -237,9 +241,11 @@ class _Context:
         if content is None or content == m:
             return False
         margin = best[content] - best[m]
-        return margin > self.settings.attribution_margin and lexical_support(
-            body, self.text_of[content]
-        ) > lexical_support(body, self.text_of[m])
+        words = content_words(strip_markers(body))
+        held = len(words & content_words(self.text_of[content]))
+        lead = held - len(words & content_words(self.text_of[m]))
+        closer = lead >= ATTRIBUTION_WORDS or (lead >= 1 and held == len(words))
+        return margin > self.settings.attribution_margin and closer
 
     def check(self, i: int, sent: str) -> Claim:
         body = strip_markers(sent)

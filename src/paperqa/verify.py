@@ -13,6 +13,7 @@ May touch: only the sources and the embedding function it is given (no index, no
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,8 @@ MIN_WORD = 3
 GENERIC_WORDS = (
     "paper papers study work report reports reported method methods model models use used using could"
 )
-_generic: frozenset[str] | None = None
+# Texts whose content words are remembered: the abstracts and claims of a session's answers.
+CONTENT_WORDS_KEPT = 4096
 # A lead with no answer term (mechanism / yes-no questions) answers when it carries at least
 # this share of the best evidence sentence's words that the question does not already have.
 MIN_ANSWER_OVERLAP = 0.5
@@ -80,16 +82,21 @@ def looks_like_instruction(sentence: str) -> bool:
     return bool(INJECTION.search(sentence))
 
 
-def content_words(text: str) -> set[str]:
+@functools.lru_cache(maxsize=CONTENT_WORDS_KEPT)
+def content_words(text: str) -> frozenset[str]:
     """The text's content terms (`keyword.content_terms`: the package's one tokenizer, stemmed)
     that are words: they start with a letter and have MIN_WORD letters or more (numbers are
-    checked on their own, by `unsupported_numbers`)."""
-    global _generic
-    if _generic is None:
-        _generic = frozenset(content_terms([GENERIC_WORDS])[0])
-    return {
-        t for t in content_terms([text])[0] if t[0].isalpha() and len(t) >= MIN_WORD and t not in _generic
-    }
+    checked on their own, by `unsupported_numbers`). Memoised: a claim is checked against the
+    same abstracts again and again (support, re-attribution, every style's checks)."""
+    generic = _generic_words()
+    return frozenset(
+        t for t in content_terms([text])[0] if t[0].isalpha() and len(t) >= MIN_WORD and t not in generic
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _generic_words() -> frozenset[str]:
+    return frozenset(content_terms([GENERIC_WORDS])[0])
 
 
 def lexical_support(claim: str, source: str) -> float:

@@ -432,6 +432,12 @@ def _table(results: list[dict[str, object]]) -> str:
     return "\n".join(md)
 
 
+def _write_rows(stem: Path, intro: str, rows: list[dict[str, Any]]) -> None:
+    """The rows as `<stem>.json` and as `<stem>.md` (the intro, then the table)."""
+    stem.with_suffix(".json").write_text(json.dumps(rows, indent=2))
+    stem.with_suffix(".md").write_text(f"{intro}\n\n{_table(rows)}\n")
+
+
 def _plot(results: list[dict[str, Any]], out: Path) -> None:
     import matplotlib
 
@@ -498,15 +504,14 @@ def main() -> None:
                 continue
             rows = [r for r in rows if (r["papers"], r["store"]) != (n, row["store"])] + [row]
             rows.sort(key=lambda r: (r["store"], r["papers"]))
-            rows_file.write_text(json.dumps(rows, indent=2))
-            (args.out / "store_only.md").write_text(
+            _write_rows(
+                args.out / "store_only",
                 "# Store-only scale benchmark\n\nMeasured with `python benchmarks/scale.py --store-only N "
                 f"[--chroma-url URL]` on {os.cpu_count()} cores. Vectors are hashed bags of words "
                 "(`HashedEmbedding`), not the embedding model's: these rows measure the store, the keyword "
                 "index and retrieval with the real query model, not ingest speed or answer quality. "
-                "Summary searches run twice (relevance feedback) and are timed apart.\n\n"
-                + _table(rows)
-                + "\n"
+                "Summary searches run twice (relevance feedback) and are timed apart.",
+                rows,
             )
         return
     results_file = args.out / "results.json"
@@ -556,13 +561,14 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     if args.phase == "ingest":
         return
-    results_file.write_text(json.dumps(results, indent=2))
-    (args.out / "results.md").write_text(
+    _write_rows(
+        args.out / "results",
         "# Scale benchmark\n\nMeasured with `python benchmarks/scale.py --sizes N` on "
         f"{os.cpu_count()} cores (rows may come from separate runs; see README).\n\n"
         "`raw_embed_papers_per_s` is the embedding time of the ingested texts inside the same run "
         "(ratio = ingest / raw); `raw_embed_sample_papers_per_s` embeds a sample of the same texts "
-        "alone before the ingest.\n\n" + _table(results) + "\n"
+        "alone before the ingest.",
+        results,
     )
     _plot(results, args.out)
     print(f"peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")

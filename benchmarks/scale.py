@@ -250,6 +250,14 @@ def _chroma_server_pid(chroma_url: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _server_disk(pid: int | None) -> int:
+    """Bytes under the `--path` folder of the local `chroma run` process (0 for none)."""
+    if pid is None:
+        return 0
+    args = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
+    return _du(Path(args[args.index("--path") + 1])) if "--path" in args else 0
+
+
 # --word-chunks: tokens per word of English abstract text under MiniLM's WordPiece (measured on
 # the bundled corpus: about 1.3), to pack sentences into chunks of chunk_size tokens without tokenizing.
 TOKENS_PER_WORD = 1.3
@@ -288,17 +296,25 @@ def _word_chunks(papers: list[Any], index_settings: Any) -> tuple[list[str], lis
     return ids, texts, metas, owners
 
 
-def bulk_load(index: Any, papers: list[Any], batch: int, word_chunks: bool = False) -> None:
+def bulk_load(
+    index: Any,
+    papers: list[Any],
+    batch: int,
+    word_chunks: bool = False,
+    start_at: int = 0,
+    after_batch: Any = None,
+) -> None:
     """Write papers into a new, empty store as ingest lays them out (the same chunks, chunk and
     paper metadata, paper vector = normalised mean of its chunks' vectors), in large batches and
     without ingest's per-batch look-ups and deletes of earlier copies (a new store has none); then
     build the keyword index from the stored papers. Chunk metadata is the fields search reads, not
     llama-index's node JSON. `word_chunks`: chunks cut by estimated tokens (`_word_chunks`), not by
-    the tokenizer, which is most of the load's time."""
+    the tokenizer, which is most of the load's time. `start_at`: resume an interrupted load (the
+    batches before it are stored; the one at it is written again with upserts)."""
     import numpy as np
     from llama_index.core.schema import MetadataMode
 
-    for start in range(0, len(papers), batch):
+    for start in range(start_at, len(papers), batch):
         part = papers[start : start + batch]
         if word_chunks:
             ids, texts, metas, owners = _word_chunks(part, index.settings.index)
@@ -310,25 +326,33 @@ def bulk_load(index: Any, papers: list[Any], batch: int, word_chunks: bool = Fal
             metas = [dict(n.metadata) for n in nodes]
             embed = [index.embed_text_of(n) for n in nodes]
         vecs = np.asarray(index.embed_texts(embed), dtype=np.float32)
-        index._chunks.add(ids=ids, embeddings=vecs, documents=texts, metadatas=metas)
+        write_chunks = index._chunks.upsert if start == start_at and start else index._chunks.add
+        write_chunks(ids=ids, embeddings=vecs, documents=texts, metadatas=metas)
         owner = np.asarray(owners)
         paper_vecs, counts = [], []
         for k in range(len(part)):
             mean = vecs[owner == k].mean(axis=0)
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             counts.append(int((owner == k).sum()))
-        index._papers.add(
+        index._papers.upsert(
             ids=[p.id for p in part],
             embeddings=np.asarray(paper_vecs),
             documents=[p.abstract for p in part],
             metadatas=[index._paper_meta(p, c) for p, c in zip(part, counts, strict=True)],
         )
         print(f"  loaded {start + len(part)} / {len(papers)}", file=sys.stderr, flush=True)
+        if after_batch:
+            after_batch()
     index.sync_keywords()
 
 
 def store_only(
-    n: int, work: Path, chroma_url: str | None, batch: int, word_chunks: bool = False
+    n: int,
+    work: Path,
+    chroma_url: str | None,
+    batch: int,
+    word_chunks: bool = False,
+    with_serve: bool = False,
 ) -> dict[str, Any]:
     """Load n synthetic papers with hashed vectors into the store and keyword index; time it."""
     from paperqa.index import PaperIndex
@@ -343,25 +367,39 @@ def store_only(
     settings = Settings(home=home, chroma_url=chroma_url)
     settings.index.collection = f"storeonly{n}"
     settings.embedding.batch_size = batch
+    loading = home / "loading.json"  # an unfinished load: resumed where its papers end
     if not loaded.is_file():
-        shutil.rmtree(home, ignore_errors=True)
         tokenizer_index = PaperIndex(Settings(home=work / "tokenizer_home"))
         real = tokenizer_index.embed_model  # for its tokenizer only
         tokenizer_index.close()
-        index = PaperIndex(settings, embed_model=HashedEmbedding(real))
-        if chroma_url:
-            index.delete_all()  # a server keeps collections between runs
-            index.close()
+        spent, start_at = 0.0, 0
+        if loading.is_file():
             index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+            spent = json.loads(loading.read_text())["seconds"]
+            start_at = index._papers.count() // batch * batch
+            print(f"  resuming at {start_at} papers ({spent:.0f} s so far)", file=sys.stderr)
+        else:
+            shutil.rmtree(home, ignore_errors=True)
+            index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+            if chroma_url:
+                index.delete_all()  # a server keeps collections between runs
+                index.close()
+                index = PaperIndex(settings, embed_model=HashedEmbedding(real))
+        home.mkdir(parents=True, exist_ok=True)
         papers = parse_files([jsonl]).papers
         t0 = time.perf_counter()
-        bulk_load(index, papers, batch, word_chunks)
-        seconds = time.perf_counter() - t0
+
+        def note_progress() -> None:  # the time so far, for a resumed load to add to
+            loading.write_text(json.dumps({"seconds": spent + time.perf_counter() - t0}))
+
+        bulk_load(index, papers, batch, word_chunks, start_at, note_progress)
+        seconds = spent + time.perf_counter() - t0
         chunks = index._chunks.count()
         index.close()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         record = {"seconds": seconds, "peak_rss_mb": rss, "chunks": chunks, "word_chunks": word_chunks}
         loaded.write_text(json.dumps(record))
+        loading.unlink(missing_ok=True)
         del index, real, papers
         import gc
 
@@ -371,6 +409,7 @@ def store_only(
         return {"papers": n, "loaded": load}
     (p50, p95), (s50, s95) = retrieval_latency(home, chroma_url, True, settings.index.collection)
     server = _chroma_server_pid(chroma_url)
+    serve = serve_startup(home, settings.index.collection, chroma_url) if with_serve else {}
     return {
         "papers": n,
         "vectors": "hashed",
@@ -385,13 +424,20 @@ def store_only(
         "summary_retrieval_ms_p95": round(s95, 2),
         "loader_peak_rss_mb": round(load["peak_rss_mb"], 1),
         "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
-        "disk_mb": round(_du(home) / 2**20, 1),
+        "disk_mb": round((_du(home) + _server_disk(server)) / 2**20, 1),
+        **serve,
     }
 
 
-def serve_rss(home: Path) -> float:
-    """Peak RSS (MB) of `paperqa serve` after start-up and a few questions through its API."""
+def serve_startup(
+    home: Path, collection: str | None = None, chroma_url: str | None = None
+) -> dict[str, float]:
+    """`paperqa serve` on a data folder, as a user starts it: seconds from launch until the page
+    is served and takes questions (`serve_ready_s`) and until the first answer arrives through its
+    API (`first_answer_s`: the models load in the background meanwhile), its RSS at those two
+    moments, and its peak RSS after a second (summary) question."""
     import socket
+    import urllib.request
 
     from gradio_client import Client
 
@@ -399,6 +445,12 @@ def serve_rss(home: Path) -> float:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PAPERQA_HOME": str(home)}
+    if collection:
+        env["PAPERQA_INDEX__COLLECTION"] = collection
+    if chroma_url:
+        env["PAPERQA_CHROMA_URL"] = chroma_url
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.perf_counter()
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "paperqa"), "serve", "--port", str(port)],
         env=env,
@@ -406,18 +458,31 @@ def serve_rss(home: Path) -> float:
         stderr=subprocess.DEVNULL,
     )
     try:
-        client = None
-        for _ in range(600):
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"paperqa serve exited with {proc.returncode}")
             try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                time.sleep(1)
-        if client is not None:
-            for q in ("What speedup does the method report?", "Summarize work on process reward models."):
-                client.predict(q, api_name="/ask")
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        ready = time.perf_counter() - t0
+        rss_ready = _rss_mb(proc.pid)
+        client = Client(url, verbose=False)
+        client.predict("What speedup does the method report?", api_name="/ask")
+        first = time.perf_counter() - t0
+        rss_first = _rss_mb(proc.pid)
+        client.predict("Summarize work on process reward models.", api_name="/ask")
         status = Path(f"/proc/{proc.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        peak = int(re.search(r"VmHWM:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
+        return {
+            "serve_ready_s": round(ready, 2),
+            "serve_rss_at_ready_mb": round(rss_ready, 1),
+            "first_answer_s": round(first, 2),
+            "serve_rss_after_first_answer_mb": round(rss_first, 1),
+            "serve_peak_rss_mb": round(peak, 1),
+        }
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -476,6 +541,11 @@ def main() -> None:
     ap.add_argument("--phase", choices=["all", "ingest", "measure"], default="all")
     ap.add_argument("--embed-sample", type=int, default=400)
     ap.add_argument("--skip-serve", action="store_true")
+    ap.add_argument(
+        "--serve",
+        action="store_true",
+        help="With --store-only: also time `paperqa serve` on the loaded store.",
+    )
     ap.add_argument("--fresh", action="store_true", help="Delete earlier work for these sizes first.")
     ap.add_argument(
         "--store-only",
@@ -498,7 +568,7 @@ def main() -> None:
         rows_file = args.out / "store_only.json"
         rows: list[dict[str, Any]] = json.loads(rows_file.read_text()) if rows_file.is_file() else []
         for n in args.store_only:
-            row = store_only(n, args.work, args.chroma_url, args.batch, args.word_chunks)
+            row = store_only(n, args.work, args.chroma_url, args.batch, args.word_chunks, args.serve)
             print(json.dumps(row), flush=True)
             if "loaded" in row:
                 continue
@@ -551,7 +621,7 @@ def main() -> None:
             "ratio_vs_sample": round(ingest_rate / sample_rate, 3),
             "ingest_segments": ing["segments"],
             "ingest_peak_rss_mb": round(ing["peak_rss_mb"], 1),
-            "serve_peak_rss_mb": None if args.skip_serve else round(serve_rss(home), 1),
+            **({} if args.skip_serve else serve_startup(home)),
             "retrieval_ms_p50": round(p50, 2),
             "retrieval_ms_p95": round(p95, 2),
             "index_mb": round(_du(home) / 2**20, 1),

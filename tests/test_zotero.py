@@ -13,6 +13,7 @@ from paperqa.ingest import (
     arxiv_id_of,
     detect_format,
     expand_paths,
+    identifier_index,
     normalize_doi,
     parse_files,
 )
@@ -159,7 +160,7 @@ def test_an_indexed_paper_with_the_same_doi_keeps_its_id() -> None:
         other,
     ]
     known = [stored, Paper(id="pstored", title="Old Title", abstract="x", arxiv_id="1")]
-    out = adopt_known_ids(incoming, known)
+    out = adopt_known_ids(incoming, identifier_index(known))
     assert [(p.id, p.title) for p in out] == [("pstored", "New Title"), (other.id, "Other")]
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -25,11 +27,18 @@ from typing import TYPE_CHECKING, Literal
 from . import locking
 from .answer import AnswerEngine, Event, classify
 from .chroma import remove_store
-from .errors import PaperQAError
+from .errors import PaperQAError, first_line
 from .export import conversation_markdown
 from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
 from .index import PaperIndex
-from .ingest import UPLOAD_SUFFIXES, adopt_known_ids, expand_paths, parse_files, safe_file_name
+from .ingest import (
+    UPLOAD_SUFFIXES,
+    adopt_known_ids,
+    expand_paths,
+    identifier_keys,
+    parse_files,
+    safe_file_name,
+)
 from .llm import (
     CHARS_PER_TOKEN,
     PROMPT_RESERVE_TOKENS,
@@ -47,6 +56,8 @@ if TYPE_CHECKING:  # llama-index's classes are imported only when asked for (lla
     from typing_extensions import Unpack
 
     from .llamaindex import AskOptions, PaperQAQueryEngine, PaperQARetriever
+
+log = logging.getLogger(__name__)
 
 # Papers a corpus search returns unless asked for more or all: a screenful to pick from.
 SEARCH_LIMIT = 50
@@ -138,6 +149,7 @@ class PaperQA(SavedChats):
         self.settings = settings or Settings()
         self.settings.home.mkdir(parents=True, exist_ok=True)
         self._llm = llm
+        self._llm_lock = threading.Lock()  # one model load, however many threads ask at once
         self._open()
 
     def _open(self) -> None:
@@ -158,9 +170,10 @@ class PaperQA(SavedChats):
         self.close()
 
     def _get_llm(self) -> ChatModel:
-        if self._llm is None:
-            self._llm = make_llm(self.settings.llm)
-        return self._llm
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = make_llm(self.settings.llm)
+            return self._llm
 
     # ---- corpus -------------------------------------------------------------------
     def ingest(
@@ -215,7 +228,8 @@ class PaperQA(SavedChats):
         self, parsed: ParseResult, t0: float, progress: Callable[[int, int], None] | None
     ) -> IngestReport:
         if any(p.doi or p.arxiv_id for p in parsed.papers):  # the same DOI under another title
-            parsed.papers = adopt_known_ids(parsed.papers, self.index.papers().values())
+            keys = [key for p in parsed.papers for key in identifier_keys(p)]
+            parsed.papers = adopt_known_ids(parsed.papers, self.index.papers().ids_by_key(keys))
         total = len(parsed.papers)
         done = 0
 
@@ -261,19 +275,21 @@ class PaperQA(SavedChats):
 
     def papers(self) -> list[Paper]:
         """Every paper in the index, in the order they were stored."""
-        return list(self.index.papers().values())
+        return list(self.index.papers().values_in_order())
 
     def paper(self, paper_id: str) -> Paper | None:
         """The paper with this id, or None when the index has none."""
         return self.index.papers().get(paper_id)
 
+    def count_papers_mentioning(self, query: str) -> int:
+        """How many papers `search_papers(query, limit=None)` would list."""
+        return self.index.papers().count_matching(query)
+
     def search_papers(self, query: str, limit: int | None = SEARCH_LIMIT) -> list[Paper]:
         """Papers whose title or abstract contains `query` (any case; every paper for an empty
         one), most upvoted first, then by title; at most `limit` (None: all of them). The CLI's
         `papers --search` and the UI's corpus tab both list this."""
-        found = [p for p in self.index.papers().values() if p.mentions(query)]
-        found.sort(key=lambda p: (-(p.upvotes or 0), p.title))
-        return found[:limit]
+        return self.index.papers().search(query, limit)
 
     # ---- questions ----------------------------------------------------------------
     def ask_stream(
@@ -398,3 +414,18 @@ class PaperQA(SavedChats):
         """Everything `warm_up_retrieval` loads, plus the LLM."""
         self.warm_up_retrieval()
         self._get_llm()
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """Run `warm_up` in a thread, the models loading while a server starts: questions are
+        taken at once, and the first waits only for what it still needs. A failure is logged
+        (the question that needs the model reports it with its hint)."""
+
+        def run() -> None:
+            try:
+                self.warm_up()
+            except Exception as e:
+                log.warning("warming up failed: %s", first_line(e))
+
+        thread = threading.Thread(target=run, name="paperqa-warm-up", daemon=True)
+        thread.start()
+        return thread

@@ -1,7 +1,7 @@
-"""Index: chunks + embeddings in ChromaDB (through llama-index), plus a BM25 keyword index.
+"""Index: chunks + embeddings in ChromaDB, plus a BM25 keyword index.
 
 Two Chroma collections:
-  <prefix>_chunks  one record per chunk (llama-index ChromaVectorStore), metadata knows the paper
+  <prefix>_chunks  one record per chunk (`chunking.py` cuts them), metadata knows the paper
   <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, and the mean of its
                    chunk embeddings (a paper-level vector for free)
 
@@ -31,11 +31,12 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
+from .catalog import CATALOG_FILE, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, release_store
-from .citations import split_sentences
+from .chunking import Chunk, chunk_papers, estimated_counter, model_window, tokenizer_counter
 from .embedding import make_embed_model
 from .errors import ConfigError, PaperQAError, StoreError, first_line
-from .ingest import dedupe, merge_papers
+from .ingest import dedupe, identifier_keys, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
 from .settings import Settings
 from .types import ChunkHit, Paper
@@ -93,9 +94,13 @@ class UpsertCounts:
 QUERY_VECTORS_KEPT = 256
 
 
-def _sentence_pieces(text: str) -> list[str]:
-    """`split_sentences`, each sentence with the space that follows it, for the chunker."""
-    return [f"{sentence} " for sentence in split_sentences(text)]
+# The embedding window assumed when the model does not say (a server's): MiniLM-sized, the
+# smallest common one, so a whole-paper chunk is never cut short by the model.
+DEFAULT_WINDOW = 256
+# Paper records per Chroma read when the catalog is filled from the store.
+CHROMA_READ_BATCH = 5000
+# Records per Chroma write: under the most one call takes (chromadb's max_batch_size, 5461 here).
+CHROMA_WRITE_BATCH = 4096
 
 
 class PaperIndex:
@@ -107,6 +112,7 @@ class PaperIndex:
         self._closed = False
         self._writing = False
         self._client: Any = None
+        interrupted = (settings.home / UNFINISHED).exists()  # the client's check clears it
         self._client = make_chroma_client(settings)
         prefix = settings.index.collection
         try:
@@ -123,10 +129,13 @@ class PaperIndex:
                 f"cannot open the collections at {where}: {e}",
                 hint="`paperqa reset` rebuilds the index from your files",
             ) from e
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
-        self.vector_store = ChromaVectorStore(chroma_collection=self._chunks)
-        self._paper_cache: dict[str, Paper] | None = None
+        self.catalog = PaperCatalog(
+            settings.home / CATALOG_FILE,
+            f"{settings.chroma_url or settings.chroma_dir}#{prefix}",
+            identifier_keys,
+        )
+        self._catalog_checked = False
+        self._catalog_full_check = interrupted
         self._query_vectors: dict[str, np.ndarray] = {}
         self.keyword = KeywordIndex(
             settings.keyword_dir,
@@ -137,7 +146,6 @@ class PaperIndex:
             ),
         )
         self._lock = threading.RLock()
-        self._splitter: Any = None
         self.stats = IndexStats()
         self._keywords_synced = False
         self._seen_count: int | None = None
@@ -148,6 +156,7 @@ class PaperIndex:
         if self._closed:
             return
         self._closed = True
+        self.catalog.close()
         if self._client is not None and not self.settings.chroma_url:
             try:
                 self._client.close()  # stops Chroma's system for this folder (refcounted)
@@ -158,14 +167,14 @@ class PaperIndex:
 
     def refresh(self) -> None:
         """With a Chroma server other clients may add papers: notice it (every few seconds at
-        most) and reload the paper list and keyword index. The embedded store has one process."""
+        most) and bring the catalog and keyword index up to date. The embedded store has one process."""
         if not self.settings.chroma_url or time.monotonic() - self._checked_at < 5:
             return
         self._checked_at = time.monotonic()
         count = self.count()
         if self._seen_count is not None and count != self._seen_count:
             with self._lock:
-                self._paper_cache = None
+                self._catalog_checked = False
                 self._keywords_synced = False
         self._seen_count = count
 
@@ -205,27 +214,22 @@ class PaperIndex:
             self._query_vectors[text] = vec
         return vec.copy()
 
-    @property
-    def splitter(self) -> Any:
-        """Sentence-aware chunker counting tokens with the embedding model's own tokenizer, cutting
-        between the sentences `citations.split_sentences` finds."""
-        if self._splitter is None:
-            from llama_index.core.node_parser import SentenceSplitter
-
-            tokenize: Callable[[str], list[Any]] | None = None
-            model = getattr(self.embed_model, "_model", None)
-            tok = getattr(model, "tokenizer", None)
-            if tok is not None:
-                tokenize = tok.tokenize
-            self._splitter = SentenceSplitter(
-                chunk_size=self.settings.index.chunk_size,
-                chunk_overlap=self.settings.index.chunk_overlap,
-                tokenizer=tokenize,
-                # The package's one sentence splitter: chunks end where evidence sentences end
-                # (the splitter joins the pieces as they are: each keeps the space after it).
-                chunking_tokenizer_fn=_sentence_pieces,
-            )
-        return self._splitter
+    def chunk(self, papers: Sequence[Paper]) -> list[Chunk]:
+        """Each paper's chunks (`chunking.chunk_papers`), counting tokens with the local model's
+        own tokenizer (estimated from words for a server's model)."""
+        model = self.embed_model
+        tok = getattr(getattr(model, "_model", None), "tokenizer", None)
+        cfg = self.settings.index
+        window = cfg.whole_paper_tokens
+        if window is None:
+            window = model_window(model, DEFAULT_WINDOW)
+        return chunk_papers(
+            papers,
+            tokenizer_counter(tok) if tok is not None else estimated_counter,
+            window=window,
+            chunk_size=cfg.chunk_size,
+            chunk_overlap=cfg.chunk_overlap,
+        )
 
     # ---- papers --------------------------------------------------------------------
     @_store_call
@@ -233,19 +237,47 @@ class PaperIndex:
         return int(self._papers.count())
 
     @_store_call
-    def papers(self) -> dict[str, Paper]:
-        """Every indexed paper by id (cached; refreshed after ingest)."""
+    def papers(self) -> PaperCatalog:
+        """Every indexed paper by id, read on demand from the catalog (checked against Chroma's
+        paper records once per process, and again when a server's count changes)."""
         with self._lock:
-            if self._paper_cache is None:
-                cache: dict[str, Paper] = {}
-                total = self.count()
-                batch = 5000
-                for offset in range(0, total, batch):
-                    got = self._papers.get(include=["metadatas"], limit=batch, offset=offset)
-                    for pid, meta in zip(got["ids"], got["metadatas"], strict=False):
-                        cache[pid] = Paper.model_validate_json(str(meta["json"]))
-                self._paper_cache = cache
-            return self._paper_cache
+            if not self._catalog_checked:
+                self._sync_catalog()
+                self._catalog_checked = True
+        return self.catalog
+
+    def _chroma_pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
+        total = self.count()
+        for offset in range(0, total, CHROMA_READ_BATCH):
+            yield self._papers.get(include=include, limit=CHROMA_READ_BATCH, offset=offset)
+
+    def _sync_catalog(self) -> None:
+        """Copy into the catalog what Chroma holds and it does not (an index from before the
+        catalog, a killed ingest, papers another client added), and drop what Chroma lost.
+        Cheap when the counts agree; after an interrupted ingest every text hash is compared."""
+        full = self._catalog_full_check
+        if not full and len(self.catalog) == self.count():
+            return
+        held = self.catalog.hashes()
+        seen: set[str] = set()
+        for page in self._chroma_pages(["metadatas"] if full else []):
+            seen.update(page["ids"])
+            if full:
+                stale = [
+                    str(meta["json"])
+                    for pid, meta in zip(page["ids"], page["metadatas"], strict=False)
+                    if held.get(pid) != meta.get("text_hash")
+                ]
+                self.catalog.put([Paper.model_validate_json(raw) for raw in stale])
+                continue
+            missing = [pid for pid in page["ids"] if pid not in held]
+            if missing:
+                got = self._papers.get(ids=missing, include=["metadatas"])
+                self.catalog.put([Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]])
+        gone = [pid for pid in held if pid not in seen]
+        if gone:
+            self.catalog.remove(gone)
+        self._catalog_full_check = False
 
     @_store_call
     def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -259,20 +291,17 @@ class PaperIndex:
         interrupted earlier run stored but did not get to index for keywords)."""
         counts = UpsertCounts()
         items = dedupe(papers)
-        batch_size = max(8, self.settings.embedding.batch_size)
+        batch_size = max(1, self.settings.index.ingest_batch)
         for_keywords: dict[str, Paper] = {}
         all_written: dict[str, Paper] = {}
         held = self.keyword.hashes()
         try:
-            # Questions keep being answered meanwhile: the paper list is replaced, never
-            # changed in place, and no lock is held while embedding.
+            # Questions keep being answered meanwhile: no lock is held while embedding, and
+            # a batch's papers reach the catalog once Chroma holds them.
             for start in range(0, len(items), batch_size):
                 batch = items[start : start + batch_size]
                 written, current = self._upsert_batch(batch, counts)
                 all_written.update({p.id: p for p in written})
-                with self._lock:
-                    if self._paper_cache is not None and written:
-                        self._paper_cache = {**self._paper_cache, **{p.id: p for p in written}}
                 for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
                 if progress:
                     progress(len(batch))
@@ -281,17 +310,17 @@ class PaperIndex:
         except BaseException:
             self._finish_writing()
             raise
-        with self._lock:  # papers written while another thread was loading the list
-            cache = self._paper_cache
-            if cache is not None and any(pid not in cache for pid in all_written):
-                self._paper_cache = {**cache, **all_written}
         if for_keywords:
             # self.papers is loaded only if the keyword index is rebuilt. Nothing waits for the
             # keyword writer while holding self._lock, so this cannot deadlock.
-            self.keyword.update(list(for_keywords.values()), self.papers)
+            self.keyword.update(list(for_keywords.values()), self._all_papers)
         self._seen_count = self.count()  # our own papers are not "another client's"
         self._finish_writing()
         return counts
+
+    def _all_papers(self) -> dict[str, Paper]:
+        """Every paper, read in one pass (a keyword rebuild indexes them all)."""
+        return {p.id: p for p in self.papers().values_in_order()}
 
     def _start_writing(self) -> None:
         """Mark the embedded store as being written (see check_after_interrupted_ingest)."""
@@ -353,6 +382,7 @@ class PaperIndex:
                         metadatas=[self._chunk_meta(paper, i) for i in range(n)],
                     )
                 self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
+            self.catalog.put([paper])
         return to_embed + [p for p, _ in meta_only], current
 
     @staticmethod
@@ -376,62 +406,44 @@ class PaperIndex:
             "json": paper.model_dump_json(),
         }
 
-    def chunk_nodes(self, papers: list[Paper]) -> tuple[list[Any], list[int]]:
-        """Sentence-aware chunks of each paper (each knows its title), and which paper owns each."""
-        from llama_index.core.schema import BaseNode, Document, MetadataMode, TextNode
-
-        nodes: list[BaseNode] = []
-        owners: list[int] = []
-        for k, paper in enumerate(papers):
-            doc = Document(
-                text=paper.abstract or paper.title,
-                id_=paper.id,
-                metadata={"title": paper.title},
-                excluded_llm_metadata_keys=["title"],
-            )
-            pieces = self.splitter.get_nodes_from_documents([doc])
-            for i, piece in enumerate(pieces):
-                node = TextNode(
-                    id_=f"{paper.id}:{i}",
-                    text=piece.get_content(MetadataMode.NONE),
-                    metadata=self._chunk_meta(paper, i),
-                    excluded_embed_metadata_keys=["paper_id", "date", "year", "chunk"],
-                    excluded_llm_metadata_keys=["paper_id", "title", "date", "year", "chunk"],
-                )
-                node.relationships = piece.relationships  # keeps ref_doc_id = paper id
-                nodes.append(node)
-                owners.append(k)
-        return nodes, owners
-
-    @staticmethod
-    def embed_text_of(node: Any) -> str:
-        """What is embedded for a chunk: its title, then its text."""
-        from llama_index.core.schema import MetadataMode
-
-        return str(node.get_content(MetadataMode.EMBED))
+    def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        """Unit vectors of the chunks' embedded texts, in chunk order. They are embedded longest
+        first, so each model batch holds texts of about one length (less padding to compute)."""
+        order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].embed_text))
+        vectors = self.embed_texts([chunks[i].embed_text for i in order])
+        out = np.empty_like(vectors)
+        out[order] = vectors
+        return out
 
     def _embed_and_write(self, papers: list[Paper]) -> None:
-        nodes, owners = self.chunk_nodes(papers)
-        vectors = self.embed_texts([self.embed_text_of(n) for n in nodes])
-        for chunk_node, vec in zip(nodes, vectors, strict=True):
-            chunk_node.embedding = vec.tolist()
+        chunks = self.chunk(papers)
+        vectors = self.embed_chunks(chunks)
+        owners = np.asarray([c.owner for c in chunks])
+        paper_vecs = []
+        n_chunks = []
+        for k in range(len(papers)):
+            mine = vectors[owners == k]
+            mean = mine.mean(axis=0)
+            paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
+            n_chunks.append(len(mine))
         with self._store_write():
             # Remove what an earlier (possibly interrupted) run left for these papers.
             self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
-            self.vector_store.add(nodes)
-            paper_vecs = []
-            n_chunks = []
-            for k in range(len(papers)):
-                mine = vectors[[i for i, o in enumerate(owners) if o == k]]
-                mean = mine.mean(axis=0)
-                paper_vecs.append((mean / max(float(np.linalg.norm(mean)), 1e-12)).tolist())
-                n_chunks.append(len(mine))
+            for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
+                part = chunks[start : start + CHROMA_WRITE_BATCH]
+                self._chunks.add(
+                    ids=[f"{papers[c.owner].id}:{c.number}" for c in part],
+                    embeddings=vectors[start : start + len(part)],
+                    documents=[c.text for c in part],
+                    metadatas=[self._chunk_meta(papers[c.owner], c.number) for c in part],
+                )
             self._papers.upsert(
                 ids=[p.id for p in papers],
-                embeddings=paper_vecs,
+                embeddings=np.asarray(paper_vecs),
                 documents=[p.abstract for p in papers],
                 metadatas=[self._paper_meta(p, n) for p, n in zip(papers, n_chunks, strict=True)],
             )
+            self.catalog.put(papers)
         self.stats.papers_written += len(papers)
 
     def delete_all(self) -> None:
@@ -442,7 +454,7 @@ class PaperIndex:
                     self._client.delete_collection(name)
                 except Exception as e:
                     log.debug("delete %s: %s", name, e)
-            self._paper_cache = None
+            self.catalog.clear()
         self.keyword.clear()  # not under self._lock: the keyword writer may be waiting for it
 
     # ---- search --------------------------------------------------------------------
@@ -552,8 +564,8 @@ class PaperIndex:
 
     def sync_keywords(self) -> str:
         """Bring the keyword index in line with the stored papers (cheap when it already is)."""
-        papers = self.papers()  # a snapshot; never wait for the keyword writer under self._lock
-        done = self.keyword.sync(papers)
+        catalog = self.papers()  # never wait for the keyword writer under self._lock
+        done = self.keyword.sync(catalog, catalog.hashes(), self._all_papers)
         self._keywords_synced = True
         return done
 

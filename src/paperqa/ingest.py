@@ -30,7 +30,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date as _date
 from pathlib import Path
@@ -577,10 +577,15 @@ def fill_identifiers(p: Paper) -> Paper:
     return p
 
 
-def adopt_known_ids(papers: list[Paper], known: Iterable[Paper]) -> list[Paper]:
+def identifier_index(known: Iterable[Paper]) -> dict[str, str]:
+    """Identifier key (`identifier_keys`) -> the id of the paper that has it."""
+    return {name: k.id for k in known for name in identifier_keys(k)}
+
+
+def adopt_known_ids(papers: list[Paper], by_name: Mapping[str, str]) -> list[Paper]:
     """An incoming paper whose DOI or arXiv id is already indexed under another title takes that
-    paper's id, so it updates it instead of becoming a second copy (same title: same id anyway)."""
-    by_name = {name: k.id for k in known for name in identifier_keys(k)}
+    paper's id, so it updates it instead of becoming a second copy (same title: same id anyway).
+    `by_name`: identifier key -> indexed paper id (`identifier_index`, or the catalog's)."""
     if not by_name:
         return papers
     out: dict[str, Paper] = {}

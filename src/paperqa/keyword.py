@@ -336,15 +336,23 @@ class KeywordIndex:
             self._write(list(changed), replace=False)
             return "appended"
 
-    def sync(self, papers: Mapping[str, Paper]) -> str:
+    def sync(
+        self,
+        papers: Mapping[str, Paper],
+        hashes: Mapping[str, str] | None = None,
+        all_papers: Callable[[], Mapping[str, Paper]] | None = None,
+    ) -> str:
         """Make the index hold exactly these papers (after a killed ingest, an upgrade, or
-        when another machine wrote to a shared Chroma server). Cheap when nothing differs."""
+        when another machine wrote to a shared Chroma server). Cheap when nothing differs:
+        with `hashes` (id -> text hash of every paper) only changed papers are read from
+        `papers`, and `all_papers` gives them all at once if the index must be rebuilt."""
         held = self.hashes()
-        changed = [p for pid, p in papers.items() if held.get(pid) != p.text_hash]
-        removed = [pid for pid in held if pid not in papers]
+        wanted = hashes if hashes is not None else {pid: p.text_hash for pid, p in papers.items()}
+        changed = [papers[pid] for pid, h in wanted.items() if held.get(pid) != h]
+        removed = [pid for pid in held if pid not in wanted]
         if not changed and not removed:
             return "unchanged"
-        return self.update(changed, lambda: papers, removed)
+        return self.update(changed, all_papers or (lambda: papers), removed)
 
     def clear(self) -> None:
         with self._write_lock, self._lock:

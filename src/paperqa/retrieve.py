@@ -390,6 +390,21 @@ class Retriever:
             if hits:
                 dense[pid] = sorted(hits, key=lambda h: -h.score)
 
+    def _allowed(self, filters: Filters) -> set[str]:
+        """The ids of the papers the filters let through: chosen ids and dates are looked up
+        in the catalog; only a filter on daily pages reads the papers (those left, or all)."""
+        catalog = self.index.papers()
+        ids: set[str] | None = (
+            {pid for pid in filters.paper_ids if pid in catalog} if filters.paper_ids else None
+        )
+        if filters.date_from or filters.date_to:
+            dated = catalog.ids_between(filters.date_from, filters.date_to)
+            ids = dated if ids is None else ids & dated
+        if filters.pages:
+            pool = catalog.get_many(sorted(ids)).values() if ids is not None else catalog.values_in_order()
+            ids = {p.id for p in pool if filters.allows(p)}
+        return ids if ids is not None else set(catalog)
+
     def _keyword(self, query: str, allowed: set[str] | None) -> list[tuple[str, float]]:
         return self.index.keyword_search(query, self.settings.candidates, allowed)
 
@@ -406,9 +421,7 @@ class Retriever:
         query = focus_query(query)
         self.index.refresh()
         papers = self.index.papers()
-        allowed = (
-            {pid for pid, p in papers.items() if filters.allows(p)} if filters and filters.active() else None
-        )
+        allowed = self._allowed(filters) if filters and filters.active() else None
         qvec = self.index.embed_query(query) if mode != "bm25" else None
         dense, dense_score = self._dense(qvec, allowed) if qvec is not None else ({}, {})
         keyword = self._keyword(query, allowed) if mode != "dense" else []

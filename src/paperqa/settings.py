@@ -114,6 +114,17 @@ class IndexSettings(BaseModel):
         180, description="Chunk size in embedding-model tokens (the model reads at most 256)."
     )
     chunk_overlap: int = Field(40, description="Tokens shared by neighbouring chunks.")
+    whole_paper_tokens: int | None = Field(
+        None,
+        description="A paper whose embedded text (title, then abstract) fits this many tokens is one "
+        "chunk, embedded once; a longer one is cut into chunk_size pieces. Unset: the embedding "
+        "model's window (256 for all-MiniLM-L6-v2), or 256 for a server's model. 0: always cut.",
+    )
+    ingest_batch: int = Field(
+        256,
+        description="Papers chunked, embedded and written together: texts are embedded sorted by length "
+        "within it (less padding); an interrupted ingest redoes at most one batch.",
+    )
     keyword_rebuild_below: int = Field(
         20000,
         description="Up to this many papers every change rebuilds the keyword index as one exact "

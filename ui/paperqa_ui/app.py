@@ -90,6 +90,10 @@ PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI events, not endpoi
 # Tick boxes the corpus tab shows for a search besides the papers already ticked: the screenful a
 # corpus search returns (`api.SEARCH_LIMIT`); a longer list is narrowed by searching, not scrolled.
 SELECT_LIMIT = SEARCH_LIMIT
+# Rows the corpus table lists at most: a browser table of 100k rows would hang the page.
+CORPUS_ROWS = 1000
+# Papers the example questions are drawn from: the most upvoted (a corpus of any size).
+EXAMPLE_POOL = 200
 FORCE_LABEL = "Answer from the closest papers anyway"
 
 
@@ -288,7 +292,11 @@ class PaperQAUI:
                         "Export BibTeX", size="sm", visible=False, elem_id="export-bib"
                     )
                 saved = self._saved_chats()
-                gr.Examples(examples=example_questions(self.app.papers()), inputs=question, label="Try")
+                gr.Examples(
+                    examples=example_questions(self.app.search_papers("", limit=EXAMPLE_POOL)),
+                    inputs=question,
+                    label="Try",
+                )
             with gr.Column(scale=2, elem_id="sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources([]), elem_id="sources")
@@ -587,8 +595,9 @@ class PaperQAUI:
 
     # ---- corpus -------------------------------------------------------------------
     def show_corpus(self, query: str) -> tuple[Any, list[str], str]:
-        rows, ids = corpus_rows(self.app.search_papers(query or "", limit=None))
-        return rows, ids, paper_count(rows)
+        rows, ids = corpus_rows(self.app.search_papers(query or "", limit=CORPUS_ROWS))
+        total = len(rows) if len(rows) < CORPUS_ROWS else self.app.count_papers_mentioning(query or "")
+        return rows, ids, paper_count(len(rows), total)
 
     def open_paper(self, ids: list[str], evt: gr.SelectData) -> str:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index
@@ -680,12 +689,12 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
 
         app.ensure_corpus(progress=progress)
         bar.close()
-    app.warm_up()
+    app.warm_up_in_background()  # the models load while the page is built and served
     demo = build(app)
     # Generation runs one at a time per llama.cpp model (a lock); retrieval and the rest of each
     # request run concurrently up to this limit, each session with its own state.
     demo.queue(default_concurrency_limit=ui.concurrency, max_size=64)
-    print(f"PaperQA chat on http://{ui.host}:{ui.port}  ({len(app.papers())} papers)", file=sys.stderr)
+    print(f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.paper_count():,} papers)", file=sys.stderr)
     demo.launch(
         server_name=ui.host,
         server_port=ui.port,

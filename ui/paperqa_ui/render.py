@@ -140,8 +140,13 @@ def corpus_rows(papers: Iterable[Paper]) -> tuple[list[list[Any]], list[str]]:
     return rows, [p.id for p in found]
 
 
-def paper_count(rows: list[list[Any]]) -> str:
-    return f"{len(rows)} papers"
+def paper_count(shown: int, total: int) -> str:
+    """The corpus table's caption: how many papers it lists, of how many the search matches."""
+    return (
+        f"{total:,} papers"
+        if shown >= total
+        else f"{shown:,} of {total:,} papers (the most upvoted; search to narrow)"
+    )
 
 
 def paper_choices(selected: Iterable[Paper], found: Iterable[Paper], limit: int) -> list[tuple[str, str]]:

@@ -1,0 +1,158 @@
+"""Chunking: a paper's abstract as the passages that are embedded and searched.
+
+Part of the index stage (only `index.py` uses it). A paper whose embedded text (its title, then
+its abstract) fits the embedding model's window is one chunk: it is embedded once, as a whole,
+as most abstracts are. A longer one is cut between sentences (`citations.split_sentences`, the
+package's one sentence splitter) into chunks of up to `chunk_size` tokens, neighbours sharing up
+to `chunk_overlap` tokens of whole sentences; a sentence longer than a chunk is cut between words.
+
+Tokens are counted with the embedding model's own tokenizer, in one batched call per batch of
+papers (a fast tokenizer counts thousands of sentences in milliseconds); without one (an
+embedding server) they are estimated from words.
+
+May touch: nothing (pure functions over papers and a token counter).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .citations import split_sentences
+from .types import Paper
+
+TokenCounter = Callable[[Sequence[str]], list[int]]
+
+# Without the model's tokenizer: WordPiece tokens per word of English abstract text (measured on
+# the bundled corpus with all-MiniLM-L6-v2's tokenizer: about 1.3).
+TOKENS_PER_WORD = 1.3
+# [CLS] and [SEP]: what a BERT-style model adds to every text inside its window.
+SPECIAL_TOKENS = 2
+# The least share of the window a window-filling chunk gives the abstract, however long the
+# title (a title of a whole window would otherwise leave no room at all).
+MIN_ROOM_SHARE = 0.25
+TAIL_TITLE = True
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage of a paper: what is stored (`text`) and what is embedded (`embed_text`)."""
+
+    owner: int  # index of its paper in the list that was chunked
+    number: int  # 0, 1, … within its paper (chunk ids are `<paper id>:<number>`)
+    text: str
+    embed_text: str
+
+
+def embed_text(title: str, text: str) -> str:
+    """What is embedded for a passage: its paper's title, then the passage (the layout chunk
+    vectors have always had, so older indexes and new chunks compare alike)."""
+    return f"title: {title}\n\n{text}"
+
+
+def tokenizer_counter(tokenizer: Any) -> TokenCounter:
+    """Counts with a Hugging Face tokenizer, one batched call for all the texts, special tokens
+    left out (the chunker adds them where they count)."""
+
+    def count(texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        ids = tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
+        )["input_ids"]
+        return [len(x) for x in ids]
+
+    return count
+
+
+def estimated_counter(texts: Sequence[str]) -> list[int]:
+    """Tokens estimated from words (TOKENS_PER_WORD), for models whose tokenizer is not here."""
+    return [max(1, round(len(t.split()) * TOKENS_PER_WORD)) for t in texts]
+
+
+def model_window(model: Any, default: int) -> int:
+    """The most tokens the local embedding model reads (its `max_seq_length`), else `default`."""
+    value = getattr(getattr(model, "_model", None), "max_seq_length", None)
+    return int(value) if isinstance(value, int) and value > 0 else default
+
+
+def _pack(costs: list[int], size: int, overlap: int) -> list[list[int]]:
+    """Greedy packing of consecutive pieces into chunks of at most `size` tokens; each new chunk
+    starts with the last pieces of the one before, up to `overlap` tokens of them."""
+    chunks: list[list[int]] = [[]]
+    for i, cost in enumerate(costs):
+        if chunks[-1] and sum(costs[j] for j in chunks[-1]) + cost > size:
+            keep: list[int] = []
+            for j in reversed(chunks[-1]):
+                if sum(costs[x] for x in keep) + costs[j] > overlap:
+                    break
+                keep.insert(0, j)
+            if keep and sum(costs[x] for x in keep) + cost > size:
+                keep = []  # the overlap would not leave room for the next piece
+            chunks.append(keep)
+        chunks[-1].append(i)
+    return chunks
+
+
+def chunk_papers(
+    papers: Sequence[Paper], count: TokenCounter, *, window: int, chunk_size: int, chunk_overlap: int
+) -> list[Chunk]:
+    """Every paper's chunks, in paper order, then chunk order. `window`: the most tokens of
+    embedded text (title included) that make one chunk; 0 always cuts at `chunk_size`."""
+    sentences = [split_sentences(p.abstract or p.title) for p in papers]
+    flat = [s for sents in sentences for s in sents]
+    heads = [embed_text(p.title, "") for p in papers]
+    costs_flat = count(flat + heads)
+    head_costs = costs_flat[len(flat) :]
+    chunks: list[Chunk] = []
+    at = 0
+    for k, (paper, sents) in enumerate(zip(papers, sentences, strict=True)):
+        costs = costs_flat[at : at + len(sents)]
+        at += len(sents)
+        room = window - head_costs[k] - SPECIAL_TOKENS
+        if window and sum(costs) <= room:
+            pieces = [" ".join(sents)]
+        elif window:  # as few chunks as fit the window, as even as whole sentences allow
+            pieces = _cut(sents, costs, count, max(room, int(window * MIN_ROOM_SHARE)), 0, balance=True)
+        else:
+            pieces = _cut(sents, costs, count, chunk_size, chunk_overlap)
+        for n, text in enumerate(pieces):
+            embedded = embed_text(paper.title, text) if n == 0 or TAIL_TITLE else text
+            chunks.append(Chunk(owner=k, number=n, text=text, embed_text=embedded))
+    return chunks
+
+
+def _balanced(costs: list[int], size: int) -> list[list[int]]:
+    """The fewest chunks of at most `size` tokens, with the largest as small as whole pieces
+    allow (the smallest limit at which greedy packing still needs no more chunks)."""
+    fewest = len(_pack(costs, size, 0))
+    low, high = max(max(costs), -(-sum(costs) // fewest)), size
+    while low < high:
+        mid = (low + high) // 2
+        if len(_pack(costs, mid, 0)) <= fewest:
+            high = mid
+        else:
+            low = mid + 1
+    return _pack(costs, low, 0)
+
+
+def _cut(
+    sents: list[str], costs: list[int], count: TokenCounter, size: int, overlap: int, balance: bool = False
+) -> list[str]:
+    """Sentences packed into chunks of `size` tokens (`balance`: as even as they allow, no
+    overlap); a sentence longer than a chunk is first cut between words."""
+    pieces: list[str] = []
+    piece_costs: list[int] = []
+    for sent, cost in zip(sents, costs, strict=True):
+        if cost <= size:
+            pieces.append(sent)
+            piece_costs.append(cost)
+            continue
+        words = sent.split()
+        for group in _pack(count(words), size, 0):
+            part = " ".join(words[j] for j in group)
+            pieces.append(part)
+            piece_costs.append(count([part])[0])
+    groups = _balanced(piece_costs, size) if balance else _pack(piece_costs, size, overlap)
+    return [" ".join(pieces[j] for j in group) for group in groups]

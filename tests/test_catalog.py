@@ -1,0 +1,120 @@
+"""The paper catalog: papers read on demand from SQLite, in stored order, and kept in line with
+Chroma's paper records (real Chroma in a temp folder, a fake embedding model)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from paperqa.catalog import CATALOG_FILE, PaperCatalog
+from paperqa.index import PaperIndex
+from paperqa.ingest import identifier_keys
+from paperqa.settings import Settings
+from paperqa.types import Paper
+
+from .fakes import FakeEmbedModel
+
+
+def make(i: int, **extra: object) -> Paper:
+    fields: dict[str, object] = {"id": f"p{i}", "title": f"Paper {i}", "abstract": f"Abstract number {i}."}
+    fields.update(extra)
+    return Paper.model_validate(fields)
+
+
+@pytest.fixture
+def catalog(tmp_path: Path) -> PaperCatalog:
+    return PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+
+
+def test_papers_come_back_by_id_in_the_order_they_were_stored(catalog: PaperCatalog) -> None:
+    catalog.put([make(3), make(1)])
+    catalog.put([make(2)])
+    assert list(catalog) == ["p3", "p1", "p2"]
+    assert len(catalog) == 3
+    assert catalog["p1"].title == "Paper 1"
+    assert "p2" in catalog and "p9" not in catalog
+    assert catalog.get("p9") is None
+    assert [p.id for p in catalog.values_in_order(batch=2)] == ["p3", "p1", "p2"]
+
+
+def test_a_replaced_paper_keeps_its_place_and_shows_its_new_text(catalog: PaperCatalog) -> None:
+    catalog.put([make(1), make(2)])
+    assert catalog["p1"].abstract == "Abstract number 1."  # now cached
+    catalog.put([make(1, abstract="Changed.")])
+    assert list(catalog) == ["p1", "p2"]
+    assert catalog["p1"].abstract == "Changed."
+    assert catalog.hashes()["p1"] == make(1, abstract="Changed.").text_hash
+
+
+def test_search_matches_title_or_abstract_in_any_case_most_upvoted_first(catalog: PaperCatalog) -> None:
+    papers = [
+        make(1, title="Routing tricks", upvotes=1),
+        make(2, abstract="A ROUTING network.", upvotes=9),
+        make(3, title="Unrelated", upvotes=50),
+    ]
+    catalog.put(papers)
+    assert [p.id for p in catalog.search("routing", None)] == ["p2", "p1"]
+    assert [p.id for p in catalog.search("", 2)] == ["p3", "p2"]
+    assert catalog.count_matching("Routing") == 2
+    for query in ("routing", "ROUTING NET", "number", "xyz"):  # what Paper.mentions says
+        assert {p.id for p in catalog.search(query, None)} == {p.id for p in papers if p.mentions(query)}
+
+
+def test_date_bounds_are_inclusive_and_undated_papers_never_pass(catalog: PaperCatalog) -> None:
+    catalog.put([make(1, date="2025-01-01"), make(2, date="2025-03-01"), make(3)])
+    assert catalog.ids_between("2025-01-01", "2025-02-01") == {"p1"}
+    assert catalog.ids_between("2025-02-01", None) == {"p2"}
+    assert catalog.ids_between(None, None) == {"p1", "p2"}
+
+
+def test_identifier_keys_find_the_paper_that_holds_them(catalog: PaperCatalog) -> None:
+    catalog.put([make(1, doi="10.1/abc"), make(2, arxiv_id="2501.00001")])
+    keys = identifier_keys(make(9, doi="10.1/abc")) + identifier_keys(make(8, arxiv_id="2501.00001"))
+    assert set(catalog.ids_by_key(keys).values()) == {"p1", "p2"}
+    catalog.remove(["p1"])
+    assert set(catalog.ids_by_key(keys).values()) == {"p2"}
+
+
+def test_a_catalog_file_of_another_store_starts_empty(tmp_path: Path) -> None:
+    first = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+    first.put([make(1)])
+    first.close()
+    assert len(PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)) == 1
+    assert len(PaperCatalog(tmp_path / CATALOG_FILE, "store-b", identifier_keys)) == 0
+
+
+def test_a_lost_catalog_is_refilled_from_chroma_and_a_stale_one_is_corrected(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path)
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    index.upsert([make(i) for i in range(5)])
+    index.close()
+    (tmp_path / CATALOG_FILE).unlink()  # an index from before the catalog, or a deleted file
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    assert sorted(index.papers()) == [f"p{i}" for i in range(5)]
+    assert index.papers()["p3"].abstract == "Abstract number 3."
+    index.catalog.remove(["p3", "p4"])  # a catalog that missed papers Chroma holds
+    index.catalog.put([make(7)])  # and holds one Chroma lost
+    index.close()
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    try:
+        assert sorted(index.papers()) == [f"p{i}" for i in range(5)]
+        assert index.keyword_search("number", 10)  # the keyword index is built from the catalog
+    finally:
+        index.close()
+
+
+def test_after_an_interrupted_ingest_every_stored_paper_is_compared_with_the_catalog(tmp_path: Path) -> None:
+    from paperqa.chroma import UNFINISHED
+
+    settings = Settings(home=tmp_path)
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    index.upsert([make(1), make(2)])
+    index.catalog.put([make(2, abstract="What the catalog wrongly kept.")])  # same count, stale text
+    index.close()
+    (tmp_path / UNFINISHED).write_text("pid 1, started now")
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    try:
+        assert index.papers()["p2"].abstract == "Abstract number 2."
+    finally:
+        index.close()

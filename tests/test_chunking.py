@@ -1,0 +1,82 @@
+"""Chunking: a paper that fits the embedding window is one chunk; a longer one is cut between
+sentences (between words only inside a sentence longer than a chunk). Pure functions, a word
+counter standing in for the tokenizer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from paperqa.chunking import SPECIAL_TOKENS, chunk_papers, embed_text, estimated_counter
+
+from .fakes import paper
+
+
+def words(texts: Sequence[str]) -> list[int]:
+    """One token per word: easy to count by eye."""
+    return [len(t.split()) for t in texts]
+
+
+def sentence(n: int, word: str = "w") -> str:
+    """A sentence of n words, capitalised as the sentence splitter expects."""
+    return " ".join([word.upper()] + [word] * (n - 2) + [f"{word}."])
+
+
+def test_a_paper_that_fits_the_window_is_one_chunk_holding_the_whole_abstract() -> None:
+    p = paper("A title", f"{sentence(10)} {sentence(12)}")
+    chunks = chunk_papers([p], words, window=64, chunk_size=8, chunk_overlap=2)
+    assert [(c.owner, c.number) for c in chunks] == [(0, 0)]
+    assert chunks[0].text == p.abstract
+    assert chunks[0].embed_text == embed_text("A title", p.abstract) == f"title: A title\n\n{p.abstract}"
+
+
+def test_a_longer_paper_fills_the_window_sentence_by_sentence_and_every_chunk_fits() -> None:
+    sents = [sentence(9, w) for w in "abcdefgh"]
+    p = paper("T", " ".join(sents))
+    window = 32
+    chunks = chunk_papers([p], words, window=window, chunk_size=8, chunk_overlap=2)
+    assert len(chunks) == 3  # 72 words, 29 of room per chunk (the head "title: T" takes 2, specials 2)
+    assert " ".join(c.text for c in chunks) == p.abstract  # every sentence once, in order, none cut
+    assert all(c.text.endswith(".") for c in chunks)
+    assert all(words([c.embed_text])[0] + SPECIAL_TOKENS <= window for c in chunks)
+
+
+def test_a_sentence_longer_than_a_chunk_is_cut_between_words() -> None:
+    p = paper("T", sentence(50))
+    chunks = chunk_papers([p], words, window=24, chunk_size=8, chunk_overlap=2)
+    assert all(words([c.text])[0] <= 20 for c in chunks)
+    assert " ".join(c.text for c in chunks) == p.abstract
+
+
+def test_window_zero_cuts_every_paper_at_chunk_size_with_overlapping_sentences() -> None:
+    sents = [sentence(4, w) for w in "abcd"]
+    p = paper("T", " ".join(sents))
+    chunks = chunk_papers([p], words, window=0, chunk_size=8, chunk_overlap=4)
+    assert [c.text for c in chunks] == [
+        f"{sents[0]} {sents[1]}",
+        f"{sents[1]} {sents[2]}",
+        f"{sents[2]} {sents[3]}",
+    ]
+
+
+def test_chunks_of_several_papers_name_their_owner_and_number_in_order() -> None:
+    a = paper("A", sentence(5))
+    b = paper("B", " ".join(sentence(9, w) for w in "xyz"))
+    chunks = chunk_papers([a, b], words, window=16, chunk_size=8, chunk_overlap=0)
+    assert [(c.owner, c.number) for c in chunks] == [(0, 0), (1, 0), (1, 1), (1, 2)]
+
+
+def test_a_paper_without_abstract_is_one_chunk_of_its_title() -> None:
+    p = paper("Only a title", "")
+    chunks = chunk_papers([p], words, window=64, chunk_size=8, chunk_overlap=2)
+    assert [c.text for c in chunks] == ["Only a title"]
+
+
+def test_estimated_tokens_count_about_one_and_a_third_per_word() -> None:
+    assert estimated_counter(["one two three", "", "a " * 100]) == [4, 1, 130]
+
+
+def test_a_paper_cut_for_the_window_gets_chunks_as_even_as_its_sentences_allow() -> None:
+    sents = [sentence(10, w) for w in "abcd"]
+    p = paper("T", " ".join(sents))
+    chunks = chunk_papers([p], words, window=39, chunk_size=8, chunk_overlap=2)  # room for 35 words
+    assert [words([c.text])[0] for c in chunks] == [20, 20]  # not 30 + 10

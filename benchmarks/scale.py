@@ -88,8 +88,21 @@ def _du(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def single_pass_seconds(model: Any, papers: list[Any]) -> float:
+    """Seconds the embedding model takes to embed one title + abstract text per paper (the model
+    truncates what exceeds its window) through the same call ingest uses: the single-pass rate
+    ingest is held against."""
+    from paperqa.chunking import embed_text
+
+    texts = [embed_text(p.title, p.abstract or p.title) for p in papers]
+    model.get_text_embedding_batch(texts[:8])  # warm
+    t0 = time.perf_counter()
+    model.get_text_embedding_batch(texts)
+    return time.perf_counter() - t0
+
+
 def raw_embedding_rate(jsonl: Path, sample: int, scratch: Path) -> float:
-    """Papers/s when doing nothing but embedding exactly the chunk texts ingest embeds."""
+    """Single-pass papers/s (`single_pass_seconds`) on the first `sample` papers of the JSONL."""
     from paperqa.index import PaperIndex
     from paperqa.ingest import parse_files
     from paperqa.settings import Settings
@@ -98,12 +111,47 @@ def raw_embedding_rate(jsonl: Path, sample: int, scratch: Path) -> float:
     head.write_text("".join(line for _, line in zip(range(sample), jsonl.open(), strict=False)))
     papers = parse_files([head]).papers
     index = PaperIndex(Settings(home=scratch / "raw_home"))
-    texts = [index.embed_text_of(n) for n in index.chunk_nodes(papers)[0]]
-    model = index.embed_model
-    model.get_text_embedding_batch(texts[:8])
-    t0 = time.perf_counter()
-    model.get_text_embedding_batch(texts)
-    return len(papers) / (time.perf_counter() - t0)
+    try:
+        return len(papers) / single_pass_seconds(index.embed_model, papers)
+    finally:
+        index.close()
+
+
+def bundled(repeats: int) -> dict[str, Any]:
+    """The bundled corpus, in this process with the embedding model loaded once: `repeats` rounds
+    of (single-pass embedding of every paper, then a whole ingest into a new data folder: parse,
+    chunk, embed, write, keyword index), alternated so a busy machine slows both alike. Medians."""
+    from paperqa.api import PaperQA, bundled_corpus
+    from paperqa.ingest import expand_paths, parse_files
+    from paperqa.settings import Settings
+
+    papers = parse_files(expand_paths([bundled_corpus()])).papers
+    raw: list[float] = []
+    ingest: list[float] = []
+    texts = 0
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="paperqa-bundled-") as home:
+            app = PaperQA(Settings(home=Path(home)))
+            raw.append(single_pass_seconds(app.index.embed_model, papers))
+            t0 = time.perf_counter()
+            report = app.ingest()
+            ingest.append(time.perf_counter() - t0)
+            texts = app.index.stats.embedded_texts
+            app.close()
+    n = report.papers
+    raw_s, ingest_s = statistics.median(raw), statistics.median(ingest)
+    return {
+        "papers": n,
+        "corpus": "bundled",
+        "embedded_texts": texts,
+        "texts_per_paper": round(texts / n, 2),
+        "raw_single_pass_papers_per_s": round(n / raw_s, 2),
+        "ingest_papers_per_s": round(n / ingest_s, 2),
+        "ratio": round(raw_s / ingest_s, 3),
+        "rounds": repeats,
+        "raw_s": [round(x, 2) for x in raw],
+        "ingest_s": [round(x, 2) for x in ingest],
+    }
 
 
 def _ingest_worker(jsonl: Path, home: Path, log: Path) -> None:
@@ -208,14 +256,16 @@ def retrieval_latency(
 
 
 class HashedEmbedding:
-    """Cheap stand-in vectors for --store-only: each text's analysed words hashed into DIM signed
-    buckets (feature hashing), normalised. Similar texts get similar vectors, as with a real model,
-    at a tiny fraction of its cost; the real model's tokenizer is kept so chunks split as in ingest."""
+    """Cheap stand-in vectors for --store-only: each text's words hashed into DIM signed buckets
+    (feature hashing), normalised. Similar texts get similar vectors, as with a real model, at a
+    tiny fraction of its cost. With the real model given, its tokenizer and window stay (the
+    chunker reads them from `_model`), so chunks are cut exactly as ingest cuts them."""
 
     DIM = 384  # all-MiniLM-L6-v2's width: the store holds vectors of the real size
 
-    def __init__(self, tokenizer_model: Any) -> None:
-        self._model = getattr(tokenizer_model, "_model", None)  # the splitter reads its tokenizer
+    def __init__(self, real_model: Any = None) -> None:
+        self._model = getattr(real_model, "_model", None)
+        self._buckets: dict[str, tuple[int, float]] = {}
 
     def _one(self, text: str) -> list[float]:
         import zlib
@@ -224,8 +274,11 @@ class HashedEmbedding:
 
         vec = np.zeros(self.DIM, dtype=np.float32)
         for word in re.findall(r"\w\w+", text.lower()):
-            h = zlib.crc32(word.encode())
-            vec[h % self.DIM] += 1.0 if (h >> 16) & 1 else -1.0
+            hit = self._buckets.get(word)
+            if hit is None:
+                h = zlib.crc32(word.encode())
+                hit = self._buckets[word] = (h % self.DIM, 1.0 if (h >> 16) & 1 else -1.0)
+            vec[hit[0]] += hit[1]
         return (vec / max(float(np.linalg.norm(vec)), 1e-12)).tolist()
 
     def get_text_embedding_batch(self, texts: list[str], **_: Any) -> list[list[float]]:
@@ -258,89 +311,30 @@ def _server_disk(pid: int | None) -> int:
     return _du(Path(args[args.index("--path") + 1])) if "--path" in args else 0
 
 
-# --word-chunks: tokens per word of English abstract text under MiniLM's WordPiece (measured on
-# the bundled corpus: about 1.3), to pack sentences into chunks of chunk_size tokens without tokenizing.
-TOKENS_PER_WORD = 1.3
+def _batches(jsonl: Path, size: int, skip: int, scratch: Path) -> Any:
+    """The JSONL's papers `size` at a time, parsed as ingest parses them (`parse_files`), after
+    the first `skip` lines: a load of a million papers never holds them all."""
+    from paperqa.ingest import parse_files
+
+    part = scratch / "batch.jsonl"
+    with jsonl.open(encoding="utf-8") as fh:
+        for _ in range(skip):
+            next(fh)
+        while lines := [line for _, line in zip(range(size), fh, strict=False)]:
+            part.write_text("".join(lines), encoding="utf-8")
+            yield parse_files([part]).papers
 
 
-def _word_chunks(papers: list[Any], index_settings: Any) -> tuple[list[str], list[str], list[Any], list[int]]:
-    """Chunks as ingest cuts them (whole sentences, `citations.split_sentences`, up to chunk_size
-    tokens with chunk_overlap shared) but with tokens estimated from words: ids, texts, metadata
-    (the fields search reads) and the owning paper of each chunk."""
-    from paperqa.citations import split_sentences
-    from paperqa.index import PaperIndex
-
-    size, overlap = index_settings.chunk_size, index_settings.chunk_overlap
-    ids: list[str] = []
-    texts: list[str] = []
-    metas: list[Any] = []
-    owners: list[int] = []
-    for k, paper in enumerate(papers):
-        sents = split_sentences(paper.abstract or paper.title)
-        cost = [len(x.split()) * TOKENS_PER_WORD for x in sents]
-        chunks: list[list[int]] = [[]]
-        for i, c in enumerate(cost):
-            if chunks[-1] and sum(cost[j] for j in chunks[-1]) + c > size:
-                keep: list[int] = []
-                for j in reversed(chunks[-1]):  # the overlap: the last sentences, up to chunk_overlap
-                    if sum(cost[x] for x in keep) + cost[j] > overlap:
-                        break
-                    keep.insert(0, j)
-                chunks.append(keep)
-            chunks[-1].append(i)
-        for n, chunk in enumerate(chunks):
-            ids.append(f"{paper.id}:{n}")
-            texts.append(" ".join(sents[j] for j in chunk))
-            metas.append(PaperIndex._chunk_meta(paper, n))
-            owners.append(k)
-    return ids, texts, metas, owners
-
-
-def bulk_load(
-    index: Any,
-    papers: list[Any],
-    batch: int,
-    word_chunks: bool = False,
-    start_at: int = 0,
-    after_batch: Any = None,
-) -> None:
-    """Write papers into a new, empty store as ingest lays them out (the same chunks, chunk and
-    paper metadata, paper vector = normalised mean of its chunks' vectors), in large batches and
-    without ingest's per-batch look-ups and deletes of earlier copies (a new store has none); then
-    build the keyword index from the stored papers. Chunk metadata is the fields search reads, not
-    llama-index's node JSON. `word_chunks`: chunks cut by estimated tokens (`_word_chunks`), not by
-    the tokenizer, which is most of the load's time. `start_at`: resume an interrupted load (the
-    batches before it are stored; the one at it is written again with upserts)."""
-    import numpy as np
-    from llama_index.core.schema import MetadataMode
-
-    for start in range(start_at, len(papers), batch):
-        part = papers[start : start + batch]
-        if word_chunks:
-            ids, texts, metas, owners = _word_chunks(part, index.settings.index)
-            embed = [f"title: {part[o].title}\n\n{t}" for t, o in zip(texts, owners, strict=True)]
-        else:
-            nodes, owners = index.chunk_nodes(part)
-            ids = [n.node_id for n in nodes]
-            texts = [n.get_content(MetadataMode.NONE) for n in nodes]
-            metas = [dict(n.metadata) for n in nodes]
-            embed = [index.embed_text_of(n) for n in nodes]
-        vecs = np.asarray(index.embed_texts(embed), dtype=np.float32)
-        write_chunks = index._chunks.upsert if start == start_at and start else index._chunks.add
-        write_chunks(ids=ids, embeddings=vecs, documents=texts, metadatas=metas)
-        owner = np.asarray(owners)
-        paper_vecs, counts = [], []
-        for k in range(len(part)):
-            mean = vecs[owner == k].mean(axis=0)
-            paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            counts.append(int((owner == k).sum()))
-        index._papers.upsert(
-            ids=[p.id for p in part],
-            embeddings=np.asarray(paper_vecs),
-            documents=[p.abstract for p in part],
-            metadatas=[index._paper_meta(p, c) for p, c in zip(part, counts, strict=True)],
-        )
-        print(f"  loaded {start + len(part)} / {len(papers)}", file=sys.stderr, flush=True)
+def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batch: Any = None) -> None:
+    """Write the papers into a new store exactly as ingest writes them (`PaperIndex._embed_and_write`:
+    the same chunks, metadata, paper vectors and catalog rows) but without ingest's look-ups of
+    earlier copies (a new store has none), a batch at a time; then build the keyword index.
+    `start_at`: resume an interrupted load (the batches before it are stored)."""
+    done = start_at
+    for papers in _batches(jsonl, batch, start_at, index.settings.home):
+        index._embed_and_write(papers, new_store=done > start_at or not start_at)
+        done += len(papers)
+        print(f"  loaded {done}", file=sys.stderr, flush=True)
         if after_batch:
             after_batch()
     index.sync_keywords()
@@ -356,7 +350,6 @@ def store_only(
 ) -> dict[str, Any]:
     """Load n synthetic papers with hashed vectors into the store and keyword index; time it."""
     from paperqa.index import PaperIndex
-    from paperqa.ingest import parse_files
     from paperqa.settings import Settings
 
     jsonl = work / f"synthetic_{n}.jsonl"
@@ -369,30 +362,31 @@ def store_only(
     settings.embedding.batch_size = batch
     loading = home / "loading.json"  # an unfinished load: resumed where its papers end
     if not loaded.is_file():
-        tokenizer_index = PaperIndex(Settings(home=work / "tokenizer_home"))
-        real = tokenizer_index.embed_model  # for its tokenizer only
-        tokenizer_index.close()
+        real = None
+        if not word_chunks:  # the real model's tokenizer and window cut the chunks
+            tokenizer_index = PaperIndex(Settings(home=work / "tokenizer_home"))
+            real = tokenizer_index.embed_model
+            tokenizer_index.close()
         spent, start_at = 0.0, 0
         if loading.is_file():
             index = PaperIndex(settings, embed_model=HashedEmbedding(real))
             spent = json.loads(loading.read_text())["seconds"]
-            start_at = index._papers.count() // batch * batch
+            start_at = index.count() // batch * batch
             print(f"  resuming at {start_at} papers ({spent:.0f} s so far)", file=sys.stderr)
         else:
             shutil.rmtree(home, ignore_errors=True)
+            home.mkdir(parents=True)
             index = PaperIndex(settings, embed_model=HashedEmbedding(real))
             if chroma_url:
                 index.delete_all()  # a server keeps collections between runs
                 index.close()
                 index = PaperIndex(settings, embed_model=HashedEmbedding(real))
-        home.mkdir(parents=True, exist_ok=True)
-        papers = parse_files([jsonl]).papers
         t0 = time.perf_counter()
 
         def note_progress() -> None:  # the time so far, for a resumed load to add to
             loading.write_text(json.dumps({"seconds": spent + time.perf_counter() - t0}))
 
-        bulk_load(index, papers, batch, word_chunks, start_at, note_progress)
+        bulk_load(index, jsonl, batch, start_at, note_progress)
         seconds = spent + time.perf_counter() - t0
         chunks = index._chunks.count()
         index.close()
@@ -400,7 +394,7 @@ def store_only(
         record = {"seconds": seconds, "peak_rss_mb": rss, "chunks": chunks, "word_chunks": word_chunks}
         loaded.write_text(json.dumps(record))
         loading.unlink(missing_ok=True)
-        del index, real, papers
+        del index, real
         import gc
 
         gc.collect()
@@ -413,7 +407,7 @@ def store_only(
     return {
         "papers": n,
         "vectors": "hashed",
-        "chunking": "estimated tokens" if load.get("word_chunks") else "tokenizer (as ingest)",
+        "chunking": "tokens estimated from words" if load.get("word_chunks") else "as ingest (tokenizer)",
         "chunks_per_paper": round(load["chunks"] / n, 2) if load.get("chunks") else None,
         "store": "chroma server" if chroma_url else "embedded",
         "insert_papers_per_s": round(n / load["seconds"], 1),
@@ -426,6 +420,47 @@ def store_only(
         "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
         "disk_mb": round((_du(home) + _server_disk(server)) / 2**20, 1),
         **serve,
+    }
+
+
+def _ingest_rss_worker(jsonl: Path, home: Path, out: Path) -> None:
+    """`PaperQA.ingest` of the JSONL (parse, dedupe, chunk with the real tokenizer, Chroma, catalog,
+    keyword index) with the real embedding model loaded but hashed vectors: its peak RSS."""
+    from paperqa.api import PaperQA
+    from paperqa.settings import Settings
+
+    app = PaperQA(Settings(home=home))
+    app.index._embed_model = HashedEmbedding(app.index.embed_model)  # loads the real model first
+    t0 = time.perf_counter()
+    report = app.ingest([jsonl])
+    app.close()
+    rusage = resource.getrusage(resource.RUSAGE_SELF)
+    out.write_text(
+        json.dumps(
+            {
+                "papers": report.papers,
+                "seconds": time.perf_counter() - t0,
+                "peak_rss_mb": rusage.ru_maxrss / 1024,
+            }
+        )
+    )
+
+
+def ingest_rss(n: int, work: Path) -> dict[str, Any]:
+    """Peak RSS of ingesting n synthetic papers (`_ingest_rss_worker`, in a new process)."""
+    jsonl = work / f"synthetic_{n}.jsonl"
+    if not jsonl.is_file():
+        generate(n, jsonl)
+    home, out = work / f"ingest_rss_{n}", work / f"ingest_rss_{n}.json"
+    shutil.rmtree(home, ignore_errors=True)
+    subprocess.run([sys.executable, __file__, "_ingest_rss", str(jsonl), str(home), str(out)], check=True)
+    got = json.loads(out.read_text())
+    shutil.rmtree(home, ignore_errors=True)
+    return {
+        "papers": n,
+        "vectors": "hashed (real model loaded)",
+        "ingest_peak_rss_mb": round(got["peak_rss_mb"], 1),
+        "ingest_s": round(got["seconds"], 1),
     }
 
 
@@ -529,6 +564,9 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "_ingest":
         _ingest_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
         return
+    if len(sys.argv) == 5 and sys.argv[1] == "_ingest_rss":
+        _ingest_rss_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
+        return
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -554,6 +592,19 @@ def main() -> None:
         metavar="N",
         help="Instead: load N papers with hashed vectors (no embedding model) and time the store.",
     )
+    ap.add_argument(
+        "--bundled",
+        type=int,
+        metavar="ROUNDS",
+        help="Instead: ingest vs single-pass embedding of the bundled corpus, this many alternated rounds.",
+    )
+    ap.add_argument(
+        "--ingest-rss",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="Instead: peak RSS of ingesting N papers (real pipeline and model, hashed vectors).",
+    )
     ap.add_argument("--chroma-url", default=None, help="With --store-only: a `chroma run` server.")
     ap.add_argument("--batch", type=int, default=2000, help="With --store-only: papers written per batch.")
     ap.add_argument(
@@ -564,6 +615,32 @@ def main() -> None:
     args = ap.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
+    if args.bundled:
+        row = bundled(args.bundled)
+        print(json.dumps(row), flush=True)
+        _write_rows(
+            args.out / "bundled",
+            "# Bundled-corpus ingest against the model's single-pass rate\n\nMeasured with `python "
+            f"benchmarks/scale.py --bundled {args.bundled}` on {os.cpu_count()} cores. `raw_single_pass` embeds "
+            "one title + abstract text per paper (truncated to the model's window) through the call ingest "
+            "uses; `ingest` is a whole ingest into a new data folder (parse, chunk, embed, write, keyword "
+            "index), the model already loaded; ratio = raw seconds / ingest seconds; medians of alternated rounds.",
+            [row],
+        )
+        return
+    if args.ingest_rss:
+        rows_rss = [ingest_rss(n, args.work) for n in args.ingest_rss]
+        print(json.dumps(rows_rss), flush=True)
+        _write_rows(
+            args.out / "ingest_rss",
+            "# Ingest memory\n\nMeasured with `python benchmarks/scale.py --ingest-rss N` on "
+            f"{os.cpu_count()} cores: `PaperQA.ingest` of N synthetic papers in a new process (parse, "
+            "dedupe, chunking with the real tokenizer, Chroma, catalog, keyword index) with the embedding "
+            "model loaded but hashed vectors, so the time is not ingest speed; the model's inference "
+            "buffers (a batch of 64 texts) are not in these peaks.",
+            rows_rss,
+        )
+        return
     if args.store_only:
         rows_file = args.out / "store_only.json"
         rows: list[dict[str, Any]] = json.loads(rows_file.read_text()) if rows_file.is_file() else []

@@ -293,15 +293,13 @@ class PaperIndex:
         items = dedupe(papers)
         batch_size = max(1, self.settings.index.ingest_batch)
         for_keywords: dict[str, Paper] = {}
-        all_written: dict[str, Paper] = {}
         held = self.keyword.hashes()
         try:
             # Questions keep being answered meanwhile: no lock is held while embedding, and
             # a batch's papers reach the catalog once Chroma holds them.
             for start in range(0, len(items), batch_size):
                 batch = items[start : start + batch_size]
-                written, current = self._upsert_batch(batch, counts)
-                all_written.update({p.id: p for p in written})
+                _written, current = self._upsert_batch(batch, counts)
                 for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
                 if progress:
                     progress(len(batch))
@@ -313,7 +311,9 @@ class PaperIndex:
         if for_keywords:
             # self.papers is loaded only if the keyword index is rebuilt. Nothing waits for the
             # keyword writer while holding self._lock, so this cannot deadlock.
-            self.keyword.update(list(for_keywords.values()), self._all_papers)
+            # A rebuild reads every paper: the ones in hand when they are all of them.
+            every = (lambda: for_keywords) if len(for_keywords) >= len(self.catalog) else self._all_papers
+            self.keyword.update(list(for_keywords.values()), every)
         self._seen_count = self.count()  # our own papers are not "another client's"
         self._finish_writing()
         return counts
@@ -415,7 +415,9 @@ class PaperIndex:
         out[order] = vectors
         return out
 
-    def _embed_and_write(self, papers: list[Paper]) -> None:
+    def _embed_and_write(self, papers: list[Paper], new_store: bool = False) -> None:
+        """Chunk, embed and store the papers (chunks, then paper records, then catalog rows).
+        `new_store`: nothing of theirs is stored yet, so no earlier chunks are looked for."""
         chunks = self.chunk(papers)
         vectors = self.embed_chunks(chunks)
         owners = np.asarray([c.owner for c in chunks])
@@ -427,8 +429,8 @@ class PaperIndex:
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             n_chunks.append(len(mine))
         with self._store_write():
-            # Remove what an earlier (possibly interrupted) run left for these papers.
-            self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
+            if not new_store:  # remove what an earlier (possibly interrupted) run left for them
+                self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
             for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
                 part = chunks[start : start + CHROMA_WRITE_BATCH]
                 self._chunks.add(

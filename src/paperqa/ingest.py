@@ -294,10 +294,9 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
         title_key = normalize_title(p.title)
         names = identifier_keys(p)
         key = next((alias[n] for n in names if n in alias), alias.get(title_key, title_key))
-        if key in kept:
-            kept[key] = merge_papers(kept[key], p)
-        else:
-            kept[key] = p.model_copy(deep=True)
+        # merge_papers makes a new paper and changes neither record: no copy needed (a copy of
+        # every paper is hundreds of MB at 100k papers)
+        kept[key] = merge_papers(kept[key], p) if key in kept else p
         for name in (*identifier_keys(kept[key]), title_key):
             alias.setdefault(name, key)
     return list(kept.values())

@@ -33,7 +33,7 @@ import numpy as np
 
 from .chroma import UNFINISHED, make_chroma_client, release_store
 from .citations import split_sentences
-from .embedding import make_embed_model
+from .embedding import batches_in_flight, make_embed_model
 from .errors import ConfigError, PaperQAError, StoreError, first_line
 from .ingest import dedupe, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
@@ -181,6 +181,8 @@ class PaperIndex:
         t0 = time.perf_counter()
         try:
             vecs = model.get_text_embedding_batch(list(texts))
+        except PaperQAError:
+            raise  # already says what to fix (an embedding server that is down, say)
         except Exception as e:
             raise ConfigError(
                 f"the embedding model failed: {first_line(e)}",
@@ -259,7 +261,8 @@ class PaperIndex:
         interrupted earlier run stored but did not get to index for keywords)."""
         counts = UpsertCounts()
         items = dedupe(papers)
-        batch_size = max(8, self.settings.embedding.batch_size)
+        # Papers per write: enough texts to fill every batch an embedding server runs at once.
+        batch_size = max(8, self.settings.embedding.batch_size * batches_in_flight(self.settings.embedding))
         for_keywords: dict[str, Paper] = {}
         all_written: dict[str, Paper] = {}
         held = self.keyword.hashes()

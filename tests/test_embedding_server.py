@@ -27,17 +27,22 @@ from .fakes import EmbeddingsEndpoint
 pytestmark = pytest.mark.slow
 PAGE = "002_0e3d0914205f9d43.txt"  # 42 papers
 MODEL = "all-MiniLM-L6-v2"
-INSTALL = "make infinity (a separate venv .venv-infinity with torch==2.13.0 and infinity-emb[server,torch]==0.0.78)"
+INSTALL = (
+    "make infinity (a separate venv .venv-infinity with torch==2.13.0 and infinity-emb[server,torch]==0.0.78)"
+)
 
 
 def infinity_exe() -> str | None:
-    for cand in (os.environ.get("PAPERQA_TEST_INFINITY"), str(ROOT / ".venv-infinity" / "bin" / "infinity_emb")):
+    for cand in (
+        os.environ.get("PAPERQA_TEST_INFINITY"),
+        str(ROOT / ".venv-infinity" / "bin" / "infinity_emb"),
+    ):
         if cand and Path(cand).is_file():
             return cand
     return shutil.which("infinity_emb")
 
 
-def start_infinity(port: int) -> subprocess.Popen:  # type: ignore[type-arg]
+def start_infinity(port: int) -> subprocess.Popen[bytes]:
     """infinity on 127.0.0.1:`port` serving the bundled MiniLM folder, offline, no telemetry."""
     exe = infinity_exe()
     if exe is None:
@@ -64,7 +69,11 @@ def infinity() -> Iterator[str]:
 
 def server(url: str, concurrency: int, batch_size: int = 8) -> EmbeddingSettings:
     return EmbeddingSettings(
-        provider="openai-compatible", base_url=url, model=MODEL, batch_size=batch_size, concurrency=concurrency
+        provider="openai-compatible",
+        base_url=url,
+        model=MODEL,
+        batch_size=batch_size,
+        concurrency=concurrency,
     )
 
 

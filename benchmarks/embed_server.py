@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import socket
 import statistics
 import subprocess
@@ -91,6 +92,7 @@ def measure(url: str, repeats: int, batch_size: int) -> dict[str, Any]:
             vecs = model.get_text_embedding_batch(texts)
             seconds[name].append(time.perf_counter() - t0)
             assert len(vecs) == len(texts)
+            print(f"{name}: {seconds[name][-1]:.1f} s", file=sys.stderr, flush=True)
     rows = []
     for name, secs in seconds.items():
         med = statistics.median(secs)
@@ -156,6 +158,8 @@ def main() -> None:
     from paperqa.settings import apply_offline_defaults
 
     apply_offline_defaults()
+    # A SIGTERM (a `timeout`, say) unwinds like Ctrl-C, so the server started here is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     proc = None
     url = args.url
     if not url:

@@ -23,7 +23,8 @@ from .settings import EmbeddingSettings
 T = TypeVar("T")
 
 # One retry (by the openai client, after ~1 s) rides over a dropped connection; a server that is
-# down is reported after that one retry instead of after llama-index's default of 10 (minutes).
+# down is reported within about a second, not after llama-index's default of 10 retries in each of
+# two layers (its own and the openai client's: a minute or more).
 SERVER_RETRIES = 1
 
 

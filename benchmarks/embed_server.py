@@ -8,7 +8,8 @@ One text per paper (title, a blank line, the abstract: 550 texts), `embedding.ba
 per request; each configuration is timed `--repeats` times, round-robin (so a change in the
 machine's load falls on all of them alike) and reported by its median. infinity is started from
 `--infinity` (default: .venv-infinity/bin/infinity_emb, made by `make infinity`), or `--url`
-names a server that is already running. Writes embed_server.json and embed_server.md.
+names a server that is already running. Writes embed_server.json and embed_server.md
+(`--rewrite` only remakes the Markdown from the JSON).
 
 May touch: starts and stops one infinity process on 127.0.0.1; writes the two result files.
 """
@@ -108,14 +109,14 @@ def measure(url: str, repeats: int, batch_size: int) -> dict[str, Any]:
     return {"rows": rows, "texts": len(texts), "batch_size": batch_size, "repeats": repeats}
 
 
-def write(result: dict[str, Any], out: Path, command: str) -> None:
+def write(result: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "embed_server.json").write_text(json.dumps(result, indent=2) + "\n")
     base = result["rows"][0]["papers_per_s"]
     lines = [
         "# Embedding through an OpenAI-compatible server",
         "",
-        f"`{command}`",
+        f"`{result['command']}`",
         "",
         f"{result['texts']} texts (title + abstract of every bundled paper), batch size "
         f"{result['batch_size']}, all-MiniLM-L6-v2 on CPU both in process (sentence-transformers via "
@@ -131,15 +132,16 @@ def write(result: dict[str, Any], out: Path, command: str) -> None:
             f"| {r['config']} | {r['median_s']:.2f} | {r['papers_per_s']:.1f} | "
             f"{r['papers_per_s'] / base:.2f}x | {runs} |"
         )
+    spread = max(max(r["runs_s"]) / min(r["runs_s"]) for r in result["rows"])
     lines += [
         "",
-        f"Machine: {result['cores']} cores ({result['machine']}); load average "
+        f"Machine: {result['cores']} cores ({result['machine']}); load average (1, 5, 15 min) "
         f"{result['load_before']} before and {result['load_after']} after the runs. Client and server "
         "share those cores: the server's model computes on the same CPUs as the client that sends "
-        "and decodes the batches, so concurrency here can only overlap the HTTP/JSON work with the "
-        "model's, not add compute. Other work on the machine during the runs shows in the load "
-        "averages and makes the numbers noisy; on a separate server box (or a GPU) concurrency is "
-        "what keeps it busy.",
+        "and decodes the batches, so concurrency here can only overlap the HTTP and JSON work with "
+        "the model's work, not add compute. A load average above the core count means other "
+        f"processes were running too: the slowest run of one configuration took {spread:.2f}x its "
+        "fastest, and differences between configurations smaller than that are noise, not a ranking.",
         "",
     ]
     (out / "embed_server.md").write_text("\n".join(lines))
@@ -152,7 +154,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--batch-size", type=int, default=64, help="texts per request (the setting's default)")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--rewrite", action="store_true", help="only rewrite the Markdown from the JSON in --out")
     args = ap.parse_args()
+    if args.rewrite:
+        write(json.loads((args.out / "embed_server.json").read_text()), args.out)
+        return
 
     from paperqa.embedding import default_embedding_path
     from paperqa.settings import apply_offline_defaults
@@ -191,8 +197,8 @@ def main() -> None:
     result.update(
         infinity_version=version, cores=os.cpu_count(), machine=platform.processor() or platform.machine()
     )
-    command = "python benchmarks/embed_server.py " + " ".join(sys.argv[1:])
-    write(result, args.out, command.strip())
+    result["command"] = " ".join(["python benchmarks/embed_server.py", *sys.argv[1:]])
+    write(result, args.out)
     print((args.out / "embed_server.md").read_text())
 
 

@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# infinity-emb (the embedding server the server tests run) pins numpy<2 and an older
+# transformers: it gets a venv of its own, with the same CPU torch.
+INFINITY_VENV ?= .venv-infinity
+INFINITY := $(INFINITY_VENV)/bin/infinity_emb
 
 # Offline at run time: nothing may download weights or phone home.
 export HF_HUB_OFFLINE := 1
@@ -15,7 +19,7 @@ export GRADIO_ANALYTICS_ENABLED := False
 export CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install run test check lint eval browser clean reset
+.PHONY: install infinity run test check lint eval browser clean reset
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +30,13 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+$(INFINITY):  ## ~1 min of CPU, ~1.3 GB: the torch wheel first, as for the project
+	@test -x $(INFINITY_VENV)/bin/python || $(PYTHON) -m venv $(INFINITY_VENV)
+	$(INFINITY_VENV)/bin/pip install -q torch==2.13.0
+	$(INFINITY_VENV)/bin/pip install -q "infinity-emb[server,torch]==0.0.78"
+
+infinity: $(INFINITY)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -39,7 +50,7 @@ lint: install
 	$(BIN)/ruff check src ui tests eval benchmarks
 	$(BIN)/mypy
 
-test: install browser lint
+test: install browser infinity lint
 	$(BIN)/python -m pytest
 
 check: install  ## the fast tier: lint, types and the tests that need no model (under a minute)
@@ -59,4 +70,4 @@ reset: install
 	$(BIN)/paperqa reset --yes
 
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(INFINITY_VENV) artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,8 @@ composition: no index, no embedding model, no Chroma.
   sentences sharing no content word cosine 0, and in between the share of shared words.
 * `FakeEmbedModel` — the llama-index embedding model shape (`get_text_embedding_batch`,
   `get_query_embedding`) over a `FakeEmbedder`: a real store without the real model.
+* `EmbeddingsEndpoint` — a loopback OpenAI-style `POST /embeddings` server that records each
+  request (texts, start, end): answered with `FakeEmbedder` vectors, or forwarded to a real server.
 * `FakeLexicon` — the `evidence.Lexicon` protocol: lower-case words without a few stop words,
   crude suffix stripping, IDF over the texts it is given (1.0 for every term when none).
 * `paper` / `source` — hand-made `Paper` and `Source` objects.
@@ -12,10 +14,17 @@ composition: no index, no embedding model, no Chroma.
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import threading
+import time
+import urllib.request
 import zlib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import numpy as np
 
@@ -74,6 +83,102 @@ class FakeEmbedModel:
 
     def get_query_embedding(self, text: str) -> list[float]:
         return list(map(float, self.embedder.vector(text)))
+
+
+@dataclass
+class EmbeddingsRequest:
+    texts: list[str]
+    start: float
+    end: float = 0.0
+
+
+class EmbeddingsEndpoint:
+    """`POST <url>/embeddings` on 127.0.0.1 (a free port), one thread per request.
+
+    Without `upstream` it answers each text with its `FakeEmbedder` vector after `delay(texts)`
+    seconds, or with HTTP `status` and an OpenAI-style error body when that is not 200. With
+    `upstream` (a real server's base URL) it forwards the request unchanged and returns the
+    answer unchanged: a recorder in front of the real thing. Use it as a context manager.
+    """
+
+    def __init__(
+        self,
+        *,
+        upstream: str | None = None,
+        delay: Any = None,
+        status: int = 200,
+        drop_last: bool = False,
+        dim: int = 32,
+    ) -> None:
+        self.upstream = upstream
+        self.delay = delay or (lambda texts: 0.0)
+        self.status = status
+        self.drop_last = drop_last  # answer one vector fewer than asked (a broken server)
+        self.embedder = FakeEmbedder(dim)
+        self.requests: list[EmbeddingsRequest] = []
+        self._lock = threading.Lock()
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                texts = list(json.loads(body)["input"])
+                rec = EmbeddingsRequest(texts, time.perf_counter())
+                with endpoint._lock:
+                    endpoint.requests.append(rec)
+                code, reply = endpoint._answer(self.path, body, texts)
+                rec.end = time.perf_counter()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _answer(self, path: str, body: bytes, texts: list[str]) -> tuple[int, bytes]:
+        if self.upstream:
+            req = urllib.request.Request(
+                self.upstream.rstrip("/") + path, data=body, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return resp.status, resp.read()
+        time.sleep(self.delay(texts))
+        if self.status != 200:
+            error = {"error": {"message": f"fake error {self.status}", "type": "invalid_request_error"}}
+            return self.status, json.dumps(error).encode()
+        answered = texts[:-1] if self.drop_last else texts
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.embedder.vector(t).tolist()}
+            for i, t in enumerate(answered)
+        ]
+        usage = {"prompt_tokens": 0, "total_tokens": 0}
+        return 200, json.dumps({"object": "list", "data": data, "model": "fake", "usage": usage}).encode()
+
+    def max_in_flight(self) -> int:
+        """The most requests the server was working on at the same moment."""
+        events = sorted(
+            [(r.start, 1) for r in self.requests] + [(r.end, -1) for r in self.requests],
+            key=lambda e: (e[0], e[1]),  # an end before a start at the same instant
+        )
+        now = most = 0
+        for _, step in events:
+            now += step
+            most = max(most, now)
+        return most
+
+    def __enter__(self) -> EmbeddingsEndpoint:
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
 
 
 class FakeLexicon:

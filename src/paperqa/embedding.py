@@ -1,19 +1,31 @@
 """The embedding factory: the llama-index embedding model the settings name, loaded once per process.
 
 Local (sentence-transformers on this machine, the bundled all-MiniLM-L6-v2 by default) or an
-OpenAI-compatible embeddings server. The store (`index.py`) is its one user.
+OpenAI-compatible embeddings server, which gets `batch_size` texts per request and
+`concurrency` requests at once (`ServerEmbedding`). The store (`index.py`) is its one user.
 
-May touch: llama-index's embedding classes and transformers' logging; nothing is downloaded.
+May touch: llama-index's embedding classes, the openai client's errors and transformers'
+logging; the network only at the configured embeddings server; nothing is downloaded.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 from .settings import EmbeddingSettings
+
+T = TypeVar("T")
+
+# One retry (by the openai client, after ~1 s) rides over a dropped connection; a server that is
+# down is reported within about a second, not after llama-index's default of 10 retries in each of
+# two layers (its own and the openai client's: a minute or more).
+SERVER_RETRIES = 1
 
 
 def default_embedding_path() -> str:
@@ -65,11 +77,124 @@ def make_embed_model(settings: EmbeddingSettings) -> Any:
             from llama_index.embeddings.openai_like import OpenAILikeEmbedding
 
             key_value = settings.api_key.get_secret_value() if settings.api_key else "not-needed"
-            model = OpenAILikeEmbedding(
+            inner = OpenAILikeEmbedding(
                 model_name=settings.model,
                 api_base=settings.base_url,
                 api_key=key_value,
                 embed_batch_size=settings.batch_size,
+                max_retries=SERVER_RETRIES,
+                timeout=settings.timeout,
             )
+            model = ServerEmbedding(inner, settings)
         _EMBED_CACHE[key] = model
         return model
+
+
+def batches_in_flight(settings: EmbeddingSettings) -> int:
+    """How many batches the model embeds at the same time: the store hands it that many
+    batches' worth of texts per call so that none of them waits for the others."""
+    return settings.concurrency if settings.provider == "openai-compatible" else 1
+
+
+class ServerEmbedding:
+    """An OpenAI-compatible embeddings server behind the two calls the store makes.
+
+    `get_text_embedding_batch` cuts the texts into requests of `batch_size` and keeps up to
+    `concurrency` of them in flight (threads: the openai client is thread-safe, and this runs
+    inside an event loop too); vectors come back in the order of the texts. Every failure is a
+    one-line `ConfigError` naming the server.
+    """
+
+    def __init__(self, inner: Any, settings: EmbeddingSettings) -> None:
+        self.inner = inner  # llama-index's OpenAILikeEmbedding, one request per call
+        self.url = str(settings.base_url)
+        self.model_name = str(settings.model)
+        self.batch_size = settings.batch_size
+        self.concurrency = settings.concurrency
+        self.timeout = settings.timeout
+
+    def get_text_embedding_batch(self, texts: Sequence[str], **_: Any) -> list[list[float]]:
+        batches = [list(texts[i : i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]
+        workers = min(self.concurrency, len(batches))
+        with self._errors():
+            if workers <= 1:
+                results = [self._embed_batch(b) for b in batches]
+            else:
+                results = _map_in_threads(self._embed_batch, batches, workers)
+        return [vec for result in results for vec in result]
+
+    def get_query_embedding(self, query: str) -> list[float]:
+        with self._errors():
+            return list(self.inner.get_query_embedding(query))
+
+    def _embed_batch(self, batch: list[str]) -> list[list[float]]:
+        vecs = self.inner.get_text_embedding_batch(batch)
+        if len(vecs) != len(batch):
+            raise ConfigError(
+                f"the embedding server at {self.url} returned {len(vecs)} vectors for {len(batch)} texts",
+                hint="check that it is an OpenAI-compatible /embeddings endpoint",
+            )
+        return [list(v) for v in vecs]
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """The openai client's errors as one-line ConfigErrors that say what to change."""
+        import openai
+
+        where = f"the embedding server at {self.url}"
+        try:
+            yield
+        except ConfigError:
+            raise
+        except openai.APITimeoutError as e:
+            raise ConfigError(
+                f"{where} did not answer within {self.timeout:g} s",
+                hint="raise PAPERQA_EMBEDDING__TIMEOUT or lower PAPERQA_EMBEDDING__BATCH_SIZE / __CONCURRENCY",
+            ) from e
+        except openai.APIConnectionError as e:
+            raise ConfigError(
+                f"{where} is not reachable",
+                hint="start the server, or fix PAPERQA_EMBEDDING__BASE_URL (e.g. http://127.0.0.1:7997)",
+            ) from e
+        except openai.AuthenticationError as e:
+            raise ConfigError(
+                f"{where} rejected the API key", hint="set PAPERQA_EMBEDDING__API_KEY to the server's key"
+            ) from e
+        except openai.NotFoundError as e:
+            raise ConfigError(
+                f"{where} has no model {self.model_name!r} or no /embeddings route ({first_line(e, limit=120)})",
+                hint="set PAPERQA_EMBEDDING__MODEL to a model the server serves (its /models route lists them) "
+                "and PAPERQA_EMBEDDING__BASE_URL to the URL in front of /embeddings",
+            ) from e
+        except openai.APIStatusError as e:
+            raise ConfigError(
+                f"{where} answered HTTP {e.status_code}: {first_line(e, limit=120)}",
+                hint="check the server's log; a 413 or 422 may mean PAPERQA_EMBEDDING__BATCH_SIZE is too large",
+            ) from e
+
+
+def _map_in_threads(fn: Callable[[list[str]], T], items: list[list[str]], workers: int) -> list[T]:
+    """`fn` over `items` on `workers` threads, results in item order. After the first failure
+    no further request is sent (the ones in flight finish) and that failure is raised."""
+    failed = threading.Event()
+
+    def run(item: list[str]) -> T | None:
+        if failed.is_set():
+            return None  # never returned: the failure before it is raised first
+        try:
+            return fn(item)
+        except BaseException:
+            failed.set()
+            raise
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="paperqa-embed")
+    try:
+        futures = [pool.submit(run, item) for item in items]
+        results: list[T] = []
+        for f in futures:  # items start in order, so a failure comes before what it skipped
+            result = f.result()
+            assert result is not None
+            results.append(result)
+        return results
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

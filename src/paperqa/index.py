@@ -34,7 +34,7 @@ import numpy as np
 from .catalog import CATALOG_FILE, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, release_store
 from .chunking import Chunk, chunk_papers, estimated_counter, model_window, tokenizer_counter
-from .embedding import make_embed_model
+from .embedding import batches_in_flight, make_embed_model
 from .errors import ConfigError, PaperQAError, StoreError, first_line
 from .ingest import dedupe, identifier_keys, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
@@ -190,6 +190,8 @@ class PaperIndex:
         t0 = time.perf_counter()
         try:
             vecs = model.get_text_embedding_batch(list(texts))
+        except PaperQAError:
+            raise  # already says what to fix (an embedding server that is down, say)
         except Exception as e:
             raise ConfigError(
                 f"the embedding model failed: {first_line(e)}",
@@ -291,7 +293,13 @@ class PaperIndex:
         interrupted earlier run stored but did not get to index for keywords)."""
         counts = UpsertCounts()
         items = dedupe(papers)
-        batch_size = max(1, self.settings.index.ingest_batch)
+        # Papers per write: the ingest batch, or enough texts to fill every batch an embedding
+        # server runs at once, whichever is more.
+        batch_size = max(
+            1,
+            self.settings.index.ingest_batch,
+            self.settings.embedding.batch_size * batches_in_flight(self.settings.embedding),
+        )
         for_keywords: dict[str, Paper] = {}
         held = self.keyword.hashes()
         try:

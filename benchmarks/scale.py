@@ -323,6 +323,7 @@ def _batches(jsonl: Path, size: int, skip: int, scratch: Path) -> Any:
         while lines := [line for _, line in zip(range(size), fh, strict=False)]:
             part.write_text("".join(lines), encoding="utf-8")
             yield parse_files([part]).papers
+    part.unlink(missing_ok=True)
 
 
 def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batch: Any = None) -> None:
@@ -337,6 +338,7 @@ def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batc
         print(f"  loaded {done}", file=sys.stderr, flush=True)
         if after_batch:
             after_batch()
+    index._finish_writing()  # the store is complete: no interrupted-ingest check at the next open
     index.sync_keywords()
 
 

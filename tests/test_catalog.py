@@ -118,3 +118,19 @@ def test_after_an_interrupted_ingest_every_stored_paper_is_compared_with_the_cat
         assert index.papers()["p2"].abstract == "Abstract number 2."
     finally:
         index.close()
+
+
+def test_a_starting_server_reads_counts_and_examples_from_the_catalog_alone(tmp_path: Path) -> None:
+    from paperqa.api import PaperQA
+
+    app = PaperQA(Settings(home=tmp_path))
+    try:
+        assert not app.has_papers()
+        app.index._embed_model = FakeEmbedModel()
+        app.index.upsert([make(1, upvotes=3), make(2, upvotes=9), make(3)])
+        app.index._papers.delete(ids=["p3"])  # the store changed behind the catalog's back
+        assert app.listed_paper_count() == 3 and app.has_papers()
+        assert [p.id for p in app.most_upvoted(2)] == ["p2", "p1"]
+        assert app.paper_count() == 2
+    finally:
+        app.close()

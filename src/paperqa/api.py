@@ -273,6 +273,21 @@ class PaperQA(SavedChats):
         """Papers in the index."""
         return self.index.count()
 
+    def listed_paper_count(self) -> int:
+        """Papers the catalog lists, read without a store call (a server starting up shows it; the
+        first search checks the catalog against the store)."""
+        return len(self.index.catalog)
+
+    def has_papers(self) -> bool:
+        """Whether the index holds a paper: the catalog says so without a store call when it
+        lists one; only an empty catalog asks the store."""
+        return self.listed_paper_count() > 0 or self.paper_count() > 0
+
+    def most_upvoted(self, limit: int) -> list[Paper]:
+        """The most upvoted papers as the catalog lists them, without checking it against the
+        store first (start-up: the example questions)."""
+        return self.index.catalog.search("", limit)
+
     def papers(self) -> list[Paper]:
         """Every paper in the index, in the order they were stored."""
         return list(self.index.papers().values_in_order())

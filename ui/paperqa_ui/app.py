@@ -293,7 +293,7 @@ class PaperQAUI:
                     )
                 saved = self._saved_chats()
                 gr.Examples(
-                    examples=example_questions(self.app.search_papers("", limit=EXAMPLE_POOL)),
+                    examples=example_questions(self.app.most_upvoted(EXAMPLE_POOL)),
                     inputs=question,
                     label="Try",
                 )
@@ -680,7 +680,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
                 "the MCP server's package `mcp` is missing from this install", hint="run `make install`"
             ) from e
     app = PaperQA(settings)
-    if app.paper_count() == 0:
+    if not app.has_papers():
         bar = tqdm(unit="paper", desc="First run: indexing the bundled corpus", file=sys.stderr)
 
         def progress(done: int, total: int) -> None:
@@ -694,7 +694,9 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
     # Generation runs one at a time per llama.cpp model (a lock); retrieval and the rest of each
     # request run concurrently up to this limit, each session with its own state.
     demo.queue(default_concurrency_limit=ui.concurrency, max_size=64)
-    print(f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.paper_count():,} papers)", file=sys.stderr)
+    print(
+        f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.listed_paper_count():,} papers)", file=sys.stderr
+    )
     demo.launch(
         server_name=ui.host,
         server_port=ui.port,

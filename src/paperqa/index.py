@@ -242,6 +242,7 @@ class PaperIndex:
     def papers(self) -> PaperCatalog:
         """Every indexed paper by id, read on demand from the catalog (checked against Chroma's
         paper records once per process, and again when a server's count changes)."""
+        self.refresh()
         with self._lock:
             if not self._catalog_checked:
                 self._sync_catalog()

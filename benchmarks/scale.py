@@ -90,8 +90,8 @@ def _du(path: Path) -> int:
 
 def single_pass_seconds(model: Any, papers: list[Any]) -> float:
     """Seconds the embedding model takes to embed one title + abstract text per paper (the model
-    truncates what exceeds its window) through the same call ingest uses: the single-pass rate
-    ingest is held against."""
+    truncates what exceeds its window) with its text call (it tokenizes, then embeds): the
+    single-pass rate ingest is held against."""
     from paperqa.chunking import embed_text
 
     texts = [embed_text(p.title, p.abstract or p.title) for p in papers]
@@ -624,9 +624,11 @@ def main() -> None:
             args.out / "bundled",
             "# Bundled-corpus ingest against the model's single-pass rate\n\nMeasured with `python "
             f"benchmarks/scale.py --bundled {args.bundled}` on {os.cpu_count()} cores. `raw_single_pass` embeds "
-            "one title + abstract text per paper (truncated to the model's window) through the call ingest "
-            "uses; `ingest` is a whole ingest into a new data folder (parse, chunk, embed, write, keyword "
-            "index), the model already loaded; ratio = raw seconds / ingest seconds; medians of alternated rounds.",
+            "one title + abstract text per paper (truncated to the model's window) with the model's text call "
+            "(sentence-transformers' `encode`: tokenize, then the model, batches of `embedding.batch_size`); "
+            "`ingest` is a whole ingest into a new data folder (parse, chunk, embed the chunks' token ids in "
+            "batches of the same size, write, keyword index), the model already loaded; ratio = raw seconds / "
+            "ingest seconds; medians of alternated rounds.",
             [row],
         )
         return

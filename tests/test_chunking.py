@@ -80,3 +80,27 @@ def test_a_paper_cut_for_the_window_gets_chunks_as_even_as_its_sentences_allow()
     p = paper("T", " ".join(sents))
     chunks = chunk_papers([p], words, window=39, chunk_size=8, chunk_overlap=2)  # room for 35 words
     assert [words([c.text])[0] for c in chunks] == [20, 20]  # not 30 + 10
+
+
+def word_ids(texts: Sequence[str]) -> list[list[int]]:
+    """A tokenizer whose ids add up: one id per word (its length), as WordPiece's do per word."""
+    return [[len(w) for w in t.split()] for t in texts]
+
+
+def test_with_token_ids_each_chunk_carries_the_ids_of_its_embedded_text() -> None:
+    long_sentence = sentence(30, "long")  # longer than a chunk: cut between words
+    p = paper("A title", f"{sentence(9, 'a')} {long_sentence} {sentence(7, 'b')}")
+    chunks = chunk_papers([p], token_ids=word_ids, window=24, chunk_size=8, chunk_overlap=2)
+    assert len(chunks) > 1
+    for c in chunks:
+        assert c.token_ids is not None
+        assert list(c.token_ids) == word_ids([c.embed_text])[0]
+        assert c.tokens == len(c.token_ids) + SPECIAL_TOKENS <= 24
+
+
+def test_with_token_ids_chunks_are_cut_as_with_the_same_counts() -> None:
+    p = paper("T", " ".join(sentence(9, w) for w in "abcdefgh"))
+    by_ids = chunk_papers([p], token_ids=word_ids, window=32, chunk_size=8, chunk_overlap=2)
+    by_counts = chunk_papers([p], words, window=32, chunk_size=8, chunk_overlap=2)
+    assert [c.text for c in by_ids] == [c.text for c in by_counts]
+    assert all(c.token_ids is None for c in by_counts)

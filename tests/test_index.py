@@ -131,3 +131,35 @@ def test_a_question_is_embedded_once_however_often_it_is_searched(tmp_path: Path
         assert model.calls == 2
     finally:
         index.close()
+
+
+def test_ingest_embeds_the_chunkers_token_ids_as_the_model_embeds_the_text(app: PaperQA) -> None:
+    """The local model reads the ids the chunker counted with (no second tokenization): the
+    same ids as tokenizing each chunk's text, the same vectors as `SentenceTransformer.encode`."""
+    import numpy as np
+
+    index = app.index
+    path = index.token_path
+    assert path is not None  # MiniLM's WordPiece ids add up
+    papers = parse_files([CORPUS / PAGE]).papers
+    chunks = index.chunk(papers)
+    assert len(chunks) > len(papers)  # some abstracts exceed the window and are cut
+    st = index.embed_model._model
+    texts = [c.embed_text for c in chunks]
+    ids = st.tokenizer(texts, add_special_tokens=False)["input_ids"]
+    assert [list(c.token_ids or ()) for c in chunks] == ids
+    vectors = index.embed_chunks(chunks)
+    expected = st.encode(texts, normalize_embeddings=True)
+    assert float(np.min(np.sum(vectors * expected, axis=1))) > 0.9999
+
+
+def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
+    from types import SimpleNamespace
+
+    from tokenizers.pre_tokenizers import Metaspace
+
+    from paperqa.embedding import TokenPath
+
+    path = TokenPath.__new__(TokenPath)  # no model needed to judge the tokenizer
+    path.tokenizer = SimpleNamespace(backend_tokenizer=SimpleNamespace(pre_tokenizer=Metaspace()))
+    assert not path.adds_up()

@@ -7,8 +7,10 @@ package's one sentence splitter) into chunks of up to `chunk_size` tokens, neigh
 to `chunk_overlap` tokens of whole sentences; a sentence longer than a chunk is cut between words.
 
 Tokens are counted with the embedding model's own tokenizer, in one batched call per batch of
-papers (a fast tokenizer counts thousands of sentences in milliseconds); without one (an
-embedding server) they are estimated from words.
+papers (a fast tokenizer counts thousands of sentences in milliseconds). When its ids add up
+(`embedding.TokenPath`), each chunk keeps its embedded text's ids, so the model reads them and
+no text is tokenized twice. Without a local tokenizer (an embedding server) tokens are
+estimated from words.
 
 May touch: nothing (pure functions over papers and a token counter).
 """
@@ -23,6 +25,7 @@ from .citations import split_sentences
 from .types import Paper
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
+TokenIds = Callable[[Sequence[str]], list[list[int]]]
 
 # Without the model's tokenizer: WordPiece tokens per word of English abstract text (measured on
 # the bundled corpus with all-MiniLM-L6-v2's tokenizer: about 1.3).
@@ -32,7 +35,6 @@ SPECIAL_TOKENS = 2
 # The least share of the window a window-filling chunk gives the abstract, however long the
 # title (a title of a whole window would otherwise leave no room at all).
 MIN_ROOM_SHARE = 0.25
-TAIL_TITLE = True
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Chunk:
     number: int  # 0, 1, … within its paper (chunk ids are `<paper id>:<number>`)
     text: str
     embed_text: str
+    tokens: int = 0  # of the embedded text, [CLS] and [SEP] included (counted or estimated)
+    token_ids: tuple[int, ...] | None = None  # the embedded text's ids, specials left out, if known
 
 
 def embed_text(title: str, text: str) -> str:
@@ -96,31 +100,84 @@ def _pack(costs: list[int], size: int, overlap: int) -> list[list[int]]:
 
 
 def chunk_papers(
-    papers: Sequence[Paper], count: TokenCounter, *, window: int, chunk_size: int, chunk_overlap: int
+    papers: Sequence[Paper],
+    count: TokenCounter | None = None,
+    *,
+    token_ids: TokenIds | None = None,
+    window: int,
+    chunk_size: int,
+    chunk_overlap: int,
 ) -> list[Chunk]:
     """Every paper's chunks, in paper order, then chunk order. `window`: the most tokens of
-    embedded text (title included) that make one chunk; 0 always cuts at `chunk_size`."""
+    embedded text (title included) that make one chunk; 0 always cuts at `chunk_size`.
+
+    Tokens are counted by `count`, or taken from `token_ids` (a tokenizer whose ids of texts
+    joined by whitespace are the ids of the texts one after the other, `embedding.TokenPath`):
+    then each chunk carries its embedded text's ids, and the text need not be tokenized again."""
+    if token_ids is not None:
+        ids_of = token_ids
+
+        def measure(texts: Sequence[str]) -> tuple[list[int], list[list[int]] | None]:
+            ids = ids_of(texts)
+            return [len(x) for x in ids], ids
+
+    elif count is not None:
+        counter = count
+
+        def measure(texts: Sequence[str]) -> tuple[list[int], list[list[int]] | None]:
+            return counter(texts), None
+
+    else:
+        raise ValueError("chunk_papers needs a token counter or a tokenizer")
     sentences = [split_sentences(p.abstract or p.title) for p in papers]
     flat = [s for sents in sentences for s in sents]
     heads = [embed_text(p.title, "") for p in papers]
-    costs_flat = count(flat + heads)
+    costs_flat, ids_flat = measure(flat + heads)
     head_costs = costs_flat[len(flat) :]
     chunks: list[Chunk] = []
     at = 0
     for k, (paper, sents) in enumerate(zip(papers, sentences, strict=True)):
-        costs = costs_flat[at : at + len(sents)]
+        own = [
+            _Piece(sent, cost, ids_flat[at + i] if ids_flat else None)
+            for i, (sent, cost) in enumerate(zip(sents, costs_flat[at : at + len(sents)], strict=True))
+        ]
         at += len(sents)
         room = window - head_costs[k] - SPECIAL_TOKENS
-        if window and sum(costs) <= room:
-            pieces = [" ".join(sents)]
+        if window and sum(p.cost for p in own) <= room:
+            pieces = [_joined(own)]
         elif window:  # as few chunks as fit the window, as even as whole sentences allow
-            pieces = _cut(sents, costs, count, max(room, int(window * MIN_ROOM_SHARE)), 0, balance=True)
+            pieces = _cut(own, measure, max(room, int(window * MIN_ROOM_SHARE)), 0, balance=True)
         else:
-            pieces = _cut(sents, costs, count, chunk_size, chunk_overlap)
-        for n, text in enumerate(pieces):
-            embedded = embed_text(paper.title, text) if n == 0 or TAIL_TITLE else text
-            chunks.append(Chunk(owner=k, number=n, text=text, embed_text=embedded))
+            pieces = _cut(own, measure, chunk_size, chunk_overlap)
+        head_ids = ids_flat[len(flat) + k] if ids_flat else None
+        for n, piece in enumerate(pieces):
+            chunks.append(
+                Chunk(
+                    owner=k,
+                    number=n,
+                    text=piece.text,
+                    embed_text=embed_text(paper.title, piece.text),
+                    tokens=head_costs[k] + piece.cost + SPECIAL_TOKENS,
+                    token_ids=None if head_ids is None or piece.ids is None else (*head_ids, *piece.ids),
+                )
+            )
     return chunks
+
+
+@dataclass(frozen=True)
+class _Piece:
+    """A sentence, or a part of one, or several joined: its text, token count and (when the
+    tokenizer gave them) token ids."""
+
+    text: str
+    cost: int
+    ids: Sequence[int] | None
+
+
+def _joined(pieces: Sequence[_Piece]) -> _Piece:
+    """Pieces joined by a space: the ids one after the other (see `chunk_papers`)."""
+    ids = None if any(p.ids is None for p in pieces) else [i for p in pieces for i in p.ids or ()]
+    return _Piece(" ".join(p.text for p in pieces), sum(p.cost for p in pieces), ids)
 
 
 def _balanced(costs: list[int], size: int) -> list[list[int]]:
@@ -138,21 +195,29 @@ def _balanced(costs: list[int], size: int) -> list[list[int]]:
 
 
 def _cut(
-    sents: list[str], costs: list[int], count: TokenCounter, size: int, overlap: int, balance: bool = False
-) -> list[str]:
+    own: list[_Piece],
+    measure: Callable[[Sequence[str]], tuple[list[int], list[list[int]] | None]],
+    size: int,
+    overlap: int,
+    balance: bool = False,
+) -> list[_Piece]:
     """Sentences packed into chunks of `size` tokens (`balance`: as even as they allow, no
     overlap); a sentence longer than a chunk is first cut between words."""
-    pieces: list[str] = []
-    piece_costs: list[int] = []
-    for sent, cost in zip(sents, costs, strict=True):
-        if cost <= size:
+    pieces: list[_Piece] = []
+    for sent in own:
+        if sent.cost <= size:
             pieces.append(sent)
-            piece_costs.append(cost)
             continue
-        words = sent.split()
-        for group in _pack(count(words), size, 0):
-            part = " ".join(words[j] for j in group)
+        words = sent.text.split()
+        costs, ids = measure(words)
+        word_pieces = [
+            _Piece(w, c, ids[i] if ids else None) for i, (w, c) in enumerate(zip(words, costs, strict=True))
+        ]
+        for group in _pack(costs, size, 0):
+            part = _joined([word_pieces[j] for j in group])
+            if part.ids is None:  # counted afresh: an estimate need not add up word by word
+                part = _Piece(part.text, measure([part.text])[0][0], None)
             pieces.append(part)
-            piece_costs.append(count([part])[0])
-    groups = _balanced(piece_costs, size) if balance else _pack(piece_costs, size, overlap)
-    return [" ".join(pieces[j] for j in group) for group in groups]
+    costs = [p.cost for p in pieces]
+    groups = _balanced(costs, size) if balance else _pack(costs, size, overlap)
+    return [_joined([pieces[j] for j in group]) for group in groups]

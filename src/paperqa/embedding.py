@@ -90,6 +90,91 @@ def make_embed_model(settings: EmbeddingSettings) -> Any:
         return model
 
 
+# Texts whose ids must add up (each text's ids, one text after another, are the ids of the texts
+# joined by a space) before ingest trusts a tokenizer's ids to stand for the joined text.
+_JOIN_PROBES = (
+    ("title: Attention Is All You Need\n\n", "We propose the Transformer."),
+    ("Self-supervised learning (SSL) reaches 92.3% top-1;", "co-training of GPT-2-sized models [1]."),
+)
+# Pre-tokenizers that split at whitespace before anything else: texts joined by a space are
+# tokenized as the texts one after the other (WordPiece models such as MiniLM, BERT, MPNet's).
+_WHITESPACE_PRE_TOKENIZERS = {"BertPreTokenizer", "Whitespace", "WhitespaceSplit"}
+
+
+class TokenPath:
+    """The local model's tokenizer and forward pass, for ingest to tokenize each text once.
+
+    The chunker counts tokens with `ids` (every sentence of a batch of papers in one call) and
+    keeps each chunk's ids; `encode` runs the model on those ids directly (the special tokens
+    added, cut at the model's window, as `SentenceTransformer.encode` would), a padded batch at
+    a time, so no text is tokenized a second time."""
+
+    def __init__(self, st_model: Any) -> None:
+        self.model = st_model
+        self.tokenizer = st_model.tokenizer
+        self.window = int(st_model.max_seq_length)
+        inner = self.ids(["x"])[0]
+        full = list(self.tokenizer(["x"])["input_ids"][0])
+        at = next(i for i in range(len(full)) if full[i : i + len(inner)] == inner)
+        self.prefix, self.suffix = full[:at], full[at + len(inner) :]  # [CLS] and [SEP] for BERT
+
+    def ids(self, texts: Sequence[str]) -> list[list[int]]:
+        """Token ids of each text, special tokens left out (one batched tokenizer call)."""
+        if not texts:
+            return []
+        out = self.tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
+        )["input_ids"]
+        return [list(x) for x in out]
+
+    def encode(self, id_lists: Sequence[Sequence[int]], batch_size: int) -> list[list[float]]:
+        """Unit vectors of the texts whose ids (from `ids`) are given, `batch_size` at a time;
+        texts of about one length batched together pad least (ingest sorts them so)."""
+        import torch
+
+        keep = max(1, self.window - len(self.prefix) - len(self.suffix))
+        rows = [[*self.prefix, *ids[:keep], *self.suffix] for ids in id_lists]
+        out: list[list[float]] = []
+        for start in range(0, len(rows), batch_size):
+            feats = dict(
+                self.tokenizer.pad({"input_ids": rows[start : start + batch_size]}, return_tensors="pt")
+            )
+            if "token_type_ids" in self.tokenizer.model_input_names and "token_type_ids" not in feats:
+                feats["token_type_ids"] = torch.zeros_like(feats["input_ids"])
+            with torch.inference_mode():
+                vecs = self.model(feats)["sentence_embedding"]
+            out.extend(torch.nn.functional.normalize(vecs.float(), dim=1).tolist())
+        return out
+
+    def adds_up(self) -> bool:
+        """Whether the tokenizer's ids of joined texts are the texts' ids one after another."""
+        pre = getattr(getattr(self.tokenizer, "backend_tokenizer", None), "pre_tokenizer", None)
+        if type(pre).__name__ not in _WHITESPACE_PRE_TOKENIZERS:
+            return False
+        for a, b in _JOIN_PROBES:
+            sep = "" if a.endswith(("\n", " ")) else " "
+            one, two, joined = self.ids([a, b, a + sep + b])
+            if one + two != joined:
+                return False
+        return True
+
+
+def token_path(model: Any) -> TokenPath | None:
+    """The `TokenPath` of a local sentence-transformers model whose token ids add up (see
+    `TokenPath.adds_up`); None for a server's model or another tokenizer (texts are embedded)."""
+    try:
+        from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    except ImportError:  # pragma: no cover - the local extra is part of the install
+        return None
+    if not isinstance(model, HuggingFaceEmbedding):
+        return None
+    try:
+        path = TokenPath(model._model)
+    except Exception:  # pragma: no cover - a tokenizer without the calls used here
+        return None
+    return path if path.adds_up() else None
+
+
 def batches_in_flight(settings: EmbeddingSettings) -> int:
     """How many batches the model embeds at the same time: the store hands it that many
     batches' worth of texts per call so that none of them waits for the others."""

@@ -34,7 +34,7 @@ import numpy as np
 from .catalog import CATALOG_FILE, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, release_store
 from .chunking import Chunk, chunk_papers, estimated_counter, model_window, tokenizer_counter
-from .embedding import batches_in_flight, make_embed_model
+from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .errors import ConfigError, PaperQAError, StoreError, first_line
 from .ingest import dedupe, identifier_keys, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
@@ -109,6 +109,7 @@ class PaperIndex:
     def __init__(self, settings: Settings, embed_model: Any | None = None) -> None:
         self.settings = settings
         self._embed_model = embed_model
+        self._token_path: TokenPath | bool | None = False  # False: not looked for yet
         self._closed = False
         self._writing = False
         self._client: Any = None
@@ -185,11 +186,22 @@ class PaperIndex:
             self._embed_model = make_embed_model(self.settings.embedding)
         return self._embed_model
 
+    @property
+    def token_path(self) -> TokenPath | None:
+        """The local model's own token path (`embedding.TokenPath`), if its ids add up."""
+        if self._token_path is False:
+            self._token_path = token_path(self.embed_model)
+        return self._token_path if isinstance(self._token_path, TokenPath) else None
+
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
         model = self.embed_model  # loading the model is not embedding time
+        return self._embedded(lambda: model.get_text_embedding_batch(list(texts)), len(texts))
+
+    def _embedded(self, call: Callable[[], Sequence[Sequence[float]]], n: int) -> np.ndarray:
+        """The unit vectors `call` returns for n texts, its time counted as embedding time."""
         t0 = time.perf_counter()
         try:
-            vecs = model.get_text_embedding_batch(list(texts))
+            vecs = call()
         except PaperQAError:
             raise  # already says what to fix (an embedding server that is down, say)
         except Exception as e:
@@ -199,7 +211,7 @@ class PaperIndex:
                 "nothing was lost, rerun the ingest",
             ) from e
         self.stats.embed_seconds += time.perf_counter() - t0
-        self.stats.embedded_texts += len(texts)
+        self.stats.embedded_texts += n
         arr = np.asarray(vecs, dtype=np.float32)
         norms = np.linalg.norm(arr, axis=1, keepdims=True)
         return arr / np.maximum(norms, 1e-12)
@@ -218,16 +230,19 @@ class PaperIndex:
 
     def chunk(self, papers: Sequence[Paper]) -> list[Chunk]:
         """Each paper's chunks (`chunking.chunk_papers`), counting tokens with the local model's
-        own tokenizer (estimated from words for a server's model)."""
+        own tokenizer, its ids kept with each chunk when they add up (`token_path`); estimated
+        from words for a server's model."""
         model = self.embed_model
-        tok = getattr(getattr(model, "_model", None), "tokenizer", None)
         cfg = self.settings.index
         window = cfg.whole_paper_tokens
         if window is None:
             window = model_window(model, DEFAULT_WINDOW)
+        path = self.token_path
+        tok = getattr(getattr(model, "_model", None), "tokenizer", None)
         return chunk_papers(
             papers,
-            tokenizer_counter(tok) if tok is not None else estimated_counter,
+            None if path else tokenizer_counter(tok) if tok is not None else estimated_counter,
+            token_ids=path.ids if path else None,
             window=window,
             chunk_size=cfg.chunk_size,
             chunk_overlap=cfg.chunk_overlap,
@@ -417,9 +432,16 @@ class PaperIndex:
 
     def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
         """Unit vectors of the chunks' embedded texts, in chunk order. They are embedded longest
-        first, so each model batch holds texts of about one length (less padding to compute)."""
-        order = sorted(range(len(chunks)), key=lambda i: -len(chunks[i].embed_text))
-        vectors = self.embed_texts([chunks[i].embed_text for i in order])
+        first by tokens, so each model batch holds texts of about one length (the least padding
+        to compute); from their token ids when the chunker kept them (`token_path`)."""
+        order = sorted(range(len(chunks)), key=lambda i: (-chunks[i].tokens, -len(chunks[i].embed_text)))
+        path = self.token_path
+        ids = [chunks[i].token_ids for i in order]
+        if path is not None and all(x is not None for x in ids):
+            batch = self.settings.embedding.batch_size
+            vectors = self._embedded(lambda: path.encode([x for x in ids if x is not None], batch), len(ids))
+        else:
+            vectors = self.embed_texts([chunks[i].embed_text for i in order])
         out = np.empty_like(vectors)
         out[order] = vectors
         return out

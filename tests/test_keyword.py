@@ -137,3 +137,54 @@ def test_damaged_keyword_index_is_rebuilt_from_the_store(tmp_path: Path, papers:
     fresh = KeywordIndex(folder)
     assert len(fresh) == 0  # unreadable: treated as empty, not a crash
     assert fresh.sync(_by_id(papers[:50])) == "rebuilt" and len(fresh) == 50
+
+
+def test_a_segment_tokenized_in_blocks_scores_exactly_as_in_one(
+    tmp_path: Path, papers: list[Paper], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large rebuild tokenizes KEYWORD_BLOCK papers at a time into one vocabulary: the index
+    is the one a single pass builds (same hits, same scores, same IDF)."""
+    import paperqa.keyword as keyword
+
+    whole = KeywordIndex(tmp_path / "whole")
+    whole.update(papers, lambda: _by_id(papers))
+    monkeypatch.setattr(keyword, "KEYWORD_BLOCK", 37)
+    blocks = KeywordIndex(tmp_path / "blocks")
+    blocks.update(papers, lambda: _by_id(papers))
+    queries = [p.title for p in papers[::25]] + ["process reward models", "low-rank gradient memory"]
+    for q in queries:
+        got, want = blocks.search(q, 10), whole.search(q, 10)
+        assert [pid for pid, _ in got] == [pid for pid, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want])
+    assert blocks.idf(["model", "galor", "diffus"]) == pytest.approx(whole.idf(["model", "galor", "diffus"]))
+
+
+def test_a_large_rebuild_writes_several_segments_that_rank_as_one(
+    tmp_path: Path, papers: list[Paper]
+) -> None:
+    """A rebuild past `segment_papers` writes segments of at most that many papers (bounding
+    the memory one build takes); they rank as one exact segment does, and later changes are
+    appended beside them rather than rebuilding again."""
+    exact = KeywordIndex(tmp_path / "exact")
+    exact.update(papers, lambda: _by_id(papers))
+    policy = KeywordPolicy(rebuild_below=10, segment_papers=200, max_segments=8, merge_fraction=0.25)
+    split = KeywordIndex(tmp_path / "split", policy)
+    assert split.update(papers, lambda: _by_id(papers)) == "rebuilt"
+    assert len(_segments(tmp_path / "split")) == 3  # 550 papers, at most 200 a segment
+    assert len(split) == len(papers)
+    for q in [p.title for p in papers[::50]]:
+        got, want = split.search(q, 5), exact.search(q, 5)
+        assert got[0][0] == want[0][0]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want], rel=0.05)
+    changed = papers[0].model_copy(update={"abstract": "A new abstract about zebrafish telomeres."})
+    assert split.update([changed], lambda: pytest.fail("must append")) == "appended"
+    assert len(_segments(tmp_path / "split")) == 4
+    assert split.search("zebrafish telomeres", 1)[0][0] == changed.id
+
+
+def test_a_rebuild_never_takes_more_than_half_the_segments(tmp_path: Path, papers: list[Paper]) -> None:
+    policy = KeywordPolicy(rebuild_below=10, segment_papers=10, max_segments=6)
+    kw = KeywordIndex(tmp_path / "kw", policy)
+    kw.update(papers, lambda: _by_id(papers))
+    assert len(_segments(tmp_path / "kw")) == 3
+    assert len(kw) == len(papers)

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -144,6 +144,7 @@ class PaperIndex:
                 rebuild_below=settings.index.keyword_rebuild_below,
                 max_segments=settings.index.keyword_max_segments,
                 merge_fraction=settings.index.keyword_merge_fraction,
+                segment_papers=settings.index.keyword_segment_papers,
             ),
         )
         self._lock = threading.RLock()
@@ -342,9 +343,10 @@ class PaperIndex:
         self._finish_writing()
         return counts
 
-    def _all_papers(self) -> dict[str, Paper]:
-        """Every paper, read in one pass (a keyword rebuild indexes them all)."""
-        return {p.id: p for p in self.papers().values_in_order()}
+    def _all_papers(self) -> Mapping[str, Paper]:
+        """Every paper, for a keyword rebuild: the catalog, which reads them as they are asked
+        for (a rebuild at 100k papers never holds them all)."""
+        return self.papers()
 
     def _start_writing(self) -> None:
         """Mark the embedded store as being written (see check_after_interrupted_ingest)."""

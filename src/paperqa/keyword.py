@@ -11,9 +11,11 @@ Layout under the keyword folder:
 
 A paper's newest segment is the one that counts; older copies are masked out at query time.
 Up to `rebuild_below` papers every change rebuilds one exact segment (it takes under a few
-seconds). Above it a change writes a new segment with just the changed papers, and the
-segments are merged into one when the new ones hold more than `merge_fraction` of the papers
-or there are more than `max_segments`. Readers notice a new manifest and reload.
+seconds). Above it a change writes a new segment with just the changed papers, and the index
+is rebuilt when the new ones hold more than `merge_fraction` of the papers or there are
+`max_segments`. A rebuild writes segments of at most `segment_papers` (in id order), so that
+building one never holds the terms of every paper at once; queries over several segments are
+scored on one scale. Readers notice a new manifest and reload.
 
 May touch: its keyword folder only (segments, manifest, write lock).
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import logging
 import os
@@ -30,6 +33,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -40,6 +44,9 @@ from .types import Paper
 log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
+# Papers read and tokenized at a time while a segment is built: bm25s's Python lists of every
+# paper's terms at once held about 0.6 GB at 100k papers; here the terms are kept as int32 arrays.
+KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
 WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)
 
@@ -94,25 +101,74 @@ def stemmer() -> Any:
     return st
 
 
+def _tokenize(texts: Sequence[str], return_ids: bool) -> Any:
+    """bm25s's tokenizer with the package's settings (see `terms`)."""
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts),
+        stopwords="en",
+        stemmer=stemmer(),
+        token_pattern=TOKEN_PATTERN,
+        return_ids=return_ids,
+        show_progress=False,
+    )
+
+
 def terms(texts: Sequence[str]) -> list[list[str]]:
     """Each text as BM25 indexes it: words (TOKEN_PATTERN), English stopwords removed, stemmed.
 
     The one tokenizer of the package: the keyword index, evidence ranking, coverage checks and
     the verifier's word overlap all match words this way."""
-    import bm25s
-
     if not texts:
         return []
-    return list(
-        bm25s.tokenize(
-            list(texts),
-            stopwords="en",
-            stemmer=stemmer(),
-            token_pattern=TOKEN_PATTERN,
-            return_ids=False,
-            show_progress=False,
-        )
-    )
+    return list(_tokenize(texts, return_ids=False))
+
+
+class _TermIds(Sequence[list[int]]):
+    """Each document's term ids as a compact int32 array, handed to bm25s as a list (what it
+    iterates) one document at a time."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    def __getitem__(self, i: int) -> list[int]:  # type: ignore[override]
+        return list(self.arrays[i].tolist())
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return (list(a.tolist()) for a in self.arrays)
+
+
+def _term_ids(texts: Iterable[str]) -> tuple[_TermIds, dict[str, int]]:
+    """Every text's term ids over one vocabulary, tokenized KEYWORD_BLOCK texts at a time."""
+    vocab: dict[str, int] = {}
+    docs = _TermIds()
+    block: list[str] = []
+
+    def flush() -> None:
+        tok = _tokenize(block, return_ids=True)
+        remap = np.zeros(max(tok.vocab.values(), default=-1) + 1, dtype=np.int32)
+        for word, local in tok.vocab.items():
+            remap[local] = vocab.setdefault(word, len(vocab))
+        docs.arrays.extend(remap[np.asarray(ids, dtype=np.int64)] for ids in tok.ids)
+        block.clear()
+
+    for text in texts:
+        block.append(text)
+        if len(block) >= KEYWORD_BLOCK:
+            flush()
+    if block:
+        flush()
+    return docs, vocab
+
+
+def _in_id_order(papers: Mapping[str, Paper]) -> Iterator[Paper]:
+    """The papers in id order (a segment's row order), read one at a time: a mapping that reads
+    its papers on demand (the catalog) is never held whole."""
+    return (papers[pid] for pid in sorted(papers))
 
 
 def content_terms(texts: Sequence[str]) -> list[list[str]]:
@@ -133,6 +189,7 @@ class KeywordPolicy:
     rebuild_below: int = 20000
     max_segments: int = 8
     merge_fraction: float = 0.25
+    segment_papers: int = 25000
 
 
 class KeywordIndex:
@@ -141,6 +198,7 @@ class KeywordIndex:
         self.policy = policy or KeywordPolicy()
         self._segments: list[Segment] = []
         self._where: dict[str, tuple[int, int]] = {}  # paper id -> (segment, row) of its newest copy
+        self._base = 0  # the first segments, written by the last rebuild (the rest were appended)
         self._loaded_stamp: tuple[int, int] | None = None
         self._lock = threading.RLock()  # the loaded segments
         self._write_lock = threading.Lock()  # one writer per process (a file lock across processes)
@@ -153,14 +211,17 @@ class KeywordIndex:
             return None
         return (st.st_mtime_ns, st.st_ino)
 
-    def _read_manifest(self) -> list[str]:
+    def _read_manifest(self) -> tuple[list[str], int]:
+        """The live segments, and how many of the first were written by the last rebuild (one
+        in manifests from before rebuilds wrote several)."""
         path = self.folder / MANIFEST
         if not path.is_file():
-            return []
+            return [], 0
         data = json.loads(path.read_text())
         if data.get("version") != 2:
             raise ValueError("old keyword index format")
-        return [str(s) for s in data["segments"]]
+        names = [str(s) for s in data["segments"]]
+        return names, int(data.get("base", min(1, len(names))))
 
     def _load(self) -> None:
         """(Re)load the segments the manifest lists, if it changed since the last load."""
@@ -170,11 +231,13 @@ class KeywordIndex:
         if stamp == self._loaded_stamp and (stamp is not None or not self._segments):
             return
         segments: list[Segment] = []
+        base = 0
         for attempt in range(3):  # a writer may replace the manifest while we read it
             try:
                 stamp = self._stamp()
                 segments = []
-                for name in self._read_manifest():
+                names, base = self._read_manifest()
+                for name in names:
                     path = self.folder / name
                     docs = json.loads((path / "docs.json").read_text())
                     with contextlib.redirect_stderr(io.StringIO()):
@@ -199,6 +262,7 @@ class KeywordIndex:
                     segments[old[0]].live[old[1]] = 0.0
                 where[pid] = (s, row)
         self._segments, self._where, self._loaded_stamp = segments, where, stamp
+        self._base = min(base, len(segments))
 
     def hashes(self) -> dict[str, str]:
         """Paper id -> text hash of what the index holds."""
@@ -322,7 +386,7 @@ class KeywordIndex:
             if not changed and not gone:
                 return "unchanged"
             total = len(self._where) + len(changed)
-            added_since_base = sum(len(s.ids) for s in self._segments[1:]) + len(changed)
+            added_since_base = sum(len(s.ids) for s in self._segments[self._base :]) + len(changed)
             if (
                 gone
                 or not self._segments
@@ -330,10 +394,9 @@ class KeywordIndex:
                 or len(self._segments) >= self.policy.max_segments
                 or added_since_base > self.policy.merge_fraction * total
             ):
-                papers = all_papers()
-                self._write([papers[pid] for pid in sorted(papers)], replace=True)
+                self._rebuild(all_papers())
                 return "rebuilt"
-            self._write(list(changed), replace=False)
+            self._append(changed)
             return "appended"
 
     def sync(
@@ -363,34 +426,57 @@ class KeywordIndex:
         loc = self._where.get(pid)
         return self._segments[loc[0]].hashes[loc[1]] if loc else None
 
-    def _write(self, papers: list[Paper], replace: bool) -> None:
+    def _rebuild(self, papers: Mapping[str, Paper]) -> None:
+        """Every paper anew, in id order, as the fewest segments of at most `segment_papers`
+        (but no more than half of `max_segments`, leaving the rest for appends): building one
+        segment holds its papers' terms and bm25s's score arrays, so that bounds the memory."""
+        n = len(papers)
+        count = min(max(1, -(-n // self.policy.segment_papers)), max(1, self.policy.max_segments // 2))
+        per = -(-n // count)
+        stream = _in_id_order(papers)
+        names = [name for _ in range(count) if (name := self._segment(itertools.islice(stream, per)))]
+        self._publish(names, base=len(names))
+
+    def _append(self, papers: Sequence[Paper]) -> None:
+        """The papers as a new segment beside the others (their older copies are masked out)."""
+        name = self._segment(papers)
+        self._publish([s.name for s in self._segments] + ([name] if name else []), base=self._base)
+
+    def _segment(self, papers: Iterable[Paper]) -> str | None:
+        """A new segment folder of the papers (read once, as they come); None for no papers."""
         import bm25s
 
-        names = [] if replace else [s.name for s in self._segments]
-        if papers:
-            existing = [p.name for p in self.folder.glob("seg-*")]
-            number = max((int(n[4:]) for n in existing if n[4:].isdigit()), default=0) + 1
-            name = f"seg-{number:06d}"
-            tmp = self.folder / f".tmp-{name}"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tokens = bm25s.tokenize(
-                [keyword_text(p) for p in papers],
-                stopwords="en",
-                stemmer=self._stem(),
-                token_pattern=TOKEN_PATTERN,
-                show_progress=False,
-            )
-            bm25 = bm25s.BM25()
-            bm25.index(tokens, show_progress=False)
-            bm25.save(str(tmp))
-            (tmp / "docs.json").write_text(
-                json.dumps({"ids": [p.id for p in papers], "hashes": [p.text_hash for p in papers]})
-            )
-            tmp.rename(self.folder / name)
-            names.append(name)
+        ids: list[str] = []
+        hashes: list[str] = []
+
+        def texts() -> Iterator[str]:
+            for paper in papers:
+                ids.append(paper.id)
+                hashes.append(paper.text_hash)
+                yield keyword_text(paper)
+
+        docs, vocab = _term_ids(texts())
+        if not ids:
+            return None
+        existing = [p.name for p in self.folder.glob("seg-*")]
+        number = max((int(n[4:]) for n in existing if n[4:].isdigit()), default=0) + 1
+        name = f"seg-{number:06d}"
+        tmp = self.folder / f".tmp-{name}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        bm25 = bm25s.BM25()
+        bm25.index(SimpleNamespace(ids=docs, vocab=vocab), show_progress=False)
+        del docs
+        bm25.save(str(tmp))
+        (tmp / "docs.json").write_text(json.dumps({"ids": ids, "hashes": hashes}))
+        tmp.rename(self.folder / name)
+        return name
+
+    def _publish(self, names: list[str], base: int) -> None:
+        """Make these segments the index (the manifest replaced atomically; `base`: how many of
+        the first come from the last rebuild), reload them, and delete what is no longer listed."""
         manifest = self.folder / MANIFEST
         tmp_manifest = self.folder / f".{MANIFEST}.tmp"
-        tmp_manifest.write_text(json.dumps({"version": 2, "segments": names}))
+        tmp_manifest.write_text(json.dumps({"version": 2, "segments": names, "base": base}))
         os.replace(tmp_manifest, manifest)
         with self._lock:
             self._loaded_stamp = None

@@ -144,7 +144,15 @@ class IndexSettings(BaseModel):
         description="Up to this many papers every change rebuilds the keyword index as one exact "
         "segment; above it changes are added as new segments (merged now and then).",
     )
-    keyword_max_segments: int = Field(8, description="Keyword segments before they are merged into one.")
+    keyword_max_segments: int = Field(
+        8, description="Keyword segments before they are rebuilt (a rebuild writes at most half as many)."
+    )
+    keyword_segment_papers: int = Field(
+        25000,
+        ge=1,
+        description="Papers per keyword segment a rebuild writes: building one holds about 0.1 GB at "
+        "25k papers (one segment of 100k papers held 0.5 GB).",
+    )
     keyword_merge_fraction: float = Field(
         0.25, description="Merge the keyword segments when the newer ones hold this share of the papers."
     )

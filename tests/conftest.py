@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,20 @@ def wait_http(proc: subprocess.Popen, url: str, what: str, headers: dict[str, st
             time.sleep(0.5)
     proc.terminate()
     pytest.fail(f"{what} did not start")
+
+
+@contextmanager
+def serving(
+    proc: subprocess.Popen, probe: str, what: str, headers: dict[str, str] | None = None
+) -> Iterator[None]:  # type: ignore[type-arg]
+    """A server process we started, once it answers `probe` (`wait_http`); stopped afterwards,
+    whatever the tests did."""
+    try:
+        wait_http(proc, probe, what, headers)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def run_cli(*args: str, home: Path, env: dict[str, str] | None = None, timeout: float = 300):  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from paperqa.embedding import default_embedding_path, make_embed_model
 from paperqa.settings import EmbeddingSettings, Settings
 from paperqa.types import normalize_title
 
-from .conftest import CORPUS, ROOT, free_port, wait_http
+from .conftest import CORPUS, ROOT, free_port, serving
 from .fakes import EmbeddingsEndpoint
 
 pytestmark = pytest.mark.slow
@@ -59,12 +59,8 @@ def infinity() -> Iterator[str]:
     port = free_port()
     proc = start_infinity(port)
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(proc, f"{url}/models", "infinity_emb")
+    with serving(proc, f"{url}/models", "infinity_emb"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def server(url: str, concurrency: int, batch_size: int = 8) -> EmbeddingSettings:

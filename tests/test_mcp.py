@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import free_port, wait_http
+from .conftest import free_port, serving
 
 pytestmark = pytest.mark.slow
 QUESTION = "What speedup over Megatron-LM does Domino report?"
@@ -36,12 +36,8 @@ def mcp_url(tmp_path_factory: pytest.TempPathFactory, corpus_home: Path) -> Iter
         proc = subprocess.Popen(
             [str(exe), "serve", "--mcp", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
         )
-    try:
-        wait_http(proc, f"http://127.0.0.1:{port}/", f"paperqa serve --mcp (log: {log})")
+    with serving(proc, f"http://127.0.0.1:{port}/", f"paperqa serve --mcp (log: {log})"):
         yield f"http://127.0.0.1:{port}/gradio_api/mcp/"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 async def _session(url: str, question: str) -> tuple[list[Any], Any]:

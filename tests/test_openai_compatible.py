@@ -13,7 +13,7 @@ import pytest
 
 from paperqa.llm import embedded_model_path
 
-from .conftest import free_port, run_cli, wait_http
+from .conftest import free_port, run_cli, serving
 
 pytestmark = pytest.mark.slow
 KEY = "test-key-123"
@@ -44,12 +44,8 @@ def llama_server() -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_http(proc, f"{url}/models", "llama_cpp.server", {"Authorization": f"Bearer {KEY}"})
+    with serving(proc, f"{url}/models", "llama_cpp.server", {"Authorization": f"Bearer {KEY}"}):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_ask_through_openai_compatible_server(home_copy: Path, llama_server: str) -> None:

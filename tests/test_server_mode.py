@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CORPUS, free_port, run_cli, wait_http
+from .conftest import CORPUS, free_port, run_cli, serving
 
 pytestmark = pytest.mark.slow
 PAGE = "002_0e3d0914205f9d43.txt"
@@ -27,12 +27,8 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_http(proc, f"{url}/api/v2/heartbeat", "chroma run")
+    with serving(proc, f"{url}/api/v2/heartbeat", "chroma run"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def test_ingest_papers_and_ask_through_a_chroma_server(chroma_url: str, tmp_path: Path) -> None:

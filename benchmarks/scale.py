@@ -466,6 +466,76 @@ def ingest_rss(n: int, work: Path) -> dict[str, Any]:
     }
 
 
+def _keyword_build_worker(jsonl: Path, segment_papers: int, out: Path) -> None:
+    """Build the keyword index of the JSONL's papers (parsed and held as ingest holds them) with
+    segments of at most `segment_papers`: the RSS it adds, its time, and query latency."""
+    from paperqa.ingest import parse_files
+    from paperqa.keyword import KeywordIndex, KeywordPolicy
+
+    papers = parse_files([jsonl]).papers
+    by_id = {p.id: p for p in papers}
+    before = _rss_mb(os.getpid())
+    folder = Path(tempfile.mkdtemp(prefix="paperqa-kw-"))
+    try:
+        index = KeywordIndex(folder / "kw", KeywordPolicy(segment_papers=segment_papers))
+        t0 = time.perf_counter()
+        index.update(papers, lambda: by_id)
+        seconds = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        queries = [p.title for p in papers[:: max(1, len(papers) // 100)]]
+        index.search(queries[0], 10)
+        times = []
+        for q in queries:
+            t = time.perf_counter()
+            index.search(q, 50)
+            times.append((time.perf_counter() - t) * 1000)
+        p50, p95 = _p50_p95(times)
+        segments = len(json.loads((folder / "kw" / "manifest.json").read_text())["segments"])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    out.write_text(
+        json.dumps(
+            {
+                "rss_before_mb": before,
+                "peak_rss_mb": peak,
+                "seconds": seconds,
+                "segments": segments,
+                "p50": p50,
+                "p95": p95,
+            }
+        )
+    )
+
+
+def keyword_build(n: int, work: Path) -> list[dict[str, Any]]:
+    """`_keyword_build_worker` on n synthetic papers, once as one segment and once with the
+    default segment size, each in a new process."""
+    from paperqa.keyword import KeywordPolicy
+
+    jsonl = work / f"synthetic_{n}.jsonl"
+    if not jsonl.is_file():
+        generate(n, jsonl)
+    rows = []
+    for size in (n, KeywordPolicy().segment_papers):
+        out = work / f"keyword_build_{n}_{size}.json"
+        subprocess.run(
+            [sys.executable, __file__, "_keyword_build", str(jsonl), str(size), str(out)], check=True
+        )
+        got = json.loads(out.read_text())
+        rows.append(
+            {
+                "papers": n,
+                "segment_papers": size,
+                "segments": got["segments"],
+                "build_rss_rise_mb": round(got["peak_rss_mb"] - got["rss_before_mb"], 1),
+                "build_s": round(got["seconds"], 1),
+                "search_ms_p50": round(got["p50"], 2),
+                "search_ms_p95": round(got["p95"], 2),
+            }
+        )
+    return rows
+
+
 def serve_startup(
     home: Path, collection: str | None = None, chroma_url: str | None = None
 ) -> dict[str, float]:
@@ -569,6 +639,9 @@ def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "_ingest_rss":
         _ingest_rss_worker(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]))
         return
+    if len(sys.argv) == 5 and sys.argv[1] == "_keyword_build":
+        _keyword_build_worker(Path(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4]))
+        return
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000])
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
@@ -607,6 +680,12 @@ def main() -> None:
         metavar="N",
         help="Instead: peak RSS of ingesting N papers (real pipeline and model, hashed vectors).",
     )
+    ap.add_argument(
+        "--keyword-build",
+        type=int,
+        metavar="N",
+        help="Instead: the keyword index's build memory and search time for N papers, one segment vs the default.",
+    )
     ap.add_argument("--chroma-url", default=None, help="With --store-only: a `chroma run` server.")
     ap.add_argument("--batch", type=int, default=2000, help="With --store-only: papers written per batch.")
     ap.add_argument(
@@ -630,6 +709,18 @@ def main() -> None:
             "batches of the same size, write, keyword index), the model already loaded; ratio = raw seconds / "
             "ingest seconds; medians of alternated rounds.",
             [row],
+        )
+        return
+    if args.keyword_build:
+        rows_kw = keyword_build(args.keyword_build, args.work)
+        print(json.dumps(rows_kw), flush=True)
+        _write_rows(
+            args.out / "keyword_build",
+            "# Keyword index build\n\nMeasured with `python benchmarks/scale.py --keyword-build N` on "
+            f"{os.cpu_count()} cores: a rebuild of the keyword index of N synthetic papers, parsed and held "
+            "in memory as ingest holds them, in a new process; `build_rss_rise_mb` = peak RSS minus the "
+            "RSS before the build; searches are 100 paper titles, 50 hits each.",
+            rows_kw,
         )
         return
     if args.ingest_rss:

@@ -44,8 +44,8 @@ from .types import Paper
 log = logging.getLogger(__name__)
 
 TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
-# Papers read and tokenized at a time while a segment is built: bm25s's Python lists of every
-# paper's terms at once held about 0.6 GB at 100k papers; here the terms are kept as int32 arrays.
+# Papers read and tokenized at a time while a segment is built: bm25s's own tokenize keeps every
+# paper's terms as Python lists at once; here they are kept as int32 arrays, a block at a time.
 KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
 WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)

@@ -150,8 +150,8 @@ class IndexSettings(BaseModel):
     keyword_segment_papers: int = Field(
         25000,
         ge=1,
-        description="Papers per keyword segment a rebuild writes: building one holds about 0.1 GB at "
-        "25k papers (one segment of 100k papers held 0.5 GB).",
+        description="Papers per keyword segment a rebuild writes, which bounds its memory: 100k papers "
+        "in 4 segments took 0.14 GB more RSS to build, in one 0.35 GB (benchmarks/scale.py --keyword-build).",
     )
     keyword_merge_fraction: float = Field(
         0.25, description="Merge the keyword segments when the newer ones hold this share of the papers."

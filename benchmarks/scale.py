@@ -349,8 +349,11 @@ def store_only(
     batch: int,
     word_chunks: bool = False,
     with_serve: bool = False,
+    partial: bool = False,
 ) -> dict[str, Any]:
-    """Load n synthetic papers with hashed vectors into the store and keyword index; time it."""
+    """Load n synthetic papers with hashed vectors into the store and keyword index; time it.
+    `partial`: measure an unfinished load as it stands (its keyword index built first), without
+    loading more; the row is labelled with the papers it holds."""
     from paperqa.index import PaperIndex
     from paperqa.settings import Settings
 
@@ -363,7 +366,20 @@ def store_only(
     settings.index.collection = f"storeonly{n}"
     settings.embedding.batch_size = batch
     loading = home / "loading.json"  # an unfinished load: resumed where its papers end
-    if not loaded.is_file():
+    if partial and not loaded.is_file():
+        if not loading.is_file():
+            sys.exit(f"error: no unfinished load of {n} papers in {home}\nhint: start it without --partial")
+        index = PaperIndex(settings, embed_model=HashedEmbedding())
+        held = index.count()
+        t0 = time.perf_counter()
+        index.sync_keywords()
+        print(f"  keyword index of {held} papers built in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        chunks = index._chunks.count()
+        index.close()
+        seconds = json.loads(loading.read_text())["seconds"]
+        load = {"seconds": seconds, "peak_rss_mb": float("nan"), "chunks": chunks, "word_chunks": word_chunks}
+        label = f"{held} (a partial load of {n})"
+    elif not loaded.is_file():
         real = None
         if not word_chunks:  # the real model's tokenizer and window cut the chunks
             tokenizer_index = PaperIndex(Settings(home=work / "tokenizer_home"))
@@ -400,25 +416,28 @@ def store_only(
         import gc
 
         gc.collect()
-    load = json.loads(loaded.read_text())
+    if not partial or loaded.is_file():
+        load, held, label = json.loads(loaded.read_text()), n, str(n)
     if os.environ.get("SCALE_LOAD_ONLY"):
         return {"papers": n, "loaded": load}
     (p50, p95), (s50, s95) = retrieval_latency(home, chroma_url, True, settings.index.collection)
     server = _chroma_server_pid(chroma_url)
     serve = serve_startup(home, settings.index.collection, chroma_url) if with_serve else {}
     return {
-        "papers": n,
+        "papers": label,
         "vectors": "hashed",
         "chunking": "tokens estimated from words" if load.get("word_chunks") else "as ingest (tokenizer)",
-        "chunks_per_paper": round(load["chunks"] / n, 2) if load.get("chunks") else None,
+        "chunks_per_paper": round(load["chunks"] / held, 2) if load.get("chunks") else None,
         "store": "chroma server" if chroma_url else "embedded",
-        "insert_papers_per_s": round(n / load["seconds"], 1),
+        "insert_papers_per_s": round(held / load["seconds"], 1),
         "insert_s": round(load["seconds"], 1),
         "retrieval_ms_p50": round(p50, 2),
         "retrieval_ms_p95": round(p95, 2),
         "summary_retrieval_ms_p50": round(s50, 2),
         "summary_retrieval_ms_p95": round(s95, 2),
-        "loader_peak_rss_mb": round(load["peak_rss_mb"], 1),
+        "loader_peak_rss_mb": round(load["peak_rss_mb"], 1)
+        if load["peak_rss_mb"] == load["peak_rss_mb"]
+        else None,
         "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
         "disk_mb": round((_du(home) + _server_disk(server)) / 2**20, 1),
         **serve,
@@ -687,6 +706,11 @@ def main() -> None:
         help="Instead: the keyword index's build memory and search time for N papers, one segment vs the default.",
     )
     ap.add_argument("--chroma-url", default=None, help="With --store-only: a `chroma run` server.")
+    ap.add_argument(
+        "--partial",
+        action="store_true",
+        help="With --store-only: measure an unfinished load as it stands (it can be resumed later).",
+    )
     ap.add_argument("--batch", type=int, default=2000, help="With --store-only: papers written per batch.")
     ap.add_argument(
         "--word-chunks",
@@ -740,12 +764,16 @@ def main() -> None:
         rows_file = args.out / "store_only.json"
         rows: list[dict[str, Any]] = json.loads(rows_file.read_text()) if rows_file.is_file() else []
         for n in args.store_only:
-            row = store_only(n, args.work, args.chroma_url, args.batch, args.word_chunks, args.serve)
+            row = store_only(
+                n, args.work, args.chroma_url, args.batch, args.word_chunks, args.serve, args.partial
+            )
             print(json.dumps(row), flush=True)
             if "loaded" in row:
                 continue
-            rows = [r for r in rows if (r["papers"], r["store"]) != (n, row["store"])] + [row]
-            rows.sort(key=lambda r: (r["store"], r["papers"]))
+            rows = [
+                r for r in rows if (str(r["papers"]), r["store"]) != (str(row["papers"]), row["store"])
+            ] + [row]
+            rows.sort(key=lambda r: (r["store"], int(str(r["papers"]).split()[0])))
             _write_rows(
                 args.out / "store_only",
                 "# Store-only scale benchmark\n\nMeasured with `python benchmarks/scale.py --store-only N "

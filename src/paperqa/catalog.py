@@ -123,6 +123,10 @@ class PaperCatalog(Mapping[str, Paper]):
         if len(self._cache) > CACHED_PAPERS:
             self._cache.popitem(last=False)
 
+    def values(self) -> Iterator[Paper]:  # type: ignore[override]
+        """Every paper in stored order, read in batches (`values_in_order`), not one by one."""
+        return self.values_in_order()
+
     def values_in_order(self, batch: int = 2000) -> Iterator[Paper]:
         """Every paper in stored order, parsed a batch at a time (not kept)."""
         last = 0

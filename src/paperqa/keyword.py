@@ -13,7 +13,7 @@ A paper's newest segment is the one that counts; older copies are masked out at 
 Up to `rebuild_below` papers every change rebuilds one exact segment (it takes under a few
 seconds). Above it a change writes a new segment with just the changed papers, and the index
 is rebuilt when the new ones hold more than `merge_fraction` of the papers or there are
-`max_segments`. A rebuild writes segments of at most `segment_papers` (in id order), so that
+`max_segments`. A rebuild writes segments of at most `segment_papers` (in stored order), so that
 building one never holds the terms of every paper at once; queries over several segments are
 scored on one scale. Readers notice a new manifest and reload.
 
@@ -165,10 +165,10 @@ def _term_ids(texts: Iterable[str]) -> tuple[_TermIds, dict[str, int]]:
     return docs, vocab
 
 
-def _in_id_order(papers: Mapping[str, Paper]) -> Iterator[Paper]:
-    """The papers in id order (a segment's row order), read one at a time: a mapping that reads
-    its papers on demand (the catalog) is never held whole."""
-    return (papers[pid] for pid in sorted(papers))
+def _in_stored_order(papers: Mapping[str, Paper]) -> Iterable[Paper]:
+    """The papers in the mapping's own order (a segment's row order), read as they come: the
+    catalog streams them in stored order, never holding them all."""
+    return papers.values()
 
 
 def content_terms(texts: Sequence[str]) -> list[list[str]]:
@@ -427,13 +427,13 @@ class KeywordIndex:
         return self._segments[loc[0]].hashes[loc[1]] if loc else None
 
     def _rebuild(self, papers: Mapping[str, Paper]) -> None:
-        """Every paper anew, in id order, as the fewest segments of at most `segment_papers`
+        """Every paper anew, in the mapping's order, as the fewest segments of at most `segment_papers`
         (but no more than half of `max_segments`, leaving the rest for appends): building one
         segment holds its papers' terms and bm25s's score arrays, so that bounds the memory."""
         n = len(papers)
         count = min(max(1, -(-n // self.policy.segment_papers)), max(1, self.policy.max_segments // 2))
         per = -(-n // count)
-        stream = _in_id_order(papers)
+        stream = iter(_in_stored_order(papers))
         names = [name for _ in range(count) if (name := self._segment(itertools.islice(stream, per)))]
         self._publish(names, base=len(names))
 

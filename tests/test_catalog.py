@@ -134,3 +134,13 @@ def test_a_starting_server_reads_counts_and_examples_from_the_catalog_alone(tmp_
         assert app.paper_count() == 2
     finally:
         app.close()
+
+
+
+def test_values_stream_every_paper_in_stored_order(catalog: PaperCatalog) -> None:
+    """What a keyword rebuild reads: all papers, in the order they were stored, in batches."""
+    catalog.put([make(3), make(1), make(2)])
+    values = catalog.values()
+    assert len(values) == 3
+    assert [p.id for p in values] == ["p3", "p1", "p2"]
+    assert make(1) in values

@@ -18,7 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
 
 from .types import Paper
@@ -123,9 +123,9 @@ class PaperCatalog(Mapping[str, Paper]):
         if len(self._cache) > CACHED_PAPERS:
             self._cache.popitem(last=False)
 
-    def values(self) -> Iterator[Paper]:  # type: ignore[override]
+    def values(self) -> ValuesView[Paper]:
         """Every paper in stored order, read in batches (`values_in_order`), not one by one."""
-        return self.values_in_order()
+        return _StoredValues(self)
 
     def values_in_order(self, batch: int = 2000) -> Iterator[Paper]:
         """Every paper in stored order, parsed a batch at a time (not kept)."""
@@ -229,3 +229,12 @@ class PaperCatalog(Mapping[str, Paper]):
             self._db.execute("DELETE FROM keys")
             self._cache.clear()
             self._count = None
+
+
+class _StoredValues(ValuesView[Paper]):
+    """A catalog's papers, iterated in stored order a batch at a time."""
+
+    _mapping: PaperCatalog
+
+    def __iter__(self) -> Iterator[Paper]:
+        return self._mapping.values_in_order()

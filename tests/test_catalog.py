@@ -136,7 +136,6 @@ def test_a_starting_server_reads_counts_and_examples_from_the_catalog_alone(tmp_
         app.close()
 
 
-
 def test_values_stream_every_paper_in_stored_order(catalog: PaperCatalog) -> None:
     """What a keyword rebuild reads: all papers, in the order they were stored, in batches."""
     catalog.put([make(3), make(1), make(2)])

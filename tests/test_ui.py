@@ -93,7 +93,8 @@ def test_chat_cites_opens_paper_and_follows_up(server: str, browser) -> None:  #
     target = cite.get_attribute("href")[1:]
     cite.click()
     details = page.locator(f"#{target}")
-    assert details.evaluate("el => el.open") is True
+    # The click opens the details from a script: wait for it, not a fixed moment.
+    page.wait_for_function("id => document.getElementById(id).open", arg=target, timeout=10_000)
     assert "Megatron-LM" in details.inner_text()
     assert details.locator("mark").count() >= 1
     shot(page, "chat")

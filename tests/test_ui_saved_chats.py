@@ -63,8 +63,10 @@ def test_a_chat_survives_a_restart_and_reopens_with_working_citations(  # type: 
             cite = answer.locator("a.pqa-cite").first
             assert cite.get_attribute("title").startswith("Domino")
             cite.click()
-            details = page.locator(f"#{cite.get_attribute('href')[1:]}")
-            assert details.evaluate("el => el.open") is True and "Megatron-LM" in details.inner_text()
+            target = cite.get_attribute("href")[1:]
+            # The click opens the source's details from a script: wait for it, not a fixed moment.
+            page.wait_for_function("id => document.getElementById(id).open", arg=target, timeout=10_000)
+            assert "Megatron-LM" in page.locator(f"#{target}").inner_text()
         assert page.locator("#export-chat").is_visible()
         with page.expect_download() as dl:
             page.click("#export-chat")

@@ -55,19 +55,25 @@ def embed_text(title: str, text: str) -> str:
     return f"title: {title}\n\n{text}"
 
 
-def tokenizer_counter(tokenizer: Any) -> TokenCounter:
-    """Counts with a Hugging Face tokenizer, one batched call for all the texts, special tokens
-    left out (the chunker adds them where they count)."""
+def tokenizer_ids(tokenizer: Any) -> TokenIds:
+    """Token ids from a Hugging Face tokenizer, one batched call for all the texts, special
+    tokens left out (the chunker adds them where they count)."""
 
-    def count(texts: Sequence[str]) -> list[int]:
+    def ids(texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
-        ids = tokenizer(
+        out = tokenizer(
             list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
         )["input_ids"]
-        return [len(x) for x in ids]
+        return [list(x) for x in out]
 
-    return count
+    return ids
+
+
+def tokenizer_counter(tokenizer: Any) -> TokenCounter:
+    """Counts with a Hugging Face tokenizer (`tokenizer_ids`, the ids not kept)."""
+    ids = tokenizer_ids(tokenizer)
+    return lambda texts: [len(x) for x in ids(texts)]
 
 
 def estimated_counter(texts: Sequence[str]) -> list[int]:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .chunking import tokenizer_ids
 from .errors import ConfigError, first_line
 from .settings import EmbeddingSettings
 
@@ -112,6 +113,7 @@ class TokenPath:
     def __init__(self, st_model: Any) -> None:
         self.model = st_model
         self.tokenizer = st_model.tokenizer
+        self._ids = tokenizer_ids(self.tokenizer)
         self.window = int(st_model.max_seq_length)
         inner = self.ids(["x"])[0]
         full = list(self.tokenizer(["x"])["input_ids"][0])
@@ -120,12 +122,7 @@ class TokenPath:
 
     def ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids of each text, special tokens left out (one batched tokenizer call)."""
-        if not texts:
-            return []
-        out = self.tokenizer(
-            list(texts), add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False
-        )["input_ids"]
-        return [list(x) for x in out]
+        return self._ids(texts)
 
     def encode(self, id_lists: Sequence[Sequence[int]], batch_size: int) -> list[list[float]]:
         """Unit vectors of the texts whose ids (from `ids`) are given, `batch_size` at a time;

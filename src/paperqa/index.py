@@ -238,16 +238,14 @@ class PaperIndex:
         window = cfg.whole_paper_tokens
         if window is None:
             window = model_window(model, DEFAULT_WINDOW)
-        path = self.token_path
-        tok = getattr(getattr(model, "_model", None), "tokenizer", None)
-        return chunk_papers(
-            papers,
-            None if path else tokenizer_counter(tok) if tok is not None else estimated_counter,
-            token_ids=path.ids if path else None,
-            window=window,
-            chunk_size=cfg.chunk_size,
-            chunk_overlap=cfg.chunk_overlap,
+        cut = functools.partial(
+            chunk_papers, papers, window=window, chunk_size=cfg.chunk_size, chunk_overlap=cfg.chunk_overlap
         )
+        path = self.token_path
+        if path is not None:
+            return cut(token_ids=path.ids)
+        tok = getattr(getattr(model, "_model", None), "tokenizer", None)
+        return cut(tokenizer_counter(tok) if tok is not None else estimated_counter)
 
     # ---- papers --------------------------------------------------------------------
     @_store_call

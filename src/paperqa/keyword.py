@@ -165,12 +165,6 @@ def _term_ids(texts: Iterable[str]) -> tuple[_TermIds, dict[str, int]]:
     return docs, vocab
 
 
-def _in_stored_order(papers: Mapping[str, Paper]) -> Iterable[Paper]:
-    """The papers in the mapping's own order (a segment's row order), read as they come: the
-    catalog streams them in stored order, never holding them all."""
-    return papers.values()
-
-
 def content_terms(texts: Sequence[str]) -> list[list[str]]:
     """`terms` without function words ("what", "did", "their"): llama-index's NLTK English stop
     list, stemmed like the terms. What evidence ranking and the verifier match on."""
@@ -433,7 +427,7 @@ class KeywordIndex:
         n = len(papers)
         count = min(max(1, -(-n // self.policy.segment_papers)), max(1, self.policy.max_segments // 2))
         per = -(-n // count)
-        stream = iter(_in_stored_order(papers))
+        stream = iter(papers.values())  # the catalog streams them in stored order, never all at once
         names = [name for _ in range(count) if (name := self._segment(itertools.islice(stream, per)))]
         self._publish(names, base=len(names))
 

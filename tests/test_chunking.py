@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperqa.chunking import SPECIAL_TOKENS, chunk_papers, embed_text, estimated_counter
+from paperqa.chunking import SPECIAL_TOKENS, chunk_papers, embed_text, estimated_counter, passage_source
 
 from .fakes import paper
 
@@ -104,3 +104,19 @@ def test_with_token_ids_chunks_are_cut_as_with_the_same_counts() -> None:
     by_counts = chunk_papers([p], words, window=32, chunk_size=8, chunk_overlap=2)
     assert [c.text for c in by_ids] == [c.text for c in by_counts]
     assert all(c.token_ids is None for c in by_counts)
+
+
+def test_every_chunk_is_the_span_it_names_of_its_papers_passage_source() -> None:
+    """The store keeps spans, not texts: each chunk's text is exactly passage_source[start:end],
+    whether whole, cut between sentences, between words, or overlapping."""
+    messy = f"{sentence(9, 'a')}\n\n  {sentence(30, 'long')}   {sentence(7, 'b')} Results .[2] more {sentence(5, 'c')}"
+    papers = [paper("A title", messy), paper("Short", sentence(6)), paper("No abstract", "")]
+    for window, size, overlap in [(24, 8, 2), (0, 8, 4), (512, 8, 2)]:
+        for cut in (
+            chunk_papers(papers, words, window=window, chunk_size=size, chunk_overlap=overlap),
+            chunk_papers(papers, token_ids=word_ids, window=window, chunk_size=size, chunk_overlap=overlap),
+        ):
+            assert cut
+            for c in cut:
+                assert c.text == passage_source(papers[c.owner])[c.start : c.end]
+                assert c.embed_text == embed_text(papers[c.owner].title, c.text)

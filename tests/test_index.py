@@ -163,3 +163,51 @@ def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
     path = TokenPath.__new__(TokenPath)  # no model needed to judge the tokenizer
     path.tokenizer = SimpleNamespace(backend_tokenizer=SimpleNamespace(pre_tokenizer=Metaspace()))
     assert not path.adds_up()
+
+
+def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tmp_path: Path) -> None:
+    """Chunk and paper records hold no document (Chroma would store each text three times);
+    a hit's text is its span of the paper's abstract. A record from before spans still gives
+    its document; a span that no longer matches its paper gives the paper's whole text."""
+    import numpy as np
+
+    from paperqa.chunking import passage_source
+    from paperqa.index import PaperIndex
+
+    from .fakes import FakeEmbedModel, paper
+
+    settings = Settings(home=tmp_path)
+    settings.index.whole_paper_tokens = 0  # cut every abstract at chunk_size
+    settings.index.chunk_size = 12
+    settings.index.chunk_overlap = 0
+    long = paper("Mole Retrieval", " ".join(f"Moles dig tunnel number {i} under the lawn." for i in range(6)))
+    short = paper("Vole Ranking", "Voles rank burrows by depth.")
+    model = FakeEmbedModel()
+    index = PaperIndex(settings, embed_model=model)
+    try:
+        index.upsert([long, short])
+        stored = index._chunks.get(include=["documents", "metadatas"])
+        assert len(stored["ids"]) > 2 and all(d is None for d in stored["documents"])
+        assert all(d is None for d in index._papers.get(include=["documents"])["documents"])
+        texts = {pid: [t for t, _ in chunks] for pid, chunks in index.chunks_of([long.id, short.id]).items()}
+        assert " ".join(texts[long.id]) == passage_source(long) and texts[short.id] == [short.abstract]
+        query = np.asarray(model.get_query_embedding("voles rank burrows"), dtype=np.float32)
+        hits = index.dense_search(query / np.linalg.norm(query), 3)
+        assert hits and all(h.text in texts[h.paper_id] for h in hits)
+
+        index._chunks.update(
+            ids=[f"{short.id}:0"],
+            metadatas=[{"paper_id": short.id, "chunk": 0, "start": 0, "end": 5, "check": 1}],
+        )  # a span cut by another sentence splitter
+        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
+        vector = index._chunks.get(ids=[f"{short.id}:0"], include=["embeddings"])["embeddings"][0]
+        index._chunks.delete(ids=[f"{short.id}:0"])
+        index._chunks.add(  # a record from before spans: its text is its document
+            ids=[f"{short.id}:0"],
+            documents=["Old stored text."],
+            metadatas=[{"paper_id": short.id, "chunk": 0}],
+            embeddings=[vector],
+        )
+        assert index.chunks_of([short.id])[short.id][0][0] == "Old stored text."
+    finally:
+        index.close()

@@ -17,6 +17,7 @@ May touch: nothing (pure functions over papers and a token counter).
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,21 @@ class Chunk:
     embed_text: str
     tokens: int = 0  # of the embedded text, [CLS] and [SEP] included (counted or estimated)
     token_ids: tuple[int, ...] | None = None  # the embedded text's ids, specials left out, if known
+    start: int = 0  # `text` is passage_source(paper)[start:end]: the store keeps only the span
+    end: int = 0
+
+
+def passage_source(paper: Paper) -> str:
+    """The text a paper's chunks are cut from: its abstract (or, without one, its title) as
+    sentences (`citations.split_sentences`) joined by single spaces. Each chunk's text is a
+    span of it, so the store keeps the span and reads the text from the paper."""
+    return " ".join(split_sentences(paper.abstract or paper.title))
+
+
+def text_check(text: str) -> int:
+    """A chunk text's checksum, stored with its span: a span read against a paper whose
+    `passage_source` has changed (another sentence splitter) is caught, not misquoted."""
+    return zlib.crc32(text.encode("utf-8"))
 
 
 def embed_text(title: str, text: str) -> str:
@@ -135,7 +151,7 @@ def chunk_papers(
 
     else:
         raise ValueError("chunk_papers needs a token counter or a tokenizer")
-    sentences = [split_sentences(p.abstract or p.title) for p in papers]
+    sentences = [split_sentences(p.abstract or p.title) for p in papers]  # as passage_source
     flat = [s for sents in sentences for s in sents]
     heads = [embed_text(p.title, "") for p in papers]
     costs_flat, ids_flat = measure(flat + heads)
@@ -144,8 +160,10 @@ def chunk_papers(
     at = 0
     for k, (paper, sents) in enumerate(zip(papers, sentences, strict=True)):
         own = [
-            _Piece(sent, cost, ids_flat[at + i] if ids_flat else None)
-            for i, (sent, cost) in enumerate(zip(sents, costs_flat[at : at + len(sents)], strict=True))
+            _Piece(sent, cost, ids_flat[at + i] if ids_flat else None, offset, offset + len(sent))
+            for i, (sent, cost, offset) in enumerate(
+                zip(sents, costs_flat[at : at + len(sents)], _offsets(sents), strict=True)
+            )
         ]
         at += len(sents)
         room = window - head_costs[k] - SPECIAL_TOKENS
@@ -156,15 +174,19 @@ def chunk_papers(
         else:
             pieces = _cut(own, measure, chunk_size, chunk_overlap)
         head_ids = ids_flat[len(flat) + k] if ids_flat else None
+        source = " ".join(sents)  # passage_source(paper)
         for n, piece in enumerate(pieces):
+            start, end = piece.start, piece.end
             chunks.append(
                 Chunk(
                     owner=k,
                     number=n,
-                    text=piece.text,
-                    embed_text=embed_text(paper.title, piece.text),
+                    text=source[start:end],
+                    embed_text=embed_text(paper.title, source[start:end]),
                     tokens=head_costs[k] + piece.cost + SPECIAL_TOKENS,
                     token_ids=None if head_ids is None or piece.ids is None else (*head_ids, *piece.ids),
+                    start=start,
+                    end=end,
                 )
             )
     return chunks
@@ -178,12 +200,28 @@ class _Piece:
     text: str
     cost: int
     ids: Sequence[int] | None
+    start: int  # the span of its paper's passage_source it covers
+    end: int
+
+
+def _offsets(parts: Sequence[str], joined: str | None = None) -> list[int]:
+    """Where each part begins in `joined` (default: the parts joined by single spaces), the
+    parts found one after the other."""
+    text = " ".join(parts) if joined is None else joined
+    out, at = [], 0
+    for part in parts:
+        at = text.index(part, at)
+        out.append(at)
+        at += len(part)
+    return out
 
 
 def _joined(pieces: Sequence[_Piece]) -> _Piece:
-    """Pieces joined by a space: the ids one after the other (see `chunk_papers`)."""
+    """Consecutive pieces joined by a space (the span of the source they cover): the ids one
+    after the other (see `chunk_papers`)."""
     ids = None if any(p.ids is None for p in pieces) else [i for p in pieces for i in p.ids or ()]
-    return _Piece(" ".join(p.text for p in pieces), sum(p.cost for p in pieces), ids)
+    text = " ".join(p.text for p in pieces)
+    return _Piece(text, sum(p.cost for p in pieces), ids, pieces[0].start, pieces[-1].end)
 
 
 def _balanced(costs: list[int], size: int) -> list[list[int]]:
@@ -217,12 +255,13 @@ def _cut(
         words = sent.text.split()
         costs, ids = measure(words)
         word_pieces = [
-            _Piece(w, c, ids[i] if ids else None) for i, (w, c) in enumerate(zip(words, costs, strict=True))
+            _Piece(w, c, ids[i] if ids else None, sent.start + offset, sent.start + offset + len(w))
+            for i, (w, c, offset) in enumerate(zip(words, costs, _offsets(words, sent.text), strict=True))
         ]
         for group in _pack(costs, size, 0):
             part = _joined([word_pieces[j] for j in group])
             if part.ids is None:  # counted afresh: an estimate need not add up word by word
-                part = _Piece(part.text, measure([part.text])[0][0], None)
+                part = _Piece(part.text, measure([part.text])[0][0], None, part.start, part.end)
             pieces.append(part)
     costs = [p.cost for p in pieces]
     groups = _balanced(costs, size) if balance else _pack(costs, size, overlap)

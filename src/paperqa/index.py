@@ -1,7 +1,10 @@
 """Index: chunks + embeddings in ChromaDB, plus a BM25 keyword index.
 
 Two Chroma collections:
-  <prefix>_chunks  one record per chunk (`chunking.py` cuts them), metadata knows the paper
+  <prefix>_chunks  one record per chunk (`chunking.py` cuts them): its vector, its paper and its
+                   span of the paper's `passage_source`; no text (a hit's text is read from
+                   the catalog: Chroma keeps each text three times, most of its disk and
+                   write time)
   <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, and the mean of its
                    chunk embeddings (a paper-level vector for free)
 
@@ -33,7 +36,15 @@ import numpy as np
 
 from .catalog import CATALOG_FILE, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, release_store
-from .chunking import Chunk, chunk_papers, estimated_counter, model_window, tokenizer_counter
+from .chunking import (
+    Chunk,
+    chunk_papers,
+    estimated_counter,
+    model_window,
+    passage_source,
+    text_check,
+    tokenizer_counter,
+)
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .errors import ConfigError, PaperQAError, StoreError, first_line
 from .ingest import dedupe, identifier_keys, merge_papers
@@ -397,26 +408,24 @@ class PaperIndex:
             current.append(paper)
         if to_embed:
             self._embed_and_write(to_embed)
-        for paper, old_meta in meta_only:
+        for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
             n = int(old_meta.get("n_chunks", 0))
             with self._store_write():
-                if n:
-                    self._chunks.update(
-                        ids=[f"{paper.id}:{i}" for i in range(n)],
-                        metadatas=[self._chunk_meta(paper, i) for i in range(n)],
-                    )
                 self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
             self.catalog.put([paper])
         return to_embed + [p for p, _ in meta_only], current
 
     @staticmethod
-    def _chunk_meta(paper: Paper, i: int) -> dict[str, Any]:
+    def _chunk_meta(paper: Paper, chunk: Chunk) -> dict[str, Any]:
+        """A chunk record: its paper, number and span of `passage_source` (with its checksum).
+        No text: the catalog has the paper, and Chroma would keep a text three times over
+        (document, metadata index, full-text index), most of a store's disk and write time."""
         return {
             "paper_id": paper.id,
-            "title": paper.title,
-            "date": paper.date or "",
-            "year": int(paper.date[:4]) if paper.date else 0,
-            "chunk": i,
+            "chunk": chunk.number,
+            "start": chunk.start,
+            "end": chunk.end,
+            "check": text_check(chunk.text),
         }
 
     @staticmethod
@@ -467,13 +476,11 @@ class PaperIndex:
                 self._chunks.add(
                     ids=[f"{papers[c.owner].id}:{c.number}" for c in part],
                     embeddings=vectors[start : start + len(part)],
-                    documents=[c.text for c in part],
-                    metadatas=[self._chunk_meta(papers[c.owner], c.number) for c in part],
+                    metadatas=[self._chunk_meta(papers[c.owner], c) for c in part],
                 )
-            self._papers.upsert(
+            self._papers.upsert(  # the paper's JSON is in its metadata: no document either
                 ids=[p.id for p in papers],
                 embeddings=np.asarray(paper_vecs),
-                documents=[p.abstract for p in papers],
                 metadatas=[self._paper_meta(p, n) for p, n in zip(papers, n_chunks, strict=True)],
             )
             self.catalog.put(papers)
@@ -552,10 +559,46 @@ class PaperIndex:
             lambda _id, meta: str(meta.get("paper_id")),
             ["documents", "metadatas", "distances"],
         )
+        texts = self._chunk_texts([(meta, doc) for _cid, meta, doc, _score in rows])
         return [
-            ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc, score=score)
-            for cid, meta, doc, score in rows
+            ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=text, score=score)
+            for (cid, meta, _doc, score), text in zip(rows, texts, strict=True)
+            if text is not None
         ]
+
+    def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
+        """Each chunk record's text: its span of its paper's `passage_source`, read from the
+        catalog (None for a paper the catalog lacks even after a sync: another client's, being
+        written); a record from before spans has its text as its document. A span whose checksum
+        fails (the index predates a change of sentence splitter) gives the whole passage source,
+        still the paper's own words, and a warning to re-ingest."""
+        wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
+        papers = self.catalog.get_many(wanted)
+        if len(papers) < len(set(wanted)):
+            with self._lock:
+                self._catalog_checked = False
+            papers = self.papers().get_many(wanted)
+        out: list[str | None] = []
+        for meta, doc in records:
+            if "start" not in meta:
+                out.append(doc or "")
+                continue
+            paper = papers.get(str(meta["paper_id"]))
+            if paper is None:
+                out.append(None)
+                continue
+            source = passage_source(paper)
+            text = source[int(meta["start"]) : int(meta["end"])]
+            if text_check(text) != meta.get("check"):
+                log.warning(
+                    "chunk %s of %s does not match its paper's text (index from another version); "
+                    "re-ingest the papers to re-cut it",
+                    meta.get("chunk"),
+                    paper.id,
+                )
+                text = source
+            out.append(text)
+        return out
 
     @_store_call
     def dense_papers(
@@ -576,12 +619,14 @@ class PaperIndex:
             where={"paper_id": {"$in": paper_ids}}, include=["documents", "metadatas", "embeddings"]
         )
         rows = sorted(
-            zip(got["metadatas"], got["documents"], got["embeddings"], strict=False),
-            key=lambda row: int((row[0] or {}).get("chunk", 0)),
+            zip((dict(m or {}) for m in got["metadatas"]), got["documents"], got["embeddings"], strict=False),
+            key=lambda row: int(row[0].get("chunk", 0)),
         )
+        texts = self._chunk_texts([(meta, doc) for meta, doc, _emb in rows])
         out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}
-        for meta, doc, emb in rows:
-            out.setdefault(str(meta["paper_id"]), []).append((doc or "", np.asarray(emb, dtype=np.float32)))
+        for (meta, _doc, emb), text in zip(rows, texts, strict=True):
+            if text is not None:
+                out.setdefault(str(meta["paper_id"]), []).append((text, np.asarray(emb, dtype=np.float32)))
         return out
 
     @_store_call

@@ -101,6 +101,13 @@ def test_an_ingest_in_one_process_while_another_queries(chroma_url: str, tmp_pat
     time.sleep(5.5)  # the reader looks for other clients' papers every few seconds
     new = next(p for p in reader.papers() if other in p.pages)
     assert new.id in [s.paper.id for s in reader.retriever.search(new.title, k=3).sources]
+    # Chroma keeps no texts: the reader's hits read theirs from its catalog, filled from the server
+    from paperqa.chunking import passage_source
+
+    catalog = reader.index.papers()
+    hits = reader.index.dense_search(reader.index.embed_query(new.title), 5)
+    assert any(h.paper_id == new.id for h in hits)
+    assert all(h.text and h.text in passage_source(catalog[h.paper_id]) for h in hits)
     assert set(reader.index.keyword.hashes()) == {p.id for p in reader.papers()}
     ids = reader.index._chunks.get(include=[])["ids"]
     assert len(ids) == len(set(ids)) and reader.index.count() == 161

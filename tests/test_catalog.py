@@ -143,3 +143,19 @@ def test_values_stream_every_paper_in_stored_order(catalog: PaperCatalog) -> Non
     assert len(values) == 3
     assert [p.id for p in values] == ["p3", "p1", "p2"]
     assert make(1) in values
+
+
+def test_the_most_upvoted_page_is_read_from_the_rank_index_not_a_scan(catalog: PaperCatalog) -> None:
+    """The start-up's example questions come from `search("", n)`: ordered by an index, so a
+    million papers cost no more than ten; ties are broken by title, as in every search."""
+    catalog.put([make(i, upvotes=i % 3, title=f"T{9 - i}") for i in range(9)])
+    assert [(p.upvotes, p.title) for p in catalog.search("", 4)] == [
+        (2, "T1"),
+        (2, "T4"),
+        (2, "T7"),
+        (1, "T2"),
+    ]
+    plan = catalog._db.execute(
+        "EXPLAIN QUERY PLAN SELECT json FROM papers ORDER BY upvotes DESC, title LIMIT 4"
+    ).fetchall()
+    assert "USING INDEX papers_rank" in str(plan) and "TEMP B-TREE" not in str(plan)

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS papers (
     json TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS papers_date ON papers(date);
+CREATE INDEX IF NOT EXISTS papers_rank ON papers(upvotes DESC, title);
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS keys_id ON keys(id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -158,8 +159,12 @@ class PaperCatalog(Mapping[str, Paper]):
     def search(self, text: str, limit: int | None) -> list[Paper]:
         """Papers whose title or abstract contains `text` in any case (`Paper.mentions`; every
         paper for an empty text), most upvoted first, then by title; at most `limit`."""
-        sql = "SELECT json FROM papers WHERE instr(haystack, ?) > 0 ORDER BY upvotes DESC, title"
-        args: list[object] = [text.strip().lower()]
+        needle = text.strip().lower()
+        # Every paper: read in rank order from papers_rank, never scanned (a million papers' first
+        # page, the start-up's example questions, in milliseconds instead of seconds).
+        where = " WHERE instr(haystack, ?) > 0" if needle else ""
+        sql = f"SELECT json FROM papers{where} ORDER BY upvotes DESC, title"
+        args: list[object] = [needle] if needle else []
         if limit is not None:
             sql, args = sql + " LIMIT ?", [*args, limit]
         with self._lock:

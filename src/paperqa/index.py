@@ -28,6 +28,7 @@ import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -103,6 +104,8 @@ class UpsertCounts:
 
 # Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
 QUERY_VECTORS_KEPT = 256
+# Papers' passage sources kept (the texts chunk spans are cut from): a few searches' hits, a few MB.
+SOURCES_KEPT = 2048
 
 
 # The embedding window assumed when the model does not say (a server's): MiniLM-sized, the
@@ -149,6 +152,7 @@ class PaperIndex:
         self._catalog_checked = False
         self._catalog_full_check = interrupted
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._sources: OrderedDict[tuple[str, str], str] = OrderedDict()
         self.keyword = KeywordIndex(
             settings.keyword_dir,
             KeywordPolicy(
@@ -566,6 +570,20 @@ class PaperIndex:
             if text is not None
         ]
 
+    def _passage_source(self, paper: Paper) -> str:
+        """`passage_source(paper)`, remembered for the last SOURCES_KEPT papers (a paper's chunks
+        and the same hits recur from search to search; splitting sentences is most of a hit's cost)."""
+        key = (paper.id, paper.abstract or paper.title)
+        with self._lock:
+            source = self._sources.get(key)
+            if source is None:
+                source = self._sources[key] = passage_source(paper)
+                if len(self._sources) > SOURCES_KEPT:
+                    self._sources.popitem(last=False)
+            else:
+                self._sources.move_to_end(key)
+            return source
+
     def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
         """Each chunk record's text: its span of its paper's `passage_source`, read from the
         catalog (None for a paper the catalog lacks even after a sync: another client's, being
@@ -587,7 +605,7 @@ class PaperIndex:
             if paper is None:
                 out.append(None)
                 continue
-            source = passage_source(paper)
+            source = self._passage_source(paper)
             text = source[int(meta["start"]) : int(meta["end"])]
             if text_check(text) != meta.get("check"):
                 log.warning(

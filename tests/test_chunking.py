@@ -120,3 +120,10 @@ def test_every_chunk_is_the_span_it_names_of_its_papers_passage_source() -> None
             for c in cut:
                 assert c.text == passage_source(papers[c.owner])[c.start : c.end]
                 assert c.embed_text == embed_text(papers[c.owner].title, c.text)
+
+
+def test_a_paper_without_any_text_is_one_empty_chunk() -> None:
+    for p in (paper("", ""), paper("", "  \n ")):
+        for window in (64, 0):
+            chunks = chunk_papers([p], words, window=window, chunk_size=8, chunk_overlap=2)
+            assert [(c.text, c.start, c.end) for c in chunks] == [("", 0, 0)]

@@ -195,6 +195,11 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         hits = index.dense_search(query / np.linalg.norm(query), 3)
         assert hits and all(h.text in texts[h.paper_id] for h in hits)
 
+        stale = short.model_copy(update={"abstract": "An older abstract another client replaced."})
+        index.catalog.put([stale])  # the catalog's copy is older than the chunks Chroma holds
+        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
+        assert index.catalog[short.id].abstract == short.abstract  # taken from Chroma's record
+
         index._chunks.update(
             ids=[f"{short.id}:0"],
             metadatas=[{"paper_id": short.id, "chunk": 0, "start": 0, "end": 5, "check": 1}],

@@ -219,6 +219,8 @@ def _offsets(parts: Sequence[str], joined: str | None = None) -> list[int]:
 def _joined(pieces: Sequence[_Piece]) -> _Piece:
     """Consecutive pieces joined by a space (the span of the source they cover): the ids one
     after the other (see `chunk_papers`)."""
+    if not pieces:  # a paper without any text: one empty chunk
+        return _Piece("", 0, [], 0, 0)
     ids = None if any(p.ids is None for p in pieces) else [i for p in pieces for i in p.ids or ()]
     text = " ".join(p.text for p in pieces)
     return _Piece(text, sum(p.cost for p in pieces), ids, pieces[0].start, pieces[-1].end)

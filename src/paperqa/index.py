@@ -588,33 +588,45 @@ class PaperIndex:
         """Each chunk record's text: its span of its paper's `passage_source`, read from the
         catalog (None for a paper the catalog lacks even after a sync: another client's, being
         written); a record from before spans has its text as its document. A span whose checksum
-        fails (the index predates a change of sentence splitter) gives the whole passage source,
-        still the paper's own words, and a warning to re-ingest."""
+        fails is read again against the paper as Chroma now holds it (another client, or a
+        concurrent ingest, changed its text since the catalog copied it); if it still fails (the
+        index predates a change of sentence splitter) it gives the whole passage source, still
+        the paper's own words, and a warning to re-ingest."""
         wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
             with self._lock:
                 self._catalog_checked = False
             papers = self.papers().get_many(wanted)
-        out: list[str | None] = []
-        for meta, doc in records:
-            if "start" not in meta:
-                out.append(doc or "")
-                continue
+
+        def span(meta: dict[str, Any]) -> str | None:
             paper = papers.get(str(meta["paper_id"]))
             if paper is None:
-                out.append(None)
-                continue
-            source = self._passage_source(paper)
-            text = source[int(meta["start"]) : int(meta["end"])]
-            if text_check(text) != meta.get("check"):
-                log.warning(
-                    "chunk %s of %s does not match its paper's text (index from another version); "
-                    "re-ingest the papers to re-cut it",
-                    meta.get("chunk"),
-                    paper.id,
-                )
-                text = source
+                return None
+            text = self._passage_source(paper)[int(meta["start"]) : int(meta["end"])]
+            return text if text_check(text) == meta.get("check") else None
+
+        texts = [span(meta) if "start" in meta else doc or "" for meta, doc in records]
+        stale = {str(m["paper_id"]) for (m, _d), t in zip(records, texts, strict=True) if t is None}
+        stale &= set(papers)
+        if stale:  # the catalog's copy may be older than the chunks: take Chroma's
+            got = self._papers.get(ids=sorted(stale), include=["metadatas"])
+            fresh = [Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]]
+            self.catalog.put(fresh)
+            papers.update({p.id: p for p in fresh})
+        out: list[str | None] = []
+        for (meta, _doc), text in zip(records, texts, strict=True):
+            pid = str(meta.get("paper_id"))
+            if text is None and pid in stale:
+                text = span(meta)
+                if text is None:
+                    log.warning(
+                        "chunk %s of %s does not match its paper's text (index from another "
+                        "version); re-ingest the papers to re-cut it",
+                        meta.get("chunk"),
+                        pid,
+                    )
+                    text = self._passage_source(papers[pid])
             out.append(text)
         return out
 

@@ -56,7 +56,12 @@ def passage_source(paper: Paper) -> str:
     """The text a paper's chunks are cut from: its abstract (or, without one, its title) as
     sentences (`citations.split_sentences`) joined by single spaces. Each chunk's text is a
     span of it, so the store keeps the span and reads the text from the paper."""
-    return " ".join(split_sentences(paper.abstract or paper.title))
+    return " ".join(_source_sentences(paper))
+
+
+def _source_sentences(paper: Paper) -> list[str]:
+    """The sentences of a paper's `passage_source`: its abstract's, or without one its title's."""
+    return split_sentences(paper.abstract or paper.title)
 
 
 def text_check(text: str) -> int:
@@ -151,7 +156,7 @@ def chunk_papers(
 
     else:
         raise ValueError("chunk_papers needs a token counter or a tokenizer")
-    sentences = [split_sentences(p.abstract or p.title) for p in papers]  # as passage_source
+    sentences = [_source_sentences(p) for p in papers]
     flat = [s for sents in sentences for s in sents]
     heads = [embed_text(p.title, "") for p in papers]
     costs_flat, ids_flat = measure(flat + heads)
@@ -159,10 +164,11 @@ def chunk_papers(
     chunks: list[Chunk] = []
     at = 0
     for k, (paper, sents) in enumerate(zip(papers, sentences, strict=True)):
+        source = " ".join(sents)  # passage_source(paper)
         own = [
             _Piece(sent, cost, ids_flat[at + i] if ids_flat else None, offset, offset + len(sent))
             for i, (sent, cost, offset) in enumerate(
-                zip(sents, costs_flat[at : at + len(sents)], _offsets(sents), strict=True)
+                zip(sents, costs_flat[at : at + len(sents)], _offsets(sents, source), strict=True)
             )
         ]
         at += len(sents)
@@ -174,19 +180,18 @@ def chunk_papers(
         else:
             pieces = _cut(own, measure, chunk_size, chunk_overlap)
         head_ids = ids_flat[len(flat) + k] if ids_flat else None
-        source = " ".join(sents)  # passage_source(paper)
         for n, piece in enumerate(pieces):
-            start, end = piece.start, piece.end
+            text = source[piece.start : piece.end]
             chunks.append(
                 Chunk(
                     owner=k,
                     number=n,
-                    text=source[start:end],
-                    embed_text=embed_text(paper.title, source[start:end]),
+                    text=text,
+                    embed_text=embed_text(paper.title, text),
                     tokens=head_costs[k] + piece.cost + SPECIAL_TOKENS,
                     token_ids=None if head_ids is None or piece.ids is None else (*head_ids, *piece.ids),
-                    start=start,
-                    end=end,
+                    start=piece.start,
+                    end=piece.end,
                 )
             )
     return chunks
@@ -204,13 +209,11 @@ class _Piece:
     end: int
 
 
-def _offsets(parts: Sequence[str], joined: str | None = None) -> list[int]:
-    """Where each part begins in `joined` (default: the parts joined by single spaces), the
-    parts found one after the other."""
-    text = " ".join(parts) if joined is None else joined
+def _offsets(parts: Sequence[str], joined: str) -> list[int]:
+    """Where each part begins in `joined`, the text they were cut from, found one after the other."""
     out, at = [], 0
     for part in parts:
-        at = text.index(part, at)
+        at = joined.index(part, at)
         out.append(at)
         at += len(part)
     return out

@@ -152,7 +152,7 @@ class PaperIndex:
         self._catalog_checked = False
         self._catalog_full_check = interrupted
         self._query_vectors: dict[str, np.ndarray] = {}
-        self._sources: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._sources: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self.keyword = KeywordIndex(
             settings.keyword_dir,
             KeywordPolicy(
@@ -573,7 +573,7 @@ class PaperIndex:
     def _passage_source(self, paper: Paper) -> str:
         """`passage_source(paper)`, remembered for the last SOURCES_KEPT papers (a paper's chunks
         and the same hits recur from search to search; splitting sentences is most of a hit's cost)."""
-        key = (paper.id, paper.abstract or paper.title)
+        key = (paper.id, paper.abstract, paper.title)
         with self._lock:
             source = self._sources.get(key)
             if source is None:

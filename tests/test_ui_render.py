@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from paperqa.answer import Event
 from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, to_markdown
 from paperqa.references import reference
 from paperqa.retrieve import Filters, Retrieval
-from paperqa.settings import LLMSettings, Settings
+from paperqa.settings import BackendSettings, Settings, UISettings
 from paperqa.types import Answer, Citation, IngestError, IngestReport, Paper, Source
 from paperqa_ui.app import PaperQAUI
 from paperqa_ui.prefs import DEFAULT_PREFS, ask_options, llm_settings_from, prefs_from, values_of
@@ -218,7 +220,7 @@ def test_a_picked_paper_shows_its_abstract_pages_and_links_as_text() -> None:
     )
     view = render_paper(paper)
     assert "<b>A &lt;i&gt;b&lt;/i&gt;</b>" in view and "pages: x.jsonl, y.txt" in view
-    assert "<img" not in view and '<a href="https://e.org" target="_blank">' in view
+    assert "<img" not in view and '<a href="https://e.org" target="_blank" rel="noopener noreferrer">' in view
 
 
 def test_corpus_rows_show_each_found_paper_with_its_date_pages_and_upvotes_in_order() -> None:
@@ -285,32 +287,51 @@ def test_the_users_question_is_shown_as_typed() -> None:
 
 def test_saved_choices_fill_the_sidebar_with_defaults_for_the_missing_ones() -> None:
     assert values_of(None) == list(DEFAULT_PREFS.values())
-    assert values_of({"top_k": 8, "style": "table"}) == ["embedded", "", "", "", 8, "", "", "table"]
+    assert values_of({"top_k": 8, "style": "table"}) == [
+        "server default", "", "", "", "", 8, "", "", "table",
+    ]  # fmt: skip
     assert prefs_from(*values_of({"model": "m"}))["model"] == "m"
 
 
+def test_a_saved_backend_this_server_does_not_offer_is_not_restored() -> None:
+    saved = {"backend": "openai-compatible", "gguf_file": "old.gguf", "base_url": "http://h/v1"}
+    values = prefs_from(*values_of(saved, backends=["server default", "embedded"], gguf_files=["a.gguf"]))
+    assert values["backend"] == "server default" and values["gguf_file"] == ""
+    kept = prefs_from(*values_of({"backend": "embedded"}, backends=["server default", "embedded"]))
+    assert kept["backend"] == "embedded"
+
+
 def test_the_sidebars_choices_become_the_options_of_a_question() -> None:
-    choices = prefs_from("embedded", "", "", "", 3, "2024-01-01", "", "table")
-    options = ask_options(choices, LLMSettings())
+    choices = prefs_from("server default", "", "", "", "", 3, "2024-01-01", "", "table")
+    options = ask_options(choices, Settings())
     assert options == {
         "style": "comparison",
         "filters": Filters(date_from="2024-01-01", date_to=None),
         "top_k": 3,
         "llm_settings": None,
     }
-    cleared = ask_options(prefs_from(None, None, None, None, None, None, None, None), LLMSettings())
+    cleared = ask_options(prefs_from(*[None] * len(DEFAULT_PREFS)), Settings())
     assert cleared["style"] is None and cleared["top_k"] == 5 and cleared["llm_settings"] is None
 
 
-def test_another_backend_is_used_for_this_session_only() -> None:
-    base = LLMSettings()
-    chosen = llm_settings_from(
-        {"backend": "openai-compatible", "base_url": "http://h/v1", "model": "m"}, base
-    )
+def test_a_backend_the_operator_lists_is_used_for_this_session_only() -> None:
+    listed = BackendSettings(name="lab", provider="openai-compatible", base_url="http://h/v1", model="m")
+    settings = Settings(ui=UISettings(backends=[listed]))
+    chosen = llm_settings_from({"backend": "lab"}, settings)
     assert chosen is not None and chosen.provider == "openai-compatible"
     assert chosen.base_url == "http://h/v1" and chosen.model == "m" and chosen.gguf_path is None
-    assert base.provider == "auto"
-    assert llm_settings_from({"backend": "embedded"}, base) is None
+    assert settings.llm.provider == "auto"
+    assert llm_settings_from({"backend": "server default"}, settings) is None
+
+
+def test_a_url_typed_in_the_sidebar_is_refused_unless_the_operator_allows_it() -> None:
+    typed = {"backend": "custom server", "base_url": "http://127.0.0.1:9/v1", "model": "m"}
+    with pytest.raises(PaperQAError, match="not offered by this server"):
+        llm_settings_from(typed, Settings())
+    allowed = Settings(ui=UISettings(allow_custom_server=True))
+    chosen = llm_settings_from({**typed, "api_key": "mine"}, allowed)
+    assert chosen is not None and chosen.base_url == "http://127.0.0.1:9/v1"
+    assert chosen.api_key is not None and chosen.api_key.get_secret_value() == "mine"
 
 
 # ---- the chat's event handler, over a scripted API ---------------------------------------------

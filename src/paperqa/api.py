@@ -16,10 +16,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import shutil
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -29,6 +27,7 @@ from .answer import AnswerEngine, Event, classify
 from .chroma import remove_store
 from .errors import PaperQAError, first_line
 from .export import conversation_markdown
+from .files import private_dir, store_upload
 from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
 from .index import PaperIndex
 from .ingest import (
@@ -51,6 +50,7 @@ from .llm import (
 from .retrieve import Filters, Retrieval, Retriever, rewrite_followup
 from .settings import LLMSettings, Settings, apply_offline_defaults
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
+from .validate import check_top_k, clean_question
 
 if TYPE_CHECKING:  # llama-index's classes are imported only when asked for (llamaindex.py)
     from typing_extensions import Unpack
@@ -147,7 +147,7 @@ class PaperQA(SavedChats):
     def __init__(self, settings: Settings | None = None, llm: ChatModel | None = None) -> None:
         apply_offline_defaults()  # before the store and the models are loaded
         self.settings = settings or Settings()
-        self.settings.home.mkdir(parents=True, exist_ok=True)
+        private_dir(self.settings.home)
         self._llm = llm
         self._llm_lock = threading.Lock()  # one model load, however many threads ask at once
         self._open()
@@ -192,14 +192,14 @@ class PaperQA(SavedChats):
         """Ingest files uploaded through the UI or an API client.
 
         Only known text formats up to `ui.max_upload_mb` are accepted; each is copied under
-        `<home>/uploads/<random>/` with a sanitised base name (never a path from the client).
+        `<home>/uploads/<content hash>/` with a sanitised base name (never a path from the client);
+        the same content uploaded again is not copied again.
         Rejected files are reported and counted as skipped; the others are ingested.
         """
         t0 = time.perf_counter()
         limit = self.settings.ui.max_upload_mb
         rejected: list[IngestError] = []
         accepted: list[Path] = []
-        dest = self.settings.uploads_dir / uuid.uuid4().hex[:12]
         # The lock comes first: when another ingest is writing, nothing is copied at all.
         with writer_lock(self.settings.home):
             for src in map(Path, files):
@@ -213,12 +213,9 @@ class PaperQA(SavedChats):
                     reason = f"larger than {limit} MB (PAPERQA_UI__MAX_UPLOAD_MB)"
                     rejected.append(IngestError(file=name, reason=reason))
                 else:
-                    dest.mkdir(parents=True, exist_ok=True)
-                    target = dest / name
-                    while target.exists():  # two uploads with the same name
-                        target = dest / f"{uuid.uuid4().hex[:4]}-{name}"
-                    shutil.copyfile(src, target)
-                    accepted.append(target)
+                    target = store_upload(src, self.settings.uploads_dir, name)
+                    if target not in accepted:  # the same file twice in one upload
+                        accepted.append(target)
             parsed = parse_files(accepted) if accepted else ParseResult()
             parsed.errors = rejected + parsed.errors
             parsed.skipped += len(rejected)
@@ -321,9 +318,8 @@ class PaperQA(SavedChats):
         `filters.paper_ids` limits the answer to those papers (each must be in the index); `force`
         answers from the closest papers even when the corpus is judged not to cover the question
         (the answer is then marked `forced`)."""
-        question = (question or "").strip()
-        if not question:
-            raise PaperQAError("the question is empty", hint="type a question about the papers")
+        question = clean_question(question)
+        top_k = check_top_k(top_k)
         if filters and filters.paper_ids:
             self._check_paper_ids(filters.paper_ids)
         llm = make_llm(llm_settings) if llm_settings is not None else None
@@ -391,9 +387,8 @@ class PaperQA(SavedChats):
         style: Style | Literal["auto"] | None = None,
     ) -> Retrieval:
         """The papers `ask` would answer this question from, best first (no model is called)."""
-        question = (question or "").strip()
-        if not question:
-            raise PaperQAError("the query is empty", hint="pass a question or keywords about the papers")
+        question = clean_question(question, "query")
+        top_k = check_top_k(top_k)
         if self.index.count() == 0:
             raise PaperQAError("the index is empty", hint="run `paperqa ingest` (or PaperQA.ingest()) first")
         chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]

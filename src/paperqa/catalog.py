@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
 
+from .files import private_file
 from .types import Paper
 
 CATALOG_FILE = "papers.sqlite3"
@@ -62,7 +63,7 @@ class PaperCatalog(Mapping[str, Paper]):
         self.path = path
         self._keys_of = keys_of
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(private_file(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)

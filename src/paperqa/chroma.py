@@ -21,6 +21,7 @@ from typing import Any
 
 from . import locking
 from .errors import ConfigError, StoreError
+from .files import private_file
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def release_store(home: Path) -> None:
 
 
 UNFINISHED = "ingest.unfinished"  # present while an ingest writes to the embedded store
+CHROMA_DB = "chroma.sqlite3"  # the embedded store's SQLite file
 
 _PROBE = """
 import sys, chromadb
@@ -141,7 +143,7 @@ def make_chroma_client(settings: Settings) -> Any:
         release_store(settings.home)
         raise
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_file(path / CHROMA_DB)  # Chroma's own SQLite file, 0600 like the others
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
     except Exception as e:
         release_store(settings.home)

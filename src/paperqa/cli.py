@@ -79,6 +79,8 @@ def ingest(paths: tuple[Path, ...], as_json: bool, home: str | None, chroma_url:
             bar.close()
     if as_json:
         _dump(report.model_dump())
+        if nothing_ingested(report):
+            sys.exit(1)
         return
     click.echo(
         f"{report.papers} papers in the index: {report.added} added, {report.updated} updated, "
@@ -87,6 +89,20 @@ def ingest(paths: tuple[Path, ...], as_json: bool, home: str | None, chroma_url:
     for err in report.errors:
         loc = f"{err.file}:{err.line}" if err.line else err.file
         click.echo(f"  skipped {loc}: {err.reason}", err=True)
+    if nothing_ingested(report):
+        where = ", ".join(map(str, paths)) or "the bundled corpus"
+        raise PaperQAError(f"nothing could be ingested from {where}", hint=INGEST_HINT)
+
+
+INGEST_HINT = (
+    "give daily-papers pages (.txt), arXiv JSONL/JSON, BibTeX, CSV, Atom XML or a Zotero export "
+    "(CSL JSON, RIS); the lines above say what was wrong"
+)
+
+
+def nothing_ingested(report: Any) -> bool:
+    """Files were given and none of their papers was stored or already there (exit 1)."""
+    return report.added + report.updated + report.unchanged == 0
 
 
 def format_references(answer: Any) -> str:
@@ -139,10 +155,14 @@ def ask(
     """Answer QUESTION from the corpus, with numbered citations and references."""
     from .references import references_heading
     from .retrieve import Filters
+    from .validate import check_top_k, clean_question
 
+    # Checked before the index and models load: a typo costs no wait.
+    clean_question(question)
+    check_top_k(top_k)
+    filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages), paper_ids=list(paper_ids))
     app = _app(home, chroma_url)
     app.ensure_corpus()
-    filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages), paper_ids=list(paper_ids))
     show_draft = stream if stream is not None else (sys.stderr.isatty() and not as_json)
     final = None
     shown = 0
@@ -219,10 +239,14 @@ def chats(ctx: click.Context, as_json: bool, user: str | None, home: str | None)
 @chats.command("export")
 @click.argument("chat_id")
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Write to this file.")
+@click.option("--user", default=None, help="Whose chat (also accepted before `export`).")
+@click.option("--home", default=None, help="Data folder (also accepted before `export`).")
 @click.pass_obj
-def chats_export(obj: dict[str, Any], chat_id: str, output: Path | None) -> None:
+def chats_export(
+    obj: dict[str, Any], chat_id: str, output: Path | None, user: str | None, home: str | None
+) -> None:
     """Print saved chat CHAT_ID as Markdown (questions, cited answers, references)."""
-    markdown = _saved_chats(obj["home"]).export_conversation(chat_id, obj["user"])
+    markdown = _saved_chats(home or obj["home"]).export_conversation(chat_id, user or obj["user"])
     if output is None:
         click.echo(markdown, nl=False)
         return

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .errors import StoreError
+from .files import private_file
 from .types import Answer
 
 CHATS_FILE = "chats.sqlite3"
@@ -123,7 +124,7 @@ class ChatStore:
         writers queue instead of computing the same turn number. SQLite's own errors become a
         StoreError with a hint."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)  # the chats are this account's only
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         except sqlite3.Error as e:
             raise self._fail(e) from e

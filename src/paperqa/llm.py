@@ -257,9 +257,12 @@ def make_llm(settings: LLMSettings) -> ChatModel:
             f"no model name for the server at {settings.base_url}",
             hint="set PAPERQA_LLM__MODEL to one of the server's models",
         )
+    import httpx
     from llama_index.llms.openai_like import OpenAILike
 
     llm = OpenAILike(
+        # A redirect is not followed: the server is called only at the URL configured (or allowed).
+        http_client=httpx.Client(follow_redirects=False, timeout=settings.timeout),
         model=settings.model,
         api_base=settings.base_url,
         api_key=key or "not-needed",

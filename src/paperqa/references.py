@@ -9,13 +9,14 @@ May touch: nothing (functions of a `Paper`; escaping for Markdown or HTML is the
 
 from __future__ import annotations
 
-from .types import Answer, Paper, Source
+from .types import Answer, Paper, Source, http_link
 
 
 def paper_place(paper: Paper) -> str:
     """Where a reader finds the paper: its first link, else the page (file:line) it came from."""
-    if paper.links:
-        return paper.links[0]
+    link = next((u for u in map(http_link, paper.links) if u), None)
+    if link:
+        return link
     where = paper.locations or paper.pages
     return f"page {where[0]}" if where else ""
 

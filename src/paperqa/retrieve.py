@@ -33,6 +33,7 @@ import numpy as np
 from .index import PaperIndex
 from .settings import RetrievalSettings
 from .types import ChunkHit, Paper, Source
+from .validate import check_dates
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
@@ -200,6 +201,11 @@ class Filters:
     date_to: str | None = None
     pages: list[str] = field(default_factory=list)
     paper_ids: list[str] = field(default_factory=list)  # a question about chosen papers: only these
+
+    def __post_init__(self) -> None:
+        # Checked where they enter, whoever builds the filter (CLI, API, UI, MCP): "2024" and
+        # "2024-05" become full dates (a `to` date the last day), a bad date is refused.
+        self.date_from, self.date_to = check_dates(self.date_from, self.date_to)
 
     def active(self) -> bool:
         return bool(self.date_from or self.date_to or self.pages or self.paper_ids)

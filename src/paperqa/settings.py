@@ -159,7 +159,7 @@ class IndexSettings(BaseModel):
 
 
 class RetrievalSettings(BaseModel):
-    top_k: int = Field(5, description="Papers returned per question.")
+    top_k: int = Field(5, ge=1, le=50, description="Papers returned per question (1-50, as `ask --top-k`).")
     candidates: int = Field(60, description="Chunks / papers each retriever proposes before fusion.")
     dense_weight: float = Field(
         1.5,
@@ -213,6 +213,27 @@ class AnswerSettings(BaseModel):
     )
 
 
+class BackendSettings(BaseModel):
+    """One LLM backend the operator offers to chat and API users, by name (`UISettings.backends`)."""
+
+    name: str = Field(description="What users pick it by (the sidebar's choice, /ask's `backend`).")
+    provider: Literal["embedded", "gguf", "openai-compatible", "openai"] = Field(
+        description="As LLMSettings.provider."
+    )
+    base_url: str | None = Field(None, description="The server's URL (openai-compatible; openai: a proxy).")
+    model: str | None = Field(None, description="Model name on the server.")
+    gguf_path: Path | None = Field(None, description="The GGUF file (provider gguf).")
+    api_key: SecretStr | None = Field(
+        None,
+        description="This backend's key. Unset: the server's key (OPENAI_API_KEY) only for provider "
+        "'openai' at OpenAI's own URL; no key for any other.",
+    )
+
+
+# Where a URL typed in the browser may point when the operator allows it: this machine only.
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1"]
+
+
 class UISettings(BaseModel):
     host: str = Field("127.0.0.1", description="Address the chat UI binds to.")
     port: int = Field(7860, description="Port of the chat UI.")
@@ -221,6 +242,34 @@ class UISettings(BaseModel):
     concurrency: int = Field(2, description="Answers generated at the same time (Gradio queue).")
     mcp: bool = Field(False, description="Expose Gradio's MCP server for agent tools.")
     max_upload_mb: int = Field(25, ge=1, description="Largest file accepted from an upload, in MB.")
+    backends: list[BackendSettings] = Field(
+        default_factory=list,
+        description="LLM backends a chat or API user may pick besides the server's own LLM (PAPERQA_LLM__*) "
+        "and the embedded model; JSON in PAPERQA_UI__BACKENDS, e.g. "
+        '[{"name": "ollama", "provider": "openai-compatible", "base_url": "http://127.0.0.1:11434/v1", '
+        '"model": "llama3.2"}]. The server\'s keys go only to these and to its own LLM.',
+    )
+    models_dir: Path | None = Field(
+        None,
+        description="A folder of GGUF files a chat user may pick from (by file name; nothing outside "
+        "it). Unset: no GGUF choice in the UI.",
+    )
+    allow_custom_server: bool = Field(
+        False,
+        description="Let a chat user type an OpenAI-compatible server URL of their own. Off by default: "
+        "such a URL makes this server send requests where the user says. It is never sent the server's "
+        "keys (only a key the user types, kept in their browser), and its host must be in allowed_hosts.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=lambda: list(LOOPBACK_HOSTS),
+        description="Hosts a user-typed server URL may name (exact names or addresses; default: "
+        "this machine only).",
+    )
+    mcp_token: SecretStr | None = Field(
+        None,
+        description="Bearer token MCP clients send when the UI has a login (env only: "
+        "PAPERQA_UI__MCP_TOKEN). Unset with a login: the login's password is the token.",
+    )
 
 
 class Settings(BaseSettings):

@@ -10,9 +10,24 @@ import hashlib
 import re
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_HTTP_URL = re.compile(r"https?://[^/?#\s]+\S*", re.IGNORECASE)
+_DOI_LINK = re.compile(r"(?:doi:\s*)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
+
+
+def http_link(url: str) -> str | None:
+    """A link a reader may follow: an http(s) URL (outer spaces removed), a DOI as
+    https://doi.org/…, else None. `javascript:`, `data:`, `vbscript:`, `file:` and every other
+    scheme, in any case and behind any spaces or control characters, are no links."""
+    text = url.strip(" \t\r\n\f\v\x00") if isinstance(url, str) else ""
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        return None  # a browser drops tabs and newlines inside a URL: "java\tscript:" runs
+    if _HTTP_URL.fullmatch(text):
+        return text
+    doi = _DOI_LINK.fullmatch(text)
+    return f"https://doi.org/{doi.group(1)}" if doi else None
 
 
 def normalize_title(title: str) -> str:
@@ -46,6 +61,16 @@ class Paper(BaseModel):
     author_names: list[str] = Field(
         default_factory=list, description="Author names, when the source lists them."
     )
+
+    @field_validator("links", mode="before")
+    @classmethod
+    def _http_links_only(cls, links: object) -> object:
+        """Every format's links, and every paper read back from a store, pass here: a link that
+        is not http(s) is dropped (the paper is kept)."""
+        if not isinstance(links, list):
+            return links
+        kept = [u for u in (http_link(x) for x in links if isinstance(x, str)) if u]
+        return list(dict.fromkeys(kept))
 
     @property
     def text_hash(self) -> str:

@@ -8,6 +8,7 @@ It calls `PaperQA` and pure helpers (export, references, types, settings), nothi
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sys
@@ -19,8 +20,18 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from paperqa.api import SEARCH_LIMIT, Event, PaperQA
+from paperqa.backends import (
+    CUSTOM_SERVER,
+    GGUF_FILE,
+    SERVER_DEFAULT,
+    LLMChoice,
+    backend_names,
+    gguf_files,
+    resolve,
+)
 from paperqa.errors import PaperQAError
 from paperqa.export import conversation_markdown, to_bibtex, to_markdown
 from paperqa.history import Conversation
@@ -29,7 +40,8 @@ from paperqa.retrieve import Filters
 from paperqa.settings import Settings, UISettings
 from paperqa.types import Answer
 
-from .prefs import BACKENDS, DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
+from .mcp_auth import MCPLogin, client_headers, loopback_token
+from .prefs import DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
 from .render import (
     assistant_message,
     chat_choices,
@@ -95,6 +107,10 @@ CORPUS_ROWS = 1000
 # Papers the example questions are drawn from: the most upvoted (a corpus of any size).
 EXAMPLE_POOL = 200
 FORCE_LABEL = "Answer from the closest papers anyway"
+BACKENDS_NOTE = (
+    "The backends are those the operator of this server offers; its API keys go only to them. "
+    "A custom server URL, when offered, gets only the key you type."
+)
 
 
 def _hidden() -> Any:
@@ -245,15 +261,35 @@ class PaperQAUI:
     def _settings_sidebar(self) -> SettingsView:
         with gr.Sidebar(label="Settings", open=False, elem_id="settings"):
             gr.Markdown("### Settings\nSaved in this browser.")
-            backend = gr.Radio(BACKENDS, value="embedded", label="LLM backend", elem_id="backend")
-            gguf = gr.Textbox(label="GGUF file (backend: gguf)", elem_id="gguf")
+            ui = self.app.settings.ui
+            backend = gr.Radio(
+                backend_names(self.app.settings), value=SERVER_DEFAULT, label="LLM backend", elem_id="backend"
+            )
+            # The server checks the file again (`paperqa.backends.model_file`): a typed name outside
+            # the models folder gets the same error as a missing one.
+            gguf = gr.Dropdown(
+                gguf_files(self.app.settings),
+                value="",
+                allow_custom_value=True,
+                label=f"GGUF file (backend: {GGUF_FILE})",
+                elem_id="gguf",
+                visible=ui.models_dir is not None,
+            )
+            custom = ui.allow_custom_server
             base_url = gr.Textbox(
-                label="Server URL (OpenAI-compatible)",
+                label=f"Server URL ({CUSTOM_SERVER}, OpenAI-compatible)",
                 elem_id="base-url",
                 placeholder="http://127.0.0.1:11434/v1",
+                visible=custom,
             )
-            model = gr.Textbox(label="Model name", elem_id="model")
-            gr.Markdown("<small>OpenAI reads its key from OPENAI_API_KEY on the server.</small>")
+            model = gr.Textbox(label="Model name", elem_id="model", visible=custom)
+            api_key = gr.Textbox(
+                label="Your API key for that server (kept in this browser)",
+                type="password",
+                elem_id="api-key",
+                visible=custom,
+            )
+            gr.Markdown(f"<small>{BACKENDS_NOTE}</small>")
             test = gr.Button("Test connection", size="sm", elem_id="test-connection")
             test_result = gr.Markdown(elem_id="test-result")
             top_k = gr.Slider(1, 12, step=1, value=5, label="Papers per answer", elem_id="top-k")
@@ -261,7 +297,7 @@ class PaperQAUI:
                 date_from = gr.Textbox(label="From (YYYY-MM-DD)", elem_id="date-from")
                 date_to = gr.Textbox(label="To", elem_id="date-to")
             style = gr.Dropdown(list(STYLES), value="auto", label="Answer style", elem_id="style")
-        inputs = [backend, gguf, base_url, model, top_k, date_from, date_to, style]
+        inputs = [backend, gguf, base_url, model, api_key, top_k, date_from, date_to, style]
         return SettingsView(inputs=inputs, test=test, test_result=test_result)
 
     def _chat_tab(self) -> ChatView:
@@ -358,7 +394,10 @@ class PaperQAUI:
     def _wire_settings(self, demo: gr.Blocks, prefs: gr.BrowserState, view: SettingsView) -> None:
         for comp in view.inputs:
             comp.change(prefs_from, view.inputs, prefs, **PRIVATE)
-        demo.load(values_of, prefs, view.inputs, **PRIVATE)
+        offered = functools.partial(
+            values_of, backends=backend_names(self.app.settings), gguf_files=gguf_files(self.app.settings)
+        )
+        demo.load(offered, prefs, view.inputs, **PRIVATE)
         # Actions read the settings as shown, not the saved copy: a click right after typing
         # could otherwise overtake the save of what was typed.
         view.test.click(self.test_connection, view.inputs, view.test_result, **PRIVATE)
@@ -407,15 +446,18 @@ class PaperQAUI:
         # client that sends only the question keeps working.
         api_papers = gr.Textbox(value="", visible=False)
         api_force = gr.Checkbox(value=False, visible=False)
+        api_backend = gr.Textbox(value="", visible=False)
         api_out = gr.JSON(visible=False)
-        gr.Button(visible=False).click(self.ask, [api_in, api_papers, api_force], api_out, api_name="ask")
+        gr.Button(visible=False).click(
+            self.ask, [api_in, api_papers, api_force, api_backend], api_out, api_name="ask"
+        )
         api_text = gr.Textbox(visible=False)
         gr.Button(visible=False).click(self.ask_json, api_in, api_text, api_name="ask_json")
 
     # ---- settings -----------------------------------------------------------------
     def test_connection(self, *values: Any) -> str:
         try:
-            return "✅ " + self.app.check_llm(llm_settings_from(prefs_from(*values), self.app.settings.llm))
+            return "✅ " + self.app.check_llm(llm_settings_from(prefs_from(*values), self.app.settings))
         except PaperQAError as e:
             return render_error(e)
 
@@ -468,7 +510,7 @@ class PaperQAUI:
         chat = [*chat, user_message(message), assistant_message("…")]
         yield chat, hist, _same(), "", _hidden(), _hidden(), _hidden()
         try:
-            options = ask_options(prefs_from(*values), self.app.settings.llm)
+            options = ask_options(prefs_from(*values), self.app.settings)
             options["filters"] = replace(options["filters"], paper_ids=list(scope or []))
             for ev in self.app.ask_stream(message, history=hist, force=force, **options):
                 step = self._show_event(ev, message, chat, hist)
@@ -623,17 +665,21 @@ class PaperQAUI:
         return (summary, *self.show_corpus(query))
 
     # ---- API for programs -----------------------------------------------------------
-    def ask(self, question: str, paper_ids: str = "", force: bool = False) -> dict[str, Any]:
+    def ask(
+        self, question: str, paper_ids: str = "", force: bool = False, backend: str = ""
+    ) -> dict[str, Any]:
         """Answer a question from the paper corpus, with citations; returns the `paperqa ask --json` object.
 
         Args:
             question: the question about the papers.
             paper_ids: answer only from these papers (ids separated by commas; empty: all papers).
             force: answer from the closest papers even when the corpus is judged not to cover it.
+            backend: the LLM backend, by a name the server offers (empty: the server's default).
         """
         try:
             filters = Filters(paper_ids=parse_paper_ids(paper_ids))
-            return self.app.ask(question, filters=filters, force=bool(force)).to_json_dict()
+            llm = resolve(LLMChoice(backend=backend or SERVER_DEFAULT), self.app.settings)
+            return self.app.ask(question, filters=filters, force=bool(force), llm_settings=llm).to_json_dict()
         except PaperQAError as e:
             return {"question": question, "error": str(e)}
 
@@ -697,6 +743,10 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
     print(
         f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.listed_paper_count():,} papers)", file=sys.stderr
     )
+    # With a login, MCP clients authenticate each request (`mcp_auth`): Gradio's login is a form.
+    token = loopback_token()
+    guarded = bool(ui.mcp and auth)
+    app_kwargs = {"middleware": [Middleware(MCPLogin, ui=ui, loopback_token=token)]} if guarded else {}
     demo.launch(
         server_name=ui.host,
         server_port=ui.port,
@@ -709,4 +759,29 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
         max_file_size=f"{settings.ui.max_upload_mb}mb",
         allowed_paths=[],
         quiet=True,
+        app_kwargs=app_kwargs,
+        prevent_thread_lock=True,
+    )
+    if guarded:
+        _log_in_mcp_client(demo, token)
+    demo.block_thread()
+
+
+def _log_in_mcp_client(demo: gr.Blocks, token: str) -> None:
+    """Gradio's MCP server runs a queued tool through a client of its own, made on the first call
+    with no credentials; made here instead, with a token `MCPLogin` takes for the login."""
+    from gradio_client import Client
+
+    server = getattr(demo, "mcp_server_obj", None)
+    if server is None or not hasattr(server, "_client_instance"):
+        raise PaperQAError(
+            "this Gradio version's MCP server cannot be used with a login",
+            hint="run `make install` (the tested Gradio), or serve MCP without PAPERQA_UI__USERNAME",
+        )
+    server._client_instance = Client(
+        server.local_url or demo.local_url,
+        download_files=False,
+        verbose=False,
+        analytics_enabled=False,
+        headers=client_headers(token),
     )

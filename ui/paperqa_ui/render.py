@@ -24,7 +24,7 @@ from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, n_questions, saved_at
 from paperqa.history import ChatSummary, Conversation
 from paperqa.references import listed_sources, reference, references_heading
-from paperqa.types import Answer, IngestReport, Paper, Source
+from paperqa.types import Answer, IngestReport, Paper, Source, http_link
 
 SOURCES_PLACEHOLDER = "_The papers behind each answer appear here, with their scores._"
 # "Domino: …", "FreePRM: …": a title that names its method, good for an example question.
@@ -52,7 +52,13 @@ def highlight(abstract: str, evidence: list[str]) -> str:
 
 
 def paper_links(p: Paper) -> str:
-    return " ".join(f'<a href="{html.escape(u)}" target="_blank">{html.escape(u)}</a>' for u in p.links)
+    """The paper's links; checked again here (a Paper built without validation, an old store):
+    only http(s) becomes a link, opened without access to this page."""
+    links = [u for u in map(http_link, p.links) if u]
+    return " ".join(
+        f'<a href="{html.escape(u)}" target="_blank" rel="noopener noreferrer">{html.escape(u)}</a>'
+        for u in links
+    )
 
 
 def render_draft(text: str) -> str:

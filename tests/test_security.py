@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
@@ -9,8 +10,11 @@ import pytest
 
 from paperqa.api import PaperQA, writer_lock
 from paperqa.errors import PaperQAError
-from paperqa.ingest import safe_file_name
+from paperqa.ingest import parse_files, safe_file_name
+from paperqa.references import reference
 from paperqa.settings import Settings, UISettings
+from paperqa.types import Paper, http_link
+from paperqa_ui.render import render_paper
 
 ABSTRACT = (
     "We introduce {name}, a method for pruning attention heads during decoding. It keeps 40 percent "
@@ -73,3 +77,95 @@ def test_uploads_are_checked_renamed_and_kept_under_the_data_folder(home_copy: P
             app.ingest_uploads([good])
         assert set(app.settings.uploads_dir.iterdir()) == folders
         assert app.index.count() == before + 3
+
+
+# ---- links: http(s) or nothing ---------------------------------------------------------------------
+
+HOSTILE = [
+    "javascript:alert(8)",
+    "JaVaScRiPt:alert(8)",
+    "  javascript:alert(8)",
+    "java\tscript:alert(8)",
+    "data:text/html;base64,PHNjcmlwdD5hbGVydCg4KTwvc2NyaXB0Pg==",
+    "vbscript:msgbox(8)",
+    " VBScript:msgbox(8)",
+    "file:///etc/passwd",
+    "//evil.example/x",
+]
+
+
+def test_only_http_links_and_dois_are_links() -> None:
+    for url in HOSTILE:
+        assert http_link(url) is None, url
+    assert http_link("  https://arxiv.org/abs/2401.00001 ") == "https://arxiv.org/abs/2401.00001"
+    assert http_link("HTTP://Example.org/a") == "HTTP://Example.org/a"
+    assert http_link("doi:10.1234/ABC.5") == "https://doi.org/10.1234/ABC.5"
+    assert http_link("10.1234/abc") == "https://doi.org/10.1234/abc"
+    paper = Paper(id="p", title="t", abstract="a", links=[*HOSTILE, "https://e.org", "https://e.org"])
+    assert paper.links == ["https://e.org"]
+
+
+@pytest.mark.parametrize(
+    "bad", ["javascript:alert(8)", " JAVASCRIPT:alert(8)", "data:text/html,x", "vbscript:x"]
+)
+def test_every_format_drops_a_hostile_link_and_keeps_the_record(tmp_path: Path, bad: str) -> None:
+    abstract = ABSTRACT.format(name="Quokka")
+    files = {
+        "csl.json": json.dumps(
+            [{"type": "article", "title": "Quokka CSL", "abstract": abstract, "URL": bad}]
+        ),
+        "a.jsonl": json.dumps(
+            {"title": "Quokka JSONL", "abstract": abstract, "links": [bad, "https://ok.org/j"]}
+        ),
+        "b.bib": "@article{q,\n  title = {Quokka Bib},\n  abstract = {"
+        + abstract
+        + "},\n  url = {"
+        + bad
+        + "}\n}\n",
+        "c.csv": "title,abstract,url\nQuokka CSV," + json.dumps(abstract) + "," + json.dumps(bad) + "\n",
+        "d.ris": f"TY  - JOUR\nTI  - Quokka RIS\nAB  - {abstract}\nUR  - {bad}\nER  - \n",
+        "e.xml": (
+            '<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>' + html.escape(bad) + "</id>"
+            "<title>Quokka Atom</title><summary>" + abstract + "</summary>"
+            '<link href="' + html.escape(bad) + '"/></entry></feed>'
+        ),
+    }
+    paths = []
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+        paths.append(tmp_path / name)
+    parsed = parse_files(paths)
+    titles = sorted(p.title for p in parsed.papers)
+    assert titles == sorted(
+        ["Quokka CSL", "Quokka JSONL", "Quokka Bib", "Quokka CSV", "Quokka RIS", "Quokka Atom"]
+    )
+    for p in parsed.papers:
+        assert all(u.lower().startswith(("http://", "https://")) for u in p.links), (p.title, p.links)
+    assert next(p for p in parsed.papers if p.title == "Quokka JSONL").links == ["https://ok.org/j"]
+
+
+def test_a_stored_hostile_link_is_no_link_on_screen_or_in_a_reference() -> None:
+    # A paper made without validation (as an old store might hold it) is checked again at render.
+    paper = Paper.model_construct(
+        id="p", title="Quokka", abstract="a", links=["javascript:alert(8)"], pages=[], locations=["x.json:1"]
+    )
+    shown = render_paper(paper)
+    assert "javascript" not in shown.lower() and "<a " not in shown
+    assert "javascript" not in reference(paper).lower()
+
+
+def test_the_same_upload_twice_is_stored_once(tmp_path: Path) -> None:
+    client = tmp_path / "client"
+    client.mkdir()
+    first = client / "papers.jsonl"
+    first.write_text(
+        json.dumps({"title": "Quokka Pruning", "abstract": ABSTRACT.format(name="Quokka")}) + "\n"
+    )
+    renamed = client / "same papers.jsonl"
+    renamed.write_bytes(first.read_bytes())
+    with PaperQA(Settings(home=tmp_path / "home")) as app:
+        assert app.ingest_uploads([first]).added == 1
+        again = app.ingest_uploads([first, renamed])
+        assert (again.added, again.unchanged, again.skipped) == (0, 1, 0)
+        stored = [p for p in app.settings.uploads_dir.rglob("*") if p.is_file()]
+        assert [p.name for p in stored] == ["papers.jsonl"]

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from .conftest import ARTIFACTS, free_port, wait_http
+from .test_backends import Listener
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
+SERVER_KEY = "sk-server-secret"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
@@ -45,7 +47,9 @@ def _serve(
 def server(tmp_path_factory: pytest.TempPathFactory, corpus_home: Path) -> Iterator[str]:
     base = tmp_path_factory.mktemp("ui")
     shutil.copytree(corpus_home, base / "home")
-    proc, url = _serve(base / "home", base / "serve.log")
+    # The operator lets users type a server URL (loopback only, by default); the server has a key.
+    offered = {"PAPERQA_UI__ALLOW_CUSTOM_SERVER": "true", "OPENAI_API_KEY": SERVER_KEY}
+    proc, url = _serve(base / "home", base / "serve.log", offered)
     try:
         yield url
     finally:
@@ -236,11 +240,26 @@ def test_broken_llm_setting_gives_a_readable_error(server: str, browser) -> None
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server)
     page.locator("button[aria-label*='sidebar' i], .sidebar-toggle, button.toggle-button").first.click()
-    page.get_by_role("radio", name="openai-compatible").check()
+    page.get_by_role("radio", name="custom server").check()
+    # A typed URL: the server calls it only on an allowed host, and never with its own key.
+    listener = Listener()
+    page.fill("#base-url textarea, #base-url input", listener.url)
+    page.fill("#model textarea, #model input", "m")
+    page.click("#test-connection")
+    page.wait_for_function("document.querySelector('#test-result').innerText.includes('✅')", timeout=90_000)
+    page.fill("#base-url textarea, #base-url input", "http://10.1.2.3/v1")
+    page.click("#test-connection")
+    page.wait_for_function(
+        "document.querySelector('#test-result').innerText.includes('may not call')", timeout=90_000
+    )
+    listener.server.shutdown()
+    assert listener.keys() == ["Bearer not-needed"] and SERVER_KEY not in str(listener.requests)
     page.fill("#base-url textarea, #base-url input", "http://127.0.0.1:9/v1")
     page.fill("#model textarea, #model input", "nothing")
     page.click("#test-connection")
-    page.wait_for_function("document.querySelector('#test-result').innerText.includes('⚠️')", timeout=90_000)
+    page.wait_for_function(
+        "document.querySelector('#test-result').innerText.includes('cannot reach')", timeout=90_000
+    )
     assert "cannot reach the LLM server" in page.inner_text("#test-result")
     ask(page, "What F1 score does FreePRM reach on ProcessBench?")
     text = page.inner_text("#chat")

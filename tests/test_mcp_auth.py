@@ -1,0 +1,98 @@
+"""MCP behind a login, without a server: which `Authorization` headers log a request in, and what
+the middleware lets through to Gradio (the real server is driven in test_mcp.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+from pydantic import SecretStr
+
+from paperqa.settings import UISettings
+from paperqa_ui.mcp_auth import MCPLogin, authenticated_user, client_headers
+
+UI = UISettings(username="alice", password=SecretStr("secret"), mcp_token=SecretStr("tok-123"))
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def test_the_login_or_the_mcp_token_authenticates_and_nothing_else_does() -> None:
+    assert authenticated_user(basic("alice", "secret"), UI) == "alice"
+    assert authenticated_user("Bearer tok-123", UI) == "alice"
+    assert authenticated_user("bearer  tok-123 ", UI) == "alice"
+    for header in (
+        None,
+        "",
+        basic("alice", "wrong"),
+        basic("bob", "secret"),
+        "Basic not-base64!",
+        "Bearer tok-12",
+        "Bearer ",
+        "Token tok-123",
+        "Bearer secret",  # the password is not a token
+    ):
+        assert authenticated_user(header, UI) is None, header
+    no_token = UISettings(username="alice", password=SecretStr("secret"))
+    assert authenticated_user("Bearer ", no_token) is None
+    assert authenticated_user("Bearer x", no_token, ("x",)) == "alice"  # the server's own client
+
+
+class GradioApp:
+    """What the middleware reads off Gradio's app: its logins and its cookie name."""
+
+    def __init__(self) -> None:
+        self.tokens: dict[str, str] = {}
+        self.cookie_id = "cid"
+        self.seen: list[dict[str, Any]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.seen.append(scope)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+
+MIDDLEWARE: dict[int, MCPLogin] = {}
+
+
+def call(app: GradioApp, path: str, headers: dict[str, str]) -> int:
+    """One request through the middleware (one per app, as in the server)."""
+    middleware = MIDDLEWARE.setdefault(id(app), MCPLogin(app, UI, loopback_token="loop"))
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "path": path,
+        "app": app,
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(middleware(scope, None, send))
+    return int(sent[0]["status"])
+
+
+def test_mcp_requests_without_credentials_get_401_and_reach_nothing() -> None:
+    app = GradioApp()
+    for headers in ({}, {"Authorization": basic("alice", "nope")}, {"Cookie": "access-token-cid=forged"}):
+        assert call(app, "/gradio_api/mcp/", headers) == 401
+        assert call(app, "/gradio_api/mcp/sse", headers) == 401
+    assert app.seen == [] and app.tokens == {}
+    # Other routes keep Gradio's own login (the browser's form and cookie): passed through.
+    assert call(app, "/config", {}) == 200
+    assert app.tokens == {}
+
+
+def test_an_authenticated_request_is_logged_in_for_gradio_as_the_user() -> None:
+    app = GradioApp()
+    assert call(app, "/gradio_api/mcp/", {"Authorization": "Bearer tok-123", "Cookie": "a=b"}) == 200
+    assert call(app, "/gradio_api/queue/join", client_headers("loop")) == 200
+    (token,) = app.tokens
+    assert app.tokens[token] == "alice"
+    for scope in app.seen:
+        cookies = [v.decode() for k, v in scope["headers"] if k == b"cookie"]
+        assert len(cookies) == 1 and f"access-token-cid={token}" in cookies[0]
+    assert "a=b" in next(v.decode() for k, v in app.seen[0]["headers"] if k == b"cookie")

@@ -243,3 +243,18 @@ def test_only_http_urls_on_allowed_hosts_pass_and_addresses_compare_as_addresses
     for url in bad:
         with pytest.raises(ConfigError):
             check_url(url, loop)
+
+
+def test_the_operator_lists_backends_and_hosts_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "PAPERQA_UI__BACKENDS",
+        '[{"name": "ollama", "provider": "openai-compatible", "base_url": "http://127.0.0.1:11434/v1", '
+        '"model": "llama3.2", "api_key": "k"}]',
+    )
+    monkeypatch.setenv("PAPERQA_UI__ALLOWED_HOSTS", '["localhost"]')
+    monkeypatch.setenv("PAPERQA_UI__ALLOW_CUSTOM_SERVER", "true")
+    settings = Settings()
+    assert backend_names(settings) == [SERVER_DEFAULT, "ollama", CUSTOM_SERVER]
+    chosen = resolve(LLMChoice(backend="ollama"), settings)
+    assert chosen is not None and chosen.model == "llama3.2" and chosen.api_key is not None
+    assert settings.ui.allowed_hosts == ["localhost"]

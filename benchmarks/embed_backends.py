@@ -295,7 +295,7 @@ def agreement(
     prefix: str = "",
 ) -> dict[str, dict[str, float]]:
     from paperqa.evaluate import retrieval_metrics
-    from paperqa.types import normalize_title
+    from paperqa.text import normalize_title
 
     norm = [normalize_title(t) for t in titles]
     top: dict[str, np.ndarray] = {}

@@ -52,8 +52,8 @@ def _name(rng: random.Random) -> str:
 def generate(n: int, out: Path, seed: int = 7) -> Path:
     """n synthetic papers as JSONL, each a perturbed copy of a real abstract."""
     from paperqa.api import bundled_corpus
-    from paperqa.citations import split_sentences
     from paperqa.ingest import expand_paths, parse_files
+    from paperqa.text import split_sentences
 
     base = parse_files(expand_paths([bundled_corpus()])).papers
     rng = random.Random(seed)

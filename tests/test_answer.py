@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paperqa.api import PaperQA
-from paperqa.citations import cited_numbers
 from paperqa.settings import Settings
+from paperqa.text import cited_numbers
 from paperqa.types import Answer
 
 from .conftest import ScriptedLLM

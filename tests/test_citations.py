@@ -5,15 +5,9 @@ from __future__ import annotations
 import pytest
 
 from paperqa import prompts
-from paperqa.citations import (
-    cited_numbers,
-    numbers_of,
-    sanitize,
-    sanitize_partial,
-    split_sentences,
-    unsupported_numbers,
-)
+from paperqa.citations import sanitize, sanitize_partial
 from paperqa.errors import PaperQAError
+from paperqa.text import cited_numbers, numbers_of, split_sentences, unsupported_numbers
 
 
 def test_marker_forms_are_all_recognised() -> None:
@@ -63,7 +57,7 @@ def test_prompts_load_by_name_and_validate_placeholders(tmp_path, monkeypatch) -
 
 
 def test_marker_numbers_keep_every_citation_and_cited_numbers_each_source_once() -> None:
-    from paperqa.citations import cited_numbers, marker_numbers
+    from paperqa.text import cited_numbers, marker_numbers
 
     text = "A [1]. B [2, 3]. C [1]. D [4-5]."
     assert marker_numbers(text) == [1, 2, 3, 1, 4, 5]
@@ -71,7 +65,7 @@ def test_marker_numbers_keep_every_citation_and_cited_numbers_each_source_once()
 
 
 def test_replace_markers_rewrites_each_cited_number_in_order() -> None:
-    from paperqa.citations import replace_markers
+    from paperqa.text import replace_markers
 
     text = "A [1]. B [2, 3]. C [Source 4]. D [5-6] and 【7】."
     assert replace_markers(text, lambda n: f"<{n}>") == "A <1>. B <2><3>. C <4>. D <5><6> and <7>."

@@ -19,7 +19,7 @@ import pytest
 
 from paperqa.embedding import default_embedding_path, make_embed_model
 from paperqa.settings import EmbeddingSettings, Settings
-from paperqa.types import normalize_title
+from paperqa.text import normalize_title
 
 from .conftest import CORPUS, ROOT, free_port, serving
 from .fakes import EmbeddingsEndpoint

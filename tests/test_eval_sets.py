@@ -15,7 +15,8 @@ import pytest
 from paperqa.api import bundled_corpus
 from paperqa.evaluate import Question, load_questions
 from paperqa.ingest import expand_paths, parse_files
-from paperqa.types import Paper, normalize_title
+from paperqa.text import normalize_title
+from paperqa.types import Paper
 
 from .conftest import ROOT
 

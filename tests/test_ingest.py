@@ -9,7 +9,8 @@ import pytest
 
 from paperqa.errors import PaperQAError
 from paperqa.ingest import clean_text, expand_paths, merge_papers, parse_daily_page, parse_files
-from paperqa.types import Paper, normalize_title, paper_id_for
+from paperqa.text import normalize_title
+from paperqa.types import Paper, paper_id_for
 
 from .conftest import CORPUS
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from paperqa.retrieve import Filters, comparison_parts, name_tokens, rewrite_followup
-from paperqa.types import normalize_title
+from paperqa.retrieve import Filters, comparison_parts, rewrite_followup
+from paperqa.text import name_tokens, normalize_title
 
 from .conftest import DEV
 

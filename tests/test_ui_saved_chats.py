@@ -55,7 +55,9 @@ def test_a_chat_survives_a_restart_and_reopens_with_working_citations(  # type: 
         first, second = page.inner_text("#chat").split(FOLLOW_UP)
         assert DOMINO in first and "1.3x" in first and "DGX-H100" in second
         assert "Domino" in page.inner_text("#sources")
-        # Each answer's citations still open that answer's cited paper.
+        # Each answer's citations still open that answer's cited paper, once the reopened chat's
+        # last update (its export button) is in: an update after the click would redraw it closed.
+        page.locator("#export-chat").wait_for(state="visible", timeout=20_000)
         for answer in (
             page.locator("#chat [data-testid=bot]").first,
             page.locator("#chat [data-testid=bot]").last,

@@ -17,7 +17,8 @@ from paperqa.ingest import (
     normalize_doi,
     parse_files,
 )
-from paperqa.types import Paper, normalize_title, paper_id_for
+from paperqa.text import normalize_title
+from paperqa.types import Paper, paper_id_for
 
 from .conftest import CORPUS, ROOT, run_cli
 

@@ -28,7 +28,7 @@ from typing import Literal
 import numpy as np
 
 from . import compose, prompts
-from .citations import cited_numbers, sanitize_partial, split_sentences
+from .citations import sanitize_partial
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import LISTING, QuestionAnalysis, analyze
@@ -36,15 +36,14 @@ from .retrieve import (
     NAME_CANDIDATES_KEYWORD,
     NAME_MAX_OWNERS,
     Filters,
-    NameMatcher,
     Retrieval,
     Retriever,
     focus_query,
-    name_tokens,
     relevance_ok,
     rewrite_followup,
 )
 from .settings import AnswerSettings, RetrievalSettings
+from .text import NameMatcher, cited_numbers, name_tokens, split_sentences
 from .types import Answer, Citation, Paper, Source, Style
 from .verify import Claim, Verifier, answers, looks_like_instruction
 

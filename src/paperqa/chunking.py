@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .citations import split_sentences
+from .text import split_sentences
 from .types import Paper
 
 TokenCounter = Callable[[Sequence[str]], list[int]]

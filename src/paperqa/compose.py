@@ -15,8 +15,8 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from .citations import split_sentences
 from .evidence import Scored
+from .text import PHRASE_STOP, split_sentences
 from .types import Paper, Source
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
@@ -251,90 +251,6 @@ def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect:
 
 
 # ---- summaries --------------------------------------------------------------------------------
-_PHRASE_STOP = set(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "for",
-        "and",
-        "or",
-        "in",
-        "on",
-        "to",
-        "with",
-        "by",
-        "from",
-        "via",
-        "as",
-        "at",
-        "is",
-        "are",
-        "be",
-        "we",
-        "our",
-        "this",
-        "that",
-        "these",
-        "those",
-        "its",
-        "their",
-        "it",
-        "which",
-        "while",
-        "than",
-        "into",
-        "over",
-        "under",
-        "using",
-        "based",
-        "new",
-        "novel",
-        "large",
-        "language",
-        "models",
-        "model",
-        "llm",
-        "llms",
-        "paper",
-        "approach",
-        "method",
-        "methods",
-        "framework",
-        "training",
-        "train",
-        "trained",
-        "propose",
-        "proposed",
-        "show",
-        "results",
-        "achieve",
-        "achieves",
-        "significant",
-        "significantly",
-        "existing",
-        "different",
-        "various",
-        "however",
-        "also",
-        "can",
-        "such",
-        "both",
-        "more",
-        "most",
-        "less",
-        "several",
-        "two",
-        "three",
-        "one",
-        "first",
-        "study",
-        "work",
-        "task",
-        "tasks",
-    ]
-)
 _PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 
 
@@ -346,7 +262,7 @@ def key_phrases(text: str) -> list[str]:
         words = _PHRASE_WORD.findall(chunk)
         run: list[str] = []
         for w in [*words, ""]:
-            if w and w.lower() not in _PHRASE_STOP and len(w) > 2:
+            if w and w.lower() not in PHRASE_STOP and len(w) > 2:
                 run.append(w.lower())
                 continue
             for size in (3, 2):

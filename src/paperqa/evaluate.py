@@ -22,11 +22,10 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from .api import PaperQA
-from .citations import marker_numbers
 from .errors import PaperQAError, first_line
 from .retrieve import Mode, Retriever, rewrite_followup
 from .settings import RetrievalSettings
-from .types import normalize_title
+from .text import marker_numbers, normalize_title
 
 TYPES = ("factoid", "comparison", "summary", "unanswerable", "followup")
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "summary_coverage@10")

@@ -29,9 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .citations import numbers_of, split_sentences
 from .question import QuestionAnalysis
-from .retrieve import NameMatcher, name_tokens
+from .text import NameMatcher, name_tokens, numbers_of, same_word, split_sentences
 from .types import Source
 
 Embed = Callable[[Sequence[str]], np.ndarray]
@@ -319,20 +318,13 @@ def rank_sentences(
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
-def _same_word(a: str, b: str) -> bool:
-    """'loss' / 'losses', 'model' / 'models': the same first letters, as far as the shorter goes
-    (at most five)."""
-    n = min(5, len(a), len(b))
-    return n >= 3 and a[:n] == b[:n]
-
-
 def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:
     """Is a word for which `holds` is true within ATTACH_WORDS words of a focus word?"""
     focus_words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", focus)]
     if not focus_words:
         return False
     words = _WORDS.findall(text)
-    at_focus = [i for i, w in enumerate(words) if any(_same_word(w.lower(), f) for f in focus_words)]
+    at_focus = [i for i, w in enumerate(words) if any(same_word(w.lower(), f) for f in focus_words)]
     return any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if holds(w) for j in at_focus)
 
 

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PaperQAError, first_line
-from .types import IngestError, Paper, ParseResult, normalize_title, paper_id_for
+from .text import normalize_title
+from .types import IngestError, Paper, ParseResult, paper_id_for
 
 log = logging.getLogger(__name__)
 

@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 
 from . import locking
+from .text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
 from .types import Paper
 
 log = logging.getLogger(__name__)
 
-TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
 # Papers read and tokenized at a time while a segment is built: bm25s's own tokenize keeps every
 # paper's terms as Python lists at once; here they are kept as int32 arrays, a block at a time.
 KEYWORD_BLOCK = 5000
@@ -86,45 +86,6 @@ def _doc_freq(seg: Segment, word: str) -> int:
     return int(indptr[tid + 1] - indptr[tid])
 
 
-_local = threading.local()
-_stop_lock = threading.Lock()
-_stop_terms: frozenset[str] | None = None
-
-
-def stemmer() -> Any:
-    """PyStemmer's English stemmer (one per thread: a Stemmer object is not thread-safe)."""
-    st = getattr(_local, "stemmer", None)
-    if st is None:
-        import Stemmer
-
-        st = _local.stemmer = Stemmer.Stemmer("english")
-    return st
-
-
-def _tokenize(texts: Sequence[str], return_ids: bool) -> Any:
-    """bm25s's tokenizer with the package's settings (see `terms`)."""
-    import bm25s
-
-    return bm25s.tokenize(
-        list(texts),
-        stopwords="en",
-        stemmer=stemmer(),
-        token_pattern=TOKEN_PATTERN,
-        return_ids=return_ids,
-        show_progress=False,
-    )
-
-
-def terms(texts: Sequence[str]) -> list[list[str]]:
-    """Each text as BM25 indexes it: words (TOKEN_PATTERN), English stopwords removed, stemmed.
-
-    The one tokenizer of the package: the keyword index, evidence ranking, coverage checks and
-    the verifier's word overlap all match words this way."""
-    if not texts:
-        return []
-    return list(_tokenize(texts, return_ids=False))
-
-
 class _TermIds(Sequence[list[int]]):
     """Each document's term ids as a compact int32 array, handed to bm25s as a list (what it
     iterates) one document at a time."""
@@ -149,7 +110,7 @@ def _term_ids(texts: Iterable[str]) -> tuple[_TermIds, dict[str, int]]:
     block: list[str] = []
 
     def flush() -> None:
-        tok = _tokenize(block, return_ids=True)
+        tok = tokenize(block, return_ids=True)
         remap = np.zeros(max(tok.vocab.values(), default=-1) + 1, dtype=np.int32)
         for word, local in tok.vocab.items():
             remap[local] = vocab.setdefault(word, len(vocab))
@@ -163,19 +124,6 @@ def _term_ids(texts: Iterable[str]) -> tuple[_TermIds, dict[str, int]]:
     if block:
         flush()
     return docs, vocab
-
-
-def content_terms(texts: Sequence[str]) -> list[list[str]]:
-    """`terms` without function words ("what", "did", "their"): llama-index's NLTK English stop
-    list, stemmed like the terms. What evidence ranking and the verifier match on."""
-    global _stop_terms
-    if _stop_terms is None:
-        from llama_index.core.utils import globals_helper
-
-        with _stop_lock:
-            _stop_terms = frozenset(t for ts in terms(sorted(globals_helper.stopwords)) for t in ts)
-    stop = _stop_terms
-    return [[t for t in ts if t not in stop] for ts in terms(texts)]
 
 
 @dataclass

@@ -32,85 +32,11 @@ import numpy as np
 
 from .index import PaperIndex
 from .settings import RetrievalSettings
+from .text import NameMatcher, name_tokens
 from .types import ChunkHit, Paper, Source
 from .validate import check_dates
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-_STOP_NAMES = {
-    "LLM",
-    "LLMS",
-    "AI",
-    "GPU",
-    "GPUS",
-    "CPU",
-    "NLP",
-    "RL",
-    "SFT",
-    "ML",
-    "DNN",
-    "CNN",
-    "RNN",
-    "API",
-    "I",
-    "A",
-    "HOW",
-    "WHAT",
-    "WHICH",
-    "DO",
-    "DOES",
-    "THE",
-    "COMPARE",
-    "SUMMARIZE",
-    "IS",
-    "ARE",
-}
-# Letters of any script ("TÜLU"), digits, and the joiners names use ("DeepSpeed-MoE", "C++").
-_TOKEN = re.compile(r"[^\W_][\w^+.\-]*[^\W_]|[^\W_]+\+*")
-
-
-def name_tokens(question: str, loose: bool = False) -> list[str]:
-    """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit.
-
-    With `loose`, a capitalised word in mid-sentence ("Domino", "Danish") counts too: it may
-    name a paper, which ranking checks against titles before trusting it."""
-    names: list[str] = []
-    for i, tok in enumerate(_TOKEN.findall(question)):
-        core = tok.strip(".-")
-        if len(core) < 2 or core.upper() in _STOP_NAMES or core in names:
-            continue
-        inner_caps = any(c.isupper() for c in core[1:])
-        has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
-        strict = inner_caps or has_digit or (core.isupper() and len(core) >= 3)
-        capitalised = i > 0 and core[0].isupper()
-        if strict or (capitalised and "-" in core) or (loose and capitalised and len(core) >= 4):
-            names.append(core)
-    return names
-
-
-# A paper owns a name its title holds, or one its abstract says OWNER_MENTIONS times (one fewer when
-# it defines it: "… (FreePRM)"): a paper that only cites a method names it once or twice.
-OWNER_MENTIONS = 3
-
-
-class NameMatcher:
-    """Does a paper introduce `name` (not just mention it)? Patterns compiled once per name."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        edge = r"(?<![^\W_])" + re.escape(name) + r"(?![^\W_])"
-        self.any_case = re.compile(edge, re.I)
-        self.exact = re.compile(edge)
-        self.defined = re.compile(r"\(\s*" + re.escape(name) + r"\s*\)")
-
-    def owns(self, paper: Paper) -> bool:
-        if self.any_case.search(paper.title):
-            return True
-        hits = len(self.exact.findall(paper.abstract))
-        return hits >= OWNER_MENTIONS or (
-            hits >= OWNER_MENTIONS - 1 and self.defined.search(paper.abstract) is not None
-        )
-
 
 # How many times a comparison side is repeated in its sub-query, against the shared context once.
 SIDE_REPEAT = 2

@@ -12,7 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+from .text import normalize_title
+
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+\S*", re.IGNORECASE)
 _DOI_LINK = re.compile(r"(?:doi:\s*)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
 
@@ -28,12 +29,6 @@ def http_link(url: str) -> str | None:
         return text
     doi = _DOI_LINK.fullmatch(text)
     return f"https://doi.org/{doi.group(1)}" if doi else None
-
-
-def normalize_title(title: str) -> str:
-    """Lower-case, non-word characters removed: the key used to deduplicate papers
-    and to match gold titles in the eval sets."""
-    return _NON_WORD.sub("", title.lower())
 
 
 def paper_id_for(title: str) -> str:

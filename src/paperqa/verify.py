@@ -19,20 +19,22 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .citations import (
+from .citations import sanitize
+from .evidence import Embed, attached_numbers
+from .question import QuestionAnalysis
+from .settings import AnswerSettings
+from .text import (
+    NameMatcher,
     cited_numbers,
+    content_terms,
+    name_tokens,
+    normalize_title,
     numbers_of,
-    sanitize,
     split_sentences,
     strip_markers,
     unsupported_numbers,
 )
-from .evidence import Embed, attached_numbers
-from .keyword import content_terms
-from .question import QuestionAnalysis
-from .retrieve import NameMatcher, name_tokens
-from .settings import AnswerSettings
-from .types import Source, normalize_title
+from .types import Source
 
 Verdict = Literal["supported", "reattributed", "dropped"]
 

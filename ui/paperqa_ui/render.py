@@ -19,11 +19,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from paperqa.citations import replace_markers
 from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, n_questions, saved_at
 from paperqa.history import ChatSummary, Conversation
 from paperqa.references import listed_sources, reference, references_heading
+from paperqa.text import replace_markers
 from paperqa.types import Answer, IngestReport, Paper, Source, http_link
 
 SOURCES_PLACEHOLDER = "_The papers behind each answer appear here, with their scores._"

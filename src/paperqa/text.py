@@ -1,0 +1,332 @@
+"""Language rules, one home for all of them: sentences, citation markers, numbers, terms (the
+keyword index's tokenizer and stemmer), method names and who owns them, title keys, word forms and
+stop lists. Every stage imports these; nothing here imports the project.
+
+May touch: nothing but the text it is given (bm25s and PyStemmer for terms, loaded on first use).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+# ---- sentences and citation markers ------------------------------------------------------------
+# [1]  [1, 2]  [1-3]  [1][2]  [Source 1]  【1】
+_MARKER = re.compile(
+    r"[\[【]\s*(?:sources?\s*)?(\d+(?:\s*(?:,|;|-|–|and)\s*(?:sources?\s*)?\d+)*)\s*[\]】]", re.I
+)
+_NUM = re.compile(r"\d+")
+_RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
+_ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)(?<!\bNo\.)"
+# A sentence ends at . ! ? — also when a closing bracket or quote follows it ("….} Our code …").
+_SENT_SPLIT = re.compile(_ABBREV + r"(?:(?<=[.!?])|(?<=[.!?][)\]}\"'”]))\s+(?=[A-Z0-9\"'(\[*])")
+
+
+def _numbers_in(group: str) -> list[int]:
+    out: list[int] = []
+    for m in _RANGE.finditer(group):
+        a, b = int(m.group(1)), int(m.group(2))
+        if 0 < b - a < 20:
+            out.extend(range(a, b + 1))
+    group = _RANGE.sub("", group)
+    out.extend(int(x) for x in _NUM.findall(group))
+    seen: list[int] = []
+    for n in out:
+        if n not in seen:
+            seen.append(n)
+    return seen
+
+
+def marker_numbers(text: str) -> list[int]:
+    """Every source number a marker in `text` cites, in order, repeats kept ("[1] … [1, 2]" ->
+    [1, 1, 2]): what a citation check counts."""
+    return [n for m in _MARKER.finditer(text) for n in _numbers_in(m.group(1))]
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Source numbers cited in `text`, in order of first appearance."""
+    return list(dict.fromkeys(marker_numbers(text)))
+
+
+def replace_markers(text: str, repl: Callable[[int], str]) -> str:
+    """Each marker in `text` replaced by `repl(n)` for every number it cites, joined in order
+    ("[1, 2]" -> repl(1) + repl(2)): how markers are rewritten, linked or dropped."""
+    return _MARKER.sub(lambda m: "".join(repl(n) for n in _numbers_in(m.group(1))), text)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split prose into sentences; markers stay with the sentence before them."""
+    text = re.sub(r"\s+", " ", text).strip()
+    if not text:
+        return []
+    # Move a marker that follows the full stop ("… results. [2]") before it.
+    text = re.sub(r"([.!?])\s*((?:\[\d+\])+)", r" \2\1", text)
+    return [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+
+
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+
+
+# ---- numbers -----------------------------------------------------------------------------------
+_NUMBERISH = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?")
+
+
+def numbers_of(text: str) -> set[str]:
+    """Numeric facts in a text ('53.0', '1.9x', '32K'), marker numbers excluded."""
+    out: set[str] = set()
+    for m in _NUMBERISH.finditer(strip_markers(text)):
+        num = m.group(1).replace(",", "")
+        out.add(num.rstrip("0").rstrip(".") if "." in num else num)
+    return out
+
+
+def unsupported_numbers(claim: str, evidence: str) -> set[str]:
+    """Numbers the claim states that the evidence does not contain."""
+    return numbers_of(claim) - numbers_of(evidence)
+
+
+# ---- terms: what BM25, evidence ranking and the verifier match on ---------------------------------
+TOKEN_PATTERN = r"(?u)\b\w\w+\b"  # llama-index BM25Retriever's default
+_local = threading.local()
+_stop_lock = threading.Lock()
+_stop_terms: frozenset[str] | None = None
+
+
+def stemmer() -> Any:
+    """PyStemmer's English stemmer (one per thread: a Stemmer object is not thread-safe)."""
+    st = getattr(_local, "stemmer", None)
+    if st is None:
+        import Stemmer
+
+        st = _local.stemmer = Stemmer.Stemmer("english")
+    return st
+
+
+def tokenize(texts: Sequence[str], return_ids: bool) -> Any:
+    """bm25s's tokenizer with the package's settings (see `terms`)."""
+    import bm25s
+
+    return bm25s.tokenize(
+        list(texts),
+        stopwords="en",
+        stemmer=stemmer(),
+        token_pattern=TOKEN_PATTERN,
+        return_ids=return_ids,
+        show_progress=False,
+    )
+
+
+def terms(texts: Sequence[str]) -> list[list[str]]:
+    """Each text as BM25 indexes it: words (TOKEN_PATTERN), English stopwords removed, stemmed.
+
+    The one tokenizer of the package: the keyword index, evidence ranking, coverage checks and
+    the verifier's word overlap all match words this way."""
+    if not texts:
+        return []
+    return list(tokenize(texts, return_ids=False))
+
+
+def content_terms(texts: Sequence[str]) -> list[list[str]]:
+    """`terms` without function words ("what", "did", "their"): llama-index's NLTK English stop
+    list, stemmed like the terms. What evidence ranking and the verifier match on."""
+    global _stop_terms
+    if _stop_terms is None:
+        from llama_index.core.utils import globals_helper
+
+        with _stop_lock:
+            _stop_terms = frozenset(t for ts in terms(sorted(globals_helper.stopwords)) for t in ts)
+    stop = _stop_terms
+    return [[t for t in ts if t not in stop] for ts in terms(texts)]
+
+
+# ---- names: method and model names in a question, and the paper that owns one ------------------
+
+
+class Titled(Protocol):
+    """What a name's owner is judged on: a paper's title and abstract."""
+
+    title: str
+    abstract: str
+
+
+_STOP_NAMES = {
+    "LLM",
+    "LLMS",
+    "AI",
+    "GPU",
+    "GPUS",
+    "CPU",
+    "NLP",
+    "RL",
+    "SFT",
+    "ML",
+    "DNN",
+    "CNN",
+    "RNN",
+    "API",
+    "I",
+    "A",
+    "HOW",
+    "WHAT",
+    "WHICH",
+    "DO",
+    "DOES",
+    "THE",
+    "COMPARE",
+    "SUMMARIZE",
+    "IS",
+    "ARE",
+}
+# Letters of any script ("TÜLU"), digits, and the joiners names use ("DeepSpeed-MoE", "C++").
+_TOKEN = re.compile(r"[^\W_][\w^+.\-]*[^\W_]|[^\W_]+\+*")
+
+
+def name_tokens(question: str, loose: bool = False) -> list[str]:
+    """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit.
+
+    With `loose`, a capitalised word in mid-sentence ("Domino", "Danish") counts too: it may
+    name a paper, which ranking checks against titles before trusting it."""
+    names: list[str] = []
+    for i, tok in enumerate(_TOKEN.findall(question)):
+        core = tok.strip(".-")
+        if len(core) < 2 or core.upper() in _STOP_NAMES or core in names:
+            continue
+        inner_caps = any(c.isupper() for c in core[1:])
+        has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
+        strict = inner_caps or has_digit or (core.isupper() and len(core) >= 3)
+        capitalised = i > 0 and core[0].isupper()
+        if strict or (capitalised and "-" in core) or (loose and capitalised and len(core) >= 4):
+            names.append(core)
+    return names
+
+
+# A paper owns a name its title holds, or one its abstract says OWNER_MENTIONS times (one fewer when
+# it defines it: "… (FreePRM)"): a paper that only cites a method names it once or twice.
+OWNER_MENTIONS = 3
+
+
+class NameMatcher:
+    """Does a paper introduce `name` (not just mention it)? Patterns compiled once per name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        edge = r"(?<![^\W_])" + re.escape(name) + r"(?![^\W_])"
+        self.any_case = re.compile(edge, re.I)
+        self.exact = re.compile(edge)
+        self.defined = re.compile(r"\(\s*" + re.escape(name) + r"\s*\)")
+
+    def owns(self, paper: Titled) -> bool:
+        if self.any_case.search(paper.title):
+            return True
+        hits = len(self.exact.findall(paper.abstract))
+        return hits >= OWNER_MENTIONS or (
+            hits >= OWNER_MENTIONS - 1 and self.defined.search(paper.abstract) is not None
+        )
+
+
+# ---- titles -----------------------------------------------------------------------------------
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalize_title(title: str) -> str:
+    """Lower-case, non-word characters removed: the key used to deduplicate papers
+    and to match gold titles in the eval sets."""
+    return _NON_WORD.sub("", title.lower())
+
+
+# ---- word forms and stop lists ------------------------------------------------------------------
+def same_word(a: str, b: str) -> bool:
+    """'loss' / 'losses', 'model' / 'models': the same first letters, as far as the shorter goes
+    (at most five)."""
+    n = min(5, len(a), len(b))
+    return n >= 3 and a[:n] == b[:n]
+
+
+# Words that never start, end or sit inside a key phrase of a summary's theme.
+PHRASE_STOP = set(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "for",
+        "and",
+        "or",
+        "in",
+        "on",
+        "to",
+        "with",
+        "by",
+        "from",
+        "via",
+        "as",
+        "at",
+        "is",
+        "are",
+        "be",
+        "we",
+        "our",
+        "this",
+        "that",
+        "these",
+        "those",
+        "its",
+        "their",
+        "it",
+        "which",
+        "while",
+        "than",
+        "into",
+        "over",
+        "under",
+        "using",
+        "based",
+        "new",
+        "novel",
+        "large",
+        "language",
+        "models",
+        "model",
+        "llm",
+        "llms",
+        "paper",
+        "approach",
+        "method",
+        "methods",
+        "framework",
+        "training",
+        "train",
+        "trained",
+        "propose",
+        "proposed",
+        "show",
+        "results",
+        "achieve",
+        "achieves",
+        "significant",
+        "significantly",
+        "existing",
+        "different",
+        "various",
+        "however",
+        "also",
+        "can",
+        "such",
+        "both",
+        "more",
+        "most",
+        "less",
+        "several",
+        "two",
+        "three",
+        "one",
+        "first",
+        "study",
+        "work",
+        "task",
+        "tasks",
+    ]
+)

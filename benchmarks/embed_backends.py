@@ -232,8 +232,8 @@ def make_backends(
     paths: dict[str, Path], model_dir: str, threads: int, batch_size: int
 ) -> dict[str, tuple[Embed, EmbedQuery]]:
     """Per backend: (embed a list of texts, embed one query) at this thread count."""
-    from paperqa.embedding import make_embed_model
     from paperqa.settings import EmbeddingSettings
+    from paperqa.store.embedding import make_embed_model
 
     torch_model = make_embed_model(EmbeddingSettings(batch_size=batch_size))
     out: dict[str, tuple[Embed, EmbedQuery]] = {
@@ -433,10 +433,10 @@ def main() -> None:
     import transformers
 
     from paperqa.api import bundled_corpus
-    from paperqa.embedding import default_embedding_path
     from paperqa.evaluate import load_questions
-    from paperqa.ingest import expand_paths, parse_files
+    from paperqa.ingest.parse import expand_paths, parse_files
     from paperqa.settings import EmbeddingSettings
+    from paperqa.store.embedding import default_embedding_path
 
     transformers.logging.set_verbosity_error()
     cpu = cpu_info()

@@ -67,9 +67,9 @@ def _start_infinity(exe: str, model_dir: str) -> tuple[subprocess.Popen[bytes], 
 def measure(url: str, repeats: int, batch_size: int) -> dict[str, Any]:
     """Papers/s for in-process embedding and for the server at each of CONCURRENCIES."""
     from paperqa.api import bundled_corpus
-    from paperqa.embedding import make_embed_model
-    from paperqa.ingest import expand_paths, parse_files
+    from paperqa.ingest.parse import expand_paths, parse_files
     from paperqa.settings import EmbeddingSettings
+    from paperqa.store.embedding import make_embed_model
 
     papers = parse_files(expand_paths([bundled_corpus()])).papers
     texts = [f"{p.title}\n\n{p.abstract}" for p in papers]
@@ -160,8 +160,8 @@ def main() -> None:
         write(json.loads((args.out / "embed_server.json").read_text()), args.out)
         return
 
-    from paperqa.embedding import default_embedding_path
     from paperqa.settings import apply_offline_defaults
+    from paperqa.store.embedding import default_embedding_path
 
     apply_offline_defaults()
     # A SIGTERM (a `timeout`, say) unwinds like Ctrl-C, so the server started here is stopped too.

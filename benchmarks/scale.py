@@ -52,7 +52,7 @@ def _name(rng: random.Random) -> str:
 def generate(n: int, out: Path, seed: int = 7) -> Path:
     """n synthetic papers as JSONL, each a perturbed copy of a real abstract."""
     from paperqa.api import bundled_corpus
-    from paperqa.ingest import expand_paths, parse_files
+    from paperqa.ingest.parse import expand_paths, parse_files
     from paperqa.text import split_sentences
 
     base = parse_files(expand_paths([bundled_corpus()])).papers
@@ -92,7 +92,7 @@ def single_pass_seconds(model: Any, papers: list[Any]) -> float:
     """Seconds the embedding model takes to embed one title + abstract text per paper (the model
     truncates what exceeds its window) with its text call (it tokenizes, then embeds): the
     single-pass rate ingest is held against."""
-    from paperqa.chunking import embed_text
+    from paperqa.store.chunking import embed_text
 
     texts = [embed_text(p.title, p.abstract or p.title) for p in papers]
     model.get_text_embedding_batch(texts[:8])  # warm
@@ -103,9 +103,9 @@ def single_pass_seconds(model: Any, papers: list[Any]) -> float:
 
 def raw_embedding_rate(jsonl: Path, sample: int, scratch: Path) -> float:
     """Single-pass papers/s (`single_pass_seconds`) on the first `sample` papers of the JSONL."""
-    from paperqa.index import PaperIndex
-    from paperqa.ingest import parse_files
+    from paperqa.ingest.parse import parse_files
     from paperqa.settings import Settings
+    from paperqa.store.index import PaperIndex
 
     head = scratch / "sample.jsonl"
     head.write_text("".join(line for _, line in zip(range(sample), jsonl.open(), strict=False)))
@@ -122,7 +122,7 @@ def bundled(repeats: int) -> dict[str, Any]:
     of (single-pass embedding of every paper, then a whole ingest into a new data folder: parse,
     chunk, embed, write, keyword index), alternated so a busy machine slows both alike. Medians."""
     from paperqa.api import PaperQA, bundled_corpus
-    from paperqa.ingest import expand_paths, parse_files
+    from paperqa.ingest.parse import expand_paths, parse_files
     from paperqa.settings import Settings
 
     papers = parse_files(expand_paths([bundled_corpus()])).papers
@@ -314,7 +314,7 @@ def _server_disk(pid: int | None) -> int:
 def _batches(jsonl: Path, size: int, skip: int, scratch: Path) -> Any:
     """The JSONL's papers `size` at a time, parsed as ingest parses them (`parse_files`), after
     the first `skip` lines: a load of a million papers never holds them all."""
-    from paperqa.ingest import parse_files
+    from paperqa.ingest.parse import parse_files
 
     part = scratch / "batch.jsonl"
     with jsonl.open(encoding="utf-8") as fh:
@@ -354,8 +354,8 @@ def store_only(
     """Load n synthetic papers with hashed vectors into the store and keyword index; time it.
     `partial`: measure an unfinished load as it stands (its keyword index built first), without
     loading more; the row is labelled with the papers it holds."""
-    from paperqa.index import PaperIndex
     from paperqa.settings import Settings
+    from paperqa.store.index import PaperIndex
 
     jsonl = work / f"synthetic_{n}.jsonl"
     if not jsonl.is_file():
@@ -488,8 +488,8 @@ def ingest_rss(n: int, work: Path) -> dict[str, Any]:
 def _keyword_build_worker(jsonl: Path, segment_papers: int, out: Path) -> None:
     """Build the keyword index of the JSONL's papers (parsed and held as ingest holds them) with
     segments of at most `segment_papers`: the RSS it adds, its time, and query latency."""
-    from paperqa.ingest import parse_files
-    from paperqa.keyword import KeywordIndex, KeywordPolicy
+    from paperqa.ingest.parse import parse_files
+    from paperqa.store.keyword import KeywordIndex, KeywordPolicy
 
     papers = parse_files([jsonl]).papers
     by_id = {p.id: p for p in papers}
@@ -529,7 +529,7 @@ def _keyword_build_worker(jsonl: Path, segment_papers: int, out: Path) -> None:
 def keyword_build(n: int, work: Path) -> list[dict[str, Any]]:
     """`_keyword_build_worker` on n synthetic papers, once as one segment and once with the
     default segment size, each in a new process."""
-    from paperqa.keyword import KeywordPolicy
+    from paperqa.store.keyword import KeywordPolicy
 
     jsonl = work / f"synthetic_{n}.jsonl"
     if not jsonl.is_file():

@@ -31,7 +31,7 @@ def _papers() -> list[Paper]:
 @pytest.fixture()
 def small_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PaperQA]:
     """A PaperQA on three papers in a fresh data folder; embeddings from FakeEmbedModel."""
-    monkeypatch.setattr("paperqa.index.make_embed_model", lambda _settings: FakeEmbedModel())
+    monkeypatch.setattr("paperqa.store.index.make_embed_model", lambda _settings: FakeEmbedModel())
     app = PaperQA(Settings(home=tmp_path / "home"))
     app.index.upsert(_papers())
     yield app

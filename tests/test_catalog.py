@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.catalog import CATALOG_FILE, PaperCatalog
-from paperqa.index import PaperIndex
-from paperqa.ingest import identifier_keys
+from paperqa.ingest.parse import identifier_keys
 from paperqa.settings import Settings
+from paperqa.store.catalog import CATALOG_FILE, PaperCatalog
+from paperqa.store.index import PaperIndex
 from paperqa.types import Paper
 
 from .fakes import FakeEmbedModel
@@ -105,7 +105,7 @@ def test_a_lost_catalog_is_refilled_from_chroma_and_a_stale_one_is_corrected(tmp
 
 
 def test_after_an_interrupted_ingest_every_stored_paper_is_compared_with_the_catalog(tmp_path: Path) -> None:
-    from paperqa.chroma import UNFINISHED
+    from paperqa.store.chroma import UNFINISHED
 
     settings = Settings(home=tmp_path)
     index = PaperIndex(settings, embed_model=FakeEmbedModel())

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from paperqa.chunking import SPECIAL_TOKENS, chunk_papers, embed_text, estimated_counter, passage_source
+from paperqa.store.chunking import SPECIAL_TOKENS, chunk_papers, embed_text, estimated_counter, passage_source
 
 from .fakes import paper
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperqa import prompts
-from paperqa.citations import sanitize, sanitize_partial
+from paperqa.answer.citations import sanitize, sanitize_partial
 from paperqa.errors import PaperQAError
 from paperqa.text import cited_numbers, numbers_of, split_sentences, unsupported_numbers
 

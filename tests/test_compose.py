@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from paperqa.compose import (
+from paperqa.answer.compose import (
     aspect_of,
     attributed,
     comparison_lead,
@@ -18,7 +18,7 @@ from paperqa.compose import (
     theme_labels,
     third_person,
 )
-from paperqa.evidence import Scored
+from paperqa.answer.evidence import Scored
 from paperqa.types import Source
 
 from .fakes import paper, source

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperqa.embedding import batches_in_flight, make_embed_model
 from paperqa.errors import ConfigError
 from paperqa.settings import EmbeddingSettings, Settings
+from paperqa.store.embedding import batches_in_flight, make_embed_model
 
 from .conftest import CORPUS, free_port, run_cli
 from .fakes import EmbeddingsEndpoint

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paperqa.embedding import default_embedding_path, make_embed_model
 from paperqa.settings import EmbeddingSettings, Settings
+from paperqa.store.embedding import default_embedding_path, make_embed_model
 from paperqa.text import normalize_title
 
 from .conftest import CORPUS, ROOT, free_port, serving
@@ -101,7 +101,7 @@ def test_ingest_and_dense_retrieval_through_infinity(infinity: str, tmp_path: Pa
 
 
 def test_server_vectors_agree_with_in_process_ones(infinity: str) -> None:
-    from paperqa.ingest import parse_files
+    from paperqa.ingest.parse import parse_files
 
     papers = parse_files([CORPUS / PAGE]).papers[:24]
     texts = [f"{p.title}\n{p.abstract}" for p in papers] + ["x " * 600]  # the last one is truncated

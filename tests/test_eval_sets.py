@@ -14,7 +14,7 @@ import pytest
 
 from paperqa.api import bundled_corpus
 from paperqa.evaluate import Question, load_questions
-from paperqa.ingest import expand_paths, parse_files
+from paperqa.ingest.parse import expand_paths, parse_files
 from paperqa.text import normalize_title
 from paperqa.types import Paper
 

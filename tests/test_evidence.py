@@ -8,8 +8,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pytest
 
-from paperqa.evidence import Scored, answer_parts, covers, is_boilerplate, lead_sentences, rank_sentences
-from paperqa.question import analyze
+from paperqa.answer.evidence import (
+    Scored,
+    answer_parts,
+    covers,
+    is_boilerplate,
+    lead_sentences,
+    rank_sentences,
+)
+from paperqa.answer.question import analyze
 from paperqa.types import Source
 
 from .fakes import FakeEmbedder, FakeLexicon, source
@@ -247,7 +254,7 @@ def test_links_and_release_notes_are_never_evidence_but_a_finding_beside_a_link_
 
 
 def test_a_number_inside_another_is_not_stated_next_to_the_focus() -> None:
-    from paperqa.evidence import attached_numbers
+    from paperqa.answer.evidence import attached_numbers
 
     sentence = "We pre-train on 13.6B tokens and then tune for 3 epochs."
     assert attached_numbers(sentence, {"13.6", "3"}, "tokens") == {"13.6"}

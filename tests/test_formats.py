@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from paperqa.ingest import parse_files
+from paperqa.ingest.parse import parse_files
 from paperqa.types import paper_id_for
 
 ABS = "We propose a method that makes training faster. It reaches 2.5x speedup on eight GPUs in our tests."

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from paperqa.answer.retrieve import KEYWORD_PIN, Retriever, fuse, keyword_gap, standardised
 from paperqa.evaluate import (
     CachedIndex,
     Question,
@@ -14,7 +15,6 @@ from paperqa.evaluate import (
     pick_settings,
     split_halves,
 )
-from paperqa.retrieve import KEYWORD_PIN, Retriever, fuse, keyword_gap, standardised
 from paperqa.settings import RetrievalSettings
 from paperqa.types import ChunkHit, Paper
 

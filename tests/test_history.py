@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from paperqa.answer.retrieve import Filters
 from paperqa.api import SavedChats
 from paperqa.cli import cli
 from paperqa.errors import StoreError
 from paperqa.export import conversation_markdown
 from paperqa.history import CHATS_FILE, TITLE_CHARS, ChatStore, title_of
-from paperqa.retrieve import Filters
 from paperqa.settings import Settings
 from paperqa.types import Answer, Citation, Source
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from paperqa.api import PaperQA
-from paperqa.ingest import parse_files
+from paperqa.ingest.parse import parse_files
 from paperqa.settings import Settings
 
 from .conftest import CORPUS
@@ -110,7 +110,7 @@ def test_rerun_after_a_lost_keyword_update_keeps_every_page_of_a_paper(tmp_path:
 
 
 def test_a_question_is_embedded_once_however_often_it_is_searched(tmp_path: Path) -> None:
-    from paperqa.index import PaperIndex
+    from paperqa.store.index import PaperIndex
 
     class CountingEmbedder:
         calls = 0
@@ -158,7 +158,7 @@ def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
 
     from tokenizers.pre_tokenizers import Metaspace
 
-    from paperqa.embedding import TokenPath
+    from paperqa.store.embedding import TokenPath
 
     path = TokenPath.__new__(TokenPath)  # no model needed to judge the tokenizer
     path.tokenizer = SimpleNamespace(backend_tokenizer=SimpleNamespace(pre_tokenizer=Metaspace()))
@@ -171,8 +171,8 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
     its document; a span that no longer matches its paper gives the paper's whole text."""
     import numpy as np
 
-    from paperqa.chunking import passage_source
-    from paperqa.index import PaperIndex
+    from paperqa.store.chunking import passage_source
+    from paperqa.store.index import PaperIndex
 
     from .fakes import FakeEmbedModel, paper
 

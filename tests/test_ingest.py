@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paperqa.errors import PaperQAError
-from paperqa.ingest import clean_text, expand_paths, merge_papers, parse_daily_page, parse_files
+from paperqa.ingest.parse import clean_text, expand_paths, merge_papers, parse_daily_page, parse_files
 from paperqa.text import normalize_title
 from paperqa.types import Paper, paper_id_for
 

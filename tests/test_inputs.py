@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from paperqa.answer.retrieve import Filters
 from paperqa.api import SavedChats
 from paperqa.cli import cli
 from paperqa.errors import PaperQAError
-from paperqa.retrieve import Filters
 from paperqa.settings import Settings
 from paperqa.validate import check_date, check_dates, check_top_k, clean_question
 from paperqa_ui.prefs import DEFAULT_PREFS, ask_options, prefs_from

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.ingest import expand_paths, parse_files
-from paperqa.keyword import KeywordIndex, KeywordPolicy
+from paperqa.ingest.parse import expand_paths, parse_files
+from paperqa.store.keyword import KeywordIndex, KeywordPolicy
 from paperqa.types import Paper
 
 from .conftest import CORPUS, ROOT
@@ -116,7 +116,7 @@ def test_a_reader_in_another_process_sees_new_segments(tmp_path: Path, papers: l
     assert len(reader) == 100  # loaded once, so the next change must be noticed, not just read
     target = papers[150]
     code = (
-        "import sys, pickle; from pathlib import Path; from paperqa.keyword import KeywordIndex, KeywordPolicy;"
+        "import sys, pickle; from pathlib import Path; from paperqa.store.keyword import KeywordIndex, KeywordPolicy;"
         "ps = pickle.load(open(sys.argv[2], 'rb'));"
         "KeywordIndex(Path(sys.argv[1]), KeywordPolicy(rebuild_below=10, merge_fraction=1.0)).update(ps, lambda: {})"
     )
@@ -144,7 +144,7 @@ def test_a_segment_tokenized_in_blocks_scores_exactly_as_in_one(
 ) -> None:
     """A large rebuild tokenizes KEYWORD_BLOCK papers at a time into one vocabulary: the index
     is the one a single pass builds (same hits, same scores, same IDF)."""
-    import paperqa.keyword as keyword
+    import paperqa.store.keyword as keyword
 
     whole = KeywordIndex(tmp_path / "whole")
     whole.update(papers, lambda: _by_id(papers))

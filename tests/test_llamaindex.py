@@ -18,10 +18,10 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.base.response.schema import AsyncStreamingResponse, Response, StreamingResponse
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 
+from paperqa.answer.retrieve import Filters
 from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
 from paperqa.llamaindex import VERIFIED_RULE
-from paperqa.retrieve import Filters
 from paperqa.settings import Settings
 from paperqa.types import Paper
 
@@ -49,7 +49,7 @@ def _library() -> list[Paper]:
 @pytest.fixture()
 def library(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[PaperQA]:
     """Four papers in a fresh data folder; the model replies DRAFT to every question."""
-    monkeypatch.setattr("paperqa.index.make_embed_model", lambda _settings: FakeEmbedModel())
+    monkeypatch.setattr("paperqa.store.index.make_embed_model", lambda _settings: FakeEmbedModel())
     with PaperQA(Settings(home=tmp_path / "home"), llm=ScriptedLLM(*[DRAFT] * 4)) as app:
         app.index.upsert(_library())
         yield app

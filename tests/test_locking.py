@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from paperqa import locking
 from paperqa.api import writer_lock
-from paperqa.chroma import STORE_LOCK, claim_store, release_store
 from paperqa.errors import PaperQAError, StoreError
+from paperqa.store import locking
+from paperqa.store.chroma import STORE_LOCK, claim_store, release_store
 
 
 def _another_process(then: str, path: Path) -> list[str]:
     """A Python command that tries the lock on `path`, then runs `then` (with `lock`, `holder`)."""
-    code = f"import sys, time; from pathlib import Path; from paperqa import locking; lock, holder = locking.try_lock(Path(sys.argv[1])); {then}"
+    code = f"import sys, time; from pathlib import Path; from paperqa.store import locking; lock, holder = locking.try_lock(Path(sys.argv[1])); {then}"
     return [sys.executable, "-c", code, str(path)]
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from paperqa.answer.llm import PROMPT_RESERVE_TOKENS, count_tokens, make_llm, question_token_limit
 from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
-from paperqa.llm import PROMPT_RESERVE_TOKENS, count_tokens, make_llm, question_token_limit
 from paperqa.settings import LLMSettings, Settings
 
 from .conftest import ScriptedLLM, run_cli

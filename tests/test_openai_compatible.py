@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.llm import embedded_model_path
+from paperqa.answer.llm import embedded_model_path
 
 from .conftest import free_port, run_cli, serving
 

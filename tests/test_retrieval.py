@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from paperqa.retrieve import Filters, comparison_parts, rewrite_followup
+from paperqa.answer.retrieve import Filters, comparison_parts, rewrite_followup
 from paperqa.text import name_tokens, normalize_title
 
 from .conftest import DEV
@@ -154,7 +154,7 @@ def test_every_paper_a_summary_search_lists_has_its_best_passage_and_similarity_
 def test_sides_found_only_by_keywords_do_not_break_a_comparison(app) -> None:  # type: ignore[no-untyped-def]
     """At scale a compared side can be found by BM25 alone, with no dense chunk among the
     candidates (this crashed the 10k-paper benchmark)."""
-    from paperqa.retrieve import Retriever
+    from paperqa.answer.retrieve import Retriever
 
     class KeywordOnly:
         def __init__(self, index) -> None:  # type: ignore[no-untyped-def]

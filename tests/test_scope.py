@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from paperqa.answer.retrieve import Filters, Retriever
 from paperqa.api import PaperQA
 from paperqa.cli import cli, main
 from paperqa.errors import PaperQAError
-from paperqa.retrieve import Filters, Retriever
 from paperqa.settings import RetrievalSettings, Settings
 from paperqa.types import ChunkHit, Paper
 from paperqa_ui.app import PaperQAUI, parse_paper_ids
@@ -99,7 +99,7 @@ def test_a_scoped_comparison_picks_its_sides_only_among_the_chosen_papers() -> N
 @pytest.fixture()
 def small_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A data folder with three papers; embeddings from FakeEmbedModel, every LLM scripted (silent)."""
-    monkeypatch.setattr("paperqa.index.make_embed_model", lambda _settings: FakeEmbedModel())
+    monkeypatch.setattr("paperqa.store.index.make_embed_model", lambda _settings: FakeEmbedModel())
     monkeypatch.setattr("paperqa.api.make_llm", lambda _settings: ScriptedLLM())
     home = tmp_path / "home"
     with PaperQA(Settings(home=home)) as app:

@@ -10,7 +10,7 @@ import pytest
 
 from paperqa.api import PaperQA, writer_lock
 from paperqa.errors import PaperQAError
-from paperqa.ingest import parse_files, safe_file_name
+from paperqa.ingest.parse import parse_files, safe_file_name
 from paperqa.references import reference
 from paperqa.settings import Settings, UISettings
 from paperqa.types import Paper, http_link

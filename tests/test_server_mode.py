@@ -102,7 +102,7 @@ def test_an_ingest_in_one_process_while_another_queries(chroma_url: str, tmp_pat
     new = next(p for p in reader.papers() if other in p.pages)
     assert new.id in [s.paper.id for s in reader.retriever.search(new.title, k=3).sources]
     # Chroma keeps no texts: the reader's hits read theirs from its catalog, filled from the server
-    from paperqa.chunking import passage_source
+    from paperqa.store.chunking import passage_source
 
     catalog = reader.index.papers()
     hits = reader.index.dense_search(reader.index.embed_query(new.title), 5)

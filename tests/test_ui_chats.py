@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from paperqa.answer import Event
+from paperqa.answer.engine import Event
 from paperqa.api import SavedChats
 from paperqa.errors import StoreError
 from paperqa.history import ChatSummary, Conversation, Turn

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from paperqa.answer import Event
+from paperqa.answer.engine import Event
+from paperqa.answer.retrieve import Filters, Retrieval
 from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, to_markdown
 from paperqa.references import reference
-from paperqa.retrieve import Filters, Retrieval
 from paperqa.settings import BackendSettings, Settings, UISettings
 from paperqa.types import Answer, Citation, IngestError, IngestReport, Paper, Source
 from paperqa_ui.app import PaperQAUI

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from paperqa.question import analyze
-from paperqa.settings import AnswerSettings
-from paperqa.types import Source
-from paperqa.verify import (
+from paperqa.answer.question import analyze
+from paperqa.answer.verify import (
     Claim,
     Verifier,
     answers,
@@ -17,6 +15,8 @@ from paperqa.verify import (
     only_names_a_paper,
     strip_title_prefix,
 )
+from paperqa.settings import AnswerSettings
+from paperqa.types import Source
 
 from .fakes import FakeEmbedder, source
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.ingest import (
+from paperqa.ingest.parse import (
     adopt_known_ids,
     arxiv_id_of,
     detect_format,
@@ -227,7 +227,7 @@ def test_bibtex_reports_a_broken_entry_by_line_and_keeps_the_others(tmp_path: Pa
 
 
 def test_uploads_accept_both_zotero_export_types() -> None:
-    from paperqa.ingest import UPLOAD_SUFFIXES, safe_file_name
+    from paperqa.ingest.parse import UPLOAD_SUFFIXES, safe_file_name
 
     for name in ("My Library.json", "My Library.ris"):
         assert Path(safe_file_name(name)).suffix in UPLOAD_SUFFIXES

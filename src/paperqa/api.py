@@ -22,23 +22,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from . import locking
-from .answer import AnswerEngine, Event, classify
-from .chroma import remove_store
-from .errors import PaperQAError, first_line
-from .export import conversation_markdown
-from .files import private_dir, store_upload
-from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
-from .index import PaperIndex
-from .ingest import (
-    UPLOAD_SUFFIXES,
-    adopt_known_ids,
-    expand_paths,
-    identifier_keys,
-    parse_files,
-    safe_file_name,
-)
-from .llm import (
+from .answer.engine import AnswerEngine, Event, classify
+from .answer.llm import (
     CHARS_PER_TOKEN,
     PROMPT_RESERVE_TOKENS,
     ChatModel,
@@ -47,8 +32,23 @@ from .llm import (
     make_llm,
     question_token_limit,
 )
-from .retrieve import Filters, Retrieval, Retriever, rewrite_followup
+from .answer.retrieve import Filters, Retrieval, Retriever, rewrite_followup
+from .errors import PaperQAError, first_line
+from .export import conversation_markdown
+from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
+from .ingest.parse import (
+    UPLOAD_SUFFIXES,
+    adopt_known_ids,
+    expand_paths,
+    identifier_keys,
+    parse_files,
+    safe_file_name,
+)
 from .settings import LLMSettings, Settings, apply_offline_defaults
+from .store import locking
+from .store.chroma import remove_store
+from .store.files import private_dir, store_upload
+from .store.index import PaperIndex
 from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
 from .validate import check_top_k, clean_question
 

@@ -153,8 +153,8 @@ def ask(
     chroma_url: str | None,
 ) -> None:
     """Answer QUESTION from the corpus, with numbered citations and references."""
+    from .answer.retrieve import Filters
     from .references import references_heading
-    from .retrieve import Filters
     from .validate import check_top_k, clean_question
 
     # Checked before the index and models load: a typo costs no wait.
@@ -294,7 +294,7 @@ def serve(
 def check(home: str | None) -> None:
     """Test the configured LLM with a one-line request."""
     settings = _settings(home)
-    from .llm import check_llm
+    from .answer.llm import check_llm
 
     click.echo(check_llm(settings.llm))
 

@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .answer.retrieve import Mode, Retriever, rewrite_followup
 from .api import PaperQA
 from .errors import PaperQAError, first_line
-from .retrieve import Mode, Retriever, rewrite_followup
 from .settings import RetrievalSettings
 from .text import marker_numbers, normalize_title
 

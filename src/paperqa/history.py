@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .errors import StoreError
-from .files import private_file
+from .store.files import private_file
 from .types import Answer
 
 CHATS_FILE = "chats.sqlite3"

@@ -33,13 +33,13 @@ from llama_index.core.base.response.schema import (
 from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
+from .answer.retrieve import Filters
 from .errors import PaperQAError
-from .retrieve import Filters
 from .settings import LLMSettings
 from .types import Answer, Source, Style
 
 if TYPE_CHECKING:
-    from .answer import Event
+    from .answer.engine import Event
     from .api import PaperQA
 
 

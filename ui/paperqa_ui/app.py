@@ -22,6 +22,7 @@ from typing import Any
 import gradio as gr
 from starlette.middleware import Middleware
 
+from paperqa.answer.retrieve import Filters
 from paperqa.api import SEARCH_LIMIT, Event, PaperQA
 from paperqa.backends import (
     CUSTOM_SERVER,
@@ -35,8 +36,7 @@ from paperqa.backends import (
 from paperqa.errors import PaperQAError
 from paperqa.export import conversation_markdown, to_bibtex, to_markdown
 from paperqa.history import Conversation
-from paperqa.ingest import UPLOAD_SUFFIXES
-from paperqa.retrieve import Filters
+from paperqa.ingest.parse import UPLOAD_SUFFIXES
 from paperqa.settings import Settings, UISettings
 from paperqa.types import Answer
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from paperqa.answer.retrieve import Filters
 from paperqa.backends import SERVER_DEFAULT, LLMChoice, resolve
-from paperqa.retrieve import Filters
 from paperqa.settings import LLMSettings, Settings
 
 STYLES = {"auto": None, "concise": "factoid", "detailed": "summary", "table": "comparison", "list": "listing"}

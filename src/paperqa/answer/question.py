@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .text import name_tokens
+from ..text import name_tokens
 
 AnswerKind = Literal["quantity", "name", "yesno", "mechanism", "definition", "list", "other"]
 

@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .text import split_sentences
-from .types import Paper
+from ..text import split_sentences
+from ..types import Paper
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 TokenIds = Callable[[Sequence[str]], list[list[int]]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .text import replace_markers
+from ..text import replace_markers
 
 
 def sanitize(text: str, valid: set[int]) -> tuple[str, list[int]]:

@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import ConfigError
-from .settings import LLMSettings
+from ..errors import ConfigError
+from ..settings import LLMSettings
 
 # Characters per token when the model's tokenizer is not at hand (servers): English prose in
 # the BPE vocabularies of current models averages about four.

@@ -21,8 +21,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
 
+from ..types import Paper
 from .files import private_file
-from .types import Paper
 
 CATALOG_FILE = "papers.sqlite3"
 # Papers kept parsed: a few answers' sources and a corpus page; a few MB.

@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..errors import ConfigError, first_line
+from ..settings import EmbeddingSettings
 from .chunking import tokenizer_ids
-from .errors import ConfigError, first_line
-from .settings import EmbeddingSettings
 
 T = TypeVar("T")
 

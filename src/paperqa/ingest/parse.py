@@ -36,9 +36,9 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
-from .errors import PaperQAError, first_line
-from .text import normalize_title
-from .types import IngestError, Paper, ParseResult, paper_id_for
+from ..errors import PaperQAError, first_line
+from ..text import normalize_title
+from ..types import IngestError, Paper, ParseResult, paper_id_for
 
 log = logging.getLogger(__name__)
 

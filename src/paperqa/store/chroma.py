@@ -19,10 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError, StoreError
+from ..settings import Settings
 from . import locking
-from .errors import ConfigError, StoreError
 from .files import private_file
-from .settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -29,9 +29,9 @@ from typing import Protocol
 
 import numpy as np
 
+from ..text import NameMatcher, name_tokens, numbers_of, same_word, split_sentences
+from ..types import Source
 from .question import QuestionAnalysis
-from .text import NameMatcher, name_tokens, numbers_of, same_word, split_sentences
-from .types import Source
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 

@@ -30,11 +30,11 @@ from typing import Literal
 
 import numpy as np
 
-from .index import PaperIndex
-from .settings import RetrievalSettings
-from .text import NameMatcher, name_tokens
-from .types import ChunkHit, Paper, Source
-from .validate import check_dates
+from ..settings import RetrievalSettings
+from ..store.index import PaperIndex
+from ..text import NameMatcher, name_tokens
+from ..types import ChunkHit, Paper, Source
+from ..validate import check_dates
 
 Mode = Literal["hybrid", "dense", "bm25"]
 

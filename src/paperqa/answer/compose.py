@@ -15,9 +15,9 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from ..text import PHRASE_STOP, split_sentences
+from ..types import Paper, Source
 from .evidence import Scored
-from .text import PHRASE_STOP, split_sentences
-from .types import Paper, Source
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
 SHORT_NAME_WORDS = 5

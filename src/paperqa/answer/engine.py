@@ -27,7 +27,11 @@ from typing import Literal
 
 import numpy as np
 
-from . import compose, prompts
+from .. import prompts
+from ..settings import AnswerSettings, RetrievalSettings
+from ..text import NameMatcher, cited_numbers, name_tokens, split_sentences
+from ..types import Answer, Citation, Paper, Source, Style
+from . import compose
 from .citations import sanitize_partial
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
@@ -42,9 +46,6 @@ from .retrieve import (
     relevance_ok,
     rewrite_followup,
 )
-from .settings import AnswerSettings, RetrievalSettings
-from .text import NameMatcher, cited_numbers, name_tokens, split_sentences
-from .types import Answer, Citation, Paper, Source, Style
 from .verify import Claim, Verifier, answers, looks_like_instruction
 
 # "each" compares only as a subject ("how large a batch did each reach", "each of these",

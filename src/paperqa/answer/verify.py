@@ -19,11 +19,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .citations import sanitize
-from .evidence import Embed, attached_numbers
-from .question import QuestionAnalysis
-from .settings import AnswerSettings
-from .text import (
+from ..settings import AnswerSettings
+from ..text import (
     NameMatcher,
     cited_numbers,
     content_terms,
@@ -34,7 +31,10 @@ from .text import (
     strip_markers,
     unsupported_numbers,
 )
-from .types import Source
+from ..types import Source
+from .citations import sanitize
+from .evidence import Embed, attached_numbers
+from .question import QuestionAnalysis
 
 Verdict = Literal["supported", "reattributed", "dropped"]
 

@@ -38,9 +38,9 @@ from typing import Any
 
 import numpy as np
 
+from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
+from ..types import Paper
 from . import locking
-from .text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
-from .types import Paper
 
 log = logging.getLogger(__name__)
 

@@ -35,6 +35,10 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import numpy as np
 
+from ..errors import ConfigError, PaperQAError, StoreError, first_line
+from ..ingest.parse import dedupe, identifier_keys, merge_papers
+from ..settings import Settings
+from ..types import ChunkHit, Paper
 from .catalog import CATALOG_FILE, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, release_store
 from .chunking import (
@@ -47,11 +51,7 @@ from .chunking import (
     tokenizer_counter,
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
-from .errors import ConfigError, PaperQAError, StoreError, first_line
-from .ingest import dedupe, identifier_keys, merge_papers
 from .keyword import KeywordIndex, KeywordPolicy
-from .settings import Settings
-from .types import ChunkHit, Paper
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.ingest.parse import identifier_keys
+from paperqa.ingest.merge import identifier_keys
 from paperqa.settings import Settings
 from paperqa.store.catalog import CATALOG_FILE, PaperCatalog
 from paperqa.store.index import PaperIndex

@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from paperqa.errors import PaperQAError
-from paperqa.ingest.parse import clean_text, expand_paths, merge_papers, parse_daily_page, parse_files
+from paperqa.ingest.merge import merge_papers
+from paperqa.ingest.pages import parse_daily_page
+from paperqa.ingest.parse import expand_paths, parse_files
+from paperqa.ingest.records import clean_text
 from paperqa.text import normalize_title
 from paperqa.types import Paper, paper_id_for
 

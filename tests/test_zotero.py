@@ -8,15 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.ingest.parse import (
-    adopt_known_ids,
-    arxiv_id_of,
-    detect_format,
-    expand_paths,
-    identifier_index,
-    normalize_doi,
-    parse_files,
-)
+from paperqa.ingest.merge import adopt_known_ids, identifier_index
+from paperqa.ingest.parse import detect_format, expand_paths, parse_files
+from paperqa.ingest.records import arxiv_id_of, normalize_doi
 from paperqa.text import normalize_title
 from paperqa.types import Paper, paper_id_for
 

@@ -36,14 +36,8 @@ from .answer.retrieve import Filters, Retrieval, Retriever, rewrite_followup
 from .errors import PaperQAError, first_line
 from .export import conversation_markdown
 from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation
-from .ingest.parse import (
-    UPLOAD_SUFFIXES,
-    adopt_known_ids,
-    expand_paths,
-    identifier_keys,
-    parse_files,
-    safe_file_name,
-)
+from .ingest.merge import adopt_known_ids, identifier_keys
+from .ingest.parse import UPLOAD_SUFFIXES, expand_paths, parse_files, safe_file_name
 from .settings import LLMSettings, Settings, apply_offline_defaults
 from .store import locking
 from .store.chroma import remove_store

@@ -36,7 +36,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import numpy as np
 
 from ..errors import ConfigError, PaperQAError, StoreError, first_line
-from ..ingest.parse import dedupe, identifier_keys, merge_papers
+from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import ChunkHit, Paper
 from .catalog import CATALOG_FILE, PaperCatalog

@@ -5,8 +5,9 @@ retrieval and its verified, cited answers into a llama-index pipeline (a router,
 sub-question engine). One node per paper: a `TextNode` with the paper's title and abstract, its id
 the paper id, its score the fused retrieval score.
 
-May touch: llama-index's retriever, query-engine, response and node classes, and `api.PaperQA`
-(its `retrieve` and `ask_stream`); nothing else (the store and the models stay behind PaperQA).
+May touch: llama-index's retriever, query-engine, response and node classes, and the `PaperQA`
+it is given (its `retrieve`, `ask` and `ask_stream`, as the `PaperQA` protocol here names them);
+nothing else (the store and the models stay behind PaperQA). It does not import `api`.
 
     retriever = app.as_retriever(top_k=5)
     for hit in retriever.retrieve("tabular foundation models"):
@@ -18,9 +19,9 @@ May touch: llama-index's retriever, query-engine, response and node classes, and
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Generator, Iterator
+from collections.abc import AsyncGenerator, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -33,14 +34,39 @@ from llama_index.core.base.response.schema import (
 from llama_index.core.prompts.mixin import PromptMixinType
 from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 
-from .answer.retrieve import Filters
+from .answer.retrieve import Filters, Retrieval
 from .errors import PaperQAError
 from .settings import LLMSettings
 from .types import Answer, Source, Style
 
 if TYPE_CHECKING:
     from .answer.engine import Event
-    from .api import PaperQA
+
+
+class PaperQA(Protocol):
+    """What these adapters need of `api.PaperQA` (which builds them): retrieval and answers. Taken
+    as an interface, so this module and `api` do not import each other."""
+
+    def retrieve(
+        self,
+        question: str,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        style: Style | Literal["auto"] | None = None,
+    ) -> Retrieval: ...
+
+    def ask_stream(
+        self,
+        question: str,
+        history: Sequence[str] = (),
+        style: Style | Literal["auto"] | None = None,
+        filters: Filters | None = None,
+        top_k: int | None = None,
+        llm_settings: LLMSettings | None = None,
+        force: bool = False,
+    ) -> Iterator[Event]: ...
+
+    def ask(self, question: str, **kw: object) -> Answer: ...
 
 
 class AskOptions(TypedDict, total=False):

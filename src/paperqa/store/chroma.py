@@ -11,15 +11,16 @@ store lock and its unfinished-ingest marker. The store itself is `index.py`.
 
 from __future__ import annotations
 
+import functools
 import logging
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from ..errors import ConfigError, StoreError
+from ..errors import ConfigError, PaperQAError, StoreError, first_line
 from ..settings import Settings
 from . import locking
 from .files import private_file
@@ -168,3 +169,32 @@ def remove_store(settings: Settings) -> None:
         (settings.home / UNFINISHED).unlink(missing_ok=True)
     finally:
         release_store(settings.home)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def store_call(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any, P], R]:
+    """A method of an object with `settings` whose Chroma failures (a damaged folder, a server
+    that went away) become one clear message."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, *args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(self, *args, **kwargs)
+        except PaperQAError:
+            raise
+        except Exception as e:
+            reason = first_line(e)
+            if self.settings.chroma_url:
+                raise StoreError(
+                    f"the Chroma server at {self.settings.chroma_url} failed: {reason}",
+                    hint="check that `chroma run` is up (its log says more), then retry",
+                ) from e
+            raise StoreError(
+                f"the index in {self.settings.chroma_dir} cannot be read: {reason}",
+                hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
+            ) from e
+
+    return wrapper

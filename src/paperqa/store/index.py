@@ -28,10 +28,9 @@ import logging
 import os
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -40,50 +39,21 @@ from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import ChunkHit, Paper
 from .catalog import CATALOG_FILE, PaperCatalog
-from .chroma import UNFINISHED, make_chroma_client, release_store
+from .chroma import UNFINISHED, make_chroma_client, release_store, store_call
 from .chunking import (
     Chunk,
     chunk_papers,
     estimated_counter,
     model_window,
-    passage_source,
-    text_check,
     tokenizer_counter,
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
+from .records import PassageSources, chunk_record, paper_record, span_texts
 
 log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int], None]
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _store_call(fn: Callable[Concatenate[PaperIndex, P], R]) -> Callable[Concatenate[PaperIndex, P], R]:
-    """Chroma failures (a damaged folder, a server that went away) become one clear message."""
-
-    @functools.wraps(fn)
-    def wrapper(self: PaperIndex, *args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return fn(self, *args, **kwargs)
-        except PaperQAError:
-            raise
-        except Exception as e:
-            reason = first_line(e)
-            if self.settings.chroma_url:
-                raise StoreError(
-                    f"the Chroma server at {self.settings.chroma_url} failed: {reason}",
-                    hint="check that `chroma run` is up (its log says more), then retry",
-                ) from e
-            raise StoreError(
-                f"the index in {self.settings.chroma_dir} cannot be read: {reason}",
-                hint="`paperqa reset --yes` deletes it; then `paperqa ingest` your files again",
-            ) from e
-
-    return wrapper
 
 
 @dataclass
@@ -104,8 +74,6 @@ class UpsertCounts:
 
 # Query vectors remembered (a question and its follow-ups, comparison sub-queries): a few KB.
 QUERY_VECTORS_KEPT = 256
-# Papers' passage sources kept (the texts chunk spans are cut from): a few searches' hits, a few MB.
-SOURCES_KEPT = 2048
 
 
 # The embedding window assumed when the model does not say (a server's): MiniLM-sized, the
@@ -152,7 +120,7 @@ class PaperIndex:
         self._catalog_checked = False
         self._catalog_full_check = interrupted
         self._query_vectors: dict[str, np.ndarray] = {}
-        self._sources: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+        self._sources = PassageSources()
         self.keyword = KeywordIndex(
             settings.keyword_dir,
             KeywordPolicy(
@@ -263,11 +231,11 @@ class PaperIndex:
         return cut(tokenizer_counter(tok) if tok is not None else estimated_counter)
 
     # ---- papers --------------------------------------------------------------------
-    @_store_call
+    @store_call
     def count(self) -> int:
         return int(self._papers.count())
 
-    @_store_call
+    @store_call
     def papers(self) -> PaperCatalog:
         """Every indexed paper by id, read on demand from the catalog (checked against Chroma's
         paper records once per process, and again when a server's count changes)."""
@@ -311,7 +279,7 @@ class PaperIndex:
             self.catalog.remove(gone)
         self._catalog_full_check = False
 
-    @_store_call
+    @store_call
     def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         got = self._papers.get(ids=ids, include=["metadatas"])
         return {pid: dict(meta) for pid, meta in zip(got["ids"], got["metadatas"], strict=False)}
@@ -415,33 +383,9 @@ class PaperIndex:
         for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
             n = int(old_meta.get("n_chunks", 0))
             with self._store_write():
-                self._papers.update(ids=[paper.id], metadatas=[self._paper_meta(paper, n)])
+                self._papers.update(ids=[paper.id], metadatas=[paper_record(paper, n)])
             self.catalog.put([paper])
         return to_embed + [p for p, _ in meta_only], current
-
-    @staticmethod
-    def _chunk_meta(paper: Paper, chunk: Chunk) -> dict[str, Any]:
-        """A chunk record: its paper, number and span of `passage_source` (with its checksum).
-        No text: the catalog has the paper, and Chroma would keep a text three times over
-        (document, metadata index, full-text index), most of a store's disk and write time."""
-        return {
-            "paper_id": paper.id,
-            "chunk": chunk.number,
-            "start": chunk.start,
-            "end": chunk.end,
-            "check": text_check(chunk.text),
-        }
-
-    @staticmethod
-    def _paper_meta(paper: Paper, n_chunks: int) -> dict[str, Any]:
-        return {
-            "title": paper.title,
-            "text_hash": paper.text_hash,
-            "meta_hash": paper.meta_hash,
-            "n_chunks": n_chunks,
-            "date": paper.date or "",
-            "json": paper.model_dump_json(),
-        }
 
     def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
         """Unit vectors of the chunks' embedded texts, in chunk order. They are embedded longest
@@ -480,12 +424,12 @@ class PaperIndex:
                 self._chunks.add(
                     ids=[f"{papers[c.owner].id}:{c.number}" for c in part],
                     embeddings=vectors[start : start + len(part)],
-                    metadatas=[self._chunk_meta(papers[c.owner], c) for c in part],
+                    metadatas=[chunk_record(papers[c.owner], c) for c in part],
                 )
             self._papers.upsert(  # the paper's JSON is in its metadata: no document either
                 ids=[p.id for p in papers],
                 embeddings=np.asarray(paper_vecs),
-                metadatas=[self._paper_meta(p, n) for p, n in zip(papers, n_chunks, strict=True)],
+                metadatas=[paper_record(p, n) for p, n in zip(papers, n_chunks, strict=True)],
             )
             self.catalog.put(papers)
         self.stats.papers_written += len(papers)
@@ -552,7 +496,7 @@ class PaperIndex:
         rows = run(int(2 * k * papers_total / len(allowed)) + k, prefilter=False)
         return rows if len(rows) >= k else run(k, prefilter=True)
 
-    @_store_call
+    @store_call
     def dense_search(self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
         """Nearest chunks by cosine similarity (higher is better), of allowed papers only."""
         rows = self._filtered_query(
@@ -570,28 +514,9 @@ class PaperIndex:
             if text is not None
         ]
 
-    def _passage_source(self, paper: Paper) -> str:
-        """`passage_source(paper)`, remembered for the last SOURCES_KEPT papers (a paper's chunks
-        and the same hits recur from search to search; splitting sentences is most of a hit's cost)."""
-        key = (paper.id, paper.abstract, paper.title)
-        with self._lock:
-            source = self._sources.get(key)
-            if source is None:
-                source = self._sources[key] = passage_source(paper)
-                if len(self._sources) > SOURCES_KEPT:
-                    self._sources.popitem(last=False)
-            else:
-                self._sources.move_to_end(key)
-            return source
-
     def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
-        """Each chunk record's text: its span of its paper's `passage_source`, read from the
-        catalog (None for a paper the catalog lacks even after a sync: another client's, being
-        written); a record from before spans has its text as its document. A span whose checksum
-        fails is read again against the paper as Chroma now holds it (another client, or a
-        concurrent ingest, changed its text since the catalog copied it); if it still fails (the
-        index predates a change of sentence splitter) it gives the whole passage source, still
-        the paper's own words, and a warning to re-ingest."""
+        """Each chunk record's text (`records.span_texts`), its papers read from the catalog (None
+        for a paper the catalog lacks even after a sync: another client's, being written)."""
         wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
@@ -599,38 +524,15 @@ class PaperIndex:
                 self._catalog_checked = False
             papers = self.papers().get_many(wanted)
 
-        def span(meta: dict[str, Any]) -> str | None:
-            paper = papers.get(str(meta["paper_id"]))
-            if paper is None:
-                return None
-            text = self._passage_source(paper)[int(meta["start"]) : int(meta["end"])]
-            return text if text_check(text) == meta.get("check") else None
-
-        texts = [span(meta) if "start" in meta else doc or "" for meta, doc in records]
-        stale = {str(m["paper_id"]) for (m, _d), t in zip(records, texts, strict=True) if t is None}
-        stale &= set(papers)
-        if stale:  # the catalog's copy may be older than the chunks: take Chroma's
-            got = self._papers.get(ids=sorted(stale), include=["metadatas"])
+        def from_chroma(ids: set[str]) -> list[Paper]:
+            got = self._papers.get(ids=sorted(ids), include=["metadatas"])
             fresh = [Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]]
             self.catalog.put(fresh)
-            papers.update({p.id: p for p in fresh})
-        out: list[str | None] = []
-        for (meta, _doc), text in zip(records, texts, strict=True):
-            pid = str(meta.get("paper_id"))
-            if text is None and pid in stale:
-                text = span(meta)
-                if text is None:
-                    log.warning(
-                        "chunk %s of %s does not match its paper's text (index from another "
-                        "version); re-ingest the papers to re-cut it",
-                        meta.get("chunk"),
-                        pid,
-                    )
-                    text = self._passage_source(papers[pid])
-            out.append(text)
-        return out
+            return fresh
 
-    @_store_call
+        return span_texts(records, papers, self._sources.get, from_chroma)
+
+    @store_call
     def dense_papers(
         self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None
     ) -> dict[str, float]:
@@ -640,7 +542,7 @@ class PaperIndex:
         )
         return {pid: score for pid, _m, _d, score in rows}
 
-    @_store_call
+    @store_call
     def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
         """(text, embedding) of every chunk of the given papers, in chunk order."""
         if not paper_ids:
@@ -659,7 +561,7 @@ class PaperIndex:
                 out.setdefault(str(meta["paper_id"]), []).append((text, np.asarray(emb, dtype=np.float32)))
         return out
 
-    @_store_call
+    @store_call
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
         """Paper-level vectors (normalised mean of the paper's chunk embeddings)."""
         if not paper_ids:  # Chroma refuses an empty id list

@@ -8,14 +8,9 @@ from typing import Any
 import numpy as np
 
 from paperqa.answer.retrieve import KEYWORD_PIN, Retriever, fuse, keyword_gap, standardised
-from paperqa.evaluate import (
-    CachedIndex,
-    Question,
-    cross_validate,
-    pick_settings,
-    split_halves,
-)
+from paperqa.evaluate import Question
 from paperqa.settings import RetrievalSettings
+from paperqa.tuning import CachedIndex, cross_validate, pick_settings, split_halves
 from paperqa.types import ChunkHit, Paper
 
 SETTINGS = RetrievalSettings(dense_weight=1.5, keyword_weight=1.0, keyword_confident_gap=0.2)

@@ -367,8 +367,9 @@ def eval_cmd(
     """Measure retrieval (hybrid vs BM25 vs dense) and, with --answers, answer quality."""
     from tqdm import tqdm
 
-    from .evaluate import cross_validate, cv_table, load_questions, run, summary_table, write_report
-    from .evaluate import tune as tune_grid
+    from .evaluate import load_questions, run, summary_table, write_report
+    from .tuning import cross_validate, cv_table
+    from .tuning import tune as tune_grid
 
     questions = load_questions(questions_path)
     app = _app(home, chroma_url)

@@ -172,7 +172,7 @@ def test_an_empty_question_is_one_ask_of_no_particular_kind() -> None:
     ["Which papers study parameter-efficient fine-tuning?", "Is there any work on federated reranking?"],
 )
 def test_a_listing_question_is_one_rule_for_its_kind_and_its_style(question: str) -> None:
-    from paperqa.answer.engine import classify
+    from paperqa.answer.styles import classify
 
     assert analyze(question).kinds == ["list"]
     assert classify(question) == "listing"

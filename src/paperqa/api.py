@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .answer.engine import AnswerEngine, Event, classify
+from .answer.engine import AnswerEngine, Event
 from .answer.llm import (
     CHARS_PER_TOKEN,
     PROMPT_RESERVE_TOKENS,
@@ -33,6 +33,7 @@ from .answer.llm import (
     question_token_limit,
 )
 from .answer.retrieve import Filters, Retrieval, Retriever, rewrite_followup
+from .answer.styles import classify
 from .errors import PaperQAError, first_line
 from .export import conversation_markdown
 from .history import CHATS_FILE, LOCAL_USER, ChatStore, ChatSummary, Conversation

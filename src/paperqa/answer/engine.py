@@ -21,24 +21,23 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
-from ..text import NameMatcher, cited_numbers, name_tokens, split_sentences
-from ..types import Answer, Citation, Paper, Source, Style
+from ..text import NameMatcher, cited_numbers, split_sentences
+from ..types import Answer, Citation, Source, Style
 from . import compose
 from .citations import sanitize_partial
+from .coverage import missing_name, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
-from .question import LISTING, QuestionAnalysis, analyze
+from .question import QuestionAnalysis, analyze
 from .retrieve import (
-    NAME_CANDIDATES_KEYWORD,
-    NAME_MAX_OWNERS,
     Filters,
     Retrieval,
     Retriever,
@@ -46,50 +45,14 @@ from .retrieve import (
     relevance_ok,
     rewrite_followup,
 )
+from .styles import STYLES, classify
 from .verify import Claim, Verifier, answers, looks_like_instruction
-
-# "each" compares only as a subject ("how large a batch did each reach", "each of these",
-# "X and Y each"), not in "for each model of the suite".
-_COMPARISON = re.compile(
-    r"\b(compare|comparison|contrast|versus|vs\.?|differ|difference|differences|both|the two)\b|"
-    r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b|"
-    r"\band\s+[\w\-]+(\s+[\w\-]+)?\s+each\b",
-    re.I,
-)
-_SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
-
 
 # Sentence vectors remembered (about 1.5 KB each): the abstracts of a long session's questions.
 SENTENCE_VECTORS_KEPT = 50_000
 # Papers a summary or listing draws on: enough for the 3-6 papers a summary lead names, after MMR.
 DIVERSE_SOURCES = 8
-# Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
-NAME_CHECK_PAPERS = 10
 
-
-@dataclass(frozen=True)
-class StyleRule:
-    """Everything that differs between answer styles, in one place."""
-
-    instructions: str  # what the model is asked to write
-    shown: int  # most sources shown with the answer
-    generate: bool  # whether the model is called at all
-
-
-STYLES: dict[str, StyleRule] = {
-    "factoid": StyleRule(
-        "Answer in one sentence that states the exact number or name asked for, citing its source.",
-        2,
-        True,
-    ),
-    "comparison": StyleRule(
-        "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True
-    ),
-    "summary": StyleRule(
-        "In two or three sentences, summarise what the sources report, citing each.", 6, True
-    ),
-    "listing": StyleRule("Name the papers that match, one short sentence each, citing each.", 8, False),
-}
 
 # Papers whose sentences are ranked for the lead (the retrieval top k is 5 by default).
 RANKED_SOURCES = 5
@@ -106,17 +69,6 @@ MIN_RARE_TERMS = 2
 # Papers grouped into one theme when their vectors are this similar (MiniLM cosine).
 THEME_SIMILARITY = 0.6
 MAX_THEMES = 3
-
-
-def classify(question: str) -> Style:
-    """Rules that work without a model: the embedded LLM is too weak to route reliably."""
-    if LISTING.search(question):
-        return "listing"
-    if _SUMMARY.search(question):
-        return "summary"
-    if _COMPARISON.search(question):
-        return "comparison"
-    return "factoid"
 
 
 @dataclass
@@ -140,6 +92,7 @@ class _Draft:
     lead: list[Scored]  # the sentence(s) a factoid lead states
     sides: list[Scored]  # a comparison: each compared paper's best sentence
     standalone: str  # the question with the one it follows up on: what the model reads
+    withheld: list[str] = field(default_factory=list)  # instruction-like source sentences left out
 
 
 class AnswerEngine:
@@ -395,7 +348,7 @@ class AnswerEngine:
     def why_not_covered(self, r: Retrieval, unknown: str | None = None) -> str:
         """Why retrieval judged the question not covered, in numbers a reader can check: the best
         match, its similarity and the threshold it missed; `unknown` (a name the papers searched do
-        not mention, see `_missing_name`) goes first."""
+        not mention, see `coverage.missing_name`) goes first."""
         threshold = self.retrieval_settings.min_relevance
         best = self.retriever.papers().get(r.best_match or "")
         if best is None:
@@ -412,7 +365,7 @@ class AnswerEngine:
         self, question: str, r: Retrieval, filters: Filters | None = None, unknown: str | None = None
     ) -> Answer:
         closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
-        scope, one = _scope(filters)
+        scope, one = scope_of(filters)
         if scope:
             verb, them = ("does", "it") if one else ("do", "them")
             text = f"The {scope} {verb} not cover this question, and answers come only from {them}."
@@ -425,7 +378,7 @@ class AnswerEngine:
 
     def forced_label(self, r: Retrieval, filters: Filters | None, unknown: str | None) -> str:
         """The first line of a forced answer: it says the gate was overridden, and why it closed."""
-        scope, one = _scope(filters)
+        scope, one = scope_of(filters)
         what = f"the {scope} {'was' if one else 'were'}" if scope else "the corpus was"
         return (
             f"**Forced answer:** {what} judged not to cover this question; this answer comes from the "
@@ -465,7 +418,7 @@ class AnswerEngine:
         diverse = chosen in ("summary", "listing")
         r = self.retrieve(standalone, chosen, filters=filters, top_k=top_k)
         t_retrieve = time.perf_counter() - t0
-        unknown = _missing_name(standalone, self.retriever, filters)
+        unknown = missing_name(standalone, self.retriever, filters)
         covered = (
             relevance_ok(r, self.retrieval_settings.min_relevance) or self._holds_rare_terms(standalone, r)
         ) and unknown is None
@@ -489,15 +442,29 @@ class AnswerEngine:
             lead_sentences(ranked, q, self.retriever) if chosen == "factoid" else [],
             [],
             standalone,
+            withheld,
         )
         yield Event("sources", retrieval=r)  # the reader sees the papers while the sides are ranked
         if chosen == "comparison":
             d.sides = self._sides(q, standalone, r, ranked)
         t1 = time.perf_counter()
-        raw = ""
-        ttft: float | None = None
         valid = {s.n for s in sources}
         model = (llm or self.llm_factory()) if rule.generate else None
+        raw, ttft = yield from self._generate(d, model, valid, t0)
+        t_gen = time.perf_counter() - t1
+        timings = {"retrieve_s": t_retrieve, "generate_s": t_gen, "ttft_s": ttft or t_gen}
+        ans = self._verified_answer(question, d, raw, model is not None, filters, unknown, forced, timings)
+        yield Event("final", text=ans.answer, answer=ans)
+
+        yield Event("final", text=ans.answer, answer=ans)
+
+    def _generate(
+        self, d: _Draft, model: ChatModel | None, valid: set[int], t0: float
+    ) -> Generator[Event, None, tuple[str, float | None]]:
+        """The model's draft, streamed as token events (markers of no source hidden); returns the
+        whole draft and the seconds to its first piece."""
+        raw = ""
+        ttft: float | None = None
         if model is not None:
             system, user = self._prompt(d)
             for piece in model.stream(system, user):
@@ -505,13 +472,29 @@ class AnswerEngine:
                     ttft = time.perf_counter() - t0
                 raw += piece
                 yield Event("token", text=sanitize_partial(raw, valid))
-        t_gen = time.perf_counter() - t1
+        return raw, ttft
+
+    def _verified_answer(
+        self,
+        question: str,
+        d: _Draft,
+        raw: str,
+        generated: bool,
+        filters: Filters | None,
+        unknown: str | None,
+        forced: bool,
+        timings: dict[str, float],
+    ) -> Answer:
+        """The answer from the verified draft and the ranked evidence, cited; a refusal when
+        nothing in the retrieved abstracts could be used."""
+        r, chosen, sources = d.retrieval, d.style, d.retrieval.sources
+        valid = {s.n for s in sources}
         # A comparison is about the papers it names: claims may only cite those.
         focus_ns = {s.source.n for s in d.sides} if chosen == "comparison" else set()
         claims, notes = self.verify(raw, sources, focus_ns if len(focus_ns) >= 2 else None)
-        notes += [f"withheld an instruction-like sentence found in a source: {w!r}" for w in withheld]
+        notes += [f"withheld an instruction-like sentence found in a source: {w!r}" for w in d.withheld]
         model_lead = self._model_lead(d, claims)
-        if model is not None and model_lead is None and chosen != "listing":
+        if generated and model_lead is None and chosen != "listing":
             why = "had no supported claim" if not claims else "did not state what was asked"
             notes.append(
                 f"the model's answer {why}; the lead is built from the best evidence sentence instead"
@@ -522,8 +505,7 @@ class AnswerEngine:
         if not text:  # nothing in the retrieved abstracts could be used
             ans = self.refusal(question, r, filters, unknown)
             ans.notes = [*notes, "no usable sentence in the retrieved papers"]
-            yield Event("final", text=ans.answer, answer=ans)
-            return
+            return ans
         citations = [
             Citation(n=s.n, paper_id=s.paper.id, title=s.paper.title, supported=True)
             for s in sources
@@ -531,7 +513,7 @@ class AnswerEngine:
         ]
         if forced:  # the first line says so, before anything a reader might take as covered
             text = self.forced_label(r, filters, unknown) + "\n\n" + text
-        ans = Answer(
+        return Answer(
             question=question,
             answer=text,
             refused=False,
@@ -540,10 +522,9 @@ class AnswerEngine:
             citations=citations,
             sources=sources,
             notes=notes,
-            standalone_question=standalone if standalone != question else None,
-            timings={"retrieve_s": t_retrieve, "generate_s": t_gen, "ttft_s": ttft or t_gen},
+            standalone_question=d.standalone if d.standalone != question else None,
+            timings=timings,
         )
-        yield Event("final", text=ans.answer, answer=ans)
 
 
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:
@@ -572,65 +553,3 @@ _TOPIC_VERBS = set(
     "accelerate protect detect evaluate measure align adapt stabilize stabilise mitigate prevent "
     "optimize optimise enable extend combine".split()
 )
-
-
-def _scope(filters: Filters | None) -> tuple[str, bool]:
-    """('3 selected papers', False) for a question about chosen papers (True: just one);
-    ('', False) for the whole corpus."""
-    n = len(filters.paper_ids) if filters else 0
-    return ("" if not n else "selected paper" if n == 1 else f"{n} selected papers"), n == 1
-
-
-def _missing_name(question: str, retriever: Retriever, filters: Filters | None) -> str | None:
-    """Why the papers searched cannot be about the question, as a sentence, or None: a name in it
-    that no paper in the corpus mentions, or (a question about chosen papers) that only a paper
-    outside them introduces ("Compare Domino and …" with Domino not chosen)."""
-    name = _unknown_name(question, retriever)
-    if name is not None:
-        return f"The question names “{name}”, which no paper in the corpus mentions."
-    scope, _one = _scope(filters)
-    name = _name_outside_scope(question, retriever, filters.paper_ids) if filters and scope else None
-    if name is not None:
-        return f"The question names “{name}”, which only a paper outside the {scope} introduces."
-    return None
-
-
-def _name_outside_scope(question: str, retriever: Retriever, paper_ids: Sequence[str]) -> str | None:
-    """A name in the question that none of the chosen papers mentions but another paper owns (as
-    exact-name ranking decides: a strict name owned by at most NAME_MAX_OWNERS papers, a capitalised
-    word by one), or None."""
-    papers = retriever.papers()
-    chosen = [f"{papers[pid].title} {papers[pid].abstract}" for pid in paper_ids if pid in papers]
-    strict = set(name_tokens(question))
-    for name in name_tokens(question, loose=True):
-        matcher = NameMatcher(name)
-        if any(matcher.any_case.search(text) for text in chosen):
-            continue
-        found = retriever.keyword_search(name, NAME_CANDIDATES_KEYWORD)
-        owners = [pid for pid, _ in found if pid in papers and matcher.owns(papers[pid])]
-        if 0 < len(owners) <= (NAME_MAX_OWNERS if name in strict else 1):
-            return name
-    return None
-
-
-def _unknown_name(question: str, retriever: Retriever) -> str | None:
-    """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
-    the corpus is about something else: the first such name, or None."""
-    names = name_tokens(question)
-    if not names:
-        return None
-    papers = retriever.papers()
-    for name in names:
-        # "LLaMA-style", "GPT-4-based": the name is the part before the descriptive suffix.
-        forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
-        if not any(_in_corpus(form, retriever, papers) for form in forms):
-            return name
-    return None
-
-
-def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:
-    pattern = NameMatcher(name).any_case
-    hits = [pid for pid, _ in retriever.keyword_search(name, NAME_CHECK_PAPERS)]
-    return any(
-        pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
-    )

@@ -275,19 +275,7 @@ def rank_sentences(
         )
         if says_how or (q.asks_why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
-        # Answer type: with two asks ("up to how many samples …, and which model …") a sentence
-        # that answers either one counts (the lead adds a sentence for the other ask).
-        by_kind: list[float] = []
-        if q.wants("quantity"):
-            has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
-            by_kind.append(W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY))
-            if c.numbers and attached_numbers(c.text, c.numbers, q.focus):
-                by_kind[-1] += W_ATTACHED
-        if q.wants("name"):
-            by_kind.append(W_TYPE if c.names else -W_NO_NAME)
-            if c.names and attached_names(c.text, c.names, q.focus):
-                by_kind[-1] += W_ATTACHED_NAME
-        bonus += max(by_kind, default=0.0)
+        bonus += _answer_type_bonus(c, q)
         if c.pos == 0 or _BACKGROUND.search(c.text):
             bonus -= W_BACKGROUND
         if owner is not None:
@@ -301,7 +289,30 @@ def rank_sentences(
         length = W_LENGTH * max(0, words - LONG_SENTENCE_WORDS) / LONG_SENTENCE_WORDS
         c.score = W_LEXICAL * lexical + W_PAPER * paper_cov[c.source.n] + bonus + prior - length
 
-    # Meaning: only the lexically best few of each source are embedded (speed).
+    _add_meaning(cands, qvec, embed)
+    return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:
+    """Does the sentence hold what kind of thing is asked (a quantity, a name), attached to the
+    question's focus? With two asks ("up to how many samples …, and which model …") a sentence
+    that answers either one counts (the lead adds a sentence for the other ask)."""
+    by_kind: list[float] = []
+    if q.wants("quantity"):
+        has_quantity = bool(c.numbers) or bool(_QUANTITY_WORDS.search(c.text))
+        by_kind.append(W_TYPE if c.numbers else (0.0 if has_quantity else -W_NO_QUANTITY))
+        if c.numbers and attached_numbers(c.text, c.numbers, q.focus):
+            by_kind[-1] += W_ATTACHED
+    if q.wants("name"):
+        by_kind.append(W_TYPE if c.names else -W_NO_NAME)
+        if c.names and attached_names(c.text, c.names, q.focus):
+            by_kind[-1] += W_ATTACHED_NAME
+    return max(by_kind, default=0.0)
+
+
+def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed) -> None:
+    """Meaning: only the lexically best few of each source are embedded (speed), and their
+    similarity to the question is added; the rest fall behind every embedded sentence."""
     by_source: dict[int, list[Scored]] = {}
     for c in cands:
         by_source.setdefault(c.source.n, []).append(c)
@@ -315,7 +326,6 @@ def rank_sentences(
     for c in cands:
         if id(c) not in kept:
             c.score -= 1.0  # never embedded: behind every embedded sentence
-    return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
 def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:

@@ -1,0 +1,80 @@
+"""Is the corpus (or the chosen papers) about the question at all? A name the question uses that
+no paper mentions, or that only a paper outside the chosen ones introduces, says it is not; the
+engine then refuses, saying which name.
+
+May touch: the retriever's keyword search and papers (read only).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from ..text import NameMatcher, name_tokens
+from ..types import Paper
+from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever
+
+# Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
+NAME_CHECK_PAPERS = 10
+
+
+def scope_of(filters: Filters | None) -> tuple[str, bool]:
+    """('3 selected papers', False) for a question about chosen papers (True: just one);
+    ('', False) for the whole corpus."""
+    n = len(filters.paper_ids) if filters else 0
+    return ("" if not n else "selected paper" if n == 1 else f"{n} selected papers"), n == 1
+
+
+def missing_name(question: str, retriever: Retriever, filters: Filters | None) -> str | None:
+    """Why the papers searched cannot be about the question, as a sentence, or None: a name in it
+    that no paper in the corpus mentions, or (a question about chosen papers) that only a paper
+    outside them introduces ("Compare Domino and …" with Domino not chosen)."""
+    name = _unknown_name(question, retriever)
+    if name is not None:
+        return f"The question names “{name}”, which no paper in the corpus mentions."
+    scope, _one = scope_of(filters)
+    name = _name_outside_scope(question, retriever, filters.paper_ids) if filters and scope else None
+    if name is not None:
+        return f"The question names “{name}”, which only a paper outside the {scope} introduces."
+    return None
+
+
+def _name_outside_scope(question: str, retriever: Retriever, paper_ids: Sequence[str]) -> str | None:
+    """A name in the question that none of the chosen papers mentions but another paper owns (as
+    exact-name ranking decides: a strict name owned by at most NAME_MAX_OWNERS papers, a capitalised
+    word by one), or None."""
+    papers = retriever.papers()
+    chosen = [f"{papers[pid].title} {papers[pid].abstract}" for pid in paper_ids if pid in papers]
+    strict = set(name_tokens(question))
+    for name in name_tokens(question, loose=True):
+        matcher = NameMatcher(name)
+        if any(matcher.any_case.search(text) for text in chosen):
+            continue
+        found = retriever.keyword_search(name, NAME_CANDIDATES_KEYWORD)
+        owners = [pid for pid, _ in found if pid in papers and matcher.owns(papers[pid])]
+        if 0 < len(owners) <= (NAME_MAX_OWNERS if name in strict else 1):
+            return name
+    return None
+
+
+def _unknown_name(question: str, retriever: Retriever) -> str | None:
+    """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
+    the corpus is about something else: the first such name, or None."""
+    names = name_tokens(question)
+    if not names:
+        return None
+    papers = retriever.papers()
+    for name in names:
+        # "LLaMA-style", "GPT-4-based": the name is the part before the descriptive suffix.
+        forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
+        if not any(_in_corpus(form, retriever, papers) for form in forms):
+            return name
+    return None
+
+
+def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:
+    pattern = NameMatcher(name).any_case
+    hits = [pid for pid, _ in retriever.keyword_search(name, NAME_CHECK_PAPERS)]
+    return any(
+        pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
+    )

@@ -1,0 +1,60 @@
+"""The answer styles: which one a question gets (`classify`, rules that need no model) and
+everything that differs between them (`STYLES`: what the model is asked to write, how many sources
+are shown, whether the model is called at all).
+
+May touch: nothing (rules over the question's text).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..types import Style
+from .question import LISTING
+
+# "each" compares only as a subject ("how large a batch did each reach", "each of these",
+# "X and Y each"), not in "for each model of the suite".
+_COMPARISON = re.compile(
+    r"\b(compare|comparison|contrast|versus|vs\.?|differ|difference|differences|both|the two)\b|"
+    r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b|"
+    r"\band\s+[\w\-]+(\s+[\w\-]+)?\s+each\b",
+    re.I,
+)
+_SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
+
+
+@dataclass(frozen=True)
+class StyleRule:
+    """Everything that differs between answer styles, in one place."""
+
+    instructions: str  # what the model is asked to write
+    shown: int  # most sources shown with the answer
+    generate: bool  # whether the model is called at all
+
+
+STYLES: dict[str, StyleRule] = {
+    "factoid": StyleRule(
+        "Answer in one sentence that states the exact number or name asked for, citing its source.",
+        2,
+        True,
+    ),
+    "comparison": StyleRule(
+        "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True
+    ),
+    "summary": StyleRule(
+        "In two or three sentences, summarise what the sources report, citing each.", 6, True
+    ),
+    "listing": StyleRule("Name the papers that match, one short sentence each, citing each.", 8, False),
+}
+
+
+def classify(question: str) -> Style:
+    """Rules that work without a model: the embedded LLM is too weak to route reliably."""
+    if LISTING.search(question):
+        return "listing"
+    if _SUMMARY.search(question):
+        return "summary"
+    if _COMPARISON.search(question):
+        return "comparison"
+    return "factoid"

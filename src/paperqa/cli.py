@@ -283,7 +283,7 @@ def serve(
     if mcp:
         settings.ui.mcp = True
     try:
-        from paperqa_ui.app import launch
+        from paperqa_ui.serve import launch
     except ImportError as e:
         raise PaperQAError("the UI package is not installed", hint="run `make install`") from e
     launch(settings, allow_remote_without_auth=allow_remote_without_auth)

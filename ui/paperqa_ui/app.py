@@ -1,9 +1,10 @@
 """Gradio chat UI: a thin adapter over `paperqa.api.PaperQA` (the same API as the CLI).
 
 `PaperQAUI` lays out the settings sidebar, the chat tab (with the saved chats) and the corpus tab,
-and handles their events; what the components show is made by the pure converters in `render` and `prefs`. No
-retrieval, answer or parsing logic lives here: only layout and event wiring, and `launch`.
-It calls `PaperQA` and pure helpers (export, references, types, settings), nothing else.
+and handles their events; what the components show is made by the pure converters in `render` and
+`prefs`, the components are grouped in `views`, and `serve.launch` serves the page. No retrieval,
+answer or parsing logic lives here: only layout and event wiring.
+It calls `PaperQA` and pure helpers (export, references, types, settings, backends), nothing else.
 """
 
 from __future__ import annotations
@@ -15,12 +16,11 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from starlette.middleware import Middleware
 
 from paperqa.answer.retrieve import Filters
 from paperqa.api import SEARCH_LIMIT, Event, PaperQA
@@ -37,10 +37,8 @@ from paperqa.errors import PaperQAError
 from paperqa.export import conversation_markdown, to_bibtex, to_markdown
 from paperqa.history import Conversation
 from paperqa.ingest.parse import UPLOAD_SUFFIXES
-from paperqa.settings import Settings, UISettings
 from paperqa.types import Answer
 
-from .mcp_auth import MCPLogin, client_headers, loopback_token
 from .prefs import DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
 from .render import (
     assistant_message,
@@ -60,34 +58,7 @@ from .render import (
     scope_label,
     user_message,
 )
-
-CSS = """
-.pqa-cite { cursor: pointer; font-weight: 600; color: var(--color-accent); text-decoration: none; }
-.pqa-src { border-left: 3px solid var(--color-accent); padding: 4px 10px; margin-bottom: 10px; }
-.pqa-src mark, .pqa-paper mark { background: rgba(255, 200, 40, .45); color: inherit; }
-.pqa-paper { margin: 4px 0; }
-.pqa-flash { outline: 2px solid var(--color-accent); border-radius: 6px; }
-.pqa-notes { font-size: .85em; opacity: .8; }
-footer { display: none !important; }
-@media (max-width: 700px) { #sources-col { display: none; } }
-"""
-
-# Clicking a citation opens that paper's details inside the same answer and scrolls to it.
-HEAD = """
-<script>
-document.addEventListener('click', (e) => {
-  const a = e.target.closest && e.target.closest('a.pqa-cite');
-  if (!a) return;
-  e.preventDefault();
-  const el = document.getElementById(a.getAttribute('href').slice(1));
-  if (!el) return;
-  el.open = true;
-  el.scrollIntoView({behavior: 'smooth', block: 'nearest'});
-  el.classList.add('pqa-flash');
-  setTimeout(() => el.classList.remove('pqa-flash'), 1600);
-});
-</script>
-"""
+from .views import ChatView, CorpusView, SavedChatsView, SettingsView
 
 INTRO = (
     "## PaperQA\nAsk about the papers in the corpus. Click a `[n]` to read the paper it cites; "
@@ -127,80 +98,6 @@ def parse_paper_ids(text: str | Sequence[str] | None) -> list[str]:
         return []
     items = [text] if isinstance(text, str) else list(text)
     return [pid for item in items for pid in re.split(r"[\s,]+", item.strip()) if pid]
-
-
-@dataclass
-class SettingsView:
-    """The sidebar's inputs, in `DEFAULT_PREFS` order, and the connection test."""
-
-    inputs: list[Any]
-    test: gr.Button
-    test_result: gr.Markdown
-
-
-@dataclass
-class SavedChatsView:
-    """The saved chats under the chat: pick one to reopen it, then delete or export it."""
-
-    current: gr.State  # the id the chat on screen is saved under (a fresh one for a new chat)
-    listing: gr.Radio
-    delete: gr.Button
-    export: gr.DownloadButton
-
-    def outputs(self) -> list[Any]:
-        """What `PaperQAUI.show_saved` fills."""
-        return [self.listing, self.delete, self.export]
-
-
-@dataclass
-class ChatView:
-    chatbot: gr.Chatbot
-    question: gr.Textbox
-    ask: gr.Button
-    new_chat: gr.Button
-    export_md: gr.DownloadButton
-    export_bib: gr.DownloadButton
-    sources: gr.HTML
-    history: gr.State  # this conversation's user questions
-    saved: SavedChatsView
-    scope: gr.State  # the paper ids the questions are about ([]: the whole corpus)
-    scope_label: gr.Markdown
-    clear_scope: gr.Button
-    force: gr.Button  # shown under a refusal: ask the last question again, without the gate
-
-    def outputs(self) -> list[Any]:
-        """What every chat event updates, in the order `PaperQAUI.respond` yields it."""
-        return [
-            self.chatbot,
-            self.history,
-            self.sources,
-            self.question,
-            self.export_md,
-            self.export_bib,
-            self.force,
-        ]
-
-    def scope_outputs(self) -> list[Any]:
-        """What setting or clearing the scope updates."""
-        return [self.scope, self.scope_label, self.clear_scope]
-
-
-@dataclass
-class CorpusView:
-    search: gr.Textbox
-    count: gr.Markdown
-    table: gr.Dataframe
-    ids: gr.State  # the paper id of each table row
-    paper: gr.HTML
-    select: gr.CheckboxGroup  # papers ticked for "Ask about these"
-    ask_about: gr.Button
-    upload: gr.File
-    ingest: gr.Button
-    ingest_result: gr.Markdown
-
-    def listing(self) -> list[Any]:
-        """What `PaperQAUI.show_corpus` fills."""
-        return [self.table, self.ids, self.count]
 
 
 def write_exports(answer: Answer) -> tuple[Path, Path]:
@@ -691,97 +588,3 @@ class PaperQAUI:
 
 def build(app: PaperQA) -> gr.Blocks:
     return PaperQAUI(app).build()
-
-
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-def _auth(ui: UISettings, allow_remote_without_auth: bool) -> tuple[str, str] | None:
-    """The login to ask for; serving beyond this machine without one needs saying so."""
-    if ui.username and ui.password:
-        return ui.username, ui.password.get_secret_value()
-    if ui.host not in LOCAL_HOSTS:
-        if not allow_remote_without_auth:
-            raise PaperQAError(
-                f"refusing to serve on {ui.host} without a password",
-                hint="set PAPERQA_UI__USERNAME and PAPERQA_UI__PASSWORD, or pass --allow-remote-without-auth",
-            )
-        print(
-            f"warning: serving on {ui.host} without a password; anyone who can reach it can use it",
-            file=sys.stderr,
-        )
-    return None
-
-
-def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
-    from tqdm import tqdm
-
-    ui = settings.ui
-    auth = _auth(ui, allow_remote_without_auth)
-    if ui.mcp:
-        try:
-            import mcp  # noqa: F401
-        except ImportError as e:
-            raise PaperQAError(
-                "the MCP server's package `mcp` is missing from this install", hint="run `make install`"
-            ) from e
-    app = PaperQA(settings)
-    if not app.has_papers():
-        bar = tqdm(unit="paper", desc="First run: indexing the bundled corpus", file=sys.stderr)
-
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        app.ensure_corpus(progress=progress)
-        bar.close()
-    app.warm_up_in_background()  # the models load while the page is built and served
-    demo = build(app)
-    # Generation runs one at a time per llama.cpp model (a lock); retrieval and the rest of each
-    # request run concurrently up to this limit, each session with its own state.
-    demo.queue(default_concurrency_limit=ui.concurrency, max_size=64)
-    print(
-        f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.listed_paper_count():,} papers)", file=sys.stderr
-    )
-    # With a login, MCP clients authenticate each request (`mcp_auth`): Gradio's login is a form.
-    token = loopback_token()
-    guarded = bool(ui.mcp and auth)
-    app_kwargs = {"middleware": [Middleware(MCPLogin, ui=ui, loopback_token=token)]} if guarded else {}
-    demo.launch(
-        server_name=ui.host,
-        server_port=ui.port,
-        auth=auth,
-        show_error=False,
-        css=CSS,
-        head=HEAD,
-        theme=gr.themes.Soft(),
-        mcp_server=ui.mcp,
-        max_file_size=f"{settings.ui.max_upload_mb}mb",
-        allowed_paths=[],
-        quiet=True,
-        app_kwargs=app_kwargs,
-        prevent_thread_lock=True,
-    )
-    if guarded:
-        _log_in_mcp_client(demo, token)
-    demo.block_thread()
-
-
-def _log_in_mcp_client(demo: gr.Blocks, token: str) -> None:
-    """Gradio's MCP server runs a queued tool through a client of its own, made on the first call
-    with no credentials; made here instead, with a token `MCPLogin` takes for the login."""
-    from gradio_client import Client
-
-    server = getattr(demo, "mcp_server_obj", None)
-    if server is None or not hasattr(server, "_client_instance"):
-        raise PaperQAError(
-            "this Gradio version's MCP server cannot be used with a login",
-            hint="run `make install` (the tested Gradio), or serve MCP without PAPERQA_UI__USERNAME",
-        )
-    server._client_instance = Client(
-        server.local_url or demo.local_url,
-        download_files=False,
-        verbose=False,
-        analytics_enabled=False,
-        headers=client_headers(token),
-    )

@@ -36,7 +36,7 @@ TEXTS = [f"paper number {i} about topic{i}" for i in range(27)]
 
 def test_vectors_come_back_in_text_order_when_batches_finish_out_of_order() -> None:
     # The first batch is the slowest: its answer arrives after all the others.
-    with EmbeddingsEndpoint(delay=lambda texts: 0.4 if TEXTS[0] in texts else 0.02) as server:
+    with EmbeddingsEndpoint(delay=lambda texts: 1.5 if TEXTS[0] in texts else 0.02) as server:
         model = make_embed_model(server_settings(server.url))
         vecs = model.get_text_embedding_batch(TEXTS)
         sent = [r.texts for r in server.requests]

@@ -96,3 +96,39 @@ def test_an_authenticated_request_is_logged_in_for_gradio_as_the_user() -> None:
         cookies = [v.decode() for k, v in scope["headers"] if k == b"cookie"]
         assert len(cookies) == 1 and f"access-token-cid={token}" in cookies[0]
     assert "a=b" in next(v.decode() for k, v in app.seen[0]["headers"] if k == b"cookie")
+
+
+def test_an_mcp_request_waits_until_the_servers_own_client_is_logged_in(monkeypatch: Any) -> None:
+    import threading
+
+    from paperqa_ui import mcp_auth
+
+    app = GradioApp()
+    ready = threading.Event()
+    middleware = MCPLogin(app, UI, loopback_token="loop", ready=ready)
+    statuses: list[int] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(int(message["status"]))
+
+    def request(path: str) -> None:
+        scope = {"type": "http", "path": path, "app": app, "headers": [(b"authorization", b"Bearer tok-123")]}
+        asyncio.run(middleware(scope, None, send))
+
+    # Gradio's own routes (the client being logged in uses them) are not held.
+    request("/config")
+    assert statuses == [200]
+    threading.Timer(0.3, ready.set).start()
+    request("/gradio_api/mcp/")  # held until `ready`, then through
+    assert statuses == [200, 200] and ready.is_set()
+    monkeypatch.setattr(mcp_auth, "READY_TIMEOUT_S", 0.1)
+    late = MCPLogin(app, UI, loopback_token="loop", ready=threading.Event())
+    scope = {
+        "type": "http",
+        "path": "/gradio_api/mcp/",
+        "app": app,
+        "headers": [(b"authorization", b"Bearer tok-123")],
+    }
+    asyncio.run(late(scope, None, send))
+    assert statuses[-1] == 503  # never ready: a clear "starting", not a hang

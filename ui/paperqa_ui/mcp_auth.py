@@ -11,17 +11,21 @@ May touch: the HTTP requests passing through (their headers), and Gradio's table
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
 import json
 import secrets
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from paperqa.settings import UISettings
 
 MCP_PATH = "/gradio_api/mcp"
+# Longest an MCP request waits for the server's own MCP client at start-up (it is made in seconds).
+READY_TIMEOUT_S = 60.0
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
 
@@ -54,10 +58,15 @@ def authenticated_user(header: str | None, ui: UISettings, extra_tokens: tuple[s
 class MCPLogin:
     """ASGI middleware in front of Gradio's app (passed as `app_kwargs={"middleware": …}`)."""
 
-    def __init__(self, app: ASGIApp, ui: UISettings, loopback_token: str) -> None:
+    def __init__(
+        self, app: ASGIApp, ui: UISettings, loopback_token: str, ready: threading.Event | None = None
+    ) -> None:
         self.app = app
         self.ui = ui
         self.loopback_token = loopback_token  # what this server's own MCP client sends (`client_headers`)
+        # Set once the server's own MCP client is logged in (`serve`): a tool call that came
+        # earlier would make Gradio build that client without credentials, for good.
+        self.ready = ready
         self._sessions: dict[str, str] = {}  # user -> the Gradio login token made for them
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -66,12 +75,25 @@ class MCPLogin:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         user = authenticated_user(headers.get("authorization"), self.ui, (self.loopback_token,))
-        if user is not None:
-            self._log_in(scope, user)
-        elif scope.get("path", "").startswith(MCP_PATH):
+        is_mcp = scope.get("path", "").startswith(MCP_PATH)
+        if user is None and is_mcp:
             await _unauthorized(send)
             return
+        if user is not None:
+            self._log_in(scope, user)
+        if is_mcp and not await self._wait_ready():
+            await _respond(
+                send, 503, {"error": "the MCP server is starting", "hint": "retry in a few seconds"}
+            )
+            return
         await self.app(scope, receive, send)
+
+    async def _wait_ready(self) -> bool:
+        """Whether the server's own MCP client is ready, waiting up to READY_TIMEOUT_S for it."""
+        if self.ready is None or self.ready.is_set():
+            return True
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, self.ready.wait, READY_TIMEOUT_S)
 
     def _log_in(self, scope: Scope, user: str) -> None:
         """Add Gradio's login cookie for `user` to this request (a token made once per user)."""
@@ -92,24 +114,20 @@ class MCPLogin:
 
 
 async def _unauthorized(send: Any) -> None:
-    body = json.dumps(
-        {
-            "error": "authentication required",
-            "hint": "send 'Authorization: Basic <base64 of user:password>' (the UI's login) or "
-            "'Authorization: Bearer <PAPERQA_UI__MCP_TOKEN>'",
-        }
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Basic realm="PaperQA", charset="UTF-8"'),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
+    hint = (
+        "send 'Authorization: Basic <base64 of user:password>' (the UI's login) or "
+        "'Authorization: Bearer <PAPERQA_UI__MCP_TOKEN>'"
     )
+    challenge = [(b"www-authenticate", b'Basic realm="PaperQA", charset="UTF-8"')]
+    await _respond(send, 401, {"error": "authentication required", "hint": hint}, challenge)
+
+
+async def _respond(
+    send: Any, status: int, payload: dict[str, str], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    body = json.dumps(payload).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *(extra or [])]})
     await send({"type": "http.response.body", "body": body})
 
 

@@ -8,6 +8,7 @@ May touch: the network (binds the configured host and port), the index through `
 from __future__ import annotations
 
 import sys
+import threading
 
 import gradio as gr
 from starlette.middleware import Middleware
@@ -99,9 +100,10 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
         f"PaperQA chat on http://{ui.host}:{ui.port}  ({app.listed_paper_count():,} papers)", file=sys.stderr
     )
     # With a login, MCP clients authenticate each request (`mcp_auth`): Gradio's login is a form.
-    token = loopback_token()
+    token, ready = loopback_token(), threading.Event()
     guarded = bool(ui.mcp and auth)
-    app_kwargs = {"middleware": [Middleware(MCPLogin, ui=ui, loopback_token=token)]} if guarded else {}
+    login = Middleware(MCPLogin, ui=ui, loopback_token=token, ready=ready)
+    app_kwargs = {"middleware": [login]} if guarded else {}
     demo.launch(
         server_name=ui.host,
         server_port=ui.port,
@@ -119,6 +121,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
     )
     if guarded:
         _log_in_mcp_client(demo, token)
+        ready.set()  # MCP requests held until now go on
     demo.block_thread()
 
 

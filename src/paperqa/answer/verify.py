@@ -86,7 +86,7 @@ def looks_like_instruction(sentence: str) -> bool:
 
 @functools.lru_cache(maxsize=CONTENT_WORDS_KEPT)
 def content_words(text: str) -> frozenset[str]:
-    """The text's content terms (`keyword.content_terms`: the package's one tokenizer, stemmed)
+    """The text's content terms (`text.content_terms`: the package's one tokenizer, stemmed)
     that are words: they start with a letter and have MIN_WORD letters or more (numbers are
     checked on their own, by `unsupported_numbers`). Memoised: a claim is checked against the
     same abstracts again and again (support, re-attribution, every style's checks)."""

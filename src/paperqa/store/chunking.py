@@ -2,7 +2,7 @@
 
 Part of the index stage (only `index.py` uses it). A paper whose embedded text (its title, then
 its abstract) fits the embedding model's window is one chunk: it is embedded once, as a whole,
-as most abstracts are. A longer one is cut between sentences (`citations.split_sentences`, the
+as most abstracts are. A longer one is cut between sentences (`text.split_sentences`, the
 package's one sentence splitter) into chunks of up to `chunk_size` tokens, neighbours sharing up
 to `chunk_overlap` tokens of whole sentences; a sentence longer than a chunk is cut between words.
 
@@ -54,7 +54,7 @@ class Chunk:
 
 def passage_source(paper: Paper) -> str:
     """The text a paper's chunks are cut from: its abstract (or, without one, its title) as
-    sentences (`citations.split_sentences`) joined by single spaces. Each chunk's text is a
+    sentences (`text.split_sentences`) joined by single spaces. Each chunk's text is a
     span of it, so the store keeps the span and reads the text from the paper."""
     return " ".join(_source_sentences(paper))
 

@@ -1,10 +1,10 @@
 """Index: chunks + embeddings in ChromaDB, plus a BM25 keyword index.
 
 Two Chroma collections:
-  <prefix>_chunks  one record per chunk (`chunking.py` cuts them): its vector, its paper and its
-                   span of the paper's `passage_source`; no text (a hit's text is read from
-                   the catalog: Chroma keeps each text three times, most of its disk and
-                   write time)
+  <prefix>_chunks  one record per chunk (`chunking.py` cuts them, `records.py` says what a
+                   record holds): its vector, its paper and its span of the paper's
+                   `passage_source`; no text (a hit's text is read from the catalog: Chroma
+                   keeps each text three times, most of its disk and write time)
   <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, and the mean of its
                    chunk embeddings (a paper-level vector for free)
 
@@ -12,12 +12,12 @@ A paper record is written after its chunks, so a paper record means "completely 
 an interrupted ingest is finished by the next run without duplicates (chunk ids are
 deterministic and old chunks of a paper are deleted before its new ones are added).
 
-The index modules (this one, `chroma.py`, `embedding.py`, `keyword.py`) and the model modules
-(`llm.py`, `llamaindex.py`) are the only ones that touch chromadb / llama-index internals; the
-Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
+The store modules (this one, `chroma.py`, `embedding.py`, `keyword.py`) and the model modules
+(`answer/llm.py`, `llamaindex.py`) are the only ones that touch chromadb / llama-index internals;
+the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
 May touch: its Chroma collections, the keyword index (`keyword.py`) and the unfinished-ingest
-marker of its data folder. Callers outside `api.py` and `retrieve.py` go through those two.
+marker of its data folder. Callers outside `api.py` and `answer/retrieve.py` go through those two.
 """
 
 from __future__ import annotations

@@ -100,6 +100,7 @@ def test_streaming_shows_sources_before_text_and_hides_bad_markers(corpus_home: 
         if ev.kind == "token":
             drafts.append(ev.text)
     assert kinds[0] == "sources" and kinds[-1] == "final" and "token" in kinds
+    assert kinds.count("final") == 1 and kinds.count("sources") == 1  # one answer, saved once
     assert all("[7" not in d for d in drafts)
 
 

@@ -456,8 +456,6 @@ class AnswerEngine:
         ans = self._verified_answer(question, d, raw, model is not None, filters, unknown, forced, timings)
         yield Event("final", text=ans.answer, answer=ans)
 
-        yield Event("final", text=ans.answer, answer=ans)
-
     def _generate(
         self, d: _Draft, model: ChatModel | None, valid: set[int], t0: float
     ) -> Generator[Event, None, tuple[str, float | None]]:

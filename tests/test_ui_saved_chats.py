@@ -42,7 +42,7 @@ def test_a_chat_survives_a_restart_and_reopens_with_working_citations(  # type: 
         ask(page, DOMINO)
         ask(page, FOLLOW_UP, page.locator("#chat a.pqa-cite").count())
         page.get_by_text("Saved chats").click()
-        page.locator("#saved-chats label", has_text="2 questions").wait_for(timeout=60_000)
+        page.locator("#saved-chats label", has_text="2 questions").wait_for(timeout=20_000)
         page.close()
     with serving(home, tmp_path / "serve-2.log") as url:
         page = browser.new_page(viewport={"width": 1280, "height": 900})

@@ -26,6 +26,7 @@ from .conftest import DEV, run_cli
 
 KEYS = {"recall@1", "recall@5", "recall@10", "mrr@10", "summary_coverage@10"}
 EXAMPLE_KEYS = {
+    "prose_faults",
     "id",
     "type",
     "question",
@@ -297,3 +298,41 @@ def _cell(report: str, scope: str, key: str) -> str:
     start = lines.index(header)
     row = next(x for x in lines[start:] if x.startswith(f"| {scope} |"))
     return [c.strip() for c in row.split("|")][col]
+
+
+# ---- what a reader reads: the prose lint and the seeded sample of leads ----------------------------
+
+
+def test_the_prose_lint_finds_template_leads_and_passes_a_researchers_sentence() -> None:
+    from paperqa.text import prose_faults
+
+    broken = {
+        "Compared on what does each method rely — X [1]: the authors propose a method.": "after 'On'",
+        "On do these papers say about federated learning, the 3 papers share one thread [1].": "after 'On'",
+        "In “Q-GaLore”, furthermore, when combined with quantization, memory drops [1].": "connective",
+        "Our work presents a new optimizer [2].": "first person",
+        "Their 8-bit GaLore reduces memory [1].": "pronoun",
+    }
+    for lead, fault in broken.items():
+        assert any(fault in f for f in prose_faults(lead)), lead
+    fine = [
+        "GaLore projects gradients into a low-rank subspace so that optimizer states shrink [1]; "
+        "SLTrain instead parameterises the weights as a sparse plus low-rank sum [2].",
+        "FreePRM reports “we reach 53.0% F1 on ProcessBench” [1].",  # quoted: the paper's words
+        "Experiments on US census data show a 4% gain [1].",
+    ]
+    assert [prose_faults(lead) for lead in fine] == [[], [], []]
+
+
+def test_a_report_shows_a_seeded_random_sample_of_leads_of_each_type(tmp_path: Path) -> None:
+    from paperqa.evaluate import LEAD_SAMPLE, lead_samples
+
+    examples = [
+        {"id": f"q{i}", "type": "factoid" if i % 3 else "summary", "refused": i == 4, "lead": f"L{i}"}
+        for i in range(20)
+    ]
+    first, again = lead_samples(examples), lead_samples(examples)
+    assert first == again  # the same draw every run
+    assert len(first["factoid"]) == LEAD_SAMPLE and len(first["summary"]) == LEAD_SAMPLE
+    assert "q4" not in first["summary"] + first["factoid"]  # a refusal has no lead to read
+    assert lead_samples(examples, seed=1) != first  # drawn, not the first five

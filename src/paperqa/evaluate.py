@@ -14,6 +14,7 @@ May touch: `api.PaperQA` and its retriever (to rank by one mode, hybrid, BM25 or
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError
 from .answer.retrieve import Mode, Retriever, rewrite_followup
 from .api import PaperQA
 from .errors import PaperQAError, first_line
-from .text import marker_numbers, normalize_title
+from .text import marker_numbers, normalize_title, prose_faults
 
 TYPES = ("factoid", "comparison", "summary", "unanswerable", "followup")
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "summary_coverage@10")
@@ -159,6 +160,9 @@ def evaluate_retrieval(
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
+# Leads a report shows per question type, drawn at random with a fixed seed (`lead_samples`).
+LEAD_SAMPLE = 5
+SAMPLE_SEED = 26
 KEYWORD_TYPES = ("factoid", "followup", "comparison")  # keyword_accuracy: every keyword anywhere
 LEAD_KEYWORD_TYPES = ("factoid", "followup")  # lead_keyword_accuracy: every keyword in the lead
 
@@ -203,6 +207,14 @@ def lead_cites_gold(r: dict[str, Any]) -> bool | None:
     return set(r["gold"]) <= _lead_papers(r)
 
 
+def lead_faults(r: dict[str, Any]) -> list[str] | None:
+    """What the prose lint finds in an answered question's lead (`text.prose_faults`); None for a
+    refusal, whose wording is fixed."""
+    if r["refused"]:
+        return None
+    return prose_faults(lead_of(r["answer"]))
+
+
 def _rate(xs: list[float]) -> float | None:
     """Mean, or None when no row is scored (shown as "–": the metric does not apply)."""
     return mean(xs) if xs else None
@@ -236,6 +248,7 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
         "lead_keyword_accuracy": _flags([keywords_in_lead(r) for r in rows]),
         "lead_cites_all": _flags([lead_cites_gold(r) for r in rows]),
         "lead_papers": _rate([float(len(_lead_papers(r))) for r in summaries]),
+        "prose_lint_failures": float(sum(bool(lead_faults(r)) for r in rows)),
         "refusal_rate": _rate([float(r["refused"]) for r in unanswerable]),
         "false_refusal_rate": _rate([float(r["refused"]) for r in answerable]),
         "ttft_s_p50": round(_pct(answered, 0.5), 3) if answered else None,
@@ -262,6 +275,7 @@ def _example(r: dict[str, Any]) -> dict[str, Any]:
         "keywords_in_lead": keywords_in_lead(r),
         "keywords_anywhere": kw_any,
         "lead_cites_gold": lead_cites_gold(r),
+        "prose_faults": lead_faults(r),
         "good": good,
         "notes": r["notes"],
     }
@@ -305,11 +319,26 @@ def evaluate_answers(
         )
         if progress:
             progress()
+    examples = [_example(r) for r in rows]
     return {
         "answers": answer_metrics(rows),
         "by_type": _by_type(rows, answer_metrics),
-        "examples": [_example(r) for r in rows],
+        "examples": examples,
+        "lead_samples": lead_samples(examples),
     }
+
+
+def lead_samples(
+    examples: list[dict[str, Any]], k: int = LEAD_SAMPLE, seed: int = SAMPLE_SEED
+) -> dict[str, list[str]]:
+    """Per question type, the ids of `k` answered questions drawn at random (seeded: the same
+    draw every run of a set), so a reader reads ordinary leads, not only the worst."""
+    rng = random.Random(seed)
+    by_type: dict[str, list[str]] = {}
+    for e in examples:
+        if not e["refused"]:
+            by_type.setdefault(e["type"], []).append(e["id"])
+    return {t: sorted(rng.sample(ids, min(k, len(ids))), key=ids.index) for t, ids in by_type.items()}
 
 
 def run(
@@ -331,6 +360,7 @@ def run(
         for t, m in ans["by_type"].items():
             result["by_type"].setdefault(t, {}).update(m)
         result["examples"] = ans["examples"]
+        result["lead_samples"] = ans["lead_samples"]
     result["llm"] = app.settings.llm.resolved_provider() if answers else None
     return result
 
@@ -375,6 +405,7 @@ def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
         "lead_papers: distinct papers cited in the lead of an answered summary. – : does not apply.",
     ]
     ex = result.get("examples", [])
+    lines += _sample_lines(ex, result.get("lead_samples") or lead_samples(ex))
     misses = lead_misses(ex)
     checked = [e for e in ex if (e["keywords_in_lead"], e["lead_cites_gold"]) != (None, None)]
     lines += ["", f"### Worst leads ({len(misses)} of {len(checked)} checked miss; up to {worst_leads})", ""]
@@ -398,6 +429,32 @@ def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
                 f"**{e['id']} ({e['type']})** — {e['question']}",
                 "",
                 "> " + e["answer"].replace("\n", "\n> "),
+                "",
+            ]
+    return lines
+
+
+def _sample_lines(examples: list[dict[str, Any]], samples: dict[str, list[str]]) -> list[str]:
+    """The seeded random leads of each type, as a reader sees them, with the prose lint's faults."""
+    by_id = {e["id"]: e for e in examples}
+    failing = [e for e in examples if e.get("prose_faults")]
+    lines = [
+        "",
+        f"### Leads a reader reads ({LEAD_SAMPLE} per type, drawn at random, seed {SAMPLE_SEED})",
+        "",
+    ]
+    lines.append(
+        f"Prose lint: {len(failing)} of {len(examples)} leads fail ({', '.join(e['id'] for e in failing) or 'none'})."
+    )
+    for t, ids in samples.items():
+        lines += ["", f"#### {t}", ""]
+        for i in ids:
+            e = by_id[i]
+            faults = f" — lint: {'; '.join(e['prose_faults'])}" if e.get("prose_faults") else ""
+            lines += [
+                f"**{e['id']}** — {e['question']}{faults}",
+                "",
+                "> " + (e["lead"] or "(empty)").replace("\n", "\n> "),
                 "",
             ]
     return lines

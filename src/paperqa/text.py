@@ -330,3 +330,36 @@ PHRASE_STOP = set(
         "tasks",
     ]
 )
+
+
+# ---- prose a researcher would write -------------------------------------------------------------
+# A question word pasted after "On" ("On do these papers say …", "Compared on what does each …").
+_ON_QUESTION = re.compile(r"\bon (?:what|which|how|why|when|where|who|do|does|did|is|are)\b", re.I)
+# A connective left dangling after the lead's opening phrase ("In “X”, furthermore, …").
+_OPENING_CONNECTIVE = re.compile(
+    r"^[^.!?]{0,200}?,\s*(?:furthermore|moreover|additionally|in addition|to this end|however|thus|"
+    r"therefore|consequently|besides|this motivates|as a result|hence)\b",
+    re.I,
+)
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+_FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us|ourselves)\b", re.I)
+# A lead that opens on a pronoun has nothing for it to point back to ("Their 8-bit GaLore …").
+_OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
+
+
+def prose_faults(text: str) -> list[str]:
+    """What makes a generated lead read as a template rather than a researcher's sentence: a
+    question word pasted after "On", a connective dangling after the opening phrase, the first
+    person outside quotation marks, an opening pronoun. Quoted evidence is the papers' own words:
+    never a fault."""
+    faults = []
+    unquoted = _QUOTED.sub(" ", strip_markers(text))
+    if _ON_QUESTION.search(unquoted):
+        faults.append("a question word after 'On'")
+    if _OPENING_CONNECTIVE.search(unquoted):
+        faults.append("a dangling connective at the start")
+    if any(m.group(0) != "US" for m in _FIRST_PERSON.finditer(unquoted)):
+        faults.append("the first person outside quotes")
+    if _OPENING_PRONOUN.search(unquoted):
+        faults.append("a pronoun with nothing before it")
+    return faults

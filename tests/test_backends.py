@@ -198,7 +198,7 @@ def test_a_gguf_choice_is_a_file_of_the_models_folder_with_one_error_for_any_oth
     secret.write_bytes(b"GGUF")
     (models / "link.gguf").symlink_to(secret)
     settings = Settings(ui=UISettings(models_dir=models))
-    assert gguf_files(settings) == ["fake.gguf", "link.gguf", "small.gguf"]
+    assert gguf_files(settings) == ["small.gguf"]  # only what can be picked is listed
     chosen = resolve(LLMChoice(backend=GGUF_FILE, gguf_file="small.gguf"), settings)
     assert (
         chosen is not None
@@ -213,6 +213,7 @@ def test_a_gguf_choice_is_a_file_of_the_models_folder_with_one_error_for_any_oth
         "../secret.gguf",
         str(secret),
         "/etc/passwd",
+        "small.gguf\x00.txt",
         "notes.txt",
         "",
     ):
@@ -258,3 +259,16 @@ def test_the_operator_lists_backends_and_hosts_in_the_environment(monkeypatch: p
     chosen = resolve(LLMChoice(backend="ollama"), settings)
     assert chosen is not None and chosen.model == "llama3.2" and chosen.api_key is not None
     assert settings.ui.allowed_hosts == ["localhost"]
+
+
+def test_a_typed_url_carries_no_query_or_fragment_and_errors_show_no_secret() -> None:
+    from paperqa.answer.llm import shown_url
+
+    for url in ("http://127.0.0.1:8000/api/admin?x=", "http://127.0.0.1:8000/v1#x", "http://127.0.0.1/v1?"):
+        with pytest.raises(ConfigError, match="query or a fragment"):
+            check_url(url, ["127.0.0.1"])
+    assert (
+        shown_url("https://user:pw@llm.example.org:8443/v1?key=secret#x") == "https://llm.example.org:8443/v1"
+    )
+    assert shown_url("http://[::1]:8000/v1") == "http://[::1]:8000/v1"
+    assert shown_url("api.openai.com") == "api.openai.com"

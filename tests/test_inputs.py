@@ -163,3 +163,11 @@ def test_the_data_folder_and_its_sqlite_files_are_private_when_created(tmp_path:
     assert stat.S_IMODE(chats.stat().st_mode) == 0o600
     for extra in home.glob("chats.sqlite3-*"):
         assert stat.S_IMODE(extra.stat().st_mode) & 0o077 == 0
+
+
+def test_blanks_that_print_nothing_and_lone_marks_are_an_empty_question() -> None:
+    for text in ("\u2800\u2800", "\u3164", "\u115f\u1160", "\u034f", "\ufe0f\ufe0f", "\u0301"):
+        with pytest.raises(PaperQAError, match="the question is empty"):
+            clean_question(text)
+    with pytest.raises(PaperQAError, match="as text"):
+        check_date(20240501, "the from date")  # type: ignore[arg-type]

@@ -132,3 +132,24 @@ def test_an_mcp_request_waits_until_the_servers_own_client_is_logged_in(monkeypa
     }
     asyncio.run(late(scope, None, send))
     assert statuses[-1] == 503  # never ready: a clear "starting", not a hang
+
+
+def test_the_mcp_credentials_log_in_mcp_requests_only() -> None:
+    app = GradioApp()
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    middleware = MCPLogin(app, UI, loopback_token="loop")
+    for path in ("/gradio_api/queue/join", "/gradio_api/call/ask", "/config"):
+        scope = {"type": "http", "path": path, "app": app, "headers": [(b"authorization", b"Bearer tok-123")]}
+        asyncio.run(middleware(scope, None, send))
+    assert app.tokens == {}  # Gradio's own login still decides there
+    assert all(not any(k == b"cookie" for k, _ in s["headers"]) for s in app.seen)
+    # A 401 challenges with Bearer: a browser shows no password prompt for it.
+    asyncio.run(
+        middleware({"type": "http", "path": "/gradio_api/mcp/", "app": app, "headers": []}, None, send)
+    )
+    start = next(m for m in reversed(sent) if m["type"] == "http.response.start")
+    assert start["status"] == 401 and dict(start["headers"])[b"www-authenticate"].startswith(b"Bearer")

@@ -169,3 +169,54 @@ def test_the_same_upload_twice_is_stored_once(tmp_path: Path) -> None:
         assert (again.added, again.unchanged, again.skipped) == (0, 1, 0)
         stored = [p for p in app.settings.uploads_dir.rglob("*") if p.is_file()]
         assert [p.name for p in stored] == ["papers.jsonl"]
+
+
+def test_a_link_with_braces_or_quotes_is_no_link_and_cannot_break_an_export() -> None:
+    from paperqa.export import to_bibtex
+    from paperqa.types import Answer, Citation, Source
+
+    hostile = "https://x.org/},howpublished={javascript:alert(1)}"
+    assert http_link(hostile) is None and http_link('https://x.org/"onmouseover="x') is None
+    paper = Paper(id="p1", title="Quokka", abstract="a", links=[hostile, "https://ok.org/q"])
+    answer = Answer(
+        question="q",
+        answer="Quokka [1].",
+        citations=[Citation(n=1, paper_id="p1", title="Quokka")],
+        sources=[Source(n=1, paper=paper, score=1.0)],
+    )
+    bib = to_bibtex(answer)
+    assert "howpublished" not in bib and "url = {https://ok.org/q}" in bib
+
+
+def test_terminal_control_codes_do_not_survive_ingest() -> None:
+    from paperqa.ingest.records import clean_text
+
+    assert (
+        clean_text("Quokka\x1b]8;;https://evil\x07 Pruning\x1b[31m") == "Quokka ]8;;https://evil Pruning [31m"
+    )
+
+
+def test_an_upload_is_stored_private_and_never_half_copied(tmp_path: Path) -> None:
+    import stat
+
+    from paperqa.store.files import store_upload
+
+    src = tmp_path / "a.jsonl"
+    src.write_text("{}\n")
+    target = store_upload(src, tmp_path / "uploads", "a.jsonl")
+    assert (
+        stat.S_IMODE(target.stat().st_mode) == 0o600 and stat.S_IMODE(target.parent.stat().st_mode) == 0o700
+    )
+    assert [p.name for p in target.parent.iterdir()] == ["a.jsonl"]  # no partial copy left
+
+
+def test_half_a_login_is_refused_not_served_open() -> None:
+    from pydantic import SecretStr
+
+    from paperqa_ui.serve import _auth
+
+    with pytest.raises(PaperQAError, match="PAPERQA_UI__PASSWORD is missing"):
+        _auth(UISettings(username="alice"), allow_remote_without_auth=False)
+    with pytest.raises(PaperQAError, match="PAPERQA_UI__USERNAME is missing"):
+        _auth(UISettings(password=SecretStr("x")), allow_remote_without_auth=False)
+    assert _auth(UISettings(username="alice", password=SecretStr("x")), False) == ("alice", "x")

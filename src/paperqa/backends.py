@@ -65,7 +65,15 @@ def gguf_files(settings: Settings) -> list[str]:
     folder = settings.ui.models_dir
     if folder is None or not folder.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".gguf" and p.is_file())
+    return sorted(p.name for p in folder.iterdir() if p.suffix.lower() == ".gguf" and _usable(p.name, folder))
+
+
+def _usable(name: str, folder: Path) -> bool:
+    try:
+        model_file(name, folder)
+    except ConfigError:
+        return False
+    return True
 
 
 def resolve(choice: LLMChoice, settings: Settings) -> LLMSettings | None:
@@ -131,7 +139,7 @@ def model_file(name: str, folder: Path) -> Path:
         hint="pick one of the files the sidebar lists",
     )
     plain = name.strip()
-    if not plain or Path(plain).name != plain or plain in (".", ".."):
+    if not plain or "\x00" in plain or Path(plain).name != plain or plain in (".", ".."):
         raise unusable
     root = folder.expanduser().resolve()
     path = (root / plain).resolve()
@@ -162,6 +170,10 @@ def check_url(url: str, allowed_hosts: list[str]) -> str:
         raise ConfigError(f"not an http(s) URL: {text}", hint="type it as http://HOST:PORT/v1")
     if parts.username or parts.password:
         raise ConfigError("the URL may not carry a user or password", hint="type the key in its own field")
+    if parts.query or parts.fragment or "?" in text or "#" in text:
+        raise ConfigError(
+            "the server URL may not carry a query or a fragment", hint="type it as http://HOST:PORT/v1"
+        )
     if not _host_allowed(host, allowed_hosts):
         shown = ", ".join(allowed_hosts) or "none"
         raise ConfigError(

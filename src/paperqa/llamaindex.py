@@ -38,6 +38,7 @@ from .answer.retrieve import Filters, Retrieval
 from .errors import PaperQAError
 from .settings import LLMSettings
 from .types import Answer, Source, Style
+from .validate import check_top_k
 
 if TYPE_CHECKING:
     from .answer.engine import Event
@@ -307,5 +308,6 @@ def _retrieved(events: Iterator[Event]) -> list[NodeWithScore]:
 
 
 def _check_top_k(top_k: int | None) -> None:
-    if top_k is not None and top_k < 1:
-        raise PaperQAError(f"top_k must be at least 1, not {top_k}", hint="pass top_k=None for the default")
+    """The one rule for papers per answer (`validate.check_top_k`), checked when the adapter is
+    built rather than at its first query."""
+    check_top_k(top_k)

@@ -267,8 +267,9 @@ class UISettings(BaseModel):
     )
     mcp_token: SecretStr | None = Field(
         None,
-        description="Bearer token MCP clients send when the UI has a login (env only: "
-        "PAPERQA_UI__MCP_TOKEN). Unset with a login: the login's password is the token.",
+        description="Bearer token MCP clients may send when the UI has a login (env only: "
+        "PAPERQA_UI__MCP_TOKEN). Unset: MCP clients send the login as HTTP Basic. It logs in MCP "
+        "requests only, and is ignored without a login.",
     )
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, field_validator
 from .text import normalize_title
 
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+\S*", re.IGNORECASE)
+_UNSAFE_IN_LINK = set('{}\\<>"`')
 _DOI_LINK = re.compile(r"(?:doi:\s*)?(10\.\d{4,9}/\S+)", re.IGNORECASE)
 
 
@@ -23,8 +24,10 @@ def http_link(url: str) -> str | None:
     https://doi.org/…, else None. `javascript:`, `data:`, `vbscript:`, `file:` and every other
     scheme, in any case and behind any spaces or control characters, are no links."""
     text = url.strip(" \t\r\n\f\v\x00") if isinstance(url, str) else ""
-    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in text):
-        return None  # a browser drops tabs and newlines inside a URL: "java\tscript:" runs
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch in _UNSAFE_IN_LINK for ch in text):
+        # A browser drops tabs and newlines inside a URL ("java\tscript:" runs); braces, quotes
+        # and angle brackets are never raw in a URL, and would close a BibTeX field or an attribute.
+        return None
     if _HTTP_URL.fullmatch(text):
         return text
     doi = _DOI_LINK.fullmatch(text)

@@ -34,6 +34,10 @@ def check_top_k(top_k: int | None) -> int | None:
 def check_date(text: str | None, field: str, end: bool = False) -> str | None:
     """An ISO date `YYYY-MM-DD`, `YYYY-MM` or `YYYY` as a full date: the first day of the month
     or year, or with `end` (a `to` date) its last day. None or "" stays None."""
+    if text is not None and not isinstance(text, str):
+        raise PaperQAError(
+            f"{field} must be a date as text (YYYY-MM-DD), not {text!r}", hint="e.g. 2024-05-01"
+        )
     value = (text or "").strip()
     if not value:
         return None
@@ -64,16 +68,24 @@ def check_dates(date_from: str | None, date_to: str | None) -> tuple[str | None,
     return start, stop
 
 
+# Characters that print as nothing yet are letters or symbols to Unicode: the Braille blank, the
+# Hangul fillers, the combining grapheme joiner.
+_BLANKS = set("\u2800\u3164\u115f\u1160\uffa0\u034f")
+
+
 def _visible(ch: str) -> bool:
-    """Not a format character (zero-width spaces and joiners, BOM, soft hyphen) nor a control."""
-    return unicodedata.category(ch) not in ("Cf", "Cc") or ch in "\n\t"
+    """Not a format character (zero-width spaces and joiners, BOM, soft hyphen), a control, a
+    mark standing alone (variation selectors, combining marks) nor a blank that prints nothing."""
+    if ch in "\n\t":
+        return True
+    return unicodedata.category(ch) not in ("Cf", "Cc") and ch not in _BLANKS
 
 
 def clean_question(question: str | None, what: str = "question") -> str:
     """The question without invisible characters and outer spaces; refused when nothing is left,
     or when it is not in English (most of its letters in another script)."""
     text = "".join(ch for ch in (question or "") if _visible(ch)).strip()
-    if not text:
+    if not any(unicodedata.category(ch)[0] in "LNPS" for ch in text):  # only marks and spaces
         raise PaperQAError(f"the {what} is empty", hint="type a question about the papers")
     letters = [ch for ch in text if ch.isalpha()]
     latin = sum(1 for ch in letters if unicodedata.name(ch, "").startswith("LATIN"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import sys
 import tempfile
@@ -100,20 +101,30 @@ def parse_paper_ids(text: str | Sequence[str] | None) -> list[str]:
     return [pid for item in items for pid in re.split(r"[\s,]+", item.strip()) if pid]
 
 
+def _private_export(prefix: str, files: dict[str, str]) -> list[Path]:
+    """Files readable by this account only (Gradio's cached copy keeps their mode), in a fresh
+    folder of Gradio's temporary folder (`serve.launch` puts it under the data folder)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("GRADIO_TEMP_DIR") or None))
+    paths = []
+    for name, text in files.items():
+        path = folder / name
+        path.touch(mode=0o600)
+        path.write_text(text, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
 def write_exports(answer: Answer) -> tuple[Path, Path]:
-    """The answer as Markdown and its references as BibTeX, in a fresh temporary folder."""
-    folder = Path(tempfile.mkdtemp(prefix="paperqa-export-"))
-    md, bib = folder / "answer.md", folder / "references.bib"
-    md.write_text(to_markdown(answer), encoding="utf-8")
-    bib.write_text(to_bibtex(answer), encoding="utf-8")
+    """The answer as Markdown and its references as BibTeX."""
+    md, bib = _private_export(
+        "paperqa-export-", {"answer.md": to_markdown(answer), "references.bib": to_bibtex(answer)}
+    )
     return md, bib
 
 
 def write_chat_export(chat: Conversation) -> Path:
-    """A saved chat as Markdown, in a fresh temporary folder."""
-    path = Path(tempfile.mkdtemp(prefix="paperqa-chat-")) / "chat.md"
-    path.write_text(conversation_markdown(chat), encoding="utf-8")
-    return path
+    """A saved chat as Markdown."""
+    return _private_export("paperqa-chat-", {"chat.md": conversation_markdown(chat)})[0]
 
 
 def new_chat_id() -> str:
@@ -140,7 +151,8 @@ class PaperQAUI:
 
     # ---- layout -------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        with gr.Blocks(title="PaperQA", fill_height=True) as demo:
+        # Gradio's copies of the exports are deleted after an hour (each is made again on demand).
+        with gr.Blocks(title="PaperQA", fill_height=True, delete_cache=(3600, 3600)) as demo:
             prefs = gr.BrowserState(dict(DEFAULT_PREFS), storage_key="paperqa-prefs")
             settings = self._settings_sidebar()
             gr.Markdown(INTRO)

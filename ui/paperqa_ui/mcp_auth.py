@@ -34,19 +34,25 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def authenticated_user(header: str | None, ui: UISettings, extra_tokens: tuple[str, ...] = ()) -> str | None:
+def authenticated_user(
+    header: str | None, ui: UISettings, extra_tokens: tuple[str, ...] = (), only_extra: bool = False
+) -> str | None:
     """Who an `Authorization` header authenticates as: the login for `Basic user:password`, or
-    the login's user for `Bearer <mcp_token>` (or a token in `extra_tokens`); None otherwise."""
+    the login's user for `Bearer <mcp_token>` (or a token in `extra_tokens`); None otherwise.
+    `only_extra`: only a token in `extra_tokens` counts."""
     if not header or not ui.username or not ui.password:
         return None
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
+    if only_extra:
+        ok = scheme.lower() == "bearer" and any(_same(value, t) for t in extra_tokens if t)
+        return ui.username if ok else None
     if scheme.lower() == "basic":
         try:
             user, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
         except (binascii.Error, UnicodeDecodeError, ValueError):
             return None
-        ok = sep and _same(user, ui.username) and _same(password, ui.password.get_secret_value())
+        ok = bool(sep) and _same(user, ui.username) and _same(password, ui.password.get_secret_value())
         return ui.username if ok else None
     if scheme.lower() == "bearer" and value:
         tokens = [*extra_tokens, *([ui.mcp_token.get_secret_value()] if ui.mcp_token else [])]
@@ -74,12 +80,17 @@ class MCPLogin:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        user = authenticated_user(headers.get("authorization"), self.ui, (self.loopback_token,))
+        header = headers.get("authorization")
+        user = authenticated_user(header, self.ui, (self.loopback_token,))
         is_mcp = scope.get("path", "").startswith(MCP_PATH)
         if user is None and is_mcp:
             await _unauthorized(send)
             return
-        if user is not None:
+        # The MCP credentials log in MCP requests only (and this server's own MCP client, which
+        # runs the tools through Gradio's routes); every other route keeps Gradio's own login.
+        if user is not None and (
+            is_mcp or authenticated_user(header, self.ui, (self.loopback_token,), only_extra=True)
+        ):
             self._log_in(scope, user)
         if is_mcp and not await self._wait_ready():
             await _respond(
@@ -118,7 +129,9 @@ async def _unauthorized(send: Any) -> None:
         "send 'Authorization: Basic <base64 of user:password>' (the UI's login) or "
         "'Authorization: Bearer <PAPERQA_UI__MCP_TOKEN>'"
     )
-    challenge = [(b"www-authenticate", b'Basic realm="PaperQA", charset="UTF-8"')]
+    # A Bearer challenge: a browser shows no password prompt (and so keeps no password to send
+    # with other sites' requests); MCP clients send their credentials up front.
+    challenge = [(b"www-authenticate", b'Bearer realm="PaperQA MCP"')]
     await _respond(send, 401, {"error": "authentication required", "hint": hint}, challenge)
 
 

@@ -7,6 +7,7 @@ May touch: the network (binds the configured host and port), the index through `
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -16,6 +17,7 @@ from starlette.middleware import Middleware
 from paperqa.api import PaperQA
 from paperqa.errors import PaperQAError
 from paperqa.settings import Settings, UISettings
+from paperqa.store.files import private_dir
 
 from .app import build
 from .mcp_auth import MCPLogin, client_headers, loopback_token
@@ -50,12 +52,21 @@ document.addEventListener('click', (e) => {
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+GRADIO_FOLDER = "gradio"  # under the data folder: Gradio's uploads and download copies
 
 
 def _auth(ui: UISettings, allow_remote_without_auth: bool) -> tuple[str, str] | None:
-    """The login to ask for; serving beyond this machine without one needs saying so."""
+    """The login to ask for; serving beyond this machine without one needs saying so, and half a
+    login (a name without a password, or the reverse) is refused rather than served open."""
+    if bool(ui.username) != bool(ui.password):
+        missing = "PAPERQA_UI__PASSWORD" if ui.username else "PAPERQA_UI__USERNAME"
+        raise PaperQAError(
+            f"the login is half set: {missing} is missing", hint=f"set {missing} too, or neither"
+        )
     if ui.username and ui.password:
         return ui.username, ui.password.get_secret_value()
+    if ui.mcp_token is not None:
+        print("warning: PAPERQA_UI__MCP_TOKEN is ignored without a login", file=sys.stderr)
     if ui.host not in LOCAL_HOSTS:
         if not allow_remote_without_auth:
             raise PaperQAError(
@@ -74,6 +85,10 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
 
     ui = settings.ui
     auth = _auth(ui, allow_remote_without_auth)
+    # Gradio's copies of uploads and exports stay in the data folder, private like it, unless
+    # the operator chose a folder (a shared /tmp/gradio is readable by every account).
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = str(private_dir(settings.home / GRADIO_FOLDER))
     if ui.mcp:
         try:
             import mcp  # noqa: F401
@@ -118,6 +133,7 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
         quiet=True,
         app_kwargs=app_kwargs,
         prevent_thread_lock=True,
+        share=False,  # never a public tunnel (GRADIO_SHARE would open one around the login rule)
     )
     if guarded:
         _log_in_mcp_client(demo, token)

@@ -15,6 +15,7 @@ This is the only module that touches llama-index LLM classes, llama_cpp and open
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -245,7 +246,7 @@ def make_llm(settings: LLMSettings) -> ChatModel:
             timeout=settings.timeout,
             max_retries=1,
         )
-        return LlamaIndexChat(llm, name=model, where=settings.base_url or "api.openai.com")
+        return LlamaIndexChat(llm, name=model, where=shown_url(settings.base_url or "api.openai.com"))
     # openai-compatible
     if not settings.base_url:
         raise ConfigError(
@@ -254,15 +255,14 @@ def make_llm(settings: LLMSettings) -> ChatModel:
         )
     if not settings.model:
         raise ConfigError(
-            f"no model name for the server at {settings.base_url}",
+            f"no model name for the server at {shown_url(settings.base_url)}",
             hint="set PAPERQA_LLM__MODEL to one of the server's models",
         )
-    import httpx
     from llama_index.llms.openai_like import OpenAILike
 
     llm = OpenAILike(
         # A redirect is not followed: the server is called only at the URL configured (or allowed).
-        http_client=httpx.Client(follow_redirects=False, timeout=settings.timeout),
+        http_client=_no_redirects(settings.timeout),
         model=settings.model,
         api_base=settings.base_url,
         api_key=key or "not-needed",
@@ -273,7 +273,32 @@ def make_llm(settings: LLMSettings) -> ChatModel:
         timeout=settings.timeout,
         max_retries=0,
     )
-    return LlamaIndexChat(llm, name=settings.model, where=settings.base_url)
+    return LlamaIndexChat(llm, name=settings.model, where=shown_url(settings.base_url))
+
+
+@functools.lru_cache(maxsize=8)
+def _no_redirects(timeout: float) -> Any:
+    """One HTTP client per timeout, shared by every server backend (a client a question would
+    otherwise leave open), that never follows a redirect."""
+    import httpx
+
+    return httpx.Client(follow_redirects=False, timeout=timeout)
+
+
+def shown_url(url: str) -> str:
+    """A server URL as errors show it to a user: without a user, password, query or fragment
+    (an operator's URL may carry a key in any of them)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if parts.port:
+            netloc += f":{parts.port}"
+    except ValueError:
+        return "the configured server"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", "")) if parts.scheme else url
 
 
 def check_llm(settings: LLMSettings) -> str:

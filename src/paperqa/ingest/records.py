@@ -70,6 +70,9 @@ _MACRO = re.compile(r"\\([A-Za-z]+)(?:\{\}|\b ?)")
 _FOOTNOTE = re.compile(r"\\footnote\{([^{}]*)\}")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def clean_text(text: str) -> str:
     """Undo common scraping artefacts: LaTeX markup (font commands, accents, escaped % and &,
     ``quotes'', 57--87), HTML-entity remnants."""
@@ -84,6 +87,7 @@ def clean_text(text: str) -> str:
     text = _MACRO.sub(lambda m: _MACRO_TEXT.get(m.group(1), m.group(0)), text)
     text = re.sub(r"(?<=[a-z])x2013(?=[a-z])", " – ", text)
     text = text.replace("$", "")
+    text = _CONTROL.sub(" ", text)  # a terminal escape in a title would reach `paperqa papers`
     return re.sub(r"\s+", " ", text).strip()
 
 

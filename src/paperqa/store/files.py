@@ -56,7 +56,11 @@ def store_upload(src: Path, folder: Path, name: str) -> Path:
         kept = sorted(p for p in dest.iterdir() if p.is_file() and p.suffix.lower() == suffix)
         if kept:
             return kept[0]
-    dest.mkdir(exist_ok=True)
+    private_dir(dest)
     target = dest / name
-    shutil.copyfile(src, target)
+    # Copied under a temporary name, then renamed: a copy cut short is never taken for the upload.
+    partial = dest / f".{name}.partial"
+    partial.touch(mode=PRIVATE_FILE)
+    shutil.copyfile(src, partial)
+    partial.replace(target)
     return target

@@ -72,7 +72,7 @@ def test_html_quoted_from_an_abstract_is_shown_as_text() -> None:
 
 def test_markdown_images_from_a_paper_are_not_images() -> None:
     md = render_answer(quokka_answer("See ![diagram](http://127.0.0.1:9/d.png) for the design [1]."))
-    assert "![" not in md and "!&#91;diagram](http://127.0.0.1:9/d.png)" in md
+    assert "![" not in md and "!&#91;diagram]&#40;http://127.0.0.1:9/d.png)" in md
 
 
 def test_the_answers_own_markdown_and_citation_links_still_render() -> None:
@@ -273,7 +273,7 @@ def test_errors_are_shown_as_text_with_their_hint() -> None:
     assert render_error(e) == "⚠️ cannot reach &lt;server&gt; — start it"
     assert render_error(e, " — nothing was added.").endswith("start it — nothing was added.")
     assert render_unexpected(KeyError("<k>")) == (
-        "⚠️ Something went wrong (KeyError: &#x27;&lt;k&gt;&#x27;). The server log has details."
+        "⚠️ Something went wrong (KeyError: '&lt;k&gt;'). The server log has details."
     )
 
 
@@ -400,3 +400,12 @@ def test_a_failing_question_ends_in_a_readable_message_not_a_traceback() -> None
     crashed = respond(ScriptedAPI(error=RuntimeError("boom")), "q")
     assert "Something went wrong (RuntimeError: boom)" in crashed[-1][0][-1]["content"]
     assert crashed[-1][1] == [] and crashed[-1][4]["visible"] is False
+
+
+def test_markdown_links_and_definitions_from_a_paper_or_a_server_are_shown_as_text() -> None:
+    hostile = "See [x](javascript:alert(1)) and ![i](https://t/p.png)\n[1]: javascript:alert(1)"
+    shown = escape_markup(hostile)
+    assert "](" not in shown and "![" not in shown and "\n[1]:" not in shown
+    assert escape_markup("Domino is 1.3x faster [1].") == "Domino is 1.3x faster [1]."
+    err = render_error(PaperQAError("the server said ![x](https://tracker/p.png)"))
+    assert "![" not in err and "](" not in err

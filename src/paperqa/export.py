@@ -20,10 +20,15 @@ from .types import Answer, Paper
 
 def escape_markup(text: str) -> str:
     """Text from a paper or the model, made to read as itself in Markdown: HTML (`<img …>`,
-    `<b>`, `&amp;`) and Markdown images (`![…](…)`) are shown literally, never rendered, so
-    nothing a paper contains makes a browser fetch or run anything. The Markdown an answer is
-    built with (`**bold**`, `- ` lists, `|` tables, `[n]` markers) is left as it is."""
-    return html.escape(text, quote=False).replace("![", "!&#91;")
+    `<b>`, `&amp;`), Markdown images (`![…](…)`), inline links (`[x](…)`) and link definitions
+    (`[x]: …`) are shown literally, never rendered, so nothing a paper contains makes a browser
+    fetch, follow or run anything. The Markdown an answer is built with (`**bold**`, `- ` lists,
+    `|` tables, `[n]` markers) is left as it is."""
+    text = html.escape(text, quote=False).replace("![", "!&#91;").replace("](", "]&#40;")
+    return _LINK_DEFINITION.sub(r"\1&#91;\2]:", text)
+
+
+_LINK_DEFINITION = re.compile(r"^([ \t]*)\[([^\]\n]*)\]:", re.M)
 
 
 def _cited(answer: Answer) -> list[tuple[int, Paper]]:

@@ -193,7 +193,7 @@ def render_ingest_report(report: IngestReport) -> str:
         f"{report.skipped} skipped** — {report.papers} papers in the corpus."
     ]
     lines += [
-        f"- skipped {html.escape(e.file)}{':' + str(e.line) if e.line else ''}: {html.escape(e.reason)}"
+        f"- skipped {escape_markup(e.file)}{':' + str(e.line) if e.line else ''}: {escape_markup(e.reason)}"
         for e in report.errors
     ]
     return "\n".join(lines)
@@ -201,12 +201,12 @@ def render_ingest_report(report: IngestReport) -> str:
 
 def render_error(e: PaperQAError, suffix: str = "") -> str:
     """A problem the user can fix, with its hint, shown as text."""
-    return f"⚠️ {html.escape(str(e))}{suffix}"
+    return f"⚠️ {escape_markup(str(e))}{suffix}"
 
 
 def render_unexpected(e: Exception) -> str:
     """A bug, never a traceback: its type and message, and where to look."""
-    return html.escape(f"⚠️ Something went wrong ({type(e).__name__}: {e}). The server log has details.")
+    return escape_markup(f"⚠️ Something went wrong ({type(e).__name__}: {e}). The server log has details.")
 
 
 def user_message(question: str) -> dict[str, str]:

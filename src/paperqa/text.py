@@ -343,19 +343,23 @@ _OPENING_CONNECTIVE = re.compile(
 )
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us|ourselves)\b", re.I)
+# A comparison lead's template opening, the question's words pasted in ("Compared on pruning — X …").
+_TEMPLATE_OPENING = re.compile(r"^\W*compared\b[^.;:]{0,120}?\s[—–-]\s", re.I)
 # A lead that opens on a pronoun has nothing for it to point back to ("Their 8-bit GaLore …").
 _OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
 
 
 def prose_faults(text: str) -> list[str]:
     """What makes a generated lead read as a template rather than a researcher's sentence: a
-    question word pasted after "On", a connective dangling after the opening phrase, the first
-    person outside quotation marks, an opening pronoun. Quoted evidence is the papers' own words:
-    never a fault."""
+    question word pasted after "On", a template opening ("Compared on … —"), a connective dangling
+    after the opening phrase, the first person outside quotation marks, an opening pronoun.
+    Quoted evidence is the papers' own words: never a fault."""
     faults = []
     unquoted = _QUOTED.sub(" ", strip_markers(text))
     if _ON_QUESTION.search(unquoted):
         faults.append("a question word after 'On'")
+    if _TEMPLATE_OPENING.search(unquoted):
+        faults.append("a template opening ('Compared on … —')")
     if _OPENING_CONNECTIVE.search(unquoted):
         faults.append("a dangling connective at the start")
     if any(m.group(0) != "US" for m in _FIRST_PERSON.finditer(unquoted)):

@@ -128,3 +128,22 @@ def test_the_layer_check_sees_an_upward_import(tmp_path: Path) -> None:
     assert deps == {"paperqa.api"} and layer_of("paperqa.api", layers) > layer_of(
         "paperqa.answer.bad", layers
     )
+
+
+# A module a reader can hold in mind, a function that fits on a screen or two.
+MODULE_LINES = 600
+FUNCTION_LINES = 90
+
+
+def test_no_module_over_600_lines_and_no_function_over_90() -> None:
+    long_modules, long_functions = [], []
+    for name, path in sorted(modules().items()):
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MODULE_LINES:
+            long_modules.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > FUNCTION_LINES:
+                    long_functions.append(f"{name}.{node.name}: {size} lines")
+    assert (long_modules, long_functions) == ([], [])

@@ -1,7 +1,8 @@
 """The Gradio chat UI over `paperqa.api.PaperQA`.
 
 `app` lays out the tabs and wires their events (`views` groups their components); `serve` serves
-them (`launch`, the login, MCP behind it with `mcp_auth`); `render` turns answers, sources,
+them (`launch`, the login, MCP behind it with `mcp_auth`); `downloads` writes the exports;
+`render` turns answers, sources,
 papers, reports and errors into the markup shown; `prefs` turns the settings sidebar's choices
 into the options of a question. Only `app`, `views` and `serve` import Gradio.
 

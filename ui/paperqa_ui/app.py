@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -35,11 +33,10 @@ from paperqa.backends import (
     resolve,
 )
 from paperqa.errors import PaperQAError
-from paperqa.export import conversation_markdown, to_bibtex, to_markdown
-from paperqa.history import Conversation
 from paperqa.ingest.parse import UPLOAD_SUFFIXES
 from paperqa.types import Answer
 
+from .downloads import write_chat_export, write_exports
 from .prefs import DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
 from .render import (
     assistant_message,
@@ -99,32 +96,6 @@ def parse_paper_ids(text: str | Sequence[str] | None) -> list[str]:
         return []
     items = [text] if isinstance(text, str) else list(text)
     return [pid for item in items for pid in re.split(r"[\s,]+", item.strip()) if pid]
-
-
-def _private_export(prefix: str, files: dict[str, str]) -> list[Path]:
-    """Files readable by this account only (Gradio's cached copy keeps their mode), in a fresh
-    folder of Gradio's temporary folder (`serve.launch` puts it under the data folder)."""
-    folder = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("GRADIO_TEMP_DIR") or None))
-    paths = []
-    for name, text in files.items():
-        path = folder / name
-        path.touch(mode=0o600)
-        path.write_text(text, encoding="utf-8")
-        paths.append(path)
-    return paths
-
-
-def write_exports(answer: Answer) -> tuple[Path, Path]:
-    """The answer as Markdown and its references as BibTeX."""
-    md, bib = _private_export(
-        "paperqa-export-", {"answer.md": to_markdown(answer), "references.bib": to_bibtex(answer)}
-    )
-    return md, bib
-
-
-def write_chat_export(chat: Conversation) -> Path:
-    """A saved chat as Markdown."""
-    return _private_export("paperqa-chat-", {"chat.md": conversation_markdown(chat)})[0]
 
 
 def new_chat_id() -> str:

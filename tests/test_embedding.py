@@ -133,6 +133,7 @@ def test_ingest_through_a_server_keeps_several_batches_in_flight(tmp_path: Path)
     assert app.index.count() == 42
 
 
+@pytest.mark.slow  # the real CLI in a new process: most of its 12 s is importing the stack
 def test_cli_ingest_against_a_server_that_is_down_prints_one_line(tmp_path: Path) -> None:
     url = f"http://127.0.0.1:{free_port()}/v1"
     env = {

@@ -124,7 +124,8 @@ class ChatStore:
         writers queue instead of computing the same turn number. SQLite's own errors become a
         StoreError with a hint."""
         try:
-            private_file(self.path)  # the chats are this account's only
+            if not self._ready:
+                private_file(self.path)  # created 0600: the chats are this account's only
             conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
         except sqlite3.Error as e:
             raise self._fail(e) from e

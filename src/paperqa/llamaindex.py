@@ -134,7 +134,7 @@ class PaperQARetriever(BaseRetriever):
     """PaperQA's hybrid retrieval as a llama-index retriever: one node per paper, best first."""
 
     def __init__(self, app: PaperQA, top_k: int | None = None, filters: Filters | None = None) -> None:
-        _check_top_k(top_k)
+        check_top_k(top_k)
         super().__init__()
         self.app = app
         self.top_k = top_k
@@ -242,7 +242,7 @@ class PaperQAQueryEngine(BaseQueryEngine):
 
     def __init__(self, app: PaperQA, streaming: bool = False, options: AskOptions | None = None) -> None:
         self.options: AskOptions = options or {}
-        _check_top_k(self.options.get("top_k"))
+        check_top_k(self.options.get("top_k"))
         super().__init__(callback_manager=None)
         self.app = app
         self.streaming = streaming
@@ -305,9 +305,3 @@ def _retrieved(events: Iterator[Event]) -> list[NodeWithScore]:
         if ev.kind == "sources" and ev.retrieval is not None:
             return [numbered_node(src, cited=False) for src in ev.retrieval.sources]
     raise PaperQAError("the answer stream ended before its sources", hint="ask again")  # pragma: no cover
-
-
-def _check_top_k(top_k: int | None) -> None:
-    """The one rule for papers per answer (`validate.check_top_k`), checked when the adapter is
-    built rather than at its first query."""
-    check_top_k(top_k)

@@ -34,19 +34,19 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
-def authenticated_user(
-    header: str | None, ui: UISettings, extra_tokens: tuple[str, ...] = (), only_extra: bool = False
-) -> str | None:
+def _bearer(header: str | None) -> str:
+    """The token of a `Bearer` header ("" for any other)."""
+    scheme, _, value = (header or "").strip().partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
+
+
+def authenticated_user(header: str | None, ui: UISettings, extra_tokens: tuple[str, ...] = ()) -> str | None:
     """Who an `Authorization` header authenticates as: the login for `Basic user:password`, or
-    the login's user for `Bearer <mcp_token>` (or a token in `extra_tokens`); None otherwise.
-    `only_extra`: only a token in `extra_tokens` counts."""
+    the login's user for `Bearer <mcp_token>` (or a token in `extra_tokens`); None otherwise."""
     if not header or not ui.username or not ui.password:
         return None
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
-    if only_extra:
-        ok = scheme.lower() == "bearer" and any(_same(value, t) for t in extra_tokens if t)
-        return ui.username if ok else None
     if scheme.lower() == "basic":
         try:
             user, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
@@ -54,7 +54,7 @@ def authenticated_user(
             return None
         ok = bool(sep) and _same(user, ui.username) and _same(password, ui.password.get_secret_value())
         return ui.username if ok else None
-    if scheme.lower() == "bearer" and value:
+    if _bearer(header):
         tokens = [*extra_tokens, *([ui.mcp_token.get_secret_value()] if ui.mcp_token else [])]
         if any(_same(value, t) for t in tokens if t):
             return ui.username
@@ -88,9 +88,7 @@ class MCPLogin:
             return
         # The MCP credentials log in MCP requests only (and this server's own MCP client, which
         # runs the tools through Gradio's routes); every other route keeps Gradio's own login.
-        if user is not None and (
-            is_mcp or authenticated_user(header, self.ui, (self.loopback_token,), only_extra=True)
-        ):
+        if user is not None and (is_mcp or _same(_bearer(header), self.loopback_token)):
             self._log_in(scope, user)
         if is_mcp and not await self._wait_ready():
             await _respond(

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from paperqa.answer.compose import (
-    aspect_of,
     attributed,
     comparison_lead,
     comparison_table,
     extractive_lead,
     key_phrases,
     short_name,
+    side_label,
     summary_lead,
     theme_labels,
     third_person,
 )
 from paperqa.answer.evidence import Scored
+from paperqa.text import prose_faults
 from paperqa.types import Source
 
 from .fakes import paper, source
@@ -91,34 +90,6 @@ def test_extractive_lead_ends_with_the_sources_marker() -> None:
 # ---- comparisons -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("question", "aspect"),
-    [
-        (
-            "Compare layer-wise adaptive rate scaling with the linear scaling rule for large-batch "
-            "ImageNet training: how large a batch did each reach?",
-            "how large a batch did each reach",
-        ),
-        (
-            "Compare Q-GaLore, COAP and Grass as memory-efficient training methods.",
-            "memory-efficient training methods",
-        ),
-        ("How do FreePRM and PRIME each avoid the need for step labels?", "avoid the need for step labels"),
-        ("Compare GaLore and LoRA.", ""),
-    ],
-)
-def test_aspect_of_is_what_the_comparison_asks_about(question: str, aspect: str) -> None:
-    assert aspect_of(question) == aspect
-
-
-def test_aspect_of_a_differ_in_the_way_question_is_the_way() -> None:
-    aspect = aspect_of(
-        "How do Deep Gradient Compression and 1-bit Adam differ in the way they cut communication?"
-    )
-    assert "cut communication" in aspect
-    assert "differ" not in aspect and "1-bit Adam" not in aspect
-
-
 A = source(
     1,
     "LoRA-X: Low-Rank Training",
@@ -180,20 +151,32 @@ def test_comparison_table_uses_the_generic_label_without_an_aspect() -> None:
     assert labels[0] == "Answer to the question"
 
 
-def test_comparison_lead_names_and_cites_every_side() -> None:
+def test_comparison_lead_states_each_sides_answer_as_a_sentence_about_it_by_name() -> None:
     lead = comparison_lead(
-        [scored(A, "We reach a batch of 32K."), scored(B, "The gradients reach a batch of 8K.")], "batch size"
+        [scored(A, "To this end, we reach a batch of 32K."), scored(B, "Grass reaches a batch of 8K.")],
+        ["LoRA-X", "Grass"],
     )
-    assert lead == (
-        "Compared on batch size — LoRA-X [1]: the authors reach a batch of 32K; "
-        "Grass [2]: the gradients reach a batch of 8K."
-    )
+    # one sentence per side, third person, no dangling connective, each cited
+    assert lead == "In LoRA-X, the authors reach a batch of 32K [1]. Grass reaches a batch of 8K [2]."
+    assert prose_faults(lead) == []
 
 
 def test_comparison_lead_keeps_the_case_of_a_paper_name_opening_a_clause() -> None:
     domino = Source(n=1, paper=DOMINO, score=1.0)
-    lead = comparison_lead([scored(domino, "Domino hides communication behind computation.")], "")
-    assert "Domino [1]: Domino hides communication" in lead
+    lead = comparison_lead([scored(domino, "Domino hides communication behind computation.")], ["Domino"])
+    assert lead == "Domino hides communication behind computation [1]."
+
+
+def test_comparison_lead_names_a_side_that_opens_on_a_pronoun() -> None:
+    lead = comparison_lead([scored(A, "Our experiments show LoRA-X is 2x faster.")], ["LoRA-X"])
+    assert lead.startswith("In LoRA-X, their experiments show")
+
+
+def test_side_label_is_the_short_name_else_the_questions_name_else_the_title() -> None:
+    assert side_label(A.paper) == "LoRA-X"
+    untitled = paper("Bridging Supervised Learning and Reinforcement Learning", "x")
+    assert side_label(untitled, "NFT") == "NFT"
+    assert side_label(untitled) == "“Bridging Supervised Learning and Reinforcement Learning”"
 
 
 def test_attributed_keeps_the_case_of_a_name_opening_the_sentence() -> None:

@@ -6,10 +6,13 @@ import json
 
 import pytest
 
-from paperqa.answer.retrieve import Filters, comparison_parts, rewrite_followup
-from paperqa.text import name_tokens, normalize_title
+from paperqa.answer.question import ask_of
+from paperqa.answer.retrieve import Filters, assign_sides, comparison_parts, rewrite_followup
+from paperqa.answer.styles import classify
+from paperqa.text import name_tokens, normalize_title, side_ownership
 
 from .conftest import DEV
+from .fakes import paper
 
 QUESTIONS = [json.loads(line) for line in DEV.read_text().splitlines() if line.strip()]
 PARAPHRASE = DEV.parent / "paraphrase.jsonl"
@@ -175,3 +178,81 @@ def test_sides_found_only_by_keywords_do_not_break_a_comparison(app) -> None:  #
     assert r.sub_queries and r.sources
     assert all(s.dense == 0.0 and s.chunks == [] for s in r.sources)
     assert {"Q-GaLore", "COAP", "Grass"} <= {s.paper.title.split(":")[0] for s in r.sources}
+
+
+@pytest.mark.parametrize(
+    ("question", "sides"),
+    [
+        (
+            "How do Skill-it and Skill-Targeted Adaptive Training (STAT) each use skills?",
+            ["Skill-it", "Skill-Targeted Adaptive Training (STAT)"],
+        ),
+        (
+            "Aquila2, AquilaMoE and Aquila-Med all come out of one family. What is each built with?",
+            ["Aquila2", "AquilaMoE", "Aquila-Med"],
+        ),
+        (
+            "The 'LLaVA finds free lunch' paper and Large Content and Behavior Models (LCBMs) both train LLMs.",
+            ["The 'LLaVA finds free lunch' paper", "Large Content and Behavior Models (LCBMs)"],
+        ),
+        ("How large are the models produced by ptt5-v2 and by DeBERTinha?", ["ptt5-v2", "DeBERTinha"]),
+        (
+            "What does each compare: the study of recognition, recall and retention of memories, and SORT?",
+            ["the study of recognition, recall and retention of memories", "SORT"],
+        ),
+        (
+            "What gain does each report: D4, benchmark-targeted ranking (BETR), and text pruning?",
+            ["D4", "benchmark-targeted ranking (BETR)", "text pruning"],
+        ),
+        ("By how much do GaLore and SLTrain each reduce memory?", ["GaLore", "SLTrain"]),
+        ("Which papers use both data and model parallelism", []),
+    ],
+)
+def test_comparison_sides_are_read_from_the_ways_people_list_them(question: str, sides: list[str]) -> None:
+    assert comparison_parts(question) == sides
+
+
+def test_a_side_is_the_paper_that_owns_its_name_not_one_that_mentions_it() -> None:
+    galore = paper(
+        "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection", "We propose GaLore."
+    )
+    q_galore = paper(
+        "Q-GaLore: Quantized GaLore with INT4 Projection", "GaLore GaLore GaLore reduces memory."
+    )
+    assert side_ownership("GaLore", galore) > side_ownership("GaLore", q_galore) > 0
+    # a title written with its punctuation is the more exact owner
+    dsp = paper("Don't Stop Pretraining: Adapt Language Models to Domains and Tasks", "x")
+    dsp2 = paper("Don't Stop Pretraining? Make Prompt-based Fine-tuning Powerful Learner", "x")
+    later = 'the later paper asking "Don\'t Stop Pretraining?"'
+    assert side_ownership(later, dsp2) > side_ownership(later, dsp)
+    # one word of a capitalised name is not the name
+    reft = paper("ReFT: Reasoning with Reinforced Fine-Tuning", "x")
+    assert side_ownership("Negative-aware Fine-Tuning (NFT)", reft) == 0
+
+
+def test_sides_get_distinct_papers_and_a_side_named_twice_is_merged() -> None:
+    # both sides own paper a equally well; b owns the second side better: a -> 1st, b -> 2nd
+    assert assign_sides([[("a", 4.5), ("b", 4.0)], [("a", 4.0), ("b", 5.0)]]) == ["a", "b"]
+    # the second "side" is a piece of the first one's name: its owner is taken, so it is dropped
+    assert assign_sides([[("lcbm", 3.5)], [("lcbm", 2.5), ("other", 0.5)]]) == ["lcbm", None]
+
+
+def test_a_sides_question_is_the_ask_without_the_shared_context() -> None:
+    q = "X and Y both add a pretraining phase. What kind of extra pretraining does each one recommend?"
+    assert ask_of(q) == "What kind of extra pretraining does each one recommend?"
+    assert (
+        ask_of("Which recipe does each recommend: the study of A, and B?")
+        == "Which recipe does each recommend"
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do Skill-it and Skill-Targeted Adaptive Training (STAT) each use skills?",
+        "Adv-RM, FLORAL and the adversarial method all rely on adversarial training. What is perturbed?",
+        "How large are the models produced by ptt5-v2 and by DeBERTinha?",
+    ],
+)
+def test_a_question_that_names_its_sides_is_a_comparison(question: str) -> None:
+    assert classify(question) == "comparison"

@@ -237,6 +237,78 @@ def normalize_title(title: str) -> str:
     return _NON_WORD.sub("", title.lower())
 
 
+# ---- the paper a question's side names ----------------------------------------------------------
+# How strongly a paper owns a name a comparison side offers (higher wins): its title's head (before
+# ':', '?' or '!') is the name; the title starts with it; the title holds it as a whole word; the
+# abstract owns it (`NameMatcher.owns`). A name written with its title's punctuation ("Don't Stop
+# Pretraining?") is one step more exact than the head alone.
+OWN_EXACT, OWN_HEAD, OWN_TITLE_START, OWN_IN_TITLE, OWN_ABSTRACT = 5, 4, 3, 2, 1
+_SIDE_QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)")
+
+
+def side_names(side: str) -> list[str]:
+    """The names a comparison side offers: quoted titles, parenthesised names ("(Dynamic Sparse
+    No Training)", "(STAT)"), method names, and the side itself without those and without a
+    possessive ("RATIONALYST's rationale annotations" -> "RATIONALYST rationale annotations")."""
+    quoted = [next(g for g in m.groups() if g) for m in _SIDE_QUOTED.finditer(side)]
+    bracketed = [b.strip() for b in re.findall(r"\(([^()]{2,80})\)", side)]
+    bare = re.sub(r"\([^()]*\)", " ", side)
+    bare = re.sub(r"(?<=\w)['’]s\b", "", bare)
+    bare = re.sub(r"^\s*the\s+", "", re.sub(r"\s+", " ", bare).strip(), flags=re.I)
+    names = [*quoted, *bracketed, *name_tokens(bare), bare, *_initials(bare)]
+    return [n for n in dict.fromkeys(x.strip() for x in names) if len(normalize_title(n)) >= 2]
+
+
+def _initials(phrase: str) -> list[str]:
+    """'layer-wise adaptive rate scaling' -> ['LARS']: a described method is often its acronym."""
+    words = phrase.split()
+    if not 3 <= len(words) <= 6 or words[0].lower() in ("the", "a", "an"):
+        return []
+    return ["".join(w[0] for w in words).upper()]
+
+
+def side_ownership(side: str, paper: Titled) -> int:
+    """How strongly `paper` is the paper a comparison side names (0: not at all); see OWN_*."""
+    title = paper.title.strip()
+    head = re.split(r"[:?!]", title, maxsplit=1)[0].strip()
+    strict = set(name_tokens(side)) | set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
+    words = re.sub(r"\([^()]*\)", " ", side).split()
+    # A name is whole unless it is one word of a capitalised run ("Fine-Tuning" of "Negative-aware
+    # Fine-Tuning"): "FP8" in "the study of FP8" names the paper, "Fine-Tuning" there does not.
+    fragments = {
+        w.strip(",.")
+        for i, w in enumerate(words)
+        if any(0 <= j < len(words) and words[j][:1].isupper() for j in (i - 1, i + 1))
+    }
+    whole = {n for n in side_names(side) if n not in fragments}
+    acronyms = set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
+    best = 0
+    for name in side_names(side):
+        if name in acronyms:  # a guessed acronym only counts where an abstract defines and uses it
+            best = max(best, OWN_ABSTRACT if NameMatcher(name).owns(paper) and name not in paper.title else 0)
+            continue
+        key = normalize_title(name)
+        edge = r"(?![\w-])"
+        if title.lower().startswith(name.lower()) and re.match(re.escape(name) + edge, title, re.I):
+            tier = (
+                OWN_EXACT
+                if name[-1:] in "?!:"
+                else (OWN_HEAD if normalize_title(head) == key else OWN_TITLE_START)
+            )
+        elif normalize_title(head) == key:
+            tier = OWN_HEAD
+        elif re.search(r"(?<![\w-])" + re.escape(name) + edge, title, re.I) and (
+            name in whole or name not in strict
+        ):  # "Fine-Tuning" of "Negative-aware Fine-Tuning" is not a name of its own
+            tier = OWN_IN_TITLE
+        elif name in strict and name in whole and NameMatcher(name).owns(paper):
+            tier = OWN_ABSTRACT
+        else:
+            tier = 0
+        best = max(best, tier)
+    return best
+
+
 # ---- word forms and stop lists ------------------------------------------------------------------
 def same_word(a: str, b: str) -> bool:
     """'loss' / 'losses', 'model' / 'models': the same first letters, as far as the shorter goes
@@ -330,6 +402,27 @@ PHRASE_STOP = set(
         "tasks",
     ]
 )
+
+
+# ---- sentences lifted out of their abstract ------------------------------------------------------
+# An opening that points back to the abstract's previous sentence ("To address this issue,",
+# "Furthermore,", "In this work,"): it dangles once the sentence stands alone, so it is dropped.
+_LEADING_LINK = re.compile(
+    r"^(?:(?:furthermore|moreover|additionally|in addition|to this end|however|thus|therefore|"
+    r"consequently|besides|hence|as a result|specifically|finally|in particular|in contrast|"
+    r"in this (?:paper|work|study|article|report)|here|as a remedy|for instance|for example|"
+    r"(?:to|in order to) (?:address|solve|tackle|overcome|mitigate|fill|bridge|close|remedy|alleviate) "
+    r"(?:this|these|that|those|such|the above|both)(?: [\w-]+){0,3}|"
+    r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
+    r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
+    r"on top of (?:it|this|that)|in this way|overall|further|also|first|second|third|[a-z]+-wise|[a-z]+ly),\s*)+",
+    re.I,
+)
+
+
+def drop_leading_link(sentence: str) -> str:
+    """'To address this issue, we first utilize …' -> 'we first utilize …' (see _LEADING_LINK)."""
+    return _LEADING_LINK.sub("", sentence.strip(), count=1)
 
 
 # ---- prose a researcher would write -------------------------------------------------------------

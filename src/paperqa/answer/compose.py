@@ -15,9 +15,9 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from ..text import PHRASE_STOP, split_sentences
+from ..text import PHRASE_STOP, drop_leading_link, split_sentences
 from ..types import Paper, Source
-from .evidence import Scored
+from .evidence import Scored, is_background
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
 SHORT_NAME_WORDS = 5
@@ -83,11 +83,15 @@ def _lower_first(sentence: str, context: str = "") -> str:
     if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
         return sentence
     word = first.strip(",;:()")
-    if word.lower() in _STARTERS:
+    if word.lower() in _STARTERS or (word.isalpha() and re.search(r"(?:ing|ly|ed)$", word) and len(word) > 4):
         return sentence[:1].lower() + sentence[1:]
     if word[:1].isupper() and not re.search(r"(?<![\w-])" + re.escape(word.lower()) + r"(?![\w-])", context):
         return sentence  # "Domino", "Adam": the abstract only ever capitalises it
     return sentence[:1].lower() + sentence[1:]
+
+
+def _upper_first(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
 
 
 def marker(n: int) -> str:
@@ -96,9 +100,10 @@ def marker(n: int) -> str:
 
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
-    text = third_person(sentence.strip()).rstrip(" .")
+    text = third_person(drop_leading_link(sentence)).rstrip(" .")
     name = short_name(paper)
-    if name and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+    opens_on_pronoun = re.match(r"\W*(?:their|they|its|it|them|this|these)\b", text, re.I)
+    if name and not opens_on_pronoun and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
         rest = paper.title.partition(":")[2].strip()
         return re.sub(
             r"(?<!\w)" + re.escape(name) + r"(?!\w)",
@@ -115,7 +120,7 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
         return ""
     src = sentences[0].source
     first = attributed(sentences[0].text, src.paper)
-    rest = [third_person(s.text.strip()).rstrip(" .") for s in sentences[1:]]
+    rest = [_upper_first(third_person(drop_leading_link(s.text))).rstrip(" .") for s in sentences[1:]]
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
 
 
@@ -175,46 +180,42 @@ def states_contribution(sentence: str) -> bool:
     return any(pat.search(sentence) for name, pat in ASPECTS if name in ("Approach", "Reported results"))
 
 
-_ASPECT_CUT = re.compile(
-    r"^.*?\b(?:differ(?:s)?\s+)?(?:in the way|in how|in terms of|with respect to|each|as|regarding)\b\s*",
-    re.I,
-)
-
-
-def aspect_of(question: str) -> str:
-    """The aspect a comparison asks about: 'how large a batch did each reach', 'as memory-efficient
-    training methods' -> 'memory-efficient training methods'; '' when none is stated."""
-    q = question.strip().rstrip("?. ")
-    if ":" in q:  # the segment that asks ("…: how large a batch did each reach?")
-        head, tail = (x.strip() for x in q.rsplit(":", 1))
-        asks = re.compile(r"\b(what|which|how|why|where|when|each|does|do|did)\b", re.I)
-        return tail if asks.search(tail) or not asks.search(head) else aspect_of(head)
-    cut = _ASPECT_CUT.sub("", q, count=1)
-    if cut == q:
-        return ""
-    # "each of Bristle, FRL and zPROBE protect …" -> "protect …": the sides are not the aspect
-    cut = re.sub(r"^of\s+(?:[\w\-.]+(?:,\s*|\s+and\s+|\s+))*?(?=[a-z][a-z]+\s)", "", cut.strip())
-    return cut.strip()
-
-
 def _cell(text: str, limit: int = CELL_CHARS) -> str:
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "…"
 
 
-def comparison_lead(sides: Sequence[Scored], aspect: str) -> str:
-    """One sentence naming and citing every compared paper, each with its answer to the aspect."""
-    parts = []
-    for s in sides:
-        name = short_name(s.source.paper) or f"“{clip_title(s.source.paper.title, 6)}”"
-        clause = _cell(third_person(s.text.strip()).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
-        context = f"{s.source.paper.title} {s.source.paper.abstract}"
-        parts.append(f"{name} {marker(s.source.n)}: {_lower_first(clause, context)}")
-    head = f"Compared on {aspect}" if aspect else "Compared"
-    return f"{head} — " + "; ".join(parts) + "."
+def side_label(paper: Paper, offered: str = "") -> str:
+    """How a comparison names a side: the paper's short name, else the name the question used for
+    it ("NFT"), else its title, quoted and clipped."""
+    return short_name(paper) or offered or f"“{clip_title(paper.title, 6)}”"
 
 
-def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect: str) -> str:
+def side_sentence(side: Scored, label: str) -> str:
+    """A side's answer as a sentence of its own, third person, about the side by name: the
+    sentence itself when it names the side, else 'In <side>, …'."""
+    text = _cell(third_person(drop_leading_link(side.text)).rstrip(" ."), LEAD_CLAUSE_CHARS).replace(
+        "\\|", "|"
+    )
+    bare = label.strip("“”")
+    opens_on_pronoun = re.match(r"\W*(?:their|they|its|it|them|this|these)\b", text, re.I)
+    if not opens_on_pronoun and re.search(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])", text, re.I):
+        return _upper_first(text)
+    context = f"{side.source.paper.title} {side.source.paper.abstract}"
+    return f"In {label}, {_lower_first(text, context)}"
+
+
+def comparison_lead(sides: Sequence[Scored], labels: Sequence[str]) -> str:
+    """One sentence per compared side, in the question's order: the side's answer to what was
+    asked, about the side by name, cited."""
+    return " ".join(
+        f"{side_sentence(s, label)} {marker(s.source.n)}." for s, label in zip(sides, labels, strict=True)
+    )
+
+
+def comparison_table(
+    sources: Sequence[Source], best: dict[int, Scored], aspect: str, more: dict[int, Scored] | None = None
+) -> str:
     """One row per aspect, one column per paper; every cell an abstract sentence, cited. The
     first row is the question's own aspect (each paper's best sentence for the question)."""
     header = (
@@ -224,7 +225,7 @@ def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect:
     )
     rows = [header, "|---|" + "---|" * len(sources)]
     used: dict[int, set[str]] = {s.n: set() for s in sources}
-    label = aspect[:1].upper() + aspect[1:] if aspect else "Answer to the question"
+    label = _upper_first(aspect) if aspect else "Answer to the question"
     cells = []
     for s in sources:
         b = best.get(s.n)
@@ -232,13 +233,24 @@ def comparison_table(sources: Sequence[Source], best: dict[int, Scored], aspect:
             cells.append("— (not stated in the abstract)")
             continue
         used[s.n].add(b.text)
-        cells.append(f"{_cell(b.text)} {marker(s.n)}")
+        second = (more or {}).get(s.n)
+        if second is not None and second.text != b.text:  # both, in the abstract's order
+            used[s.n].add(second.text)
+            pair = sorted([b, second], key=lambda x: x.pos)
+            cells.append(" ".join(f"{_cell(x.text)}" for x in pair) + f" {marker(s.n)}")
+        else:
+            cells.append(f"{_cell(b.text)} {marker(s.n)}")
     rows.append(f"| **{_cell(label, 80)}** | " + " | ".join(cells) + " |")
     for name, pat in ASPECTS:
         cells = []
         for s in sources:
-            sents = [x for x in s.evidence if pat.search(x)] + [
-                x for x in split_sentences(s.paper.abstract) if pat.search(x)
+            sentences = list(enumerate(split_sentences(s.paper.abstract)))
+            own = name in ("Approach", "Reported results")  # what the paper does: never its background
+            position = {x: i for i, x in sentences}
+            sents = [
+                x
+                for x in [*s.evidence, *(x for _, x in sentences)]
+                if pat.search(x) and not (own and is_background(x, position.get(x, 1)))
             ]
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:

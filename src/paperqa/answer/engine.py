@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
-from ..text import NameMatcher, cited_numbers, split_sentences
+from ..text import cited_numbers, split_sentences
 from ..types import Answer, Citation, Source, Style
 from . import compose
 from .citations import sanitize_partial
@@ -45,6 +45,7 @@ from .retrieve import (
     relevance_ok,
     rewrite_followup,
 )
+from .sides import compared_sides, side_labels
 from .styles import STYLES, classify
 from .verify import Claim, Verifier, answers, looks_like_instruction
 
@@ -66,6 +67,8 @@ SUMMARY_MIN_PAPERS = 3
 # that holds the question's distinctive terms is about it, however low the passage similarity.
 RARE_TERM_IDF = 3.0
 MIN_RARE_TERMS = 2
+# What introduces the model's own verified sentences under a lead that needs no model.
+MODEL_PARAGRAPH = "**In the model's words** (each sentence checked against the abstract it cites):"
 # Papers grouped into one theme when their vectors are this similar (MiniLM cosine).
 THEME_SIMILARITY = 0.6
 MAX_THEMES = 3
@@ -93,6 +96,7 @@ class _Draft:
     sides: list[Scored]  # a comparison: each compared paper's best sentence
     standalone: str  # the question with the one it follows up on: what the model reads
     withheld: list[str] = field(default_factory=list)  # instruction-like source sentences left out
+    side_more: dict[int, Scored] = field(default_factory=dict)  # a side's second-best sentence
 
 
 class AnswerEngine:
@@ -157,53 +161,6 @@ class AnswerEngine:
                 src.evidence = [s.text for s in sorted(mine, key=lambda s: s.pos)]
         return ranked, withheld
 
-    def _sides(
-        self, q: QuestionAnalysis, search_text: str, r: Retrieval, ranked: list[Scored]
-    ) -> list[Scored]:
-        """Each compared paper's best sentence for the question, ranked without the other sides'
-        names (they would pull every side toward the sentences that mention them). The papers
-        are those the question names (its sub-queries' winners), completed by the papers whose
-        sentences answer the question best."""
-        # The named sides first; then the papers whose best sentence answers best, up to one per
-        # compared part (two at least).
-        ids = list(r.focus)
-        for name in q.names:  # a side the question names ("according to RAdam") is in the table
-            pattern = NameMatcher(name).any_case
-            text_of = {s.paper.id: f"{s.paper.title} {s.paper.abstract}" for s in r.sources}
-            if any(pattern.search(text_of.get(pid, "")) for pid in ids):
-                continue
-            holder = next((s.paper.id for s in r.sources if pattern.search(text_of[s.paper.id])), None)
-            if holder is not None:
-                ids.append(holder)
-        for s in ranked:
-            if len(ids) >= max(2, len(r.sub_queries)):
-                break
-            if s.source.paper.id not in ids:
-                ids.append(s.source.paper.id)
-        by_id = {s.paper.id: s for s in r.sources}
-        out = []
-        for i, pid in enumerate(ids[:4]):
-            if pid not in by_id:
-                continue
-            own = search_text
-            for j, part in enumerate(r.sub_queries):
-                if j != i and len(r.sub_queries) == len(ids):
-                    own = re.sub(re.escape(part), " ", own, flags=re.I)
-            side_q = analyze(own)
-            side_q.kinds = q.kinds  # what is asked stays the question's
-            best = rank_sentences(
-                side_q,
-                self.retriever.embed_query(own),
-                [by_id[pid]],
-                self._embed,
-                self.retriever,
-                skip=looks_like_instruction,
-            )
-            pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
-            if pick is not None:
-                out.append(pick)
-        return out
-
     # ---- prompt and leads ---------------------------------------------------------
     def _prompt(self, d: _Draft) -> tuple[str, str]:
         """The best-ranked sentences, each under its paper: a short prompt keeps the first token
@@ -251,10 +208,15 @@ class AnswerEngine:
         if d.style == "comparison" and len(d.sides) >= 2:
             # What is asked of each side: the wh-phrase's noun ("robust loss", "text pairs"), else
             # the clause that asks ("reduce memory when pre-training …").
-            aspect = d.question.focus or compose.aspect_of(d.question.text)
-            lead = model_lead or compose.comparison_lead(d.sides, aspect)
+            # The lead needs no model: each side's own answer, by name. The model's verified
+            # comparison, when it cites every side, follows it in its own paragraph.
+            lead = compose.comparison_lead(d.sides, side_labels(d.sides, d.retrieval))
+            if model_lead:
+                lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
             side_sources = [s.source for s in d.sides]
-            table = compose.comparison_table(side_sources, {s.source.n: s for s in d.sides}, aspect)
+            table = compose.comparison_table(
+                side_sources, {s.source.n: s for s in d.sides}, d.question.focus, d.side_more
+            )
             return lead + "\n\n" + table, {s.n for s in side_sources}
         if d.style in ("summary", "listing"):
             # each paper's line: its best sentence for the question that says what the paper does
@@ -446,7 +408,7 @@ class AnswerEngine:
         )
         yield Event("sources", retrieval=r)  # the reader sees the papers while the sides are ranked
         if chosen == "comparison":
-            d.sides = self._sides(q, standalone, r, ranked)
+            d.sides, d.side_more = compared_sides(q, standalone, r, ranked, self.retriever, self._embed)
         t1 = time.perf_counter()
         valid = {s.n for s in sources}
         model = (llm or self.llm_factory()) if rule.generate else None

@@ -146,6 +146,12 @@ _LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
 MIN_WORDS_BESIDE_LINKS = 6
 
 
+def is_background(sentence: str, pos: int) -> bool:
+    """The abstract's opening sentence, or one that opens on prior work or a contrast: background,
+    not what the paper does or finds (see W_BACKGROUND)."""
+    return pos == 0 or bool(_BACKGROUND.search(sentence))
+
+
 def is_boilerplate(sentence: str) -> bool:
     """A link or a release note ("The code is available at …"): never evidence."""
     return bool(_RELEASE_NOTE.search(sentence)) or (
@@ -276,7 +282,7 @@ def rank_sentences(
         if says_how or (q.asks_why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
         bonus += _answer_type_bonus(c, q)
-        if c.pos == 0 or _BACKGROUND.search(c.text):
+        if is_background(c.text, c.pos):
             bonus -= W_BACKGROUND
         if owner is not None:
             defining = re.compile(re.escape(owner.name) + _DEFINING, re.I)

@@ -15,6 +15,7 @@ May touch: nothing but the question text (no index, no model).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Literal
@@ -184,3 +185,144 @@ def analyze(question: str) -> QuestionAnalysis:
         clauses=clauses,
         clause_kinds=clause_kinds,
     )
+
+
+# ---- comparisons: the sides a question names ----------------------------------------------------
+CMP_SPLIT = re.compile(
+    r"\s*(?:,\s*(?:and\s+)?|\band\b|\bwith\b|\bversus\b|\bvs\.?|\bagainst\b|\bcompared to\b|\bto\b)\s*", re.I
+)
+CMP_HEAD = re.compile(
+    r"^\s*(?:compare|contrast|how do(?:es)?|what (?:is|are) the differences? between|"
+    r"differences? between)\s+(?:the\s+)?",
+    re.I,
+)
+# "What … does each paper adopt: the one that …, and the one …?" — sides described after a colon.
+_EACH_DESCRIBED = re.compile(r"\beach\b[^:?]*:\s*(.+?)\??\s*$", re.I)
+# "How does each of Bristle, FRL and zPROBE …" — named sides after "each of".
+_EACH_OF_NAMES = re.compile(
+    r"\beach of\s+((?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*)(?:(?:,\s*(?:and\s+)?|\s+and\s+)"
+    r"(?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*))+)"
+)
+# "X, Y and Z all rely on …", "How do X and Y each use …": the sides are the subject before a
+# distributive word (both / all / each), up to the first sentence end outside quotation marks.
+_DISTRIBUTIVE = re.compile(
+    r"^\s*(?:(?:how|what|which|by how|in what|to what)\b[^,:]*?\b(?:do|does|did)\s+)?(?P<list>.+?)\s+"
+    r"(?:(?:are|were|have|had)\s+)?(?:both|all|each)\b(?!\s+of\b)",
+    re.I,
+)
+# "… produced by ptt5-v2 and by DeBERTinha", "according to RAdam and according to …": one
+# preposition repeated before each side.
+_REPEATED_PREP = re.compile(
+    r"\b(?P<p>by|according to|in|from|for)\s+(?P<a>[^,;:?]+?),?\s+and\s+(?P=p)\s+(?P<b>[^,;:?]+)", re.I
+)
+# A described side's opening words, which name no paper ("the one that", "the study").
+_SIDE_OPENING = re.compile(
+    r"^(?:the\s+)?(?:(?:one|ones|study|paper|work|method|approach)\s+(?:that|which|who)|one|ones)\s+", re.I
+)
+# Quoted text ("Don't Stop Pretraining?") may hold sentence ends; it is one span.
+_QUOTED_SPAN = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
+
+
+def _split_and(text: str) -> list[str]:
+    """Split on ' and ', except inside a title-case name ('Large Content and Behavior Models')."""
+    words = text.split(" ")
+    parts: list[list[str]] = [[]]
+    for i, w in enumerate(words):
+        inside_name = (
+            0 < i < len(words) - 1
+            and i >= 2
+            and words[i - 1][:1].isupper()
+            and words[i - 2][:1].isupper()
+            and not words[i - 2].endswith(",")
+            and words[i + 1][:1].isupper()
+        )
+        if w == "and" and parts[-1] and not inside_name:
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    return [" ".join(p).strip(" .,") for p in parts if " ".join(p).strip(" .,")]
+
+
+def split_sides(listing: str) -> list[str]:
+    """'A, B, and C' / 'A, B and C' / 'A and B' / 'A; B' -> the sides. An Oxford ', and' or a ';'
+    splits first, then commas (unless a piece holds its own 'and': 'recognition, recall and
+    retention' is one side), then a plain 'and'. Quoted text is never split."""
+    quoted: list[str] = []
+
+    def hide(m: re.Match[str]) -> str:
+        quoted.append(m.group(0))
+        return f"\x00{len(quoted) - 1}\x00"
+
+    text = _QUOTED_SPAN.sub(hide, listing.strip(" .,?"))
+    if re.search(r",\s*and\s+|;", text):  # "A, B, and C" / "A; B"
+        parts = [p.strip(" .,") for p in re.split(r",\s*and\s+|;\s*", text) if p.strip(" .,")]
+        head = [p.strip() for p in re.split(r",\s*", parts[0]) if p.strip()]
+        if len(head) >= 2 and not any(re.search(r"\band\b", h) for h in head):
+            parts = head + parts[1:]
+    else:  # "A, B and C" / "A and B"
+        pieces = [p.strip() for p in re.split(r",\s*", text) if p.strip()]
+        if len(pieces) >= 2 and not any(re.search(r"\band\b", h) for h in pieces[:-1]):
+            parts = pieces[:-1] + _split_and(pieces[-1])
+        else:
+            parts = _split_and(text)
+    return [re.sub(r"\x00(\d+)\x00", lambda m: quoted[int(m.group(1))], p) for p in parts]
+
+
+def _sentence_of(question: str) -> str:
+    """The question's first sentence (quoted spans kept whole: "Don't Stop Pretraining?")."""
+    masked = _QUOTED_SPAN.sub(lambda m: "x" * len(m.group(0)), question)
+    end = re.search(r"[.?!](?:\s|$)", masked)
+    return question[: end.start()] if end else question
+
+
+def comparison_parts(question: str) -> list[str]:
+    """The sides a comparison names, in the question's order (empty when it names fewer than two):
+    'each of X, Y and Z'; 'each …: the one that …, and the one …'; 'by X and by Y'; 'X and Y both /
+    all / each …'; 'Compare X with Y', 'How do X and Y differ'."""
+    listed = _EACH_OF_NAMES.search(question)
+    if listed:
+        return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", listed.group(1)) if p.strip()]
+    described = _EACH_DESCRIBED.search(question)
+    if described:
+        sides = [_SIDE_OPENING.sub("", p).strip(" .,") for p in split_sides(described.group(1))]
+        sides = [s for s in sides if len(s) > 1]
+        if 2 <= len(sides) <= 5:
+            return sides
+    repeated = _REPEATED_PREP.search(question)
+    if repeated:
+        return [repeated.group("a").strip(" .,"), repeated.group("b").strip(" .,")]
+    subject = _DISTRIBUTIVE.match(_sentence_of(question))
+    if subject and re.search(r",|\band\b", subject.group("list")):
+        sides = [s for s in split_sides(subject.group("list")) if len(s) > 1]
+        if 2 <= len(sides) <= 5:
+            return sides
+    if not CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
+        return []
+    body = CMP_HEAD.sub("", question)
+    # "Compare the two studies of X: A versus B" — the sides are in the segment with a separator.
+    for segment in re.split(r"[?:;]", body):
+        if re.search(r"\b(versus|vs\.?|with|and|against|compared to)\b|,", segment, re.I):
+            body = segment
+            break
+    body = re.split(r"\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I)[0]
+    parts = [p.strip(" .,") for p in CMP_SPLIT.split(body) if p and len(p.strip(" .,")) > 2]
+    return parts if 2 <= len(parts) <= 5 else []
+
+
+_ASKS = re.compile(
+    r"^\W*(?:what|which|how|why|where|when|who|whom|whose|is|are|does|do|did|can|compare)\b", re.I
+)
+
+
+def ask_of(question: str) -> str:
+    """The part of a question that asks: its last asking sentence ('X and Y both add a phase …. What
+    kind of extra pretraining does each one recommend?' -> the second), and of that, the part
+    before a colon that lists the sides ('Which recipe does each recommend: A, and B?')."""
+    masked = _QUOTED_SPAN.sub(lambda m: "x" * len(m.group(0)), question)
+    bounds = [0] + [m.end() for m in re.finditer(r"[.?!](?=\s+[A-Z])", masked)] + [len(question)]
+    sentences = [question[a:b].strip() for a, b in itertools.pairwise(bounds) if question[a:b].strip()]
+    asking = [s for s in sentences if _ASKS.search(s) or s.endswith("?")]
+    ask = asking[-1] if asking else question
+    if _EACH_DESCRIBED.search(ask):
+        ask = ask.split(":", 1)[0]
+    return ask.strip()

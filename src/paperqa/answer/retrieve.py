@@ -32,63 +32,15 @@ import numpy as np
 
 from ..settings import RetrievalSettings
 from ..store.index import PaperIndex
-from ..text import NameMatcher, name_tokens
+from ..text import OWN_IN_TITLE, NameMatcher, name_tokens, side_names, side_ownership
 from ..types import ChunkHit, Paper, Source
 from ..validate import check_dates
+from .question import CMP_HEAD, CMP_SPLIT, comparison_parts
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
 # How many times a comparison side is repeated in its sub-query, against the shared context once.
 SIDE_REPEAT = 2
-_CMP_SPLIT = re.compile(
-    r"\s*(?:,\s*(?:and\s+)?|\band\b|\bwith\b|\bversus\b|\bvs\.?|\bagainst\b|\bcompared to\b|\bto\b)\s*", re.I
-)
-_CMP_HEAD = re.compile(
-    r"^\s*(?:compare|contrast|how do(?:es)?|what (?:is|are) the differences? between|"
-    r"differences? between)\s+(?:the\s+)?",
-    re.I,
-)
-
-
-# "What … does each paper adopt: the one that …, and the one …?" — sides described after a colon.
-_EACH_DESCRIBED = re.compile(r"\beach\b[^:?]*:\s*(.+?)\??\s*$", re.I)
-_DESCRIBED_SPLIT = re.compile(r",?\s+and\s+(?=the\b|an?\b)|;\s*", re.I)
-# "How does each of Bristle, FRL and zPROBE …" — named sides after "each of".
-_EACH_OF_NAMES = re.compile(
-    r"\beach of\s+((?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*)(?:(?:,\s*(?:and\s+)?|\s+and\s+)"
-    r"(?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*))+)"
-)
-# A described side's opening words, which name no paper ("the one that", "the study").
-_SIDE_OPENING = re.compile(
-    r"^(?:the\s+)?(?:one|ones|study|paper|work|method|approach)?\s*(?:that|which|who)?\s+", re.I
-)
-
-
-def comparison_parts(question: str) -> list[str]:
-    """'Compare X with Y' / 'How do X and Y differ' / 'each of X, Y and Z' / 'each …: the one
-    that …, and the one …' -> the sides (empty when not a comparison)."""
-    listed = _EACH_OF_NAMES.search(question)
-    if listed:
-        return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", listed.group(1)) if p.strip()]
-    described = _EACH_DESCRIBED.search(question)
-    if described:
-        sides = [_SIDE_OPENING.sub("", p).strip(" .,") for p in _DESCRIBED_SPLIT.split(described.group(1))]
-        sides = [s for s in sides if len(s) > 2]
-        if 2 <= len(sides) <= 5:
-            return sides
-    if not _CMP_HEAD.search(question) and not re.search(r"\b(versus|vs\.?|differ|compare)\b", question, re.I):
-        return []
-    body = _CMP_HEAD.sub("", question)
-    # "Compare the two studies of X: A versus B" — the sides are in the segment with a separator.
-    for segment in re.split(r"[?:;]", body):
-        if re.search(r"\b(versus|vs\.?|with|and|against|compared to)\b|,", segment, re.I):
-            body = segment
-            break
-    body = re.split(r"\b(?:differ|in the way|as|for|when|which|according)\b", body, maxsplit=1, flags=re.I)[0]
-    parts = [p.strip(" .,") for p in _CMP_SPLIT.split(body) if p and len(p.strip(" .,")) > 2]
-    return parts if 2 <= len(parts) <= 5 else []
-
-
 _FRAMING = re.compile(
     r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|list|tell me)\s+"
     r"(?:(?:what|how|the|which)\s+)?(?:(?:approaches|techniques|methods|findings)\s+(?:in\s+)?)?"
@@ -151,8 +103,14 @@ class Filters:
         return True
 
 
-# A compared side's sub-query looks at its two best papers: the winner, and the one it may tie with.
-SIDE_CANDIDATES = 2
+# A compared side's sub-query looks at its three best papers: the winner, the one it may tie with,
+# and one more for when a better-owned paper took the winner for another side.
+SIDE_CANDIDATES = 3
+# BM25's best papers for each name a side offers ("GaLore", "Don't Stop Pretraining?") are
+# candidates too: the paper that owns a name is found by the name itself.
+SIDE_NAME_CANDIDATES = 3
+# A side's sub-query winner is preferred among papers that own the side equally (half a tier).
+SIDE_WINNER_BONUS = 0.5
 # A compared side's two best papers within this share of the first's score are a toss-up: the one
 # whose title holds more of the side's words is the side.
 SIDE_TITLE_TIE = 0.1
@@ -478,20 +436,41 @@ class Retriever:
         context = query
         for part in parts:
             context = context.replace(part, " ")
-        context = _CMP_HEAD.sub("", _CMP_SPLIT.sub(" ", context))
-        focus: list[str] = []
+        context = CMP_HEAD.sub("", CMP_SPLIT.sub(" ", context))
+        allowed = self._allowed(filters) if filters and filters.active() else None
+        papers = self.index.papers()
+        pools: list[list[tuple[str, float]]] = []
+        chunks: dict[str, list[ChunkHit]] = {}
         for part in parts:
             sub_query = f"{(part + ' ') * SIDE_REPEAT}{context}".strip()
             sub = self.search(
                 sub_query, k=SIDE_CANDIDATES, filters=filters, mode="hybrid", split_comparisons=False
             )
-            for s in self._side_pick(part, sub.sources)[:1]:
-                scores[s.paper.id] = scores.get(s.paper.id, 0.0) + SIDE_BOOST
-                if s.paper.id not in focus:
-                    focus.append(s.paper.id)
-                if s.chunks and s.paper.id not in dense:
-                    dense[s.paper.id] = s.chunks
-        return parts, focus
+            found = [s.paper.id for s in self._side_pick(part, sub.sources)]
+            chunks.update({s.paper.id: s.chunks for s in sub.sources if s.chunks})
+            # The papers the side's names point to, wherever BM25 finds them: the owner of "GaLore"
+            # may rank below a follow-up that says "GaLore" more often ("Q-GaLore").
+            for name in side_names(part):
+                found += [pid for pid, _ in self.index.keyword_search(name, SIDE_NAME_CANDIDATES, allowed)]
+            found = [pid for pid in dict.fromkeys(found) if pid in papers]
+            pools.append(
+                [
+                    (pid, side_ownership(part, papers[pid]) + (SIDE_WINNER_BONUS if i == 0 else 0.0))
+                    for i, pid in enumerate(found)
+                ]
+            )
+        picks = assign_sides(pools)
+        kept_parts: list[str] = []
+        focus: list[str] = []
+        for part, pid in zip(parts, picks, strict=True):
+            if pid is None:
+                continue  # the same paper as another side ("Large Content" and "Behavior Models")
+            kept_parts.append(part)
+            focus.append(pid)
+            scores[pid] = scores.get(pid, 0.0) + SIDE_BOOST
+            if chunks.get(pid) and pid not in dense:
+                dense[pid] = chunks[pid]
+        return kept_parts, focus
 
     def _side_pick(self, part: str, found: list[Source]) -> list[Source]:
         """A compared side's papers, best first: when its first two score within SIDE_TITLE_TIE of
@@ -530,6 +509,40 @@ class Retriever:
             chosen.append(best)
             rest.remove(best)
         return chosen
+
+
+def assign_sides(pools: Sequence[Sequence[tuple[str, float]]]) -> list[str | None]:
+    """One paper per compared side, each a different paper, maximising how well the papers own their
+    sides in total (`pools`: per side, its candidates and their ownership scores, best first). A
+    side whose best owner (a title-level owner, `OWN_IN_TITLE` or more) went to another side, and
+    whose own pick owns it less, is that other side named twice: it gets None."""
+    best_total = -1.0
+    best: list[str | None] = [None] * len(pools)
+
+    def walk(i: int, taken: list[str], total: float) -> None:
+        nonlocal best_total, best
+        if i == len(pools):
+            if total > best_total:
+                best_total, best = total, list(taken)
+            return
+        options = [(pid, sc) for pid, sc in pools[i] if pid not in taken] or [("", 0.0)]
+        for pid, sc in options[:SIDE_OPTIONS]:
+            walk(i + 1, [*taken, pid], total + sc)
+
+    walk(0, [], 0.0)
+    picks: list[str | None] = [pid or None for pid in best]
+    for i, pool in enumerate(pools):
+        if not pool or picks[i] is None:
+            continue
+        top_pid, top = max(pool, key=lambda x: x[1])
+        mine = dict(pool).get(picks[i] or "", 0.0)
+        if int(top) >= OWN_IN_TITLE and top_pid != picks[i] and top_pid in picks and int(mine) < int(top):
+            picks[i] = None
+    return picks
+
+
+# Candidates tried per side when assigning papers to sides (the search is exhaustive over these).
+SIDE_OPTIONS = 6
 
 
 def relevance_ok(r: Retrieval, min_relevance: float) -> bool:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..types import Style
-from .question import LISTING
+from .question import LISTING, comparison_parts
 
 # "each" compares only as a subject ("how large a batch did each reach", "each of these",
 # "X and Y each"), not in "for each model of the suite".
@@ -49,12 +49,21 @@ STYLES: dict[str, StyleRule] = {
 }
 
 
+# A question that names two or more sides compares them when it asks of each ("X and Y both …",
+# "X, Y and Z all …") or names each by its own preposition ("produced by X and by Y").
+_DISTRIBUTES = re.compile(r"\b(both|all|each|respectively)\b|\b(by|according to)\b.+\band\s+\2\b", re.I)
+
+
+def _names_sides(question: str) -> bool:
+    return bool(_DISTRIBUTES.search(question)) and len(comparison_parts(question)) >= 2
+
+
 def classify(question: str) -> Style:
     """Rules that work without a model: the embedded LLM is too weak to route reliably."""
     if LISTING.search(question):
         return "listing"
     if _SUMMARY.search(question):
         return "summary"
-    if _COMPARISON.search(question):
+    if _COMPARISON.search(question) or _names_sides(question):
         return "comparison"
     return "factoid"

@@ -1,0 +1,117 @@
+"""Comparison sides: each compared paper's own answer, one factoid question per side.
+
+Retrieval resolves every side the question names to the paper that owns its name
+(`retrieve.assign_sides`); this module asks each of those papers the question's ask — the clause
+that names the side, or the ask without the sentence saying what the sides share and without any
+side's name — and ranks that paper's sentences for it with the factoid machinery
+(`evidence.rank_sentences`). The best sentence is the side's clause in the lead and its cell in
+the table; the runner-up joins it in the cell.
+
+May touch: the retriever's embedding and term statistics (through `Retriever`), and the pure
+stages it is passed; never the store itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..text import NameMatcher, name_tokens
+from ..types import Source
+from . import compose
+from .evidence import Embed, Scored, rank_sentences
+from .question import QuestionAnalysis, analyze, ask_of
+from .retrieve import Retrieval, Retriever
+from .verify import looks_like_instruction
+
+# Most sides a comparison table shows.
+MAX_SIDES = 5
+
+
+def compared_sides(
+    q: QuestionAnalysis,
+    search_text: str,
+    r: Retrieval,
+    ranked: list[Scored],
+    retriever: Retriever,
+    embed: Embed,
+) -> tuple[list[Scored], dict[int, Scored]]:
+    """Each compared paper's best sentence for its own question, in the question's order, and each
+    one's runner-up (by source number). The papers are the sides retrieval resolved; when the
+    question names fewer than two, the papers whose sentences answer it best complete them."""
+    resolved = len(r.focus) >= 2 and len(r.focus) == len(r.sub_queries)
+    ids = list(r.focus) if resolved else _unresolved_sides(q, r, ranked)
+    by_id = {s.paper.id: s for s in r.sources}
+    out: list[Scored] = []
+    more: dict[int, Scored] = {}
+    for i, pid in enumerate(ids[:MAX_SIDES]):
+        if pid not in by_id:
+            continue
+        own = side_question(q, search_text, r.sub_queries, i, retriever) if resolved else search_text
+        side_q = analyze(own)
+        side_q.kinds = q.kinds if len(q.clauses) < 2 else side_q.kinds
+        best = rank_sentences(
+            side_q, retriever.embed_query(own), [by_id[pid]], embed, retriever, skip=looks_like_instruction
+        )
+        pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
+        if pick is not None:
+            out.append(pick)
+            if len(best) > 1:  # the side's cell shows its runner-up too: the ranking is close
+                more[pick.source.n] = best[1]
+    return out, more
+
+
+def _unresolved_sides(q: QuestionAnalysis, r: Retrieval, ranked: list[Scored]) -> list[str]:
+    """Sides when the question names fewer than two: the named ones, the holders of the names it
+    uses ("according to RAdam"), then the papers whose sentences answer best (two at least)."""
+    ids = list(r.focus)
+    text_of = {s.paper.id: f"{s.paper.title} {s.paper.abstract}" for s in r.sources}
+    for name in q.names:
+        pattern = NameMatcher(name).any_case
+        if any(pattern.search(text_of.get(pid, "")) for pid in ids):
+            continue
+        holder = next((s.paper.id for s in r.sources if pattern.search(text_of[s.paper.id])), None)
+        if holder is not None:
+            ids.append(holder)
+    for s in ranked:
+        if len(ids) >= max(2, len(r.sub_queries)):
+            break
+        if s.source.paper.id not in ids:
+            ids.append(s.source.paper.id)
+    return ids
+
+
+def side_question(
+    q: QuestionAnalysis, search_text: str, parts: Sequence[str], i: int, retriever: Retriever
+) -> str:
+    """Side i's own factoid question. When the question asks each side something else, the ask
+    (clause) whose words are the side's; else the question's ask alone, without the sentence that
+    says what the sides share ("X and Y both learn each task through low-rank updates.") and
+    without any side's name: within one paper, those words find the sentences that introduce it,
+    not the one that answers."""
+    if len(q.clauses) >= 2:
+        side_terms = set(retriever.content_terms([parts[i]])[0])
+        others = set().union(*(retriever.content_terms([p])[0] for j, p in enumerate(parts) if j != i))
+        held = [len(side_terms & set(t)) - len(others & set(t)) for t in retriever.content_terms(q.clauses)]
+        if max(held) > 0:
+            search_text = q.clauses[held.index(max(held))]
+    ask = ask_of(search_text)
+    for part in sorted(parts, key=len, reverse=True):
+        ask = re.sub(r"(?<![\w-])" + re.escape(part) + r"(?![\w-])", " ", ask, flags=re.I)
+    ask = re.sub(r"\s+", " ", ask).strip()
+    return ask if len(ask.split()) >= 3 else search_text
+
+
+def offered_name(side: str, source: Source) -> str:
+    """The name a question gives a side that its paper owns ("NFT" for "Negative-aware
+    Fine-Tuning (NFT)"), or ''."""
+    return next((n for n in name_tokens(side) if NameMatcher(n).owns(source.paper)), "")
+
+
+def side_labels(sides: Sequence[Scored], r: Retrieval) -> list[str]:
+    """How the lead names each side (`compose.side_label`), with the name the question used."""
+    part_of = dict(zip(r.focus, r.sub_queries, strict=False))
+    return [
+        compose.side_label(s.source.paper, offered_name(part_of.get(s.source.paper.id, ""), s.source))
+        for s in sides
+    ]

@@ -169,7 +169,7 @@ def test_comparison_lead_must_cite_every_gold_paper() -> None:
     m = answer_metrics([row])
     assert m["lead_cites_all"] == 0.0  # the lead cites [1] only; [2] is in the table
     assert m["keyword_accuracy"] == 1.0  # both sides' keywords are in the answer
-    assert m["lead_keyword_accuracy"] is None  # comparisons are judged on their lead's citations
+    assert m["lead_keyword_accuracy"] == 0.0  # 32K is only in the table
     both = _row(
         "comparison", COMPARISON.replace("training [1]", "training [1][2]"), gold=("paper a", "paper b")
     )
@@ -178,6 +178,15 @@ def test_comparison_lead_must_cite_every_gold_paper() -> None:
     assert m["lead_cites_all"] == 0.5
     one_side = _row("comparison", COMPARISON, keywords=("8192", "64K"))
     assert answer_metrics([one_side])["keyword_accuracy"] == 0.0
+
+
+def test_side_owner_accuracy_wants_a_column_for_each_gold_paper_and_no_other() -> None:
+    right = _row("comparison", COMPARISON, gold=("paper a", "paper b"))
+    assert answer_metrics([right])["side_owner_accuracy"] == 1.0
+    wrong = _row("comparison", COMPARISON, gold=("paper a", "paper c"))
+    no_table = _row("comparison", "Paper A batch 8192 [1].", gold=("paper a", "paper b"))
+    assert answer_metrics([right, wrong, no_table])["side_owner_accuracy"] == pytest.approx(1 / 3, abs=1e-3)
+    assert answer_metrics([_row("factoid", FACTOID, gold=("paper a",))])["side_owner_accuracy"] is None
 
 
 def test_summary_lead_papers_counts_distinct_cited_papers() -> None:
@@ -263,7 +272,7 @@ def test_examples_show_what_the_reader_saw() -> None:
     assert ex["f1"]["lead"] == "It trains on many words [1]."
     assert ex["f1"]["cited"] == ["SnakModel: Lessons Learned"]  # real titles, not normalised
     assert (ex["f1"]["keywords_in_lead"], ex["f1"]["keywords_anywhere"]) == (False, True)
-    assert ex["c1"]["keywords_in_lead"] is None and ex["c1"]["keywords_anywhere"] is True
+    assert ex["c1"]["keywords_in_lead"] is False and ex["c1"]["keywords_anywhere"] is True
     assert ex["c1"]["lead_cites_gold"] is False
     assert ex["s1"]["keywords_anywhere"] is None
     assert result["by_type"]["summary"]["lead_papers"] == 2.0

@@ -164,7 +164,7 @@ _BLANK_LINE = re.compile(r"\n[ \t\r]*\n")
 LEAD_SAMPLE = 5
 SAMPLE_SEED = 26
 KEYWORD_TYPES = ("factoid", "followup", "comparison")  # keyword_accuracy: every keyword anywhere
-LEAD_KEYWORD_TYPES = ("factoid", "followup")  # lead_keyword_accuracy: every keyword in the lead
+LEAD_KEYWORD_TYPES = ("factoid", "followup", "comparison")  # lead_keyword_accuracy: every keyword in the lead
 
 
 def lead_of(answer: str) -> str:
@@ -194,7 +194,7 @@ def keywords_anywhere(r: dict[str, Any]) -> bool | None:
 
 
 def keywords_in_lead(r: dict[str, Any]) -> bool | None:
-    """Every keyword in the lead (factoids and follow-ups); None when it does not apply."""
+    """Every keyword in the lead (factoids, follow-ups, comparisons); None when it does not apply."""
     if r["type"] not in LEAD_KEYWORD_TYPES or not r["keywords"]:
         return None
     return _has_all(r["keywords"], lead_of(r["answer"]))
@@ -205,6 +205,21 @@ def lead_cites_gold(r: dict[str, Any]) -> bool | None:
     if r["type"] != "comparison" or r["refused"] or not r["gold"]:
         return None
     return set(r["gold"]) <= _lead_papers(r)
+
+
+_TABLE_HEADER = re.compile(r"^\| Aspect \|(.*)\|\s*$", re.M)
+
+
+def side_owners_right(r: dict[str, Any]) -> bool | None:
+    """A comparison's table has one column per gold paper and no other: every side's column is its
+    own paper. None unless an answered comparison with two or more gold papers."""
+    if r["type"] != "comparison" or r["refused"] or len(r["gold"]) < 2:
+        return None
+    header = _TABLE_HEADER.search(r["answer"])
+    if header is None:
+        return False
+    columns = {r["sources"].get(n) for n in marker_numbers(header.group(1))}
+    return columns == set(r["gold"])
 
 
 def lead_faults(r: dict[str, Any]) -> list[str] | None:
@@ -247,6 +262,7 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
         "keyword_accuracy": _flags([keywords_anywhere(r) for r in rows]),
         "lead_keyword_accuracy": _flags([keywords_in_lead(r) for r in rows]),
         "lead_cites_all": _flags([lead_cites_gold(r) for r in rows]),
+        "side_owner_accuracy": _flags([side_owners_right(r) for r in rows]),
         "lead_papers": _rate([float(len(_lead_papers(r))) for r in summaries]),
         "prose_lint_failures": float(sum(bool(lead_faults(r)) for r in rows)),
         "refusal_rate": _rate([float(r["refused"]) for r in unanswerable]),
@@ -275,6 +291,7 @@ def _example(r: dict[str, Any]) -> dict[str, Any]:
         "keywords_in_lead": keywords_in_lead(r),
         "keywords_anywhere": kw_any,
         "lead_cites_gold": lead_cites_gold(r),
+        "side_owners_right": side_owners_right(r),
         "prose_faults": lead_faults(r),
         "good": good,
         "notes": r["notes"],
@@ -401,7 +418,8 @@ def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
         "The lead is the answer's first paragraph, what a reader takes as the answer before the "
         "evidence list or table. keyword_accuracy: every keyword anywhere in the answer (factoid, "
         "follow-up, comparison); lead_keyword_accuracy: every keyword in the lead (factoid, "
-        "follow-up); lead_cites_all: the lead of an answered comparison cites every gold paper; "
+        "follow-up, comparison); lead_cites_all: the lead of an answered comparison cites every gold paper; "
+        "side_owner_accuracy: a comparison's table has a column for each gold paper and no other; "
         "lead_papers: distinct papers cited in the lead of an answered summary. – : does not apply.",
     ]
     ex = result.get("examples", [])

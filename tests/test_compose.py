@@ -227,17 +227,16 @@ def test_summary_lead_cites_every_paper_of_every_group() -> None:
     ]
     lead = summary_lead("communication", groups, ["gradient compression", "learning rate warmup"])
     assert re.findall(r"\[(\d+)\]", lead) == ["1", "2", "3"]
-    assert lead.startswith("On communication, the 3 papers found take 2 approaches: ")
-    assert (
-        "gradient compression (Deep Gradient Compression [1], Top-k Sparsification for Distributed SGD"
-        in lead
-    )
-    assert "and learning rate warmup (RAdam [3])" in lead
+    assert lead.startswith("3 papers in the corpus address communication along 2 lines: ")
+    assert "gradient compression (Deep Gradient Compression [1] and “Top-k Sparsification for" in lead
+    assert "and learning rate warmup (RAdam [3])." in lead
+    assert prose_faults(lead) == []
 
 
 def test_summary_lead_with_one_theme() -> None:
     groups = [[source(4, "GaLore: Low-Rank Projection", "x"), source(5, "Grass: Sparse Projection", "x")]]
     lead = summary_lead("memory", groups, ["gradient projection"])
     assert (
-        lead == "On memory, the 2 papers found share one thread, gradient projection (GaLore [4], Grass [5])."
+        lead
+        == "2 papers in the corpus address memory, all through gradient projection: GaLore [4] and Grass [5]."
     )

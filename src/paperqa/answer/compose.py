@@ -306,16 +306,25 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
 
 
 def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str]) -> str:
-    """'On <topic>, N papers take K approaches: <label> (A [1], B [2]), <label> (C [3]) …'."""
+    """One sentence in the question's terms, citing every paper: 'N papers in the corpus address
+    <topic> along K lines: <label> (A [1], B [2]) and <label> (C [3]).'"""
     n = sum(len(g) for g in groups)
     parts = []
     for label, group in zip(labels, groups, strict=True):
-        names = ", ".join(
-            f"{short_name(s.paper) or clip_title(s.paper.title, 5)} {marker(s.n)}" for s in group
+        names = _and_list(
+            [
+                f"{short_name(s.paper) or '“' + clip_title(s.paper.title, 5) + '”'} {marker(s.n)}"
+                for s in group
+            ]
         )
-        parts.append(f"{label} ({names})")
-    head = f"On {topic}, " if topic else ""
+        parts.append((label, names))
+    head = f"{n} papers in the corpus address {topic or 'the question'}"
     if len(parts) == 1:
-        return f"{head}the {n} papers found share one thread, {parts[0]}."
-    listed = ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"{head}the {n} papers found take {len(parts)} approaches: {listed}."
+        label, names = parts[0]
+        return f"{head}, all through {label}: {names}."
+    listed = _and_list([f"{label} ({names})" for label, names in parts])
+    return f"{head} along {len(parts)} lines: {listed}."
+
+
+def _and_list(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

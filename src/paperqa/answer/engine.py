@@ -29,8 +29,8 @@ import numpy as np
 
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
-from ..text import cited_numbers, split_sentences
-from ..types import Answer, Citation, Source, Style
+from ..text import cited_numbers, drop_leading_link, split_sentences
+from ..types import Answer, Citation, Paper, Source, Style
 from . import compose
 from .citations import sanitize_partial
 from .coverage import missing_name, scope_of
@@ -42,6 +42,7 @@ from .retrieve import (
     Retrieval,
     Retriever,
     focus_query,
+    on_topic,
     relevance_ok,
     rewrite_followup,
 )
@@ -53,6 +54,13 @@ from .verify import Claim, Verifier, answers, looks_like_instruction
 SENTENCE_VECTORS_KEPT = 50_000
 # Papers a summary or listing draws on: enough for the 3-6 papers a summary lead names, after MMR.
 DIVERSE_SOURCES = 8
+# A summary searches this many papers (diversely) and keeps those whose fused score clears
+# SUMMARY_CUT times the mean of the best three, at most SUMMARY_MOST: a topic has as many papers as
+# it has. 0.6 / 8 were chosen on the summaries of eval/summaries.jsonl and eval/summaries-b.jsonl
+# (papers kept: precision 0.61, recall 0.69).
+SUMMARY_POOL = 20
+SUMMARY_CUT = 0.6
+SUMMARY_MOST = 8
 
 
 # Papers whose sentences are ranked for the lead (the retrieval top k is 5 by default).
@@ -198,8 +206,13 @@ class AnswerEngine:
         if not ok:
             return None
         keep = claims if d.style == "summary" else claims[:2]
+        by_n = {s.n: s.paper for s in d.retrieval.sources}
         return " ".join(
-            c.text.strip(":;,.- ").rstrip(".") + " " + "".join(f"[{n}]" for n in c.cited) + "." for c in keep
+            _third_person_claim(c.text.strip(":;,.- ").rstrip("."), [by_n[n] for n in c.cited if n in by_n])
+            + " "
+            + "".join(f"[{n}]" for n in c.cited)
+            + "."
+            for c in keep
         )
 
     # ---- assembly -----------------------------------------------------------------
@@ -230,13 +243,17 @@ class AnswerEngine:
                 else self.settings.min_source_relevance
             )
             shown = [
-                s for s in sources[: STYLES[d.style].shown] if s.evidence and (s.n == 1 or s.dense >= floor)
+                s
+                for s in sources[: STYLES[d.style].shown]
+                if s.evidence and (s.n == 1 or d.style == "summary" or s.dense >= floor)
             ]
             if d.style == "summary" and len(shown) >= 2:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
                 labels = compose.theme_labels(groups, topic)
-                lead = model_lead or compose.summary_lead(_topic(topic), groups, labels)
+                lead = compose.summary_lead(_topic(topic), groups, labels)
+                if model_lead:
+                    lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
                 parts = []
                 for label, group in zip(labels, groups, strict=True):
                     lines = [f"- **{s.paper.title}**: {compose.quote(best[s.n])} [{s.n}]" for s in group]
@@ -354,6 +371,11 @@ class AnswerEngine:
         """The search a question of this style is answered from: a summary or a listing searches
         diversely, for more papers (`top_k` overrides how many)."""
         diverse = style in ("summary", "listing")
+        if style == "summary" and top_k is None:
+            # every paper on the topic, judged against the best ones, not a fixed count
+            r = self.retriever.search(question, k=SUMMARY_POOL, filters=filters, diverse=True)
+            r.sources = on_topic(r.sources, SUMMARY_CUT, SUMMARY_MOST)
+            return r
         k = top_k or (DIVERSE_SOURCES if diverse else self.retrieval_settings.top_k)
         return self.retriever.search(question, k=k, filters=filters, diverse=diverse)
 
@@ -426,12 +448,18 @@ class AnswerEngine:
         raw = ""
         ttft: float | None = None
         if model is not None:
+            # The verified extractive lead needs no model: the reader sees it while the model writes.
+            preview = _first_paragraph(self._assemble(d, None)[0])
+            if preview:
+                ttft = time.perf_counter() - t0
+                yield Event("token", text=preview + "\n\n")
             system, user = self._prompt(d)
             for piece in model.stream(system, user):
                 if ttft is None:
                     ttft = time.perf_counter() - t0
                 raw += piece
-                yield Event("token", text=sanitize_partial(raw, valid))
+                draft = sanitize_partial(raw, valid)
+                yield Event("token", text=f"{preview}\n\n{MODEL_PARAGRAPH} {draft}" if preview else draft)
         return raw, ttft
 
     def _verified_answer(
@@ -487,6 +515,23 @@ class AnswerEngine:
         )
 
 
+def _first_paragraph(text: str) -> str:
+    return re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0].strip()
+
+
+def _third_person_claim(text: str, cited: Sequence[Paper]) -> str:
+    """A model sentence copied in the first person ("we first utilize …") or opening on a dangling
+    link or pronoun is told about the paper it cites, by name (`compose.attributed`)."""
+    link_free = drop_leading_link(text)
+    if cited and (_FIRST_PERSON.search(link_free) or link_free != text or _OPENING_PRONOUN.match(link_free)):
+        return compose.attributed(link_free, cited[0])
+    return text
+
+
+_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|[Oo]urs?|us)\b")
+_OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
+
+
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:
     """A lead's quoted evidence: the sentences it was built from (and any tied with them), in
     abstract order."""
@@ -494,17 +539,34 @@ def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:
 
 
 def _topic(focused: str) -> str:
-    """'how these papers reduce communication cost in federated learning' -> the topic phrase."""
-    t = re.sub(
-        r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
-    )
+    """'how these papers reduce communication cost in federated learning' -> the topic phrase
+    ('reducing communication cost in federated learning'): the question's framing ('what
+    approaches do these papers take to', 'what do papers that … report about') is dropped, and the
+    phrase ends at its first clause."""
+    t = _TOPIC_FRAMING.sub("", focused).strip()
+    if t == focused.strip():
+        t = re.sub(
+            r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
+        )
     # "… take to keep training robust" -> "keeping training robust" reads as a topic
     t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I).strip()
+    t = re.split(r",|\s+(?:so that|such as|and (?:what|how|which|why))\b", t, maxsplit=1)[0].strip()
+    t = re.sub(r"^their\s+", "the ", t, flags=re.I)
     first, _, rest = t.partition(" ")
     if first.lower() in _TOPIC_VERBS:  # "reduce communication …" -> "reducing communication …"
         stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
         t = f"{stem + ('t' if first.lower() == 'cut' else '')}ing {rest}".strip()
     return t or focused
+
+
+# "What approaches do these papers take to", "Which techniques do the WMT … papers credit for",
+# "What do papers that … report about": everything up to the papers' verb and its preposition.
+_TOPIC_FRAMING = re.compile(
+    r"^.*?\b(?:papers?|studies|works?|surveys?|guides?|abstracts?|collection)\b(?:\s+[\w'-]+){0,14}?\s+"
+    r"(?:take|propose|use|credit|report|say|show|find|identify|do|give|describe|suggest|offer|make)\b"
+    r"(?:\s+(?:or\s+\w+|\w+ly))?\s*(?:about|for|to|on|when|in|of)?\s+",
+    re.I,
+)
 
 
 # Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.

@@ -207,7 +207,7 @@ _EACH_OF_NAMES = re.compile(
 # distributive word (both / all / each), up to the first sentence end outside quotation marks.
 _DISTRIBUTIVE = re.compile(
     r"^\s*(?:(?:how|what|which|by how|in what|to what)\b[^,:]*?\b(?:do|does|did)\s+)?(?P<list>.+?)\s+"
-    r"(?:(?:are|were|have|had)\s+)?(?:both|all|each)\b(?!\s+of\b)",
+    r"(?:(?:are|were|have|had)\s+)?(?:both|all|each)\b(?!\s+of\b)(?!\s+[a-z]+\s+(?:is|are|was|were)\b)",
     re.I,
 )
 # "… produced by ptt5-v2 and by DeBERTinha", "according to RAdam and according to …": one

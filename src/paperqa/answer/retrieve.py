@@ -545,6 +545,19 @@ def assign_sides(pools: Sequence[Sequence[tuple[str, float]]]) -> list[str | Non
 SIDE_OPTIONS = 6
 
 
+def on_topic(sources: Sequence[Source], cut: float, most: int, least: int = 3) -> list[Source]:
+    """A summary's papers: every source whose fused score (capped at 1: a boost says "first", not
+    "how relevant") clears `cut` times the mean of the best three, at most `most`, at least `least`;
+    renumbered 1.. in their order."""
+    scores = [min(s.score, 1.0) for s in sources]
+    best = sorted(scores, reverse=True)[:3]
+    ref = sum(best) / len(best) if best else 0.0
+    kept = [s for s, x in zip(sources, scores, strict=True) if x >= cut * ref][:most]
+    if len(kept) < least:
+        kept = list(sources[:least])
+    return [s.model_copy(update={"n": i + 1}) for i, s in enumerate(kept)]
+
+
 def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
     """Does the corpus plausibly cover the question? Decided from retrieval, not from the LLM."""
     return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))

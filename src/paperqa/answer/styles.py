@@ -43,7 +43,7 @@ STYLES: dict[str, StyleRule] = {
         "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True
     ),
     "summary": StyleRule(
-        "In two or three sentences, summarise what the sources report, citing each.", 6, True
+        "In two or three sentences, summarise what the sources report, citing each.", 8, True
     ),
     "listing": StyleRule("Name the papers that match, one short sentence each, citing each.", 8, False),
 }
@@ -52,6 +52,15 @@ STYLES: dict[str, StyleRule] = {
 # A question that names two or more sides compares them when it asks of each ("X and Y both …",
 # "X, Y and Z all …") or names each by its own preposition ("produced by X and by Y").
 _DISTRIBUTES = re.compile(r"\b(both|all|each|respectively)\b|\b(by|according to)\b.+\band\s+\2\b", re.I)
+
+
+# A question about several papers at once ("what do these papers propose", "papers that train …
+# report", "benchmarking studies report") asks for what they say together: a summary.
+_ABOUT_PAPERS = re.compile(
+    r"\b(?:these|such)\s+(?:[\w-]+\s+){0,3}?(?:papers|studies|works|surveys|guides|abstracts)\b|"
+    r"\b(?:papers|studies|works)\s+that\b|\b(?:[\w-]+\s+)?studies\s+(?:report|find|show|say)\b",
+    re.I,
+)
 
 
 def _names_sides(question: str) -> bool:
@@ -66,4 +75,6 @@ def classify(question: str) -> Style:
         return "summary"
     if _COMPARISON.search(question) or _names_sides(question):
         return "comparison"
+    if _ABOUT_PAPERS.search(question):
+        return "summary"
     return "factoid"

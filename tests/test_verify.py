@@ -295,3 +295,17 @@ def test_a_lead_needs_the_quantities_next_to_what_was_asked_not_every_number_of_
     sram = ["The framework trains within 256KB of SRAM and 1MB of Flash."]
     assert not answers("The framework needs 256KB of SRAM [1].", both, sram)
     assert answers("It needs 256KB of SRAM and 1MB of Flash [1].", both, sram)
+
+
+def test_a_negation_or_contrast_no_cited_abstract_states_is_dropped() -> None:
+    claim, notes = only_claim(
+        "Domino hides communication and does not require a specific dataset to train [1]."
+    )
+    assert claim.verdict == "dropped" and "negation" in notes[0]
+    claim, notes = only_claim("Unlike Megatron-LM, Domino instead trains on one GPU [1].")
+    assert claim.verdict == "dropped" and "contrast" in notes[0]
+
+
+def test_a_negation_the_cited_abstract_states_stands() -> None:
+    claim, _ = only_claim("FreePRM trains process reward models without step-level labels [2].")
+    assert claim.verdict == "supported" and claim.cited == [2]

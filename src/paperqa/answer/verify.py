@@ -130,6 +130,40 @@ def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
     return bool(key) and any(key in normalize_title(t) for t in titles)
 
 
+# A negation or a contrast is a claim of its own ("… does not require a dataset", "unlike X, Y
+# instead uses …"): it stands only where a cited abstract says one of the same kind about the
+# same thing, in one sentence holding at least CUE_SUPPORT of the words the claim says it of.
+CUES = {
+    "negation": re.compile(r"\b(?:not|no|never|without|neither|nor|cannot|lacks?)\b|n't\b", re.I),
+    "contrast": re.compile(
+        r"\b(?:unlike|instead|whereas|in contrast|rather than|as opposed to|on the other hand)\b", re.I
+    ),
+}
+CUE_SUPPORT = 0.5
+CUE_SCOPE_WORDS = 6
+
+
+def unstated_cue(claim: str, abstracts: Sequence[str]) -> str:
+    """'negation' / 'contrast' when the claim asserts one that no abstract states of the same
+    thing (see CUES); '' when it asserts none or one is stated."""
+    for kind, cue in CUES.items():
+        m = cue.search(claim)
+        if m is None:
+            continue
+        scope = content_words(" ".join(claim[m.end() :].split()[:CUE_SCOPE_WORDS]))
+        if not scope:
+            continue
+        need = max(1, round(CUE_SUPPORT * len(scope)))
+        stated = any(
+            cue.search(sent) and len(scope & content_words(sent)) >= need
+            for text in abstracts
+            for sent in split_sentences(text)
+        )
+        if not stated:
+            return kind
+    return ""
+
+
 def answers(text: str, q: QuestionAnalysis, evidence: Sequence[str]) -> bool:
     """Does `text` state what the question asks, as the answering evidence sentences do?
 
@@ -259,6 +293,11 @@ class _Context:
     def check(self, i: int, sent: str) -> Claim:
         body = strip_markers(sent)
         cited = [n for n in cited_numbers(sent) if n in self.valid]
+        unstated = unstated_cue(body, [self.text_of[n] for n in (cited or list(self.text_of))])
+        if unstated:
+            return Claim(
+                body, [], "dropped", f"dropped a claim whose {unstated} no cited abstract states: {body[:80]!r}"
+            )
         if echoes_question(body):
             return Claim(
                 body, [], "dropped", f"dropped a sentence that only restates the question: {body[:80]!r}"

@@ -296,7 +296,10 @@ class _Context:
         unstated = unstated_cue(body, [self.text_of[n] for n in (cited or list(self.text_of))])
         if unstated:
             return Claim(
-                body, [], "dropped", f"dropped a claim whose {unstated} no cited abstract states: {body[:80]!r}"
+                body,
+                [],
+                "dropped",
+                f"dropped a claim whose {unstated} no cited abstract states: {body[:80]!r}",
             )
         if echoes_question(body):
             return Claim(

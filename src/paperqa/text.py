@@ -400,6 +400,12 @@ PHRASE_STOP = set(
         "work",
         "task",
         "tasks",
+        # function words and verbs: a theme is named by what the papers share, not how they say it
+        *"have has had been being was were through before after across amid towards toward during "
+        "within without between among upon about against make makes making enable enables allow allows "
+        "lead leads present presents introduce introduces demonstrate demonstrates shows each other all "
+        "any some many much very further still then when where how what who them they there here "
+        "not only well".split(),
     ]
 )
 

@@ -274,7 +274,7 @@ def key_phrases(text: str) -> list[str]:
         words = _PHRASE_WORD.findall(chunk)
         run: list[str] = []
         for w in [*words, ""]:
-            if w and w.lower() not in PHRASE_STOP and len(w) > 2:
+            if w and w.lower() not in PHRASE_STOP and len(w) > 2 and not w.lower().endswith("ly"):
                 run.append(w.lower())
                 continue
             for size in (3, 2):
@@ -283,9 +283,10 @@ def key_phrases(text: str) -> list[str]:
     return out
 
 
-def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str]:
+def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str | None]:
     """Name each group by the key phrase most of its papers share and the other groups lack; a
-    phrase that only repeats the question's topic ("federated learning") names nothing."""
+    phrase that only repeats the question's topic ("federated learning") names nothing. None for a
+    group with no phrase two of its papers share (a lone paper, or papers alike only in vectors)."""
     topic_words = {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
     phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
     labels = []
@@ -301,29 +302,36 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
             return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * echo
 
         ranked = sorted(mine, key=lambda p: (-value(p), p))
-        labels.append(ranked[0] if ranked else "other")
+        # a thread is what two papers or more share: a lone paper's phrase names nothing common
+        # ... and a title names it: a phrase only abstracts share ("recent years") is their idiom
+        shared = [p for p in ranked if mine[p] >= 2 and p in title_phrases]
+        labels.append(shared[0] if shared and len(group) >= 2 else None)
     return labels
 
 
-def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str]) -> str:
+def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None]) -> str:
     """One sentence in the question's terms, citing every paper: 'N papers in the corpus address
-    <topic> along K lines: <label> (A [1], B [2]) and <label> (C [3]).'"""
+    <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'"""
     n = sum(len(g) for g in groups)
-    parts = []
-    for label, group in zip(labels, groups, strict=True):
-        names = _and_list(
+
+    def names(group: Sequence[Source]) -> str:
+        return _and_list(
             [
                 f"{short_name(s.paper) or '“' + clip_title(s.paper.title, 5) + '”'} {marker(s.n)}"
                 for s in group
             ]
         )
-        parts.append((label, names))
+
+    threads = [f"{names(g)} work on {label}" for label, g in zip(labels, groups, strict=True) if label]
+    alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]
     head = f"{n} papers in the corpus address {topic or 'the question'}"
-    if len(parts) == 1:
-        label, names = parts[0]
-        return f"{head}, all through {label}: {names}."
-    listed = _and_list([f"{label} ({names})" for label, names in parts])
-    return f"{head} along {len(parts)} lines: {listed}."
+    if not threads:
+        return f"{head}, each with its own approach: {names(alone)}."
+    if alone:
+        own = "takes its own approach" if len(alone) == 1 else "each take their own approach"
+        threads.append(f"{names(alone)} {own}")
+    joined = threads[0] if len(threads) == 1 else "; ".join(threads[:-1]) + "; and " + threads[-1]
+    return f"{head}: {joined}."
 
 
 def _and_list(items: Sequence[str]) -> str:

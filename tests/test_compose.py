@@ -256,3 +256,10 @@ def test_a_sides_answer_is_its_papers_own_claim_not_the_fields_problem() -> None
     # a quantity question's own claim without a number gains nothing
     many = analyze("How much data does each collect?")
     assert _side_value(claim, many) == claim.score
+
+
+def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None:
+    from paperqa.answer.evidence import reports_results
+
+    assert reports_results("Experiments show LoRA-X outperforms full fine-tuning.")
+    assert not reports_results("LoRA-X shares one basis across layers.")

@@ -146,6 +146,11 @@ _LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
 MIN_WORDS_BESIDE_LINKS = 6
 
 
+def reports_results(sentence: str) -> bool:
+    """The sentence reports experiments rather than explaining the method."""
+    return bool(_RESULTS.search(sentence))
+
+
 def is_background(sentence: str, pos: int) -> bool:
     """The abstract's opening sentence, or one that opens on prior work or a contrast: background,
     not what the paper does or finds (see W_BACKGROUND)."""

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from ..text import NameMatcher, name_tokens
 from ..types import Source
 from . import compose
-from .evidence import Embed, Scored, rank_sentences
+from .evidence import Embed, Scored, rank_sentences, reports_results
 from .question import QuestionAnalysis, analyze, ask_of
 from .retrieve import Retrieval, Retriever
 from .verify import looks_like_instruction
@@ -57,6 +57,12 @@ def compared_sides(
         )
         best = sorted(best, key=lambda x: -_side_value(x, side_q))
         pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
+        if pick is not None and _INTRODUCES.search(pick.text):
+            # "we introduce X, a …" names the method; the next sentence says how it works
+            after = next((b for b in best if b.pos == pick.pos + 1 and not reports_results(b.text)), None)
+            if after is not None:
+                best.remove(after)
+                pick = Scored(pick.source, pick.pos, f"{pick.text} {after.text}", pick.score, terms=pick.terms)
         if pick is not None:
             out.append(pick)
             if len(best) > 1:  # the side's cell shows its runner-up too: the ranking is close
@@ -75,6 +81,9 @@ _PROBLEM = re.compile(
     r"difficult)\b",
     re.I,
 )
+
+
+_INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
 
 
 def _side_value(s: Scored, q: QuestionAnalysis) -> float:

@@ -62,7 +62,9 @@ def compared_sides(
             after = next((b for b in best if b.pos == pick.pos + 1 and not reports_results(b.text)), None)
             if after is not None:
                 best.remove(after)
-                pick = Scored(pick.source, pick.pos, f"{pick.text} {after.text}", pick.score, terms=pick.terms)
+                pick = Scored(
+                    pick.source, pick.pos, f"{pick.text} {after.text}", pick.score, terms=pick.terms
+                )
         if pick is not None:
             out.append(pick)
             if len(best) > 1:  # the side's cell shows its runner-up too: the ranking is close

@@ -9,7 +9,7 @@ import pytest
 
 from paperqa.api import PaperQA
 from paperqa.settings import Settings
-from paperqa.text import cited_numbers
+from paperqa.text import cited_numbers, prose_faults
 from paperqa.types import Answer
 
 from .conftest import ScriptedLLM
@@ -259,7 +259,9 @@ def test_summary_lead_states_the_themes_and_cites_three_papers_or_more(corpus_ho
         "Summarize the techniques these papers use to reduce communication overhead in distributed training of large models."
     )
     lead = lead_of(ans.answer)
-    assert len(markers(lead)) >= 3 and lead.startswith("On ")
+    assert len(markers(lead)) >= 3 and lead.startswith(f"{len(markers(lead))} papers in the corpus address ")
+    assert "reducing communication overhead in distributed training" in lead  # the question's own terms
+    assert prose_faults(lead) == []
 
 
 def test_a_sentence_as_good_as_the_leads_is_quoted_beside_it(corpus_home: Path) -> None:

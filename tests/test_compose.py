@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from paperqa.answer.compose import (
     attributed,
     comparison_lead,
@@ -263,3 +265,23 @@ def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None
 
     assert reports_results("Experiments show LoRA-X outperforms full fine-tuning.")
     assert not reports_results("LoRA-X shares one basis across layers.")
+
+
+@pytest.mark.parametrize(
+    ("question", "focus", "label"),
+    [
+        (
+            "Compare Q-GaLore, COAP and Grass as memory-efficient training methods.",
+            "",
+            "memory-efficient training methods",
+        ),
+        ("Which robust loss does each paper adopt: A, and B?", "robust loss", "robust loss"),
+        ("What does each one make sparse or prune and regrow?", "", ""),
+    ],
+)
+def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
+    question: str, focus: str, label: str
+) -> None:
+    from paperqa.answer.compose import aspect_label
+
+    assert aspect_label(question, focus) == label

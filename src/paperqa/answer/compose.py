@@ -180,6 +180,18 @@ def states_contribution(sentence: str) -> bool:
     return any(pat.search(sentence) for name, pat in ASPECTS if name in ("Approach", "Reported results"))
 
 
+_ASPECT_TAIL = re.compile(
+    r"\b(?:as|in terms of|regarding|with respect to)\s+(?P<a>[\w\-]+(?:\s+[\w\-]+){0,5})\s*[.?!]?\s*$", re.I
+)
+
+
+def aspect_label(question: str, focus: str = "") -> str:
+    """The table's first row label: the question's focus ('robust loss'), else the noun phrase it
+    compares the sides as ('… as memory-efficient training methods'); '' when it states neither."""
+    m = _ASPECT_TAIL.search(question.strip())
+    return focus or (m.group("a") if m else "")
+
+
 def _cell(text: str, limit: int = CELL_CHARS) -> str:
     text = text.replace("|", "\\|").replace("\n", " ")
     return text if len(text) <= limit else text[: limit - 3].rsplit(" ", 1)[0] + "…"

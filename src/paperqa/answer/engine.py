@@ -228,7 +228,10 @@ class AnswerEngine:
                 lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
             side_sources = [s.source for s in d.sides]
             table = compose.comparison_table(
-                side_sources, {s.source.n: s for s in d.sides}, d.question.focus, d.side_more
+                side_sources,
+                {s.source.n: s for s in d.sides},
+                compose.aspect_label(d.question.text, d.question.focus),
+                d.side_more,
             )
             return lead + "\n\n" + table, {s.n for s in side_sources}
         if d.style in ("summary", "listing"):

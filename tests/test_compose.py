@@ -285,3 +285,34 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
     from paperqa.answer.compose import aspect_label
 
     assert aspect_label(question, focus) == label
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        (
+            "how these papers reduce communication cost in federated learning",
+            "reducing communication cost in federated learning",
+        ),
+        (
+            "What approaches do these papers take to choosing which examples to label, and what do they find",
+            "choosing which examples to label",
+        ),
+        (
+            "What do papers that train networks to sort numbers report about generalizing beyond training",
+            "generalizing beyond training",
+        ),
+        (
+            "Which properties of pretraining data do these surveys say matter most",
+            "properties of pretraining data",
+        ),
+        (
+            "What results do benchmarking studies report when they put many algorithms side by side",
+            "the question's topic",
+        ),
+    ],
+)
+def test_a_summary_topic_is_the_questions_own_phrase(question: str, topic: str) -> None:
+    from paperqa.answer.compose import topic_phrase
+
+    assert topic_phrase(question) == topic

@@ -348,3 +348,62 @@ def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequenc
 
 def _and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def topic_phrase(focused: str) -> str:
+    """'how these papers reduce communication cost in federated learning' -> the topic phrase
+    ('reducing communication cost in federated learning'): the question's framing ('what
+    approaches do these papers take to', 'what do papers that … report about') is dropped, and the
+    phrase ends at its first clause."""
+    asked = re.match(r"^(?:what|which)\s+(.+?)\s+(?:do|does|did)\s+(?:these|the|such)\b", focused, re.I)
+    t = _TOPIC_FRAMING.sub("", focused).strip()
+    if (
+        asked and len(t.split()) < 3 and len(asked.group(1).split()) >= 2
+    ):  # "which properties of … do these …"
+        t = asked.group(1)
+    if t == focused.strip():
+        t = re.sub(
+            r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
+        )
+    # "… take to keep training robust" -> "keeping training robust" reads as a topic
+    t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I).strip()
+    t = re.sub(r"^(?:do|does|did)\s+(?:these|the|such)\s+(?:papers?|studies|works?)\s+", "", t, flags=re.I)
+    t = re.sub(r"^(?:show|say|report|find|tell)\s+(?:about|on)\s+", "", t, flags=re.I)
+    t = re.sub(r"\s+(?:do|does|did)\s+(?:these|the|they|such)\b.*$", "", t, flags=re.I)
+    t = re.split(r"\s+(?:so that|such as|and (?:what|how|which|why))\b", t, maxsplit=1)[0].strip()
+    head = ""
+    for piece in t.split(","):  # the first clause, of at least TOPIC_MIN_WORDS words
+        head = f"{head},{piece}" if head else piece
+        if len(head.split()) >= TOPIC_MIN_WORDS:
+            break
+    t = re.sub(r"^their\s+", "the ", head.strip(" ,"), flags=re.I)
+    if len(t.split()) < 2 or re.match(r"(?:they|it|we|these|those|this)\b", t, re.I):
+        return "the question's topic"
+    first, _, rest = t.partition(" ")
+    if first.lower() in _TOPIC_VERBS:  # "reduce communication …" -> "reducing communication …"
+        stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
+        t = f"{stem + ('t' if first.lower() == 'cut' else '')}ing {rest}".strip()
+    return t or focused
+
+
+# "What approaches do these papers take to", "Which techniques do the WMT … papers credit for",
+# "What do papers that … report about": everything up to the papers' verb and its preposition.
+_TOPIC_FRAMING = re.compile(
+    r"^.*?\b(?:papers?|studies|works?|surveys?|guides?|abstracts?|collection)\b(?:\s+[\w'-]+){0,14}?\s+"
+    r"(?:take|propose|use|credit|report|say|show|find|identify|do|give|describe|suggest|offer|make)\b"
+    r"(?:\s+(?:or\s+\w+|\w+ly))?\s*(?:about|for|to|on|when|in|of)?\s+",
+    re.I,
+)
+
+
+# Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
+# A topic phrase is cut at its first comma once it has this many words ("pick a smaller, high-value
+# subset" keeps going).
+TOPIC_MIN_WORDS = 5
+_TOPIC_VERBS = set(
+    "deal trace change pick find choose update select filter generate compare predict identify estimate "
+    "design transfer tune distill prune quantize schedule sample mix "
+    "reduce improve train make keep speed scale cut lower avoid handle use build learn compress "
+    "accelerate protect detect evaluate measure align adapt stabilize stabilise mitigate prevent "
+    "optimize optimise enable extend combine".split()
+)

@@ -3,7 +3,7 @@
 the lead (`lead_of`: the first paragraph, what the reader sees before the evidence).
 
 Question file format (JSONL, one object a line): id, type (factoid | comparison | summary |
-unanswerable | followup), question (a string; for followup a list of two turns, scored on the
+unanswerable | followup), question (a string; for followup a list of two or more turns, scored on the
 second), gold_titles, answer_keywords. Gold titles match papers by normalised title.
 
 Tuning the retrieval settings on a set, and cross-validating that, live in `tuning.py`.
@@ -65,7 +65,7 @@ def load_questions(path: Path) -> list[Question]:
         if q.type not in TYPES:
             raise PaperQAError(f"{path}:{lineno}: field 'type' must be one of {', '.join(TYPES)}")
         if q.type == "followup" and len(q.turns) < 2:
-            raise PaperQAError(f"{path}:{lineno}: a followup 'question' is a list of two turns")
+            raise PaperQAError(f"{path}:{lineno}: a followup 'question' is a list of two or more turns")
         out.append(q)
     if not out:
         raise PaperQAError(f"{path}: no questions in the file")

@@ -43,7 +43,7 @@ STYLES: dict[str, StyleRule] = {
         "In one sentence, state how the papers differ on what is asked, citing each source.", 4, True
     ),
     "summary": StyleRule(
-        "In two or three sentences, summarise what the sources report, citing each.", 8, True
+        "In two or three sentences, summarise what the sources report, citing each.", 6, True
     ),
     "listing": StyleRule("Name the papers that match, one short sentence each, citing each.", 8, False),
 }

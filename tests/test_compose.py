@@ -316,3 +316,21 @@ def test_a_summary_topic_is_the_questions_own_phrase(question: str, topic: str) 
     from paperqa.answer.compose import topic_phrase
 
     assert topic_phrase(question) == topic
+
+
+def test_a_side_is_called_by_the_name_the_question_brackets() -> None:
+    from paperqa.answer.sides import offered_name
+
+    tfb = source(
+        1,
+        "Training-Free Bayesianization for Low-Rank Adapters",
+        "We propose Training-Free Bayesianization (TFB).",
+    )
+    assert offered_name("Training-Free Bayesianization (TFB)", tfb) == "TFB"
+
+
+def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence() -> None:
+    from paperqa.text import drop_leading_link
+
+    assert drop_leading_link("(2) Training Pipeline: we apply one stage.") == "we apply one stage."
+    assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."

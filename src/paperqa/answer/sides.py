@@ -149,6 +149,11 @@ def side_question(
 def offered_name(side: str, source: Source) -> str:
     """The name a question gives a side that its paper owns ("NFT" for "Negative-aware
     Fine-Tuning (NFT)"), or ''."""
+    text = f"{source.paper.title} {source.paper.abstract}"
+    # the name the question puts in brackets ("Training-Free Bayesianization (TFB)") is its name
+    for bracketed in re.findall(r"\(([^()]{2,20})\)", side):
+        if " " not in bracketed.strip() and NameMatcher(bracketed.strip()).any_case.search(text):
+            return bracketed.strip()
     return next((n for n in name_tokens(side) if NameMatcher(n).owns(source.paper)), "")
 
 

@@ -334,3 +334,14 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
 
     assert drop_leading_link("(2) Training Pipeline: we apply one stage.") == "we apply one stage."
     assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."
+
+
+def test_prior_work_is_never_a_papers_reported_result() -> None:
+    prior = source(
+        7,
+        "GaLore: Low-Rank Projection",
+        "Training LLMs is costly. Common memory-reduction approaches, such as LoRA, reduce trainable "
+        "parameters by 80%. GaLore cuts optimizer memory by 65.5%.",
+    )
+    _, columns = table_columns(comparison_table([prior], {}, ""))
+    assert "Common memory-reduction" not in columns[0][4] and "65.5%" in columns[0][4]

@@ -144,7 +144,7 @@ ASPECTS: list[tuple[str, re.Pattern[str]]] = [
         "Problem",
         re.compile(
             r"\b(challeng|problem|however|costly|expensive|limit|difficult|bottleneck|suffer|"
-            r"require|overhead|lack|unclear|remains)",
+            r"requires?\b|overhead|lack|unclear|remains)",
             re.I,
         ),
     ),
@@ -173,6 +173,13 @@ ASPECTS: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+
+
+_PRIOR_WORK = re.compile(
+    r"^\W*(?:common|standard|popular|typical|many|most|several|existing|prior|previous|traditional|"
+    r"conventional)\b",
+    re.I,
+)
 
 
 def states_contribution(sentence: str) -> bool:
@@ -257,12 +264,14 @@ def comparison_table(
         cells = []
         for s in sources:
             sentences = list(enumerate(split_sentences(s.paper.abstract)))
-            own = name in ("Approach", "Reported results")  # what the paper does: never its background
+            # what the paper does: never its background or prior work ("Common approaches, such as …")
+            own = name in ("Approach", "Reported results")
             position = {x: i for i, x in sentences}
             sents = [
                 x
                 for x in [*s.evidence, *(x for _, x in sentences)]
-                if pat.search(x) and not (own and is_background(x, position.get(x, 1)))
+                if pat.search(x)
+                and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
             ]
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:
@@ -307,6 +316,9 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         others: Counter[str] = Counter(p for gj, g in enumerate(phrases) if gj != gi for ps in g for p in ps)
         title_phrases = {p for s in group for p in key_phrases(s.paper.title)}
 
+        def echoes(p: str) -> bool:
+            return {w.rstrip("s") for w in p.split()} <= topic_words
+
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
         ) -> float:
@@ -316,7 +328,7 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         ranked = sorted(mine, key=lambda p: (-value(p), p))
         # a thread is what two papers or more share: a lone paper's phrase names nothing common
         # ... and a title names it: a phrase only abstracts share ("recent years") is their idiom
-        shared = [p for p in ranked if mine[p] >= 2 and p in title_phrases]
+        shared = [p for p in ranked if mine[p] >= 2 and p in title_phrases and not echoes(p)]
         labels.append(shared[0] if shared and len(group) >= 2 else None)
     return labels
 

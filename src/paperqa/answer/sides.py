@@ -136,6 +136,10 @@ def side_question(
         if max(held) > 0:
             search_text = q.clauses[held.index(max(held))]
     ask = ask_of(search_text)
+    # "Compare how X and Y reduce memory" asks each side "how does X reduce memory"
+    ask = re.sub(
+        r"^\s*(?:compare|contrast)\s+(how|what|which|why|where|when)\b", r"\1 does each", ask, flags=re.I
+    )
     for part in sorted(parts, key=len, reverse=True):
         # A long side read from "Compare the FLOPs savings … that MoMa …" holds the ask itself:
         # only its names go.

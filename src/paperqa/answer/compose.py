@@ -25,7 +25,7 @@ SHORT_NAME_WORDS = 5
 TITLE_WORDS_IN_LEAD = 9
 # Longest quoted sentence in a table cell / a comparison lead clause, in characters.
 CELL_CHARS = 260
-LEAD_CLAUSE_CHARS = 320
+LEAD_CLAUSE_CHARS = 400
 
 _PRONOUNS = [
     (re.compile(r"\bWe\b"), "The authors"),

@@ -59,7 +59,16 @@ def compared_sides(
         pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
         if pick is not None and _INTRODUCES.search(pick.text):
             # "we introduce X, a …" names the method; the next sentence says how it works
-            after = next((b for b in best if b.pos == pick.pos + 1 and not reports_results(b.text)), None)
+            after = next(
+                (
+                    b
+                    for b in best
+                    if b.pos == pick.pos + 1
+                    and not reports_results(b.text)
+                    and len(pick.text) + len(b.text) < compose.LEAD_CLAUSE_CHARS  # never cut mid-lead
+                ),
+                None,
+            )
             if after is not None:
                 best.remove(after)
                 pick = Scored(

@@ -86,7 +86,9 @@ def compared_sides(
 # which loses as much; a quantity question's sentence without a number gains nothing. Set on
 # eval/comparisons-b.jsonl (sides whose keyword is in their lead sentence: 36 -> 42 of 75).
 W_SIDE_OWN = 0.5
-_OWN_CLAIM = re.compile(r"\b(we|our)\b|\b(this|the proposed)\b", re.I)
+_OWN_CLAIM = re.compile(
+    r"\b(?:we|our)\b|\b(?:this|the proposed|our) (?:paper|work|method|approach|framework|study|model)\b", re.I
+)
 _PROBLEM = re.compile(
     r"\b(challeng\w*|problem|however|costly|expensive|suffer\w*|heavily relies|bottleneck|limitation\w*|"
     r"difficult)\b",

@@ -231,9 +231,9 @@ def test_summary_lead_names_the_common_thread_and_cites_every_paper() -> None:
     lead = summary_lead("communication", groups, ["gradient compression", None])
     assert re.findall(r"\[(\d+)\]", lead) == ["1", "2", "3"]
     assert lead == (
-        "3 papers in the corpus address communication: Deep Gradient Compression [1] and “Top-k "
-        "Sparsification for Distributed SGD …” [2] work on gradient compression; and RAdam [3] takes "
-        "its own approach."
+        "3 papers in the corpus address communication: Deep Gradient Compression (“Reducing Bandwidth”) "
+        "[1] and “Top-k Sparsification for Distributed SGD Training” [2] work on gradient compression; and "
+        "RAdam (“Variance of the Adaptive Learning Rate”) [3] takes its own approach."
     )
     assert prose_faults(lead) == []
 
@@ -241,8 +241,9 @@ def test_summary_lead_names_the_common_thread_and_cites_every_paper() -> None:
 def test_summary_lead_without_a_shared_thread() -> None:
     groups = [[source(4, "GaLore: Low-Rank Projection", "x")], [source(5, "Grass: Sparse Projection", "x")]]
     lead = summary_lead("memory", groups, [None, None])
-    assert (
-        lead == "2 papers in the corpus address memory, each with its own approach: GaLore [4] and Grass [5]."
+    assert lead == (
+        "2 papers in the corpus address memory, each with its own approach: GaLore (“Low-Rank Projection”) "
+        "[4] and Grass (“Sparse Projection”) [5]."
     )
 
 

@@ -23,6 +23,8 @@ from .evidence import Scored, is_background
 SHORT_NAME_WORDS = 5
 # Words of a title kept when it is quoted inside a lead.
 TITLE_WORDS_IN_LEAD = 9
+# Words of each title a summary lead quotes (it names several papers in one sentence).
+SUMMARY_TITLE_WORDS = 7
 # Longest quoted sentence in a table cell / a comparison lead clause, in characters.
 CELL_CHARS = 260
 LEAD_CLAUSE_CHARS = 400
@@ -59,13 +61,13 @@ def clip_title(title: str, words: int = TITLE_WORDS_IN_LEAD) -> str:
     return title if len(parts) <= words else " ".join(parts[:words]) + " …"
 
 
-def paper_label(paper: Paper) -> str:
+def paper_label(paper: Paper, words: int = TITLE_WORDS_IN_LEAD) -> str:
     """How a lead names a paper: its short name and the rest of the title, or the title."""
     name = short_name(paper)
     if name is None:
-        return f"“{clip_title(paper.title)}”"
+        return f"“{clip_title(paper.title, words)}”"
     rest = paper.title.partition(":")[2].strip()
-    return f"{name} (“{clip_title(rest)}”)"
+    return f"{name} (“{clip_title(rest, words)}”)"
 
 
 # Words that open a sentence in lower case when it continues a clause, whatever the abstract says.
@@ -339,12 +341,8 @@ def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequenc
     n = sum(len(g) for g in groups)
 
     def names(group: Sequence[Source]) -> str:
-        return _and_list(
-            [
-                f"{short_name(s.paper) or '“' + clip_title(s.paper.title, 5) + '”'} {marker(s.n)}"
-                for s in group
-            ]
-        )
+        # the paper's name with the rest of its title: what it does, in its own words
+        return _and_list([f"{paper_label(s.paper, SUMMARY_TITLE_WORDS)} {marker(s.n)}" for s in group])
 
     threads = [f"{names(g)} work on {label}" for label, g in zip(labels, groups, strict=True) if label]
     alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]

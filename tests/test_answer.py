@@ -259,7 +259,9 @@ def test_summary_lead_states_the_themes_and_cites_three_papers_or_more(corpus_ho
         "Summarize the techniques these papers use to reduce communication overhead in distributed training of large models."
     )
     lead = lead_of(ans.answer)
-    assert len(markers(lead)) >= 3 and lead.startswith(f"{len(markers(lead))} papers in the corpus address ")
+    assert len(markers(lead)) >= 3 and lead.startswith(
+        f"{len(markers(lead))} papers found in the corpus address "
+    )
     assert "reducing communication overhead in distributed training" in lead  # the question's own terms
     assert prose_faults(lead) == []
 

@@ -231,7 +231,7 @@ def test_summary_lead_names_the_common_thread_and_cites_every_paper() -> None:
     lead = summary_lead("communication", groups, ["gradient compression", None])
     assert re.findall(r"\[(\d+)\]", lead) == ["1", "2", "3"]
     assert lead == (
-        "3 papers in the corpus address communication: Deep Gradient Compression (“Reducing Bandwidth”) "
+        "3 papers found in the corpus address communication: Deep Gradient Compression (“Reducing Bandwidth”) "
         "[1] and “Top-k Sparsification for Distributed SGD Training” [2] work on gradient compression; and "
         "RAdam (“Variance of the Adaptive Learning Rate”) [3] takes its own approach."
     )
@@ -242,7 +242,7 @@ def test_summary_lead_without_a_shared_thread() -> None:
     groups = [[source(4, "GaLore: Low-Rank Projection", "x")], [source(5, "Grass: Sparse Projection", "x")]]
     lead = summary_lead("memory", groups, [None, None])
     assert lead == (
-        "2 papers in the corpus address memory, each with its own approach: GaLore (“Low-Rank Projection”) "
+        "2 papers found in the corpus address memory, each with its own approach: GaLore (“Low-Rank Projection”) "
         "[4] and Grass (“Sparse Projection”) [5]."
     )
 
@@ -346,3 +346,8 @@ def test_prior_work_is_never_a_papers_reported_result() -> None:
     )
     _, columns = table_columns(comparison_table([prior], {}, ""))
     assert "Common memory-reduction" not in columns[0][4] and "65.5%" in columns[0][4]
+
+
+def test_a_summary_of_one_paper_says_so_in_the_singular() -> None:
+    lead = summary_lead("memory", [[source(4, "GaLore: Low-Rank Projection", "x")]], [None])
+    assert lead == "One paper found in the corpus addresses memory: GaLore (“Low-Rank Projection”) [4]."

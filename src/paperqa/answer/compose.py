@@ -336,7 +336,7 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
 
 
 def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None]) -> str:
-    """One sentence in the question's terms, citing every paper: 'N papers in the corpus address
+    """One sentence in the question's terms, citing every paper: 'N papers found in the corpus address
     <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'"""
     n = sum(len(g) for g in groups)
 
@@ -346,7 +346,9 @@ def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequenc
 
     threads = [f"{names(g)} work on {label}" for label, g in zip(labels, groups, strict=True) if label]
     alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]
-    head = f"{n} papers in the corpus address {topic or 'the question'}"
+    head = f"{n} papers found in the corpus address {topic or 'the question'}"
+    if n == 1:
+        return f"One paper found in the corpus addresses {topic or 'the question'}: {names(alone)}."
     if not threads:
         return f"{head}, each with its own approach: {names(alone)}."
     if alone:

@@ -250,7 +250,7 @@ class AnswerEngine:
             shown = [
                 s for s in sources[: STYLES[d.style].shown] if s.evidence and (s.n == 1 or s.dense >= floor)
             ]
-            if d.style == "summary" and len(shown) >= 2:
+            if d.style == "summary" and shown:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
                 labels = compose.theme_labels(groups, topic)

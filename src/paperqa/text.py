@@ -280,10 +280,11 @@ def side_ownership(side: str, paper: Titled) -> int:
         for i, w in enumerate(words)
         if any(0 <= j < len(words) and words[j][:1].isupper() for j in (i - 1, i + 1))
     }
-    whole = {n for n in side_names(side) if n not in fragments}
+    names = side_names(side)
+    whole = {n for n in names if n not in fragments}
     acronyms = set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
     best = 0
-    for name in side_names(side):
+    for name in names:
         if name in acronyms:  # a guessed acronym only counts where an abstract defines and uses it
             best = max(best, OWN_ABSTRACT if NameMatcher(name).owns(paper) and name not in paper.title else 0)
             continue
@@ -449,6 +450,16 @@ _TEMPLATE_OPENING = re.compile(r"^\W*compared\b[^.;:]{0,120}?\s[—–-]\s", re.
 _OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
 
 
+def speaks_first_person(text: str) -> bool:
+    """'we', 'our', 'us' … outside a name: "US" (the country) is not the authors."""
+    return any(m.group(0) != "US" for m in _FIRST_PERSON.finditer(text))
+
+
+def opens_on_pronoun(text: str) -> bool:
+    """The text opens on a pronoun that needs something before it ("Their 8-bit GaLore …")."""
+    return _OPENING_PRONOUN.search(text) is not None
+
+
 def prose_faults(text: str) -> list[str]:
     """What makes a generated lead read as a template rather than a researcher's sentence: a
     question word pasted after "On", a template opening ("Compared on … —"), a connective dangling
@@ -462,8 +473,8 @@ def prose_faults(text: str) -> list[str]:
         faults.append("a template opening ('Compared on … —')")
     if _OPENING_CONNECTIVE.search(unquoted):
         faults.append("a dangling connective at the start")
-    if any(m.group(0) != "US" for m in _FIRST_PERSON.finditer(unquoted)):
+    if speaks_first_person(unquoted):
         faults.append("the first person outside quotes")
-    if _OPENING_PRONOUN.search(unquoted):
+    if opens_on_pronoun(unquoted):
         faults.append("a pronoun with nothing before it")
     return faults

@@ -100,12 +100,16 @@ def marker(n: int) -> str:
     return f"[{n}]"
 
 
+# A lifted sentence opening on a pronoun or a demonstrative ("Their …", "This approach …") points
+# back into its abstract: it is told "In <paper>, …" even when it names the paper.
+_POINTS_BACK = re.compile(r"\W*(?:their|they|its|it|them|this|these)\b", re.I)
+
+
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     text = third_person(drop_leading_link(sentence)).rstrip(" .")
     name = short_name(paper)
-    opens_on_pronoun = re.match(r"\W*(?:their|they|its|it|them|this|these)\b", text, re.I)
-    if name and not opens_on_pronoun and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+    if name and not _POINTS_BACK.match(text) and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
         rest = paper.title.partition(":")[2].strip()
         return re.sub(
             r"(?<!\w)" + re.escape(name) + r"(?!\w)",
@@ -219,8 +223,7 @@ def side_sentence(side: Scored, label: str) -> str:
         "\\|", "|"
     )
     bare = label.strip("“”")
-    opens_on_pronoun = re.match(r"\W*(?:their|they|its|it|them|this|these)\b", text, re.I)
-    if not opens_on_pronoun and re.search(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])", text, re.I):
+    if not _POINTS_BACK.match(text) and re.search(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])", text, re.I):
         return _upper_first(text)
     context = f"{side.source.paper.title} {side.source.paper.abstract}"
     return f"In {label}, {_lower_first(text, context)}"

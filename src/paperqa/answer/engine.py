@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
-from ..text import cited_numbers, drop_leading_link, split_sentences
+from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Answer, Citation, Paper, Source, Style
 from . import compose
 from .citations import sanitize_partial
@@ -107,6 +107,7 @@ class _Draft:
     standalone: str  # the question with the one it follows up on: what the model reads
     withheld: list[str] = field(default_factory=list)  # instruction-like source sentences left out
     side_more: dict[int, Scored] = field(default_factory=dict)  # a side's second-best sentence
+    extractive: tuple[str, set[int]] | None = None  # the answer without the model, once built
 
 
 class AnswerEngine:
@@ -455,7 +456,8 @@ class AnswerEngine:
         ttft: float | None = None
         if model is not None:
             # The verified extractive lead needs no model: the reader sees it while the model writes.
-            preview = _first_paragraph(self._assemble(d, None)[0])
+            d.extractive = self._assemble(d, None)
+            preview = _first_paragraph(d.extractive[0])
             if preview:
                 ttft = time.perf_counter() - t0
                 yield Event("token", text=preview + "\n\n")
@@ -493,7 +495,9 @@ class AnswerEngine:
             notes.append(
                 f"the model's answer {why}; the lead is built from the best evidence sentence instead"
             )
-        text, used = self._assemble(d, model_lead)
+        # the extractive answer was built for the preview: it stands as it is when the model adds nothing
+        text, used = d.extractive if model_lead is None and d.extractive else self._assemble(d, model_lead)
+        used = set(used)
         # Every marker shown is a citation listed with the answer (a model lead may cite any source).
         used |= set(cited_numbers(text)) & valid
         if not text:  # nothing in the retrieved abstracts could be used
@@ -529,13 +533,9 @@ def _third_person_claim(text: str, cited: Sequence[Paper]) -> str:
     """A model sentence copied in the first person ("we first utilize …") or opening on a dangling
     link or pronoun is told about the paper it cites, by name (`compose.attributed`)."""
     link_free = drop_leading_link(text)
-    if cited and (_FIRST_PERSON.search(link_free) or link_free != text or _OPENING_PRONOUN.match(link_free)):
+    if cited and (speaks_first_person(link_free) or link_free != text or opens_on_pronoun(link_free)):
         return compose.attributed(link_free, cited[0])
     return text
-
-
-_FIRST_PERSON = re.compile(r"\b(?:[Ww]e|[Oo]urs?|us)\b")
-_OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
 
 
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:

@@ -32,9 +32,11 @@ class ScriptedLLM:
     def __init__(self, *replies: str) -> None:
         self.replies = list(replies)
         self.prompts: list[tuple[str, str]] = []
+        self.limits: list[int | None] = []  # the max_tokens asked for, per call
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
         self.prompts.append((system, user))
+        self.limits.append(max_tokens)
         reply = self.replies.pop(0) if self.replies else ""
         for i in range(0, len(reply), 7):
             yield reply[i : i + 7]

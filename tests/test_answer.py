@@ -297,3 +297,14 @@ def test_the_model_reads_a_follow_up_with_the_question_it_follows(corpus_home: P
     app.ask("What average F1 does it reach on ProcessBench?", history=["What is FreePRM?"])
     _, user = llm.prompts[-1]
     assert "What is FreePRM? What average F1 does it reach on ProcessBench?" in user
+
+
+def test_each_style_asks_the_model_for_no_more_than_its_own_length(corpus_home: Path) -> None:
+    app, llm = make(corpus_home, "", "", "")
+    app.ask(FREEPRM_Q)
+    app.ask("How do FreePRM and PRIME each avoid the need for expensive step-level process labels?")
+    app.ask("Summarize how these papers reduce communication cost in federated learning.")
+    factoid, comparison, summary = llm.limits
+    assert factoid is not None and comparison is not None and summary is not None
+    # one sentence asks for fewer tokens than a sentence per side or a two-sentence summary
+    assert factoid < comparison <= summary <= Settings().llm.max_tokens

@@ -163,7 +163,7 @@ def test_torn_vector_index_gives_a_clear_message_and_reset_recovers(tmp_path: Pa
 
 
 class DyingLLM(ScriptedLLM):
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
         yield "FreePRM achieves"
         raise ConfigError("the LLM server at http://127.0.0.1:9/v1 stopped answering", hint="restart it")
 

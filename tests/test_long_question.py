@@ -95,3 +95,16 @@ def test_cli_prints_one_error_line_for_a_question_too_long(home_copy: Path) -> N
     assert len(lines) == 1, res.stderr
     assert "question is too long for the model" in lines[0] and "at most 1,376 fit" in lines[0]
     assert "shorten the question" in lines[0]
+
+
+@pytest.mark.slow
+def test_the_embedded_model_writes_no_more_than_the_style_or_the_operator_allows() -> None:
+    story = "Write a long story about a fox, at least ten sentences."
+    model = make_llm(LLMSettings(max_tokens=12))
+    short = "".join(model.stream("You are a writer.", story, max_tokens=4))
+    capped = "".join(model.stream("You are a writer.", story, max_tokens=500))
+    assert 0 < count_tokens(model, short) <= 5  # a piece may merge two tokens' text
+    assert count_tokens(model, short) < count_tokens(model, capped) <= 13
+    # the shared llama.cpp model takes the next call's own limit, not the last one's
+    again = "".join(make_llm(LLMSettings(max_tokens=40)).stream("You are a writer.", story))
+    assert count_tokens(model, again) > 13

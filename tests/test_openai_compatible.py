@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from paperqa.answer.llm import embedded_model_path
+from paperqa.answer.llm import embedded_model_path, make_llm
+from paperqa.settings import LLMSettings
 
 from .conftest import free_port, run_cli, serving
 
@@ -81,3 +82,16 @@ def test_wrong_key_is_reported_plainly(home_copy: Path, llama_server: str) -> No
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "rejected the API key" in res.stderr and "OPENAI_API_KEY" in res.stderr
     assert "wrong" not in res.stderr  # never echo secrets
+
+
+def test_a_server_model_writes_no_more_than_the_style_or_the_operator_allows(llama_server: str) -> None:
+    settings = LLMSettings(
+        provider="openai-compatible", base_url=llama_server, model="smollm2", api_key=KEY, max_tokens=12
+    )
+    chat = make_llm(settings)
+    story = "Write a long story about a fox, at least ten sentences."
+    short = "".join(chat.stream("You are a writer.", story, max_tokens=4))
+    capped = "".join(chat.stream("You are a writer.", story, max_tokens=500))
+    assert 0 < len(short.split()) <= 4
+    # the operator's 12 wins over a style's 500: about 12 tokens, far from a ten-sentence story
+    assert len(short) < len(capped) and len(capped.split()) <= 12

@@ -462,7 +462,7 @@ class AnswerEngine:
                 ttft = time.perf_counter() - t0
                 yield Event("token", text=preview + "\n\n")
             system, user = self._prompt(d)
-            for piece in model.stream(system, user):
+            for piece in model.stream(system, user, max_tokens=STYLES[d.style].tokens):
                 if ttft is None:
                     ttft = time.perf_counter() - t0
                 raw += piece

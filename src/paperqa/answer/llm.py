@@ -40,8 +40,9 @@ class ChatModel(Protocol):
 
     name: str
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
-        """Yield the reply in pieces as they are generated."""
+    def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
+        """Yield the reply in pieces as they are generated: at most `max_tokens` tokens (the
+        configured `max_tokens` when unset or larger)."""
         ...
 
 
@@ -106,10 +107,13 @@ def _server_error(e: Exception, where: str) -> ConfigError:
 class LlamaIndexChat:
     """Adapter from a llama-index LLM to `ChatModel`, translating backend errors."""
 
-    def __init__(self, llm: Any, name: str, where: str, lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self, llm: Any, name: str, where: str, max_tokens: int, lock: threading.Lock | None = None
+    ) -> None:
         self.llm = llm
         self.name = name
         self.where = where
+        self.max_tokens = max_tokens  # the operator's cap: a question's style may ask for fewer
         # llama.cpp contexts are not thread-safe: one generation at a time per model.
         self._lock = lock
 
@@ -120,18 +124,26 @@ class LlamaIndexChat:
             return math.ceil(len(text) / CHARS_PER_TOKEN)
         return len(model.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def stream(self, system: str, user: str) -> Iterator[str]:
+    def stream(self, system: str, user: str, max_tokens: int | None = None) -> Iterator[str]:
         from llama_index.core.llms import ChatMessage, MessageRole
 
         messages = [
             ChatMessage(role=MessageRole.SYSTEM, content=system),
             ChatMessage(role=MessageRole.USER, content=user),
         ]
+        limit = min(max_tokens or self.max_tokens, self.max_tokens)
         if self._lock is not None:
             self._lock.acquire()
         try:
             try:
-                for chunk in self.llm.stream_chat(messages):
+                if self._lock is not None:
+                    # llama.cpp (one shared model, held under the lock): llama-index's LlamaCPP reads
+                    # the limit from generate_kwargs, fixed when the model was first loaded.
+                    self.llm.generate_kwargs["max_tokens"] = limit
+                    chunks = self.llm.stream_chat(messages)
+                else:  # a server: the limit goes with the request
+                    chunks = self.llm.stream_chat(messages, max_tokens=limit)
+                for chunk in chunks:
                     if chunk.delta:
                         yield chunk.delta
             except ConfigError:
@@ -209,8 +221,9 @@ def _llama_cpp(path: Path, settings: LLMSettings) -> LlamaIndexChat:
             _LLAMA_CACHE[key] = (llm, threading.Lock())
         llm, lock = _LLAMA_CACHE[key]
     llm.temperature = settings.temperature
+    llm.generate_kwargs["temperature"] = settings.temperature  # what llama-index's LlamaCPP reads
     llm.max_new_tokens = settings.max_tokens
-    return LlamaIndexChat(llm, name=path.name, where=str(path), lock=lock)
+    return LlamaIndexChat(llm, name=path.name, where=str(path), max_tokens=settings.max_tokens, lock=lock)
 
 
 class _Msg:
@@ -242,11 +255,16 @@ def make_llm(settings: LLMSettings) -> ChatModel:
             api_key=key,
             api_base=settings.base_url,
             temperature=settings.temperature,
-            max_tokens=settings.max_tokens,
+            max_tokens=None,  # sent with each request (`LlamaIndexChat.stream`)
             timeout=settings.timeout,
             max_retries=1,
         )
-        return LlamaIndexChat(llm, name=model, where=shown_url(settings.base_url or "api.openai.com"))
+        return LlamaIndexChat(
+            llm,
+            name=model,
+            where=shown_url(settings.base_url or "api.openai.com"),
+            max_tokens=settings.max_tokens,
+        )
     # openai-compatible
     if not settings.base_url:
         raise ConfigError(
@@ -269,11 +287,13 @@ def make_llm(settings: LLMSettings) -> ChatModel:
         is_chat_model=True,
         context_window=settings.resolved_context_window(),
         temperature=settings.temperature,
-        max_tokens=settings.max_tokens,
+        max_tokens=None,  # sent with each request (`LlamaIndexChat.stream`)
         timeout=settings.timeout,
         max_retries=0,
     )
-    return LlamaIndexChat(llm, name=settings.model, where=shown_url(settings.base_url))
+    return LlamaIndexChat(
+        llm, name=settings.model, where=shown_url(settings.base_url), max_tokens=settings.max_tokens
+    )
 
 
 @functools.lru_cache(maxsize=8)
@@ -305,7 +325,7 @@ def check_llm(settings: LLMSettings) -> str:
     """Test the connection with a one-token request. Returns a short description."""
     chat = make_llm(settings)
     reply = ""
-    for piece in chat.stream("Reply with one word.", "Say OK."):
+    for piece in chat.stream("Reply with one word.", "Say OK.", max_tokens=8):
         reply += piece
         if len(reply) > 20:
             break

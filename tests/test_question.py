@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperqa.answer.question import analyze
+from paperqa.text import names_no_subject, points_back
 
 # question, the kind of each ask (clause_kinds)
 KINDS = [
@@ -181,3 +182,31 @@ def test_a_listing_question_is_one_rule_for_its_kind_and_its_style(question: str
 def test_a_why_question_is_read_as_asking_for_a_cause() -> None:
     assert analyze("Why do the authors consider earlier comparisons unfair?").asks_why
     assert not analyze("How does FRL protect federated learning?").asks_why
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What does this paper report about memory?",
+        "What do these papers report about memory savings?",
+        "Which GPUs did the authors use?",
+        "How does it scale?",
+        "Which datasets do they train on?",
+    ],
+)
+def test_a_question_that_points_back_at_papers_in_view(question: str) -> None:
+    assert points_back(question)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["How does GaLore reduce memory?", "What is the throughput of FlashAttention-2 on A100 GPUs?"],
+)
+def test_a_question_with_its_own_subject_does_not_point_back(question: str) -> None:
+    assert not points_back(question) and not names_no_subject(question)
+
+
+def test_a_question_any_paper_could_be_asked_names_no_subject() -> None:
+    assert names_no_subject("What are the main results?")
+    assert names_no_subject("Which datasets are used?")
+    assert not names_no_subject("Which datasets are used for speech recognition?")

@@ -287,3 +287,52 @@ def test_the_cli_scope_and_force_on_the_real_corpus(home_copy: Path) -> None:
     assert answer["forced"] is True and not answer["refused"]
     assert answer["answer"].startswith("**Forced answer:** the corpus was judged not to cover this question")
     assert "(min_relevance)" in answer["answer"].splitlines()[0] and answer["citations"]
+
+
+# ---- a chosen scope is the subject (the real corpus, real embeddings, scripted model) -----------
+
+GALORE, COAP, FRUGAL, FREEPRM, FEDZIP = (
+    "pb251d0c62f98",
+    "p643d77f34ce6",
+    "p9b8c9f48717d",
+    "p20b62df98f3f",
+    "p79b743b2104d",
+)
+
+
+@pytest.mark.parametrize(
+    ("paper_id", "question"),
+    [
+        (GALORE, "What does this paper report about memory?"),
+        (FREEPRM, "What are the main results?"),
+        (DOMINO, "What do the authors report about speed?"),
+        (MEGASCALE, "What does this paper say about failures during training?"),
+        (FEDZIP, "How much does this method save?"),
+    ],
+)
+def test_a_question_about_the_chosen_paper_is_answered_from_it(
+    corpus_home: Path, paper_id: str, question: str
+) -> None:
+    app = PaperQA(Settings(home=corpus_home), llm=ScriptedLLM(""))
+    ans = app.ask(question, filters=Filters(paper_ids=[paper_id]))
+    assert not ans.refused, ans.answer
+    assert {c.paper_id for c in ans.citations} == {paper_id}
+
+
+def test_two_chosen_papers_answer_what_these_papers_report(corpus_home: Path) -> None:
+    app = PaperQA(Settings(home=corpus_home), llm=ScriptedLLM(""))
+    ans = app.ask(
+        "What do these papers report about memory savings?", filters=Filters(paper_ids=[COAP, FRUGAL])
+    )
+    assert not ans.refused, ans.answer
+    assert {c.paper_id for c in ans.citations} <= {COAP, FRUGAL} and ans.citations
+
+
+def test_a_name_the_chosen_paper_does_not_hold_is_refused_naming_it(corpus_home: Path) -> None:
+    app = PaperQA(Settings(home=corpus_home), llm=ScriptedLLM(""))
+    ans = app.ask("What does this paper report on ImageNet?", filters=Filters(paper_ids=[FEDZIP]))
+    assert ans.refused
+    assert "The question names “ImageNet”, which" in ans.answer  # not held by it, or held only elsewhere
+    # a question with a subject of its own is still judged by how close the paper is to it
+    far = app.ask(UNCOVERED, filters=Filters(paper_ids=[FEDZIP]))
+    assert far.refused

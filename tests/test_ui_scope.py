@@ -79,3 +79,24 @@ def test_the_button_under_a_refusal_answers_anyway_marked_forced(server: str, br
     assert not force.is_visible()
     test_ui.shot(page, "forced-answer")
     page.close()
+
+
+def test_ask_about_two_ticked_papers_answers_what_these_papers_report(server: str, browser) -> None:  # type: ignore[no-untyped-def]
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(server)
+    page.get_by_role("tab", name="Corpus").click()
+    chosen = ("COAP: Memory-Efficient Training", "FRUGAL: Memory-Efficient Optimization")
+    for search, title in zip(("COAP", "FRUGAL"), chosen, strict=True):
+        _tick(page, search, title)
+    page.click("#ask-about")
+    page.wait_for_function("document.querySelector('#scope')?.innerText.includes('Scope: 2 papers')")
+    tabs = [t.strip() for t in page.get_by_role("tab").all_inner_texts()]
+    assert tabs == ["Chat", "Corpus"], tabs  # the chat tab is shown, and no tab is added
+    assert page.get_by_role("tab", name="Chat").get_attribute("aria-selected") == "true"
+    test_ui.ask(page, "What do these papers report about memory savings?")
+    answer = page.locator("#chat [data-testid=bot]").last
+    text = answer.inner_text()
+    assert "do not cover this question" not in text, text
+    cited = {a.get_attribute("title") for a in answer.locator("a.pqa-cite").all()}
+    assert cited and all(any(t.startswith(c) for c in chosen) for t in cited), cited
+    page.close()

@@ -478,3 +478,38 @@ def prose_faults(text: str) -> list[str]:
     if opens_on_pronoun(unquoted):
         faults.append("a pronoun with nothing before it")
     return faults
+
+
+# ---- questions that point back ------------------------------------------------------------------
+# A question about papers already in view — chosen by the user, or the ones the conversation is
+# about — rather than about a subject it names: "this paper", "these papers", "the authors",
+# "that method", "it", "they".
+_POINTS_BACK = re.compile(
+    r"\b(?:this|these|those|that|the|both|each)\s+(?:selected\s+|chosen\s+)?(?:papers?|works?|stud(?:y|ies)|"
+    r"articles?|authors?|methods?|approach(?:es)?|techniques?|frameworks?|systems?|models?|algorithms?)\b|"
+    r"\b(?:it|its|they|them|their)\b",
+    re.I,
+)
+# Words a question may hold and still name no subject of its own ("What are the main results?",
+# "Which datasets are used?"): question words, auxiliaries and what one asks of any paper.
+_NO_SUBJECT = set(
+    "what which who whom whose how why when where is are was were do does did can could would should "
+    "will has have had the a an of in on for to from by with about and or any main key overall their "
+    "its it they them this these those that there paper papers work study authors method approach report "
+    "reports reported say says said show shows found find findings finds result results propose proposes "
+    "proposed contribution contributions use uses used using evaluate evaluated evaluation dataset datasets "
+    "limitation limitations claim claims conclude conclusion conclusions tell me summarise summarize "
+    "describe explain give list".split()
+)
+
+
+def points_back(question: str) -> bool:
+    """The question refers to papers already in view ("What does this paper report about memory?",
+    "Which GPUs did they use?") instead of naming its subject."""
+    return _POINTS_BACK.search(question) is not None
+
+
+def names_no_subject(question: str) -> bool:
+    """Every word of the question is one any paper could be asked ("What are the main results?")."""
+    words = re.findall(r"[A-Za-z][\w'-]*", question.lower())
+    return bool(words) and all(w in _NO_SUBJECT for w in words)

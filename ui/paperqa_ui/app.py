@@ -216,6 +216,9 @@ class PaperQAUI:
             with gr.Column(scale=2, elem_id="sources-col"):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources([]), elem_id="sources")
+            # States live inside the tab: one made directly under gr.Tabs is taken by Gradio's
+            # front end for a tab of its own (the tab bar then read "Chat, Corpus, Corpus").
+            history, scope = gr.State([]), gr.State([])
         return ChatView(
             chatbot,
             question,
@@ -224,9 +227,9 @@ class PaperQAUI:
             export_md,
             export_bib,
             sources,
-            gr.State([]),
+            history,
             saved,
-            gr.State([]),
+            scope,
             scope_md,
             clear_scope,
             force,
@@ -266,9 +269,8 @@ class PaperQAUI:
             upload = gr.File(file_count="multiple", file_types=UPLOAD_TYPES, label="Files", elem_id="upload")
             ingest = gr.Button("Add to corpus", elem_id="ingest")
             ingest_result = gr.Markdown(elem_id="ingest-result")
-        return CorpusView(
-            search, count, table, gr.State([]), paper, select, ask_about, upload, ingest, ingest_result
-        )
+            ids = gr.State([])  # inside the tab (see `_chat_tab`)
+        return CorpusView(search, count, table, ids, paper, select, ask_about, upload, ingest, ingest_result)
 
     # ---- wiring -------------------------------------------------------------------
     def _wire_settings(self, demo: gr.Blocks, prefs: gr.BrowserState, view: SettingsView) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from ..text import NameMatcher, name_tokens
+from ..text import NameMatcher, name_tokens, names_no_subject, points_back
 from ..types import Paper
 from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever
 
@@ -32,10 +32,36 @@ def missing_name(question: str, retriever: Retriever, filters: Filters | None) -
     name = _unknown_name(question, retriever)
     if name is not None:
         return f"The question names “{name}”, which no paper in the corpus mentions."
-    scope, _one = scope_of(filters)
-    name = _name_outside_scope(question, retriever, filters.paper_ids) if filters and scope else None
+    scope, one = scope_of(filters)
+    if not filters or not scope:
+        return None
+    name = _name_outside_scope(question, retriever, filters.paper_ids)
     if name is not None:
         return f"The question names “{name}”, which only a paper outside the {scope} introduces."
+    name = _name_not_in_scope(question, retriever, filters.paper_ids)
+    if name is not None:
+        which = "the selected paper does not mention" if one else f"none of the {scope} mentions"
+        return f"The question names “{name}”, which {which}."
+    return None
+
+
+def scope_is_subject(question: str, filters: Filters | None) -> bool:
+    """With papers chosen, a question that points back at them ("What does this paper report about
+    memory?", "What do the authors use?") or names no subject of its own ("What are the main
+    results?") is about them, however far its words are from their abstracts: the user has
+    already said what it is about. Only a name they do not hold refuses it (`missing_name`)."""
+    return bool(filters and filters.paper_ids) and (points_back(question) or names_no_subject(question))
+
+
+def _name_not_in_scope(question: str, retriever: Retriever, paper_ids: Sequence[str]) -> str | None:
+    """A name in the question that none of the chosen papers mentions ('ImageNet' asked of a paper
+    on federated learning), or None."""
+    papers = retriever.papers()
+    chosen = [f"{papers[pid].title} {papers[pid].abstract}" for pid in paper_ids if pid in papers]
+    for name in name_tokens(question):
+        forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
+        if not any(NameMatcher(form).any_case.search(text) for form in forms for text in chosen):
+            return name
     return None
 
 

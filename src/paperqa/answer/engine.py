@@ -33,7 +33,7 @@ from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_fi
 from ..types import Answer, Citation, Paper, Source, Style
 from . import compose
 from .citations import sanitize_partial
-from .coverage import missing_name, scope_of
+from .coverage import missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze
@@ -411,7 +411,9 @@ class AnswerEngine:
         t_retrieve = time.perf_counter() - t0
         unknown = missing_name(standalone, self.retriever, filters)
         covered = (
-            relevance_ok(r, self.retrieval_settings.min_relevance) or self._holds_rare_terms(standalone, r)
+            relevance_ok(r, self.retrieval_settings.min_relevance)
+            or self._holds_rare_terms(standalone, r)
+            or (scope_is_subject(question, filters) and bool(r.sources))
         ) and unknown is None
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:

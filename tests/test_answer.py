@@ -10,7 +10,7 @@ import pytest
 from paperqa.api import PaperQA
 from paperqa.settings import Settings
 from paperqa.text import cited_numbers, prose_faults
-from paperqa.types import Answer
+from paperqa.types import Answer, PriorTurn
 
 from .conftest import ScriptedLLM
 
@@ -308,3 +308,36 @@ def test_each_style_asks_the_model_for_no_more_than_its_own_length(corpus_home: 
     assert factoid is not None and comparison is not None and summary is not None
     # one sentence asks for fewer tokens than a sentence per side or a two-sentence summary
     assert factoid < comparison <= summary <= Settings().llm.max_tokens
+
+
+GALORE_TITLE = "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection"
+
+
+def test_what_is_x_is_answered_by_the_paper_whose_title_is_x_not_its_follow_up(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("What is GaLore?")
+    assert titles_cited(ans, ans.answer.split("\n\n")[0]) == {GALORE_TITLE}  # not Q-GaLore's
+    assert ans.answer.startswith("In GaLore (“Memory-Efficient LLM Training")
+
+
+def test_follow_ups_stay_with_the_paper_the_conversation_is_on_until_a_new_name(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, *[""] * 4)
+    turns = [
+        "What is GaLore?",
+        "By how much does it reduce memory usage in optimizer states?",
+        "Which consumer GPU do the authors pre-train a 7B model on?",
+        "And what does SLTrain do?",
+    ]
+    history: list[PriorTurn] = []
+    leads: list[set[str]] = []
+    for turn in turns:
+        ans = app.ask(turn, history=history)
+        assert not ans.refused, (turn, ans.answer)
+        leads.append(titles_cited(ans, ans.answer.split("\n\n")[0]))
+        history.append(ans.as_prior())
+        if turn.startswith("By how much"):
+            assert "65.5%" in ans.answer.split("\n\n")[0]
+        if turn.startswith("Which consumer GPU"):
+            assert "RTX 4090" in ans.answer.split("\n\n")[0]
+    assert leads[:3] == [{GALORE_TITLE}] * 3
+    assert len(leads[3]) == 1 and next(iter(leads[3])).startswith("SLTrain")

@@ -20,7 +20,7 @@ from paperqa.evaluate import (
     summary_table,
     write_report,
 )
-from paperqa.types import Answer, Citation, Paper, Source
+from paperqa.types import Answer, Citation, Paper, PriorTurn, Source
 
 from .conftest import DEV, run_cli
 
@@ -210,8 +210,10 @@ class _FakeApp:
 
     def __init__(self, replies: dict[str, tuple[str, list[str]]]) -> None:
         self.replies = replies  # question -> (answer text, titles of sources [1], [2], ...)
+        self.histories: list[list[PriorTurn]] = []  # what each question was asked with
 
-    def ask_stream(self, question: str, history: list[str]) -> Iterator[SimpleNamespace]:
+    def ask_stream(self, question: str, history: list[PriorTurn]) -> Iterator[SimpleNamespace]:
+        self.histories.append(list(history))
         text, titles = self.replies[question]
         papers = [Paper(id=f"p{i}", title=t, abstract="x") for i, t in enumerate(titles)]
         sources = [Source(n=i + 1, paper=p, score=1.0) for i, p in enumerate(papers)]
@@ -346,3 +348,25 @@ def test_a_report_shows_a_seeded_random_sample_of_leads_of_each_type(tmp_path: P
     assert len(first["factoid"]) == LEAD_SAMPLE and len(first["summary"]) == LEAD_SAMPLE
     assert "q4" not in first["summary"] + first["factoid"]  # a refusal has no lead to read
     assert lead_samples(examples, seed=1) != first  # drawn, not the first five
+
+
+def test_a_conversation_is_asked_turn_by_turn_each_turn_knowing_the_last_answers_paper() -> None:
+    replies = {
+        "What is SnakModel?": ("SnakModel is a Danish model [1].", ["SnakModel: Lessons Learned"]),
+        "How many words did it train on?": ("It trains on 13.6B words [2].", ["Other", "Wrong Paper"]),
+    }
+    app = _FakeApp(replies)
+    conv = Question(
+        id="f9",
+        type="followup",
+        question=["What is SnakModel?", "How many words did it train on?"],
+        gold_titles=["SnakModel: Lessons Learned"],
+        answer_keywords=["13.6B"],
+    )
+    result = evaluate_answers(app, [conv])  # type: ignore[arg-type]
+    # the second turn was asked with the first turn's question and the paper its lead cited
+    assert app.histories == [[], [PriorTurn(question="What is SnakModel?", papers=["p0"])]]
+    # the first turn's lead cites the gold paper, the second's does not
+    assert result["answers"]["turn_paper_accuracy"] == 0.5
+    assert result["answers"]["lead_paper_is_top"] == 0.0  # the last lead cites retrieval's second paper
+    assert result["answers"]["keyword_accuracy"] == 1.0  # keywords are the last turn's

@@ -107,7 +107,8 @@ def test_a_reopened_chat_shows_every_answer_and_goes_on_in_the_same_chat(ui: Pap
     ask(ui, "How fast is Domino?", "c1", None)
     chat, hist, sources, box, md, bib, force, current = ui.open_chat("c1", login(None))
     assert [m["role"] for m in chat] == ["user", "assistant"] and '<a class="pqa-cite"' in chat[1]["content"]
-    assert hist == ["How fast is Domino?"] and "Domino" in sources and current == "c1"
+    assert [h.question for h in hist] == ["How fast is Domino?"] and "Domino" in sources and current == "c1"
+    assert hist[0].papers == ui.app.conversation("c1").items[0].answer.lead_papers() != []
     assert box == "" and bib["visible"] and md["visible"] and not force["visible"]
     assert Path(md["value"]).read_text().startswith("## How fast is Domino?")
     ask(ui, "On which GPUs?", current, None)

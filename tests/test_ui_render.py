@@ -20,7 +20,7 @@ from paperqa.errors import PaperQAError
 from paperqa.export import escape_markup, to_markdown
 from paperqa.references import reference
 from paperqa.settings import BackendSettings, Settings, UISettings
-from paperqa.types import Answer, Citation, IngestError, IngestReport, Paper, Source
+from paperqa.types import Answer, Citation, IngestError, IngestReport, Paper, PriorTurn, Source
 from paperqa_ui.app import PaperQAUI
 from paperqa_ui.prefs import DEFAULT_PREFS, ask_options, llm_settings_from, prefs_from, values_of
 from paperqa_ui.render import (
@@ -384,7 +384,9 @@ def test_a_question_streams_its_sources_then_a_draft_then_the_cited_answer() -> 
     chat, hist, sources, box, md, bib, force = steps[3]
     assert "Domino" in sources
     assert chat[0] == {"role": "user", "content": "How fast is Domino?"}
-    assert '<a class="pqa-cite"' in chat[1]["content"] and hist == ["earlier", "How fast is Domino?"]
+    assert '<a class="pqa-cite"' in chat[1]["content"]
+    # the turn a follow-up leans on: its question and the paper its lead cited
+    assert hist == ["earlier", PriorTurn(question="How fast is Domino?", papers=[answer.sources[0].paper.id])]
     assert box == "" and md["visible"] is True and bib["visible"] is True and force["visible"] is False
     assert Path(bib["value"]).read_text().startswith("@misc{")
 

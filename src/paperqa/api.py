@@ -44,7 +44,7 @@ from .store import locking
 from .store.chroma import remove_store
 from .store.files import private_dir, store_upload
 from .store.index import PaperIndex
-from .types import Answer, IngestError, IngestReport, Paper, ParseResult, Style
+from .types import Answer, IngestError, IngestReport, Paper, ParseResult, PriorTurn, Style
 from .validate import check_top_k, clean_question
 
 if TYPE_CHECKING:  # llama-index's classes are imported only when asked for (llamaindex.py)
@@ -302,14 +302,17 @@ class PaperQA(SavedChats):
     def ask_stream(
         self,
         question: str,
-        history: Sequence[str] = (),
+        history: Sequence[str | PriorTurn] = (),
         style: Style | Literal["auto"] | None = None,
         filters: Filters | None = None,
         top_k: int | None = None,
         llm_settings: LLMSettings | None = None,
         force: bool = False,
     ) -> Iterator[Event]:
-        """Answer a question, streaming. `llm_settings` picks another LLM for this call only.
+        """Answer a question, streaming. `history`: the conversation's earlier turns, oldest first —
+        their questions, or `answer.as_prior()` of each, so that a follow-up ("which GPUs did they
+        use?") is answered from the paper the previous answer was about. `llm_settings` picks
+        another LLM for this call only.
         `filters.paper_ids` limits the answer to those papers (each must be in the index); `force`
         answers from the closest papers even when the corpus is judged not to cover the question
         (the answer is then marked `forced`)."""
@@ -339,7 +342,7 @@ class PaperQA(SavedChats):
             )
 
     def _check_question_fits(
-        self, question: str, history: Sequence[str], settings: LLMSettings, llm: ChatModel | None
+        self, question: str, history: Sequence[str | PriorTurn], settings: LLMSettings, llm: ChatModel | None
     ) -> None:
         """Refuse, before retrieval and before any model call, a question the model cannot read
         along with the sources and its answer (llama.cpp would fail on it; a server would too)."""

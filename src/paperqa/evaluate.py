@@ -27,6 +27,7 @@ from .answer.retrieve import Mode, Retriever, rewrite_followup
 from .api import PaperQA
 from .errors import PaperQAError, first_line
 from .text import marker_numbers, normalize_title, prose_faults
+from .types import Answer, PriorTurn
 
 TYPES = ("factoid", "comparison", "summary", "unanswerable", "followup")
 RETRIEVAL_KEYS = ("recall@1", "recall@5", "recall@10", "mrr@10", "summary_coverage@10")
@@ -165,6 +166,7 @@ LEAD_SAMPLE = 5
 SAMPLE_SEED = 26
 KEYWORD_TYPES = ("factoid", "followup", "comparison")  # keyword_accuracy: every keyword anywhere
 LEAD_KEYWORD_TYPES = ("factoid", "followup", "comparison")  # lead_keyword_accuracy: every keyword in the lead
+TOP_TYPES = ("factoid", "followup")  # lead_paper_is_top: one paper answers, retrieval ranked it
 
 
 def lead_of(answer: str) -> str:
@@ -263,6 +265,8 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
         "lead_keyword_accuracy": _flags([keywords_in_lead(r) for r in rows]),
         "lead_cites_all": _flags([lead_cites_gold(r) for r in rows]),
         "side_owner_accuracy": _flags([side_owners_right(r) for r in rows]),
+        "turn_paper_accuracy": _flags([ok for r in rows for ok in r.get("turn_papers") or []]),
+        "lead_paper_is_top": _flags([r.get("lead_top") for r in rows]),
         "lead_papers": _rate([float(len(_lead_papers(r))) for r in summaries]),
         "prose_lint_failures": float(sum(bool(lead_faults(r)) for r in rows)),
         "refusal_rate": _rate([float(r["refused"]) for r in unanswerable]),
@@ -298,24 +302,40 @@ def _example(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _ask_timed(app: PaperQA, question: str, history: list[PriorTurn]) -> tuple[Answer, float | None, float]:
+    """The answer, the seconds to its first token (None: none streamed) and to its end."""
+    t0 = time.perf_counter()
+    ttft: float | None = None
+    final: Answer | None = None
+    for ev in app.ask_stream(question, history=history):
+        if ev.kind == "token" and ttft is None:
+            ttft = time.perf_counter() - t0
+        elif ev.kind == "final":
+            final = ev.answer
+    if final is None:
+        raise PaperQAError(f"no answer came back for {question!r}")
+    return final, ttft, time.perf_counter() - t0
+
+
 def evaluate_answers(
     app: PaperQA, questions: list[Question], progress: Callable[[], None] | None = None
 ) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for q in questions:
-        t0 = time.perf_counter()
-        ttft: float | None = None
-        final = None
-        history = q.turns[:-1]
-        for ev in app.ask_stream(q.turns[-1], history=history):
-            if ev.kind == "token" and ttft is None:
-                ttft = time.perf_counter() - t0
-            elif ev.kind == "final":
-                final = ev.answer
-        total = time.perf_counter() - t0
-        assert final is not None
+        # A conversation is asked turn by turn, as a user asks it: each turn's answer (the papers
+        # its lead cites) is what the next turn's "it" refers to. Latency is the last turn's.
+        history: list[PriorTurn] = []
+        turn_papers: list[bool] = []
+        gold_ids = {normalize_title(t) for t in q.gold_titles}
+        for turn in q.turns:
+            final, ttft, total = _ask_timed(app, turn, history)
+            lead = final.lead_papers()
+            titles_by_id = {s.paper.id: normalize_title(s.paper.title) for s in final.sources}
+            turn_papers.append(bool(gold_ids & {titles_by_id[pid] for pid in lead}))
+            history.append(PriorTurn(question=turn, papers=lead))
         titles = {s.n: s.paper.title for s in final.sources}
         cited = [titles[c.n] for c in final.citations if c.n in titles]
+        lead = final.lead_papers()
         rows.append(
             {
                 "id": q.id,
@@ -332,6 +352,8 @@ def evaluate_answers(
                 "ttft": ttft if ttft is not None else total,
                 "total": total,
                 "notes": final.notes,
+                "turn_papers": turn_papers if len(q.turns) > 1 else None,
+                "lead_top": (lead[0] == final.sources[0].paper.id) if lead and q.type in TOP_TYPES else None,
             }
         )
         if progress:
@@ -420,6 +442,8 @@ def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
         "follow-up, comparison); lead_keyword_accuracy: every keyword in the lead (factoid, "
         "follow-up, comparison); lead_cites_all: the lead of an answered comparison cites every gold paper; "
         "side_owner_accuracy: a comparison's table has a column for each gold paper and no other; "
+        "turn_paper_accuracy: each turn of a conversation, asked in order, has a gold paper in its lead; "
+        "lead_paper_is_top: a factoid's or follow-up's lead cites retrieval's first paper first; "
         "lead_papers: distinct papers cited in the lead of an answered summary. – : does not apply.",
     ]
     ex = result.get("examples", [])

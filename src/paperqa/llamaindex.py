@@ -37,7 +37,7 @@ from llama_index.core.schema import NodeWithScore, QueryBundle, TextNode
 from .answer.retrieve import Filters, Retrieval
 from .errors import PaperQAError
 from .settings import LLMSettings
-from .types import Answer, Source, Style
+from .types import Answer, PriorTurn, Source, Style
 from .validate import check_top_k
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class PaperQA(Protocol):
     def ask_stream(
         self,
         question: str,
-        history: Sequence[str] = (),
+        history: Sequence[str | PriorTurn] = (),
         style: Style | Literal["auto"] | None = None,
         filters: Filters | None = None,
         top_k: int | None = None,

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from .text import normalize_title
+from .text import cited_numbers, normalize_title
 
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+\S*", re.IGNORECASE)
 _UNSAFE_IN_LINK = set('{}\\<>"`')
@@ -172,6 +172,19 @@ class Citation(BaseModel):
 Style = Literal["factoid", "comparison", "summary", "listing"]
 
 
+class PriorTurn(BaseModel):
+    """An earlier turn of a conversation as a follow-up needs it: the question, and the papers its
+    answer's lead cited — what "it", "the paper" or "they" in the next question refer to."""
+
+    question: str
+    papers: list[str] = Field(default_factory=list, description="Paper ids the answer's lead cites.")
+
+
+def asked(turn: str | PriorTurn) -> str:
+    """The question of an earlier turn, given as its text or as a `PriorTurn`."""
+    return turn.question if isinstance(turn, PriorTurn) else turn
+
+
 class Answer(BaseModel):
     question: str
     answer: str
@@ -185,6 +198,22 @@ class Answer(BaseModel):
     timings: dict[str, float] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list, description="What the verifier changed.")
     standalone_question: str | None = None
+
+    def lead_papers(self) -> list[str]:
+        """The ids of the papers the answer's lead (its first cited paragraph) cites, in order; none
+        for a refusal."""
+        if self.refused:
+            return []
+        by_n = {s.n: s.paper.id for s in self.sources}
+        for para in re.split(r"\n[ \t]*\n", self.answer):
+            ns = [n for n in cited_numbers(para) if n in by_n]
+            if ns:
+                return list(dict.fromkeys(by_n[n] for n in ns))
+        return []
+
+    def as_prior(self) -> PriorTurn:
+        """This answer as the earlier turn of a follow-up."""
+        return PriorTurn(question=self.question, papers=self.lead_papers())
 
     def to_json_dict(self) -> dict[str, object]:
         """The `paperqa ask --json` shape."""

@@ -34,7 +34,7 @@ from paperqa.backends import (
 )
 from paperqa.errors import PaperQAError
 from paperqa.ingest.parse import UPLOAD_SUFFIXES
-from paperqa.types import Answer
+from paperqa.types import Answer, PriorTurn, asked
 
 from .downloads import write_chat_export, write_exports
 from .prefs import DEFAULT_PREFS, STYLES, ask_options, llm_settings_from, prefs_from, values_of
@@ -286,8 +286,8 @@ class PaperQAUI:
 
     def _wire_chat(self, view: ChatView, settings: SettingsView) -> None:
         inputs = [view.question, view.chatbot, view.history, view.saved.current, view.scope, *settings.inputs]
-        for asked in (view.question.submit, view.ask.click):
-            self._then_show_saved(asked(self.respond, inputs, view.outputs(), **PRIVATE), view.saved)
+        for on_ask in (view.question.submit, view.ask.click):
+            self._then_show_saved(on_ask(self.respond, inputs, view.outputs(), **PRIVATE), view.saved)
         forced = [view.chatbot, view.history, view.saved.current, view.scope, *settings.inputs]
         self._then_show_saved(
             view.force.click(self.force_answer, forced, view.outputs(), **PRIVATE), view.saved
@@ -348,7 +348,7 @@ class PaperQAUI:
         self,
         message: str,
         chat: list[dict[str, Any]],
-        hist: list[str],
+        hist: list[PriorTurn],
         chat_id: str,
         scope: list[str],
         request: gr.Request | None,
@@ -362,7 +362,7 @@ class PaperQAUI:
     def force_answer(
         self,
         chat: list[dict[str, Any]],
-        hist: list[str],
+        hist: list[PriorTurn],
         chat_id: str,
         scope: list[str],
         request: gr.Request | None,
@@ -372,13 +372,13 @@ class PaperQAUI:
         if not hist:
             yield chat, hist, _same(), "", _same(), _same(), _hidden()
             return
-        yield from self._answer(hist[-1], chat, hist[:-1], chat_id, scope, request, values, force=True)
+        yield from self._answer(asked(hist[-1]), chat, hist[:-1], chat_id, scope, request, values, force=True)
 
     def _answer(
         self,
         message: str,
         chat: list[dict[str, Any]],
-        hist: list[str],
+        hist: list[PriorTurn],
         chat_id: str,
         scope: list[str],
         request: gr.Request | None,
@@ -408,7 +408,7 @@ class PaperQAUI:
             yield chat, hist, _same(), "", _hidden(), _hidden(), _hidden()
 
     def _show_event(
-        self, ev: Event, message: str, chat: list[dict[str, Any]], hist: list[str]
+        self, ev: Event, message: str, chat: list[dict[str, Any]], hist: list[PriorTurn]
     ) -> tuple[Any, ...]:
         """The chat's outputs after one event of `ask_stream` (the last message is the answer's)."""
         if ev.kind == "sources" and ev.retrieval is not None:
@@ -421,7 +421,7 @@ class PaperQAUI:
             md, bib = write_exports(ev.answer)
             return (
                 chat,
-                [*hist, message],
+                [*hist, PriorTurn(question=message, papers=ev.answer.lead_papers())],  # what "it" will be
                 render_sources(ev.answer.sources),
                 "",
                 gr.update(value=str(md), visible=True),
@@ -500,7 +500,7 @@ class PaperQAUI:
         md, bib = write_exports(last)
         return (
             conversation_messages(chat),
-            [t.question for t in chat.items],
+            [t.answer.as_prior() for t in chat.items],
             render_sources(last.sources),
             "",
             gr.update(value=str(md), visible=True),

@@ -44,7 +44,7 @@ class ChatView:
     export_md: gr.DownloadButton
     export_bib: gr.DownloadButton
     sources: gr.HTML
-    history: gr.State  # this conversation's user questions
+    history: gr.State  # this conversation's turns (`PriorTurn`: each question and the papers its lead cited)
     saved: SavedChatsView
     scope: gr.State  # the paper ids the questions are about ([]: the whole corpus)
     scope_label: gr.Markdown

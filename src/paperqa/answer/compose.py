@@ -109,14 +109,13 @@ def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     text = third_person(drop_leading_link(sentence)).rstrip(" .")
     name = short_name(paper)
-    if name and not _POINTS_BACK.match(text) and re.search(r"(?<!\w)" + re.escape(name) + r"(?!\w)", text):
+    # The title goes after the sentence's first use of the name, unless that use is in brackets
+    # ("Gradient Low-Rank Projection (GaLore)"): the sentence then opens "In GaLore (“…”), …".
+    named = re.compile(r"(?<![\w(])" + re.escape(name) + r"(?!\w)") if name else None
+    first = named.search(text) if named else None
+    if name and named and first and not _POINTS_BACK.match(text) and first.start() == text.find(name):
         rest = paper.title.partition(":")[2].strip()
-        return re.sub(
-            r"(?<!\w)" + re.escape(name) + r"(?!\w)",
-            lambda m: f"{m.group(0)} (“{clip_title(rest)}”)",
-            text,
-            count=1,
-        )
+        return _upper_first(named.sub(lambda m: f"{m.group(0)} (“{clip_title(rest)}”)", text, count=1))
     return f"In {paper_label(paper)}, {_lower_first(text, f'{paper.title} {paper.abstract}')}"
 
 

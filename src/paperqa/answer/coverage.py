@@ -1,6 +1,7 @@
 """Is the corpus (or the chosen papers) about the question at all? A name the question uses that
 no paper mentions, or that only a paper outside the chosen ones introduces, says it is not; the
-engine then refuses, saying which name.
+engine then refuses, saying which name. What a question is about when it does not say: the chosen
+papers (`scope_is_subject`), or the papers the conversation is on (`conversation_papers`).
 
 May touch: the retriever's keyword search and papers (read only).
 """
@@ -11,8 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 
 from ..text import NameMatcher, name_tokens, names_no_subject, points_back
-from ..types import Paper
-from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever
+from ..types import Paper, PriorTurn
+from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever, leans_on_history
 
 # Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
 NAME_CHECK_PAPERS = 10
@@ -51,6 +52,21 @@ def scope_is_subject(question: str, filters: Filters | None) -> bool:
     results?") is about them, however far its words are from their abstracts: the user has
     already said what it is about. Only a name they do not hold refuses it (`missing_name`)."""
     return bool(filters and filters.paper_ids) and (points_back(question) or names_no_subject(question))
+
+
+def conversation_papers(
+    question: str, history: Sequence[str | PriorTurn], filters: Filters | None, retriever: Retriever
+) -> list[str]:
+    """The papers a follow-up is about: those the previous answer's lead cited, when the question
+    leans on it ("Which GPUs did they use?", "What about memory?") and names nothing they do not
+    hold (a follow-up that names a new method leaves them); within the chosen papers, if any."""
+    last = history[-1] if history else None
+    if not isinstance(last, PriorTurn) or not last.papers or not leans_on_history(question, history):
+        return []
+    papers = [pid for pid in last.papers if not (filters and filters.paper_ids) or pid in filters.paper_ids]
+    if papers and _name_not_in_scope(question, retriever, papers) is not None:
+        return []
+    return papers
 
 
 def _name_not_in_scope(question: str, retriever: Retriever, paper_ids: Sequence[str]) -> str | None:

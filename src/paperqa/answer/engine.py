@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -30,10 +30,10 @@ import numpy as np
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
 from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
-from ..types import Answer, Citation, Paper, Source, Style
+from ..types import Answer, Citation, Paper, PriorTurn, Source, Style
 from . import compose
 from .citations import sanitize_partial
-from .coverage import missing_name, scope_is_subject, scope_of
+from .coverage import conversation_papers, missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze
@@ -386,10 +386,33 @@ class AnswerEngine:
         k = top_k or (DIVERSE_SOURCES if diverse else self.retrieval_settings.top_k)
         return self.retriever.search(question, k=k, filters=filters, diverse=diverse)
 
+    def _search(
+        self,
+        question: str,
+        standalone: str,
+        history: Sequence[str | PriorTurn],
+        style: Style,
+        filters: Filters | None,
+        top_k: int | None,
+    ) -> tuple[Retrieval, bool]:
+        """The retrieval a question is answered from, and whether it is known to be about it. A
+        follow-up searches the papers the conversation is on first and stays with them when they
+        hold an answer or it points back at them; else, and for any other question, the corpus
+        (or the chosen papers)."""
+        papers = conversation_papers(question, history, filters, self.retriever)
+        if papers:
+            on = replace(filters or Filters(), paper_ids=papers)
+            r = self.retrieve(standalone, style, filters=on, top_k=top_k)
+            if r.sources and (
+                scope_is_subject(question, on) or relevance_ok(r, self.retrieval_settings.min_relevance)
+            ):
+                return r, True
+        return self.retrieve(standalone, style, filters=filters, top_k=top_k), False
+
     def answer_stream(
         self,
         question: str,
-        history: Sequence[str] = (),
+        history: Sequence[str | PriorTurn] = (),
         style: Style | Literal["auto"] | None = None,
         filters: Filters | None = None,
         top_k: int | None = None,
@@ -398,6 +421,8 @@ class AnswerEngine:
     ) -> Iterator[Event]:
         """Sources first, then the draft as it is generated, then the verified answer.
 
+        `history`: the conversation's earlier turns, oldest first, as questions or `PriorTurn`s (a
+        follow-up is then answered from the papers the previous answer was about).
         `llm` overrides the engine's model for this question (a UI session's own backend).
         `force` answers even when the corpus is judged not to cover the question (the same
         pipeline without the relevance gate); such an answer is marked `forced` and says so."""
@@ -407,14 +432,15 @@ class AnswerEngine:
         chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]
         rule = STYLES[chosen]
         diverse = chosen in ("summary", "listing")
-        r = self.retrieve(standalone, chosen, filters=filters, top_k=top_k)
+        r, about = self._search(question, standalone, history, chosen, filters, top_k)
         t_retrieve = time.perf_counter() - t0
         unknown = missing_name(standalone, self.retriever, filters)
-        covered = (
+        covered = about or (
             relevance_ok(r, self.retrieval_settings.min_relevance)
             or self._holds_rare_terms(standalone, r)
             or (scope_is_subject(question, filters) and bool(r.sources))
-        ) and unknown is None
+        )
+        covered = covered and unknown is None
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:
             ans = self.refusal(question, r, filters, unknown)

@@ -29,7 +29,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..text import NameMatcher, name_tokens, numbers_of, same_word, split_sentences
+from ..text import NameMatcher, name_tokens, numbers_of, same_word, side_ownership, split_sentences
 from ..types import Source
 from .question import QuestionAnalysis
 
@@ -252,6 +252,10 @@ def rank_sentences(
     rank_of = {s.n: i + 1 for i, s in enumerate(sources)}
     focus_terms = set(lexicon.content_terms([q.focus])[0]) if q.focus else set()
     owner = NameMatcher(q.defines) if q.defines else None
+    # "What is GaLore?": the name's own paper ("GaLore: …") answers, not one whose title only
+    # holds the name ("Q-GaLore: Quantized GaLore …"); the same tiers that resolve comparison sides.
+    tiers = {s.n: side_ownership(q.defines, s.paper) for s in sources} if q.defines else {}
+    strongest = max(tiers.values(), default=0)
     constraints = [re.compile(re.escape(c), re.I) for c in q.constraints]
 
     # The question's words that a paper's title holds pick the paper (W_PAPER) more than the
@@ -292,7 +296,8 @@ def rank_sentences(
         if owner is not None:
             defining = re.compile(re.escape(owner.name) + _DEFINING, re.I)
             bonus += W_TYPE if defining.search(c.text) else 0.0
-            bonus += W_OWNER if owner.owns(c.source.paper) else 0.0
+            own = tiers[c.source.n] == strongest > 0 or (not strongest and owner.owns(c.source.paper))
+            bonus += W_OWNER if own else 0.0
         if constraints:
             bonus += W_CONSTRAINT * sum(bool(p.search(c.text)) for p in constraints) / len(constraints)
         prior = W_RANK / rank_of[c.source.n]

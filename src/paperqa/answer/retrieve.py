@@ -33,7 +33,7 @@ import numpy as np
 from ..settings import RetrievalSettings
 from ..store.index import PaperIndex
 from ..text import OWN_IN_TITLE, NameMatcher, name_tokens, side_names, side_ownership
-from ..types import ChunkHit, Paper, Source
+from ..types import ChunkHit, Paper, PriorTurn, Source, asked
 from ..validate import check_dates
 from .question import CMP_HEAD, CMP_SPLIT, comparison_parts
 
@@ -60,14 +60,17 @@ def focus_query(question: str) -> str:
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the paper|the method|same)\b", re.I)
 
 
-def rewrite_followup(question: str, history: Sequence[str]) -> str:
-    """Deterministic standalone rewrite: a question that leans on earlier turns (pronouns,
-    very short) is joined with the previous question so retrieval sees the topic."""
-    if not history:
+def leans_on_history(question: str, history: Sequence[str | PriorTurn]) -> bool:
+    """Does the question lean on the turns before it (a pronoun, "the paper", or very short)?"""
+    return bool(history) and (_PRONOUN.search(question) is not None or len(question.split()) <= 6)
+
+
+def rewrite_followup(question: str, history: Sequence[str | PriorTurn]) -> str:
+    """Deterministic standalone rewrite: a question that leans on earlier turns is joined with the
+    previous question so retrieval sees the topic."""
+    if not leans_on_history(question, history):
         return question
-    if _PRONOUN.search(question) or len(question.split()) <= 6:
-        return f"{history[-1].strip()} {question.strip()}"
-    return question
+    return f"{asked(history[-1]).strip()} {question.strip()}"
 
 
 @dataclass
@@ -118,6 +121,10 @@ SIDE_TITLE_TIE = 0.1
 SIDE_BOOST = 8.0  # each compared side's best paper first, so every side is among the sources
 KEYWORD_PIN = 4.0  # then BM25's first paper when BM25 is confident (diverse searches: after MMR)
 NAME_BOOST = 2.0  # then papers that own a name in the question ("FreePRM"), above every fused score
+# Of several owners of one name, those that own it less strongly (`text.side_ownership`: the title
+# only holds it, "Q-GaLore: Quantized GaLore …", where another's title head is it, "GaLore: …") get
+# this share of NAME_BOOST: still above every unnamed paper, below the name's own paper.
+LESSER_OWNER_SHARE = 0.5
 # Exact names are looked for among the fused top and BM25's top (a name's owner is a candidate of
 # at least one list); a name owned by more papers than NAME_MAX_OWNERS is a common term, not a name.
 NAME_CANDIDATES_FUSED = 40
@@ -411,8 +418,10 @@ class Retriever:
             named.append(name)
             if name not in strict:
                 continue  # a plain capitalised word ("Domino") shows coverage, not rank
+            tiers = {pid: side_ownership(name, papers[pid]) for pid in owners}
             for pid in owners:
-                scores[pid] = scores.get(pid, 0.0) + NAME_BOOST
+                share = 1.0 if tiers[pid] == max(tiers.values()) else LESSER_OWNER_SHARE
+                scores[pid] = scores.get(pid, 0.0) + NAME_BOOST * share
                 if pid not in owners_all:
                     owners_all.append(pid)
         return named, matchers, owners_all

@@ -9,7 +9,7 @@ import pytest
 
 from paperqa.api import PaperQA
 from paperqa.settings import Settings
-from paperqa.text import cited_numbers, prose_faults
+from paperqa.text import cited_numbers, prose_faults, speaks_first_person, split_sentences
 from paperqa.types import Answer, PriorTurn
 
 from .conftest import ScriptedLLM
@@ -341,3 +341,22 @@ def test_follow_ups_stay_with_the_paper_the_conversation_is_on_until_a_new_name(
             assert "RTX 4090" in ans.answer.split("\n\n")[0]
     assert leads[:3] == [{GALORE_TITLE}] * 3
     assert len(leads[3]) == 1 and next(iter(leads[3])).startswith("SLTrain")
+
+
+def test_which_paper_is_answered_with_the_paper_named_and_what_it_does(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "", "")
+    ans = app.ask(
+        "Which paper lets LLMs be pre-trained with full-parameter learning in far less optimizer memory "
+        "by projecting the gradients into a low-rank subspace, and is fully compatible with other optimizers?"
+    )
+    assert ans.style == "factoid"
+    lead = ans.answer.split("\n\n")[0]
+    named = f"GaLore (“{GALORE_TITLE.partition(': ')[2]}”) ["
+    # retrieval's first paper, named with its whole title; a second within PAPER_TIE is named too
+    assert lead.startswith((f"The paper is {named}", f"Two papers fit almost equally: {named}"))
+    cited = titles_cited(ans, lead)
+    assert GALORE_TITLE in cited and len(cited) == (2 if lead.startswith("Two") else 1)
+    # the paper(s), then what each does, in the third person
+    assert not speaks_first_person(lead) and len(split_sentences(lead)) == 1 + len(cited)
+    yes = app.ask("Is there a paper that trains process reward models without ground-truth step labels?")
+    assert yes.answer.startswith("Yes: the paper is FreePRM (")

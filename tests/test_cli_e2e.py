@@ -100,3 +100,28 @@ def test_bad_ingest_path_names_it(home_copy: Path, tmp_path: Path) -> None:
     assert "missing.txt" in _one_line_error(res)
     # ...and nothing already stored is lost.
     assert len(json.loads(run_cli("papers", "--json", home=home_copy).stdout)) == 550
+
+
+def test_ask_follow_up_continues_the_saved_chat_about_its_paper(home_copy: Path) -> None:
+    first = run_cli("ask", "--json", "What is GaLore?", home=home_copy)
+    assert first.returncode == 0, first.stderr
+    chat = json.loads(first.stdout)["chat_id"]
+    second = run_cli(
+        "ask", "-c", "--json", "Which consumer GPU do the authors pre-train a 7B model on?", home=home_copy
+    )
+    assert second.returncode == 0, second.stderr
+    out = json.loads(second.stdout)
+    lead = out["answer"].split("\n\n")[0]
+    assert out["chat_id"] == chat and "RTX 4090" in lead
+    assert {c["title"] for c in out["citations"] if f"[{c['n']}]" in lead} == {
+        "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection"
+    }
+    third = run_cli(
+        "ask", "--chat", chat, "--json", "By how much does it reduce optimizer memory?", home=home_copy
+    )
+    assert third.returncode == 0 and "65.5%" in json.loads(third.stdout)["answer"].split("\n\n")[0]
+    chats = json.loads(run_cli("chats", "--json", home=home_copy).stdout)
+    assert [c["turns"] for c in chats if c["id"] == chat] == [3]
+    unknown = run_cli("ask", "--chat", "000000000000", "How does it work?", home=home_copy)
+    assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
+    assert "000000000000" in unknown.stderr

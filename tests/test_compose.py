@@ -249,16 +249,16 @@ def test_summary_lead_without_a_shared_thread() -> None:
 
 def test_a_sides_answer_is_its_papers_own_claim_not_the_fields_problem() -> None:
     from paperqa.answer.question import analyze
-    from paperqa.answer.sides import _side_value
+    from paperqa.answer.sides import own_answer_value
 
     q = analyze("How does each limit the damage done by wrong pseudo-labels?")
     problem = scored(A, "The effectiveness of self-training heavily relies on the accuracy of pseudo-labels.")
     claim = scored(A, "We re-weight noisy pseudo-labels with a meta-learned weight.")
     problem.score = claim.score = 1.0
-    assert _side_value(claim, q) > _side_value(problem, q)
+    assert own_answer_value(claim, q) > own_answer_value(problem, q)
     # a quantity question's own claim without a number gains nothing
     many = analyze("How much data does each collect?")
-    assert _side_value(claim, many) == claim.score
+    assert own_answer_value(claim, many) == claim.score
 
 
 def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None:

@@ -210,3 +210,26 @@ def test_a_question_any_paper_could_be_asked_names_no_subject() -> None:
     assert names_no_subject("What are the main results?")
     assert names_no_subject("Which datasets are used?")
     assert not names_no_subject("Which datasets are used for speech recognition?")
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which paper removes the re-encoding of a shared prompt?", True),
+        ("Is there a paper arguing that one network path is enough?", True),
+        ("Which recent study proposes a curriculum?", True),
+        ("Which papers study learning-rate warm-up?", False),
+        ("What is the paper about?", False),
+        ("Which method does the paper propose?", False),
+    ],
+)
+def test_a_question_asking_for_one_paper_is_told_apart(question: str, asks: bool) -> None:
+    assert analyze(question).asks_paper is asks
+
+
+def test_a_name_is_looked_for_as_a_paper_may_write_it() -> None:
+    from paperqa.answer.coverage import _forms
+
+    assert {"hidden Markov model", "HMM"} <= set(_forms("hidden-Markov-model"))
+    assert _forms("LLaMA-style")[:2] == ["LLaMA-style", "LLaMA"]
+    assert _forms("FreePRM") == ["FreePRM"]

@@ -136,6 +136,14 @@ def format_references(answer: Any) -> str:
     help="Answer from the closest papers even when the corpus is judged not to cover the question.",
 )
 @click.option("--stream/--no-stream", default=None, help="Show the draft while it is generated.")
+@click.option(
+    "-c",
+    "--follow-up",
+    is_flag=True,
+    help="Continue the newest saved chat: 'it', 'the paper', 'they' mean what its last answer was about.",
+)
+@click.option("--chat", "chat_id", default=None, help="Continue saved chat CHAT (ids from `paperqa chats`).")
+@click.option("--no-save", is_flag=True, help="Do not save the answer as a chat turn.")
 @home_opt
 @chroma_opt
 def ask(
@@ -149,10 +157,14 @@ def ask(
     paper_ids: tuple[str, ...],
     force: bool,
     stream: bool | None,
+    follow_up: bool,
+    chat_id: str | None,
+    no_save: bool,
     home: str | None,
     chroma_url: str | None,
 ) -> None:
-    """Answer QUESTION from the corpus, with numbered citations and references."""
+    """Answer QUESTION from the corpus, with numbered citations and references. Each answer is
+    saved as a chat (`paperqa chats`); `--follow-up` or `--chat ID` asks the next turn of one."""
     from .answer.retrieve import Filters
     from .references import references_heading
     from .validate import check_top_k, clean_question
@@ -163,10 +175,12 @@ def ask(
     filters = Filters(date_from=date_from, date_to=date_to, pages=list(pages), paper_ids=list(paper_ids))
     app = _app(home, chroma_url)
     app.ensure_corpus()
+    chat_id, history = _conversation(app, chat_id, follow_up)
     show_draft = stream if stream is not None else (sys.stderr.isatty() and not as_json)
     final = None
     shown = 0
-    for ev in app.ask_stream(question, style=style, filters=filters, top_k=top_k, force=force):
+    events = app.ask_stream(question, history=history, style=style, filters=filters, top_k=top_k, force=force)
+    for ev in events:
         if ev.kind == "token" and show_draft:
             click.echo(ev.text[shown:], nl=False, err=True)
             shown = len(ev.text)
@@ -175,8 +189,10 @@ def ask(
     if show_draft and shown:
         click.echo("\n" + "─" * 40, err=True)
     assert final is not None
+    if not no_save:
+        app.save_answer(chat_id, final, style=style, filters=filters, top_k=top_k)
     if as_json:
-        _dump(final.to_json_dict())
+        _dump({**final.to_json_dict(), "chat_id": None if no_save else chat_id})
         return
     click.echo(final.answer)
     refs = format_references(final)
@@ -187,6 +203,24 @@ def ask(
         click.echo("\nTo answer from the closest papers anyway, ask again with --force.")
     for note in final.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _conversation(app: Any, chat_id: str | None, follow_up: bool) -> tuple[str, list[Any]]:
+    """The chat a question goes on (a new one unless `--chat` or `--follow-up` names one) and its
+    turns so far, each with the papers its answer's lead cited."""
+    from .history import new_conversation_id
+
+    if chat_id is None and follow_up:
+        chats = app.conversations()
+        if not chats:
+            raise PaperQAError(
+                "there is no saved chat to follow up on",
+                hint="ask a question first: every `paperqa ask` is saved as a chat",
+            )
+        chat_id = chats[0].id
+    if chat_id is None:
+        return new_conversation_id(), []
+    return chat_id, [t.answer.as_prior() for t in app.conversation(chat_id).items]
 
 
 @cli.command()

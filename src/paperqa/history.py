@@ -16,6 +16,7 @@ import contextlib
 import json
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,12 @@ class Conversation(ChatSummary):
 
     user: str
     items: list[Turn] = Field(default_factory=list)
+
+
+def new_conversation_id() -> str:
+    """The id a new conversation is saved under (12 hex digits, as typed after `paperqa chats
+    export` or `paperqa ask --chat`)."""
+    return uuid.uuid4().hex[:12]
 
 
 def title_of(question: str) -> str:

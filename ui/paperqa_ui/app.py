@@ -13,7 +13,6 @@ import functools
 import json
 import re
 import sys
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +32,7 @@ from paperqa.backends import (
     resolve,
 )
 from paperqa.errors import PaperQAError
+from paperqa.history import new_conversation_id
 from paperqa.ingest.parse import UPLOAD_SUFFIXES
 from paperqa.types import Answer, PriorTurn, asked
 
@@ -99,9 +99,8 @@ def parse_paper_ids(text: str | Sequence[str] | None) -> list[str]:
 
 
 def new_chat_id() -> str:
-    """The id a new chat is saved under once its first answer is in (12 hex digits, as typed
-    after `paperqa chats export`)."""
-    return uuid.uuid4().hex[:12]
+    """The id a new chat is saved under once its first answer is in."""
+    return new_conversation_id()
 
 
 def _chat_failed(e: PaperQAError, chat_id: str) -> tuple[Any, ...]:

@@ -25,6 +25,8 @@ SHORT_NAME_WORDS = 5
 TITLE_WORDS_IN_LEAD = 9
 # Words of each title a summary lead quotes (it names several papers in one sentence).
 SUMMARY_TITLE_WORDS = 7
+# A "which paper" answer is the paper: its title whole (a title is at most about 25 words).
+TITLE_WORDS_WHOLE = 40
 # Longest quoted sentence in a table cell / a comparison lead clause, in characters.
 CELL_CHARS = 260
 LEAD_CLAUSE_CHARS = 400
@@ -127,6 +129,24 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
     first = attributed(sentences[0].text, src.paper)
     rest = [_upper_first(third_person(drop_leading_link(s.text))).rstrip(" .") for s in sentences[1:]]
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
+
+
+def paper_answer(picks: Sequence[Scored], yes_no: bool) -> str:
+    """'Which paper …?' answered with the paper: its name and whole title, cited, then what it does
+    (its best sentence, attributed). Two papers that fit almost equally are both named, and the
+    lead says so. `yes_no`: the question asked "Is there a paper …?"."""
+    named = " and ".join(
+        f"{paper_label(s.source.paper, words=TITLE_WORDS_WHOLE)} {marker(s.source.n)}" for s in picks
+    )
+    if len(picks) > 1:
+        opening = f"Two papers fit almost equally: {named}."
+    else:
+        opening = f"{'Yes: the paper is' if yes_no else 'The paper is'} {named}."
+    said = [
+        f"{attributed(s.text, s.source.paper) if len(picks) > 1 else _upper_first(third_person(drop_leading_link(s.text))).rstrip(' .')} {marker(s.source.n)}."
+        for s in picks
+    ]
+    return " ".join([opening, *said])
 
 
 def quote(sentence: str) -> str:

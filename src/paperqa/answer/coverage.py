@@ -75,8 +75,7 @@ def _name_not_in_scope(question: str, retriever: Retriever, paper_ids: Sequence[
     papers = retriever.papers()
     chosen = [f"{papers[pid].title} {papers[pid].abstract}" for pid in paper_ids if pid in papers]
     for name in name_tokens(question):
-        forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
-        if not any(NameMatcher(form).any_case.search(text) for form in forms for text in chosen):
+        if not any(NameMatcher(form).any_case.search(text) for form in _forms(name) for text in chosen):
             return name
     return None
 
@@ -107,11 +106,24 @@ def _unknown_name(question: str, retriever: Retriever) -> str | None:
         return None
     papers = retriever.papers()
     for name in names:
-        # "LLaMA-style", "GPT-4-based": the name is the part before the descriptive suffix.
-        forms = [name, *([name.rsplit("-", 1)[0]] if re.search(r"-[a-z]+$", name) else [])]
-        if not any(_in_corpus(form, retriever, papers) for form in forms):
+        if not any(_in_corpus(form, retriever, papers) for form in _forms(name)):
             return name
     return None
+
+
+def _forms(name: str) -> list[str]:
+    """The ways a paper may write a name the question uses: as written; without a descriptive
+    suffix ("LLaMA-style", "GPT-4-based"); with spaces for hyphens, or as the acronym of its
+    words ("hidden-Markov-model": "hidden Markov model", "HMM")."""
+    forms = [name]
+    if re.search(r"-[a-z]+$", name):
+        forms.append(name.rsplit("-", 1)[0])
+    words = [w for w in name.split("-") if w]
+    if len(words) >= 2:
+        forms.append(" ".join(words))
+        if all(w.isalpha() for w in words):
+            forms.append("".join(w[0] for w in words).upper())
+    return forms
 
 
 def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> bool:

@@ -69,6 +69,15 @@ LISTING = re.compile(
     r"\b(are there|is there) (any )?(papers|work|studies)\b",
     re.I,
 )
+# A question that asks for one paper ("Which paper removes …?", "Is there a paper arguing …?"): its
+# answer is the paper, named, and what it does.
+_ASKS_PAPER = re.compile(
+    r"^\s*(?:(?:which|what)\s+(?:(?!(?:is|are|was|were|the|does|do|did|papers|studies|works)\b)[\w-]+\s+){0,2}?"
+    r"(?:paper|study|work|article|publication)\b|"
+    r"is there (?:a|any|one)\s+(?:[\w-]+\s+){0,2}?(?:paper|study|article|publication)\b|"
+    r"(?:name|find) the (?:paper|study|article)\b)",
+    re.I,
+)
 # Clause boundaries where a second ask starts: "…, and up to what size", "… and how many".
 _SECOND_ASK = re.compile(
     r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)",
@@ -100,6 +109,11 @@ class QuestionAnalysis:
 
     def wants(self, kind: AnswerKind) -> bool:
         return kind in self.kinds
+
+    @property
+    def asks_paper(self) -> bool:
+        """A question whose answer is one paper ("Which paper …?", "Is there a paper …?")."""
+        return bool(_ASKS_PAPER.search(self.text))
 
     @property
     def asks_why(self) -> bool:

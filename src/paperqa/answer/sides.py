@@ -55,7 +55,7 @@ def compared_sides(
         best = rank_sentences(
             side_q, retriever.embed_query(own), [by_id[pid]], embed, retriever, skip=looks_like_instruction
         )
-        best = sorted(best, key=lambda x: -_side_value(x, side_q))
+        best = sorted(best, key=lambda x: -own_answer_value(x, side_q))
         pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
         if pick is not None and _INTRODUCES.search(pick.text):
             # "we introduce X, a …" names the method; the next sentence says how it works
@@ -99,8 +99,9 @@ _PROBLEM = re.compile(
 _INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
 
 
-def _side_value(s: Scored, q: QuestionAnalysis) -> float:
-    """A side's sentence's score for the side's answer (see W_SIDE_OWN)."""
+def own_answer_value(s: Scored, q: QuestionAnalysis) -> float:
+    """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
+    "which paper" question asks for does): see W_SIDE_OWN."""
     own = bool(_OWN_CLAIM.search(s.text))
     name = compose.short_name(s.source.paper)
     named = bool(name and re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", s.text))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..types import Style
-from .question import LISTING, comparison_parts
+from .question import LISTING, analyze, comparison_parts
 
 # "each" compares only as a subject ("how large a batch did each reach", "each of these",
 # "X and Y each"), not in "for each model of the suite".
@@ -85,6 +85,8 @@ def classify(question: str) -> Style:
         return "listing"
     if _SUMMARY.search(question):
         return "summary"
+    if analyze(question).asks_paper:  # "Which paper … both sparse and dense training?" asks for one paper
+        return "factoid"
     if _COMPARISON.search(question) or _names_sides(question):
         return "comparison"
     if _ABOUT_PAPERS.search(question):

@@ -360,3 +360,31 @@ def test_which_paper_is_answered_with_the_paper_named_and_what_it_does(corpus_ho
     assert not speaks_first_person(lead) and len(split_sentences(lead)) == 1 + len(cited)
     yes = app.ask("Is there a paper that trains process reward models without ground-truth step labels?")
     assert yes.answer.startswith("Yes: the paper is FreePRM (")
+
+
+@pytest.mark.parametrize(
+    ("question", "name"),
+    [
+        ("How many extra decoding heads does Medusa add to an LLM for speculative decoding?", "Medusa"),
+        (
+            "How does Sparse Mixer Routing balance the experts of a mixture-of-experts model?",
+            "Sparse Mixer Routing",
+        ),
+    ],
+)
+def test_a_near_miss_name_is_refused_naming_it(corpus_home: Path, question: str, name: str) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask(question)
+    assert (
+        ans.refused and f"The question names “{name}”, which no paper in the corpus mentions." in ans.answer
+    )
+
+
+def test_a_size_written_out_or_an_accent_typed_plainly_is_not_a_missing_name(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "", "")
+    sized = app.ask(
+        "How many tokens was the 7-billion-parameter GaLore model pre-trained on a consumer GPU with?"
+    )
+    assert "names “7-billion-parameter”" not in sized.answer
+    accented = app.ask("Which paper continues training language models for Norwegian and Northern Sami?")
+    assert not accented.refused, accented.answer

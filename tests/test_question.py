@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperqa.answer.question import analyze
-from paperqa.text import names_no_subject, points_back
+from paperqa.text import name_phrases, name_tokens, names_no_subject, points_back
 
 # question, the kind of each ask (clause_kinds)
 KINDS = [
@@ -233,3 +233,18 @@ def test_a_name_is_looked_for_as_a_paper_may_write_it() -> None:
     assert {"hidden Markov model", "HMM"} <= set(_forms("hidden-Markov-model"))
     assert _forms("LLaMA-style")[:2] == ["LLaMA-style", "LLaMA"]
     assert _forms("FreePRM") == ["FreePRM"]
+
+
+def test_a_size_is_not_a_name_however_it_is_written() -> None:
+    question = (
+        "Does the 3-billion-parameter model on 12-million-pair data beat a 7B one at 4-bit, as GPT-3 did?"
+    )
+    assert name_tokens(question) == ["GPT-3"]
+
+
+def test_a_multi_word_name_is_read_as_one_phrase() -> None:
+    assert name_phrases("What success rate does Tree of Thoughts reach on the Game of 24?") == [
+        "Tree of Thoughts"
+    ]
+    assert name_phrases("Which paper uses Sparse Mixer Routing for experts?") == ["Sparse Mixer Routing"]
+    assert name_phrases("What is GaLore?") == []

@@ -77,6 +77,14 @@ def test_a_claim_with_a_number_not_in_the_abstract_is_dropped_naming_the_number(
     assert "2.7" in notes[0] and "not in the sources" in notes[0]
 
 
+def test_a_generated_link_is_not_a_claim() -> None:
+    claims, notes = verify(
+        "Domino: [1.3x Megatron](https://github.com/x/domino) [1]. Domino achieves up to 1.3x speedup [1]."
+    )
+    assert [c.text for c in claims] == ["Domino achieves up to 1.3x speedup."]
+    assert any("link or release note" in n for n in notes)
+
+
 def test_an_invalid_marker_is_removed_and_noted() -> None:
     claim, notes = only_claim("Domino achieves up to 1.3x speedup over Megatron-LM [9].")
     assert notes == ["removed citation markers to sources that do not exist: [9]"]

@@ -184,6 +184,11 @@ _STOP_NAMES = {
 _TOKEN = re.compile(r"[^\W_][\w^+.\-]*[^\W_]|[^\W_]+\+*")
 
 
+# A size or count, not a name: "7B", "175B", "4-bit", "3-billion-parameter", "12-million-pair",
+# "1.5x", "16GB" (a paper writes it "3 billion parameters" or "3B": no name check can find it).
+_SIZE = re.compile(r"\d[\d.,]*(?:[-\s]?(?:[KMBT]|GB|TB|MB|[a-z]+))?(?:-[a-z]+)*")
+
+
 def name_tokens(question: str, loose: bool = False) -> list[str]:
     """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit.
 
@@ -192,7 +197,7 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
     names: list[str] = []
     for i, tok in enumerate(_TOKEN.findall(question)):
         core = tok.strip(".-")
-        if len(core) < 2 or core.upper() in _STOP_NAMES or core in names:
+        if len(core) < 2 or core.upper() in _STOP_NAMES or core in names or _SIZE.fullmatch(core):
             continue
         inner_caps = any(c.isupper() for c in core[1:])
         has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
@@ -201,6 +206,18 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
         if strict or (capitalised and "-" in core) or (loose and capitalised and len(core) >= 4):
             names.append(core)
     return names
+
+
+# A multi-word name: a run of capitalised words after the question's first word ("Segment Anything
+# Model", "Tree of Thoughts", "Sparse Mixer Routing"), "of" allowed inside.
+_NAME_RUN = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w-]*(?:\s+(?:of\s+)?[A-Z][\w-]*)+")
+
+
+def name_phrases(question: str) -> list[str]:
+    """Multi-word names in the question (see _NAME_RUN), longest first: each names one thing,
+    which a paper writes as the whole phrase."""
+    found = [m.group(0) for m in _NAME_RUN.finditer(question.strip())]
+    return sorted(dict.fromkeys(found), key=len, reverse=True)
 
 
 # A paper owns a name its title holds, or one its abstract says OWNER_MENTIONS times (one fewer when

@@ -9,14 +9,18 @@ May touch: the retriever's keyword search and papers (read only).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
-from ..text import NameMatcher, name_tokens, names_no_subject, points_back
-from ..types import Paper, PriorTurn
+from ..text import NameMatcher, name_phrases, name_tokens, names_no_subject, points_back
+from ..types import Paper, PriorTurn, Source
 from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever, leans_on_history
 
 # Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
 NAME_CHECK_PAPERS = 10
+# A capitalised word in mid-sentence this long or longer may be a name ("Medusa", "Mixtral");
+# shorter ones ("Is", "AI") are too often ordinary words or covered by the strict names.
+LOOSE_NAME_CHARS = 4
 
 
 def scope_of(filters: Filters | None) -> tuple[str, bool]:
@@ -26,11 +30,14 @@ def scope_of(filters: Filters | None) -> tuple[str, bool]:
     return ("" if not n else "selected paper" if n == 1 else f"{n} selected papers"), n == 1
 
 
-def missing_name(question: str, retriever: Retriever, filters: Filters | None) -> str | None:
+def missing_name(
+    question: str, retriever: Retriever, filters: Filters | None, retrieved: Sequence[Source] = ()
+) -> str | None:
     """Why the papers searched cannot be about the question, as a sentence, or None: a name in it
     that no paper in the corpus mentions, or (a question about chosen papers) that only a paper
-    outside them introduces ("Compare Domino and …" with Domino not chosen)."""
-    name = _unknown_name(question, retriever)
+    outside them introduces ("Compare Domino and …" with Domino not chosen). `retrieved`: the
+    papers found for the question."""
+    name = _unknown_name(question, retriever, retrieved)
     if name is not None:
         return f"The question names “{name}”, which no paper in the corpus mentions."
     scope, one = scope_of(filters)
@@ -98,17 +105,31 @@ def _name_outside_scope(question: str, retriever: Retriever, paper_ids: Sequence
     return None
 
 
-def _unknown_name(question: str, retriever: Retriever) -> str | None:
-    """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5') means
-    the corpus is about something else: the first such name, or None."""
-    names = name_tokens(question)
-    if not names:
+def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Source] = ()) -> str | None:
+    """A name in the question that appears nowhere in the corpus ('CRISPR', 'GPT-5', 'Tree of
+    Thoughts', 'Medusa') means the corpus is about something else: the first such name, or None.
+    Names with digits, inner capitals or hyphens are looked up as they may be written
+    (`_forms`); a multi-word name as the whole phrase; a capitalised word in mid-sentence
+    ("Medusa") also where the retrieved papers write it with accents ("Sami": "Sámi")."""
+    strict = name_tokens(question)
+    phrases = name_phrases(question)
+    words = [w for w in name_tokens(question, loose=True) if w not in strict and len(w) >= LOOSE_NAME_CHARS]
+    if not (strict or phrases or words):
         return None
     papers = retriever.papers()
-    for name in names:
+    for name in strict:
         if not any(_in_corpus(form, retriever, papers) for form in _forms(name)):
             return name
+    seen = _folded(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in retrieved))
+    for name in [*phrases, *words]:
+        if not _in_corpus(name, retriever, papers) and not NameMatcher(_folded(name)).any_case.search(seen):
+            return name
     return None
+
+
+def _folded(text: str) -> str:
+    """Text without accents ("Sámi" -> "Sami"), as a question typed on an English keyboard has it."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _forms(name: str) -> list[str]:

@@ -462,7 +462,7 @@ class AnswerEngine:
         diverse = chosen in ("summary", "listing")
         r, about = self._search(question, standalone, history, chosen, filters, top_k)
         t_retrieve = time.perf_counter() - t0
-        unknown = missing_name(standalone, self.retriever, filters)
+        unknown = missing_name(standalone, self.retriever, filters, r.sources)
         covered = about or (
             relevance_ok(r, self.retrieval_settings.min_relevance)
             or self._holds_rare_terms(standalone, r)

@@ -33,7 +33,7 @@ from ..text import (
 )
 from ..types import Source
 from .citations import sanitize
-from .evidence import Embed, attached_numbers
+from .evidence import Embed, attached_numbers, is_boilerplate
 from .question import QuestionAnalysis
 
 Verdict = Literal["supported", "reattributed", "dropped"]
@@ -219,6 +219,9 @@ class Verifier:
         if removed:
             notes.append(f"removed citation markers to sources that do not exist: {sorted(set(removed))}")
         sentences = [s for s in split_sentences(clean) if len(strip_markers(s)) > 12]
+        links = [s for s in sentences if is_boilerplate(strip_markers(s))]
+        notes += [f"dropped a link or release note, not a claim: {s[:80]!r}" for s in links]
+        sentences = [s for s in sentences if s not in links]
         if not sentences:
             return [], notes
         ctx = _Context(self, sources, sentences, allowed)

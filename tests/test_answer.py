@@ -388,3 +388,10 @@ def test_a_size_written_out_or_an_accent_typed_plainly_is_not_a_missing_name(cor
     assert "names “7-billion-parameter”" not in sized.answer
     accented = app.ask("Which paper continues training language models for Norwegian and Northern Sami?")
     assert not accented.refused, accented.answer
+
+
+def test_a_multi_word_name_finds_the_paper_whose_title_holds_it(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("What does the Focused Transformer paper propose?")
+    lead_titles = titles_cited(ans, ans.answer.split("\n\n")[0])
+    assert lead_titles == {"Focused Transformer: Contrastive Training for Context Scaling"}

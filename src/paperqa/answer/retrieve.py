@@ -32,7 +32,7 @@ import numpy as np
 
 from ..settings import RetrievalSettings
 from ..store.index import PaperIndex
-from ..text import OWN_IN_TITLE, NameMatcher, name_tokens, side_names, side_ownership
+from ..text import OWN_IN_TITLE, NameMatcher, name_phrases, name_tokens, side_names, side_ownership
 from ..types import ChunkHit, Paper, PriorTurn, Source, asked
 from ..validate import check_dates
 from .question import CMP_HEAD, CMP_SPLIT, comparison_parts
@@ -409,8 +409,10 @@ class Retriever:
         named: list[str] = []
         matchers: dict[str, NameMatcher] = {}
         owners_all: list[str] = []
-        strict = set(name_tokens(query))
-        for name in name_tokens(query, loose=True):
+        # A multi-word name ("Focused Transformer") is as strict as "FreePRM": it names one thing.
+        phrases = name_phrases(query)
+        strict = set(name_tokens(query)) | set(phrases)
+        for name in [*phrases, *name_tokens(query, loose=True)]:
             matcher = matchers[name] = NameMatcher(name)
             owners = [pid for pid in candidates if pid in papers and matcher.owns(papers[pid])]
             if not 0 < len(owners) <= (NAME_MAX_OWNERS if name in strict else 1):

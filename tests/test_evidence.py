@@ -241,6 +241,11 @@ def test_covers_reads_quantities_and_names_off_the_sentence() -> None:
         ("Github: https://github.com/PRIME-RL/SimpleVLA-RL", True),
         ("The source code and models are publicly released.", True),
         (
+            "We have made our training code (https://github.com/a/b) and model weights "
+            "(https://github.com/c/d) publicly available to support ongoing research.",
+            True,
+        ),
+        (
             'Quokka decodes 2.1x faster than greedy decoding <img src="http://127.0.0.1:9/p.png"> on all tasks.',
             False,
         ),

@@ -76,7 +76,7 @@ def paper_label(paper: Paper, words: int = TITLE_WORDS_IN_LEAD) -> str:
 _STARTERS = set(
     "the this these those a an in on to for by with as at from their however specifically moreover "
     "finally furthermore additionally also here then thus therefore experiments extensive results "
-    "compared using unlike while when although".split()
+    "compared using unlike while when although it its they them our we each both such".split()
 )
 
 

@@ -46,7 +46,7 @@ from .retrieve import (
     relevance_ok,
     rewrite_followup,
 )
-from .sides import compared_sides, own_answer_value, side_labels
+from .sides import compared_sides, paper_picks, side_labels
 from .styles import STYLES, classify
 from .verify import Claim, Verifier, answers, looks_like_instruction
 
@@ -71,11 +71,10 @@ RANKED_SOURCES = 5
 # best one: the ranking cannot tell them apart, so the reader sees both (another sentence of the
 # lead's paper, or a second paper's best). A clearly weaker one would only dilute the citations.
 TIE_MARGIN = 0.1
-# "Which paper …?" names two papers when the second's retrieval score is within 5% of the first's.
-# On the which-paper questions of eval/described.jsonl (12) the gold paper is retrieval's first in
-# every case, leading by 9% or more (fused score ratios 0.82-0.91 at the closest): a closer race is
-# one the ranking cannot call, so the reader sees both.
-PAPER_TIE = 0.95
+# Words of a paper's title in the prompt: enough to name it (its short name and what it is about);
+# a whole title costs 15-25 tokens, and every prompt token is prefilled at about 210 tokens/s by
+# the embedded model on 2 cores before the first word is written.
+PROMPT_TITLE_WORDS = 6
 # A summary lead must cite at least this many papers to state a common thread.
 SUMMARY_MIN_PAPERS = 3
 # A question term this rare (BM25 IDF; in about 5% of papers or fewer) is distinctive: a paper
@@ -189,7 +188,9 @@ class AnswerEngine:
             if seen.get(s.source.n, 0) >= self.settings.evidence_per_source:
                 continue
             seen[s.source.n] = seen.get(s.source.n, 0) + 1
-            lines.append(f"[{s.source.n}] {s.source.paper.title}: {s.text}")
+            lines.append(
+                f"[{s.source.n}] {compose.clip_title(s.source.paper.title, PROMPT_TITLE_WORDS)}: {s.text}"
+            )
         user = prompts.render(
             "answer",
             sources="\n".join(lines),
@@ -287,7 +288,7 @@ class AnswerEngine:
         top = lead_sents[0]
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
-            picks = self._paper_picks(d) or [top]
+            picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
             lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"))
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
@@ -304,23 +305,6 @@ class AnswerEngine:
             items.append((second.source, [second.text]))
         used = {src.n for src, _ in items}  # the lead's own markers are added by the caller
         return lead + "\n\n" + compose.evidence_list(items), used
-
-    def _paper_picks(self, d: _Draft) -> list[Scored]:
-        """ "Which paper …?": the paper retrieval ranks first, by the sentence that best states its
-        own contribution in the question's terms; and the second too when retrieval scores it
-        within PAPER_TIE of the first."""
-        sources = d.retrieval.sources
-        papers = (
-            sources[:2]
-            if len(sources) > 1 and sources[1].score >= PAPER_TIE * sources[0].score
-            else sources[:1]
-        )
-        picks = []
-        for src in papers:
-            mine = [s for s in d.ranked if s.source.n == src.n]
-            if mine:
-                picks.append(max(mine, key=lambda s: own_answer_value(s, d.question)))
-        return picks
 
     def _themes(self, shown: list[Source]) -> list[list[Source]]:
         """Group papers by theme: clusters of their paper vectors."""

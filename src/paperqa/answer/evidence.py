@@ -159,7 +159,8 @@ def is_background(sentence: str, pos: int) -> bool:
 
 def is_boilerplate(sentence: str) -> bool:
     """A link or a release note ("The code is available at …"): never evidence."""
-    return bool(_RELEASE_NOTE.search(sentence)) or (
+    # a release note's links hold dots ("github.com"), which would hide "weights (…) available"
+    return bool(_RELEASE_NOTE.search(_LINK_OR_TAG.sub(" ", sentence))) or (
         _LINK_OR_TAG.search(sentence) is not None
         and len(_LINK_OR_TAG.sub(" ", sentence).split()) < MIN_WORDS_BESIDE_LINKS
     )

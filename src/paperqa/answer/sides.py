@@ -1,4 +1,5 @@
-"""Comparison sides: each compared paper's own answer, one factoid question per side.
+"""Comparison sides: each compared paper's own answer, one factoid question per side; and the
+paper a "which paper …?" question asks for (`paper_picks`), by the same own-answer ranking.
 
 Retrieval resolves every side the question names to the paper that owns its name
 (`retrieve.assign_sides`); this module asks each of those papers the question's ask — the clause
@@ -180,3 +181,23 @@ def side_labels(sides: Sequence[Scored], r: Retrieval) -> list[str]:
         compose.side_label(s.source.paper, offered_name(part_of.get(s.source.paper.id, ""), s.source))
         for s in sides
     ]
+
+
+# "Which paper …?" names two papers when the second's retrieval score is within 5% of the first's.
+# On the which-paper questions of eval/described.jsonl (12) the gold paper is retrieval's first in
+# every case, leading by 9% or more (fused score ratios 0.82-0.91 at the closest): a closer race is
+# one the ranking cannot call, so the reader sees both.
+PAPER_TIE = 0.95
+
+
+def paper_picks(ranked: Sequence[Scored], sources: Sequence[Source], q: QuestionAnalysis) -> list[Scored]:
+    """ "Which paper …?": the paper retrieval ranks first, by the sentence that best states its own
+    contribution in the question's terms (`own_answer_value`); and the second too when retrieval
+    scores it within PAPER_TIE of the first."""
+    tied = len(sources) > 1 and sources[1].score >= PAPER_TIE * sources[0].score
+    picks = []
+    for src in sources[: 2 if tied else 1]:
+        mine = [s for s in ranked if s.source.n == src.n]
+        if mine:
+            picks.append(max(mine, key=lambda s: own_answer_value(s, q)))
+    return picks

@@ -32,7 +32,15 @@ import numpy as np
 
 from ..settings import RetrievalSettings
 from ..store.index import PaperIndex
-from ..text import OWN_IN_TITLE, NameMatcher, name_phrases, name_tokens, side_names, side_ownership
+from ..text import (
+    OWN_IN_TITLE,
+    NameMatcher,
+    name_phrases,
+    name_tokens,
+    points_back,
+    side_names,
+    side_ownership,
+)
 from ..types import ChunkHit, Paper, PriorTurn, Source, asked
 from ..validate import check_dates
 from .question import CMP_HEAD, CMP_SPLIT, comparison_parts
@@ -62,7 +70,9 @@ _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the pape
 
 def leans_on_history(question: str, history: Sequence[str | PriorTurn]) -> bool:
     """Does the question lean on the turns before it (a pronoun, "the paper", or very short)?"""
-    return bool(history) and (_PRONOUN.search(question) is not None or len(question.split()) <= 6)
+    return bool(history) and (
+        _PRONOUN.search(question) is not None or points_back(question) or len(question.split()) <= 6
+    )
 
 
 def rewrite_followup(question: str, history: Sequence[str | PriorTurn]) -> str:

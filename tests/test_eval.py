@@ -370,3 +370,20 @@ def test_a_conversation_is_asked_turn_by_turn_each_turn_knowing_the_last_answers
     assert result["answers"]["turn_paper_accuracy"] == 0.5
     assert result["answers"]["lead_paper_is_top"] == 0.0  # the last lead cites retrieval's second paper
     assert result["answers"]["keyword_accuracy"] == 1.0  # keywords are the last turn's
+
+
+def test_which_paper_questions_are_scored_on_the_paper_their_lead_names() -> None:
+    replies = {
+        "Which paper trains an open Danish model?": (
+            "The paper is SnakModel [1].",
+            ["SnakModel: Lessons Learned"],
+        ),
+        "Which paper proposes Zebra decoding?": ("The paper is Quokka [1].", ["Quokka Decoding"]),
+        "How many Danish words?": ("13.6B words [1].", ["SnakModel: Lessons Learned"]),
+    }
+    qs = [
+        Question(id=f"w{i}", type="factoid", question=text, gold_titles=["SnakModel: Lessons Learned"])
+        for i, text in enumerate(replies)
+    ]
+    result = evaluate_answers(_FakeApp(replies), qs)  # type: ignore[arg-type]
+    assert result["answers"]["which_paper_accuracy"] == 0.5  # the third question does not ask for a paper

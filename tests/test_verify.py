@@ -317,3 +317,18 @@ def test_a_negation_or_contrast_no_cited_abstract_states_is_dropped() -> None:
 def test_a_negation_the_cited_abstract_states_stands() -> None:
     claim, _ = only_claim("FreePRM trains process reward models without step-level labels [2].")
     assert claim.verdict == "supported" and claim.cited == [2]
+
+
+def test_a_title_repeated_as_the_prompt_cut_it_is_stripped_from_the_claim() -> None:
+    from paperqa.answer.verify import strip_title_prefix
+
+    titles = ["Deep Gradient Compression: Reducing the Communication Bandwidth for Distributed Training"]
+    cut = "Deep Gradient Compression: Reducing the Communication …: In this paper, 99.9% of it is redundant"
+    assert strip_title_prefix(cut, titles) == "In this paper, 99.9% of it is redundant"
+    named = "Deep Gradient Compression: the authors find that 99.9% of it is redundant"
+    assert strip_title_prefix(named, titles) == "the authors find that 99.9% of it is redundant"
+    # a claim that only starts with the paper's name keeps it
+    assert (
+        strip_title_prefix("Deep Gradient Compression cuts 99.9% of it", titles)
+        == "Deep Gradient Compression cuts 99.9% of it"
+    )

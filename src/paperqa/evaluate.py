@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from .answer.question import analyze
 from .answer.retrieve import Mode, Retriever, rewrite_followup
 from .api import PaperQA
 from .errors import PaperQAError, first_line
@@ -267,6 +268,7 @@ def answer_metrics(rows: list[dict[str, Any]]) -> dict[str, float | None]:
         "side_owner_accuracy": _flags([side_owners_right(r) for r in rows]),
         "turn_paper_accuracy": _flags([ok for r in rows for ok in r.get("turn_papers") or []]),
         "lead_paper_is_top": _flags([r.get("lead_top") for r in rows]),
+        "which_paper_accuracy": _flags([r.get("which_paper") for r in rows]),
         "lead_papers": _rate([float(len(_lead_papers(r))) for r in summaries]),
         "prose_lint_failures": float(sum(bool(lead_faults(r)) for r in rows)),
         "refusal_rate": _rate([float(r["refused"]) for r in unanswerable]),
@@ -354,6 +356,12 @@ def evaluate_answers(
                 "notes": final.notes,
                 "turn_papers": turn_papers if len(q.turns) > 1 else None,
                 "lead_top": (lead[0] == final.sources[0].paper.id) if lead and q.type in TOP_TYPES else None,
+                # "which paper …?": the lead names (cites) a gold paper
+                "which_paper": (
+                    bool(gold_ids & {titles_by_id[pid] for pid in lead})
+                    if q.type in TOP_TYPES and analyze(q.turns[-1]).asks_paper and not final.refused
+                    else None
+                ),
             }
         )
         if progress:
@@ -444,6 +452,7 @@ def _answer_lines(result: dict[str, Any], worst_leads: int = 8) -> list[str]:
         "side_owner_accuracy: a comparison's table has a column for each gold paper and no other; "
         "turn_paper_accuracy: each turn of a conversation, asked in order, has a gold paper in its lead; "
         "lead_paper_is_top: a factoid's or follow-up's lead cites retrieval's first paper first; "
+        "which_paper_accuracy: a 'which paper …?' question's lead cites a gold paper; "
         "lead_papers: distinct papers cited in the lead of an answered summary. – : does not apply.",
     ]
     ex = result.get("examples", [])

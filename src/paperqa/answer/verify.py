@@ -116,11 +116,26 @@ def echoes_question(sentence: str) -> bool:
     return s.startswith(("question:", "answer:", "source", "the source number")) or s.endswith("?")
 
 
+# A claim's opening shared with a title this long or longer, then a colon, is the title repeated.
+TITLE_PREFIX_CHARS = 12
+
+
 def strip_title_prefix(body: str, titles: Iterable[str]) -> str:
-    """'Title: the claim' -> 'the claim'."""
+    """'Domino: Eliminating …: Domino achieves …' -> 'Domino achieves …': a claim that opens with
+    its paper's title, whole or as the prompt cut it ("Deep Gradient Compression: Reducing the
+    Communication …:"), followed by a colon or the like."""
     for title in titles:
         if body.lower().startswith(title.lower()) and len(body) > len(title) + 12:
             return body[len(title) :].lstrip(" :;,.-")
+        n = next(
+            (i for i, (a, b) in enumerate(zip(body.lower(), title.lower(), strict=False)) if a != b),
+            min(len(body), len(title)),
+        )
+        cut = re.match(r"\s*(?:…|\.\.\.)\s*[:;,.-]\s*", body[n:])
+        if n >= TITLE_PREFIX_CHARS and (cut or body[:n].rstrip().endswith(":")):
+            rest = body[n + (cut.end() if cut else 0) :].lstrip(" :;,.-")
+            if len(rest) > 12:
+                return rest
     return body
 
 

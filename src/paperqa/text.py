@@ -439,7 +439,7 @@ _LEADING_LINK = re.compile(
     r"(?:this|these|that|those|such|the above|both)(?: [\w-]+){0,3}|"
     r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
-    r"on top of (?:it|this|that)|in this way|overall|further|also|first|second|third|[a-z]+-wise|[a-z]+ly|"
+    r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|[a-z]+-wise|[a-z]+ly|"
     r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\(\d+\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*)+",
     re.I,
 )

@@ -335,7 +335,10 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
 
     assert drop_leading_link("(2) Training Pipeline: we apply one stage.") == "we apply one stage."
     assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."
-    assert drop_leading_link("From this, we find that aligning data helps.") == "we find that aligning data helps."
+    assert (
+        drop_leading_link("From this, we find that aligning data helps.")
+        == "we find that aligning data helps."
+    )
 
 
 def test_prior_work_is_never_a_papers_reported_result() -> None:

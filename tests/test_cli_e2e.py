@@ -117,7 +117,12 @@ def test_ask_follow_up_continues_the_saved_chat_about_its_paper(home_copy: Path)
         "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection"
     }
     third = run_cli(
-        "ask", "--chat", chat, "--json", "By how much does it reduce optimizer memory?", home=home_copy
+        "ask",
+        "--chat",
+        chat,
+        "--json",
+        "By how much does it reduce memory usage in optimizer states?",
+        home=home_copy,
     )
     assert third.returncode == 0 and "65.5%" in json.loads(third.stdout)["answer"].split("\n\n")[0]
     chats = json.loads(run_cli("chats", "--json", home=home_copy).stdout)

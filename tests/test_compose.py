@@ -20,7 +20,7 @@ from paperqa.answer.compose import (
 )
 from paperqa.answer.evidence import Scored
 from paperqa.text import prose_faults
-from paperqa.types import Source
+from paperqa.types import Paper, Source
 
 from .fakes import paper, source
 
@@ -355,3 +355,15 @@ def test_prior_work_is_never_a_papers_reported_result() -> None:
 def test_a_summary_of_one_paper_says_so_in_the_singular() -> None:
     lead = summary_lead("memory", [[source(4, "GaLore: Low-Rank Projection", "x")]], [None])
     assert lead == "One paper found in the corpus addresses memory: GaLore (“Low-Rank Projection”) [4]."
+
+
+def test_a_which_paper_answer_names_the_paper_or_offers_the_closest_when_unsure() -> None:
+    from paperqa.answer.compose import paper_answer
+
+    src = Source(n=1, paper=Paper(id="p", title="Monarch: Structured Matrices", abstract="x"), score=1.0)
+    pick = Scored(src, 0, "We propose Monarch, a class of matrices.", 1.0)
+    assert paper_answer([pick], yes_no=False).startswith("The paper is Monarch (“Structured Matrices”) [1].")
+    assert paper_answer([pick], yes_no=True).startswith("Yes: the paper is Monarch")
+    unsure = paper_answer([pick], yes_no=True, sure=False)
+    assert unsure.startswith("No paper in the corpus clearly matches; the closest is Monarch")
+    assert unsure.endswith("The authors propose Monarch, a class of matrices [1].")

@@ -131,14 +131,18 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
 
 
-def paper_answer(picks: Sequence[Scored], yes_no: bool) -> str:
+def paper_answer(picks: Sequence[Scored], yes_no: bool, sure: bool = True) -> str:
     """'Which paper …?' answered with the paper: its name and whole title, cited, then what it does
     (its best sentence, attributed). Two papers that fit almost equally are both named, and the
-    lead says so. `yes_no`: the question asked "Is there a paper …?"."""
+    lead says so. `yes_no`: the question asked "Is there a paper …?". Not `sure` (the paper is no
+    closer to the question than a quoted source must be): it is offered as the closest, not
+    asserted."""
     named = " and ".join(
         f"{paper_label(s.source.paper, words=TITLE_WORDS_WHOLE)} {marker(s.source.n)}" for s in picks
     )
-    if len(picks) > 1:
+    if not sure:
+        opening = f"No paper in the corpus clearly matches; the closest {'are' if len(picks) > 1 else 'is'} {named}."
+    elif len(picks) > 1:
         opening = f"Two papers fit almost equally: {named}."
     else:
         opening = f"{'Yes: the paper is' if yes_no else 'The paper is'} {named}."

@@ -289,7 +289,8 @@ class AnswerEngine:
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
             picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
-            lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"))
+            sure = picks[0].source.dense >= self.settings.min_source_relevance
+            lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"), sure)
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
             }

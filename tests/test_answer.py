@@ -395,3 +395,9 @@ def test_a_multi_word_name_finds_the_paper_whose_title_holds_it(corpus_home: Pat
     ans = app.ask("What does the Focused Transformer paper propose?")
     lead_titles = titles_cited(ans, ans.answer.split("\n\n")[0])
     assert lead_titles == {"Focused Transformer: Contrastive Training for Context Scaling"}
+
+
+def test_a_question_typed_in_title_case_is_not_refused_for_its_capitals(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("How Much Does GaLore Reduce Memory Usage In Optimizer States?")
+    assert not ans.refused, ans.answer

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paperqa.answer.question import analyze
-from paperqa.text import name_phrases, name_tokens, names_no_subject, points_back
+from paperqa.text import name_phrases, name_tokens, names_no_subject, points_back, title_case
 
 # question, the kind of each ask (clause_kinds)
 KINDS = [
@@ -248,3 +248,8 @@ def test_a_multi_word_name_is_read_as_one_phrase() -> None:
     ]
     assert name_phrases("Which paper uses Sparse Mixer Routing for experts?") == ["Sparse Mixer Routing"]
     assert name_phrases("What is GaLore?") == []
+
+
+def test_a_question_in_title_case_is_told_apart() -> None:
+    assert title_case("How Does GaLore Reduce Memory?")
+    assert not title_case("How does the Segment Anything Model count its masks?")

@@ -208,9 +208,17 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
     return names
 
 
+# A text with at least this share of capitalised words is in Title Case.
+TITLE_CASE_SHARE = 0.6
 # A multi-word name: a run of capitalised words after the question's first word ("Segment Anything
 # Model", "Tree of Thoughts", "Sparse Mixer Routing"), "of" allowed inside.
 _NAME_RUN = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w-]*(?:\s+(?:of\s+)?[A-Z][\w-]*)+")
+
+
+def title_case(text: str) -> bool:
+    """Most words capitalised ("How Does GaLore Reduce Memory?"): capitals then mark no names."""
+    words = re.findall(r"[A-Za-z][\w'-]*", text)
+    return len(words) >= 3 and sum(w[0].isupper() for w in words) >= TITLE_CASE_SHARE * len(words)
 
 
 def name_phrases(question: str) -> list[str]:

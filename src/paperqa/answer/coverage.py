@@ -12,7 +12,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from ..text import NameMatcher, name_phrases, name_tokens, names_no_subject, points_back
+from ..text import NameMatcher, name_phrases, name_tokens, names_no_subject, points_back, title_case
 from ..types import Paper, PriorTurn, Source
 from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever, leans_on_history
 
@@ -112,8 +112,14 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
     (`_forms`); a multi-word name as the whole phrase; a capitalised word in mid-sentence
     ("Medusa") also where the retrieved papers write it with accents ("Sami": "Sámi")."""
     strict = name_tokens(question)
-    phrases = name_phrases(question)
-    words = [w for w in name_tokens(question, loose=True) if w not in strict and len(w) >= LOOSE_NAME_CHARS]
+    # In a question typed in Title Case ("How Does GaLore Reduce Memory?") capitals name nothing.
+    cased = not title_case(question)
+    phrases = name_phrases(question) if cased else []
+    words = [
+        w
+        for w in name_tokens(question, loose=True)
+        if cased and w not in strict and len(w) >= LOOSE_NAME_CHARS
+    ]
     if not (strict or phrases or words):
         return None
     papers = retriever.papers()

@@ -401,3 +401,9 @@ def test_a_question_typed_in_title_case_is_not_refused_for_its_capitals(corpus_h
     app, _ = make(corpus_home, "")
     ans = app.ask("How Much Does GaLore Reduce Memory Usage In Optimizer States?")
     assert not ans.refused, ans.answer
+
+
+def test_which_paper_naming_two_candidates_compares_them(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    ans = app.ask("Which paper reduces optimizer memory more, GaLore or COAP?")
+    assert ans.style == "comparison" and len(titles_cited(ans, ans.answer.split("\n\n")[0])) == 2

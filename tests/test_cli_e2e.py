@@ -130,3 +130,13 @@ def test_ask_follow_up_continues_the_saved_chat_about_its_paper(home_copy: Path)
     unknown = run_cli("ask", "--chat", "000000000000", "How does it work?", home=home_copy)
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
     assert "000000000000" in unknown.stderr
+
+
+def test_an_answer_is_printed_even_when_the_chats_cannot_be_saved(home_copy: Path) -> None:
+    (home_copy / "chats.sqlite3").unlink(missing_ok=True)
+    (home_copy / "chats.sqlite3").mkdir()  # a folder where the saved chats' file should be
+    res = run_cli("ask", "--json", "What is GaLore?", home=home_copy)
+    assert res.returncode == 0 and "Traceback" not in res.stderr
+    out = json.loads(res.stdout)
+    assert out["chat_id"] is None and "GaLore" in out["answer"]
+    assert "warning: the answer was not saved as a chat" in res.stderr

@@ -253,3 +253,21 @@ def test_a_multi_word_name_is_read_as_one_phrase() -> None:
 def test_a_question_in_title_case_is_told_apart() -> None:
     assert title_case("How Does GaLore Reduce Memory?")
     assert not title_case("How does the Segment Anything Model count its masks?")
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "I am reading about LoRA. Please explain how it reduces memory.",
+        "How does speech pre-training work in BLSP? Briefly.",
+        "What did Vaswani et al. propose about attention?",
+    ],
+)
+def test_a_word_capitalised_for_where_it_stands_is_not_a_name(question: str) -> None:
+    strict = name_tokens(question)
+    assert [w for w in name_tokens(question, loose=True) if w not in strict] == []
+
+
+def test_an_expletive_it_does_not_point_back() -> None:
+    assert not points_back("Is it possible to speed up decoding with several heads?")
+    assert points_back("How big is it?")

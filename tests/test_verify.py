@@ -326,9 +326,14 @@ def test_a_title_repeated_as_the_prompt_cut_it_is_stripped_from_the_claim() -> N
     cut = "Deep Gradient Compression: Reducing the Communication …: In this paper, 99.9% of it is redundant"
     assert strip_title_prefix(cut, titles) == "In this paper, 99.9% of it is redundant"
     named = "Deep Gradient Compression: the authors find that 99.9% of it is redundant"
-    assert strip_title_prefix(named, titles) == "the authors find that 99.9% of it is redundant"
+    assert strip_title_prefix(named, titles) == "The authors find that 99.9% of it is redundant"
     # a claim that only starts with the paper's name keeps it
     assert (
         strip_title_prefix("Deep Gradient Compression cuts 99.9% of it", titles)
         == "Deep Gradient Compression cuts 99.9% of it"
     )
+
+
+def test_a_claim_that_only_says_released_or_available_is_still_a_claim() -> None:
+    claims, _ = verify("Domino makes 1.3x faster training available on DGX-H100 GPUs [1].")
+    assert len(claims) == 1 and claims[0].text.startswith("Domino makes")

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from .errors import PaperQAError
+from .errors import PaperQAError, first_line
 
 
 def _settings(home: str | None, chroma_url: str | None = None) -> Any:
@@ -189,10 +189,9 @@ def ask(
     if show_draft and shown:
         click.echo("\n" + "─" * 40, err=True)
     assert final is not None
-    if not no_save:
-        app.save_answer(chat_id, final, style=style, filters=filters, top_k=top_k)
+    saved = no_save or _save_turn(app, chat_id, final, style=style, filters=filters, top_k=top_k)
     if as_json:
-        _dump({**final.to_json_dict(), "chat_id": None if no_save else chat_id})
+        _dump({**final.to_json_dict(), "chat_id": chat_id if saved and not no_save else None})
         return
     click.echo(final.answer)
     refs = format_references(final)
@@ -203,6 +202,17 @@ def ask(
         click.echo("\nTo answer from the closest papers anyway, ask again with --force.")
     for note in final.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _save_turn(app: Any, chat_id: str, answer: Any, **options: Any) -> bool:
+    """Save the answer as the chat's next turn; a store that cannot be written costs a warning,
+    never the answer (it is printed either way)."""
+    try:
+        app.save_answer(chat_id, answer, **options)
+        return True
+    except (PaperQAError, OSError) as e:
+        click.echo(f"warning: the answer was not saved as a chat: {first_line(e)}", err=True)
+        return False
 
 
 def _conversation(app: Any, chat_id: str | None, follow_up: bool) -> tuple[str, list[Any]]:

@@ -189,12 +189,18 @@ _TOKEN = re.compile(r"[^\W_][\w^+.\-]*[^\W_]|[^\W_]+\+*")
 _SIZE = re.compile(r"\d[\d.,]*(?:[-\s]?(?:[KMBT]|GB|TB|MB|[a-z]+))?(?:-[a-z]+)*")
 
 
+_OPENER = re.compile(r"(?:^|[.?!:;\n\"“'(]\s*)([A-Z][\w-]*)|\b([A-Z][\w-]*)(?=\s+et\s+al\b)")
+
+
 def name_tokens(question: str, loose: bool = False) -> list[str]:
     """Tokens that look like method or model names: FreePRM, GRPO, DeepSpeed-MoE, Q-GaLore, 1-bit.
 
     With `loose`, a capitalised word in mid-sentence ("Domino", "Danish") counts too: it may
     name a paper, which ranking checks against titles before trusting it."""
     names: list[str] = []
+    # a word that opens a sentence or clause ("… LoRA. Please explain …", "Regarding X, Quote …")
+    # is capitalised for that reason, and "Vaswani et al." names authors: neither is a loose name
+    openers = {m.group(1) or m.group(2) for m in _OPENER.finditer(question)}
     for i, tok in enumerate(_TOKEN.findall(question)):
         core = tok.strip(".-")
         if len(core) < 2 or core.upper() in _STOP_NAMES or core in names or _SIZE.fullmatch(core):
@@ -203,7 +209,8 @@ def name_tokens(question: str, loose: bool = False) -> list[str]:
         has_digit = any(c.isdigit() for c in core) and any(c.isalpha() for c in core)
         strict = inner_caps or has_digit or (core.isupper() and len(core) >= 3)
         capitalised = i > 0 and core[0].isupper()
-        if strict or (capitalised and "-" in core) or (loose and capitalised and len(core) >= 4):
+        plain = loose and capitalised and len(core) >= 4 and core not in openers
+        if strict or (capitalised and "-" in core) or plain:
             names.append(core)
     return names
 
@@ -512,7 +519,9 @@ def prose_faults(text: str) -> list[str]:
 _POINTS_BACK = re.compile(
     r"\b(?:this|these|those|that|the|both|each)\s+(?:selected\s+|chosen\s+)?(?:papers?|works?|stud(?:y|ies)|"
     r"articles?|authors?|methods?|approach(?:es)?|techniques?|frameworks?|systems?|models?|algorithms?)\b|"
-    r"\b(?:it|its|they|them|their)\b",
+    # "it" unless an expletive ("Is it possible to …", "it is known that …")
+    r"\b(?:its|they|them|their)\b|\bit\b(?!\s+(?:(?:is|was|be)\s+)?(?:possible|true|known|shown|feasible|"
+    r"necessary|common|hard|easy|better|worth)\b)",
     re.I,
 )
 # Words a question may hold and still name no subject of its own ("What are the main results?",

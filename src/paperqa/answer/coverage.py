@@ -126,7 +126,13 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
     for name in strict:
         if not any(_in_corpus(form, retriever, papers) for form in _forms(name)):
             return name
-    seen = _folded(" ".join(f"{s.paper.title} {s.paper.abstract}" for s in retrieved))
+    # the retrieved papers' own words, and who wrote them ("the Princeton University paper")
+    seen = _folded(
+        " ".join(
+            f"{s.paper.title} {s.paper.abstract} {' '.join(s.paper.author_names)} {s.paper.organization or ''}"
+            for s in retrieved
+        )
+    )
     for name in [*phrases, *words]:
         if not _in_corpus(name, retriever, papers) and not NameMatcher(_folded(name)).any_case.search(seen):
             return name

@@ -416,9 +416,13 @@ class AnswerEngine:
         if papers:
             on = replace(filters or Filters(), paper_ids=papers)
             r = self.retrieve(standalone, style, filters=on, top_k=top_k)
-            if r.sources and (
-                scope_is_subject(question, on) or relevance_ok(r, self.retrieval_settings.min_relevance)
-            ):
+            # it points back at them, or its own words (not the previous turn's) are about them
+            own = (
+                r
+                if not r.sources or scope_is_subject(question, on)
+                else self.retrieve(question, style, on, top_k)
+            )
+            if r.sources and (own is r or relevance_ok(own, self.retrieval_settings.min_relevance)):
                 return r, True
         return self.retrieve(standalone, style, filters=filters, top_k=top_k), False
 
@@ -481,7 +485,12 @@ class AnswerEngine:
             d.sides, d.side_more = compared_sides(q, standalone, r, ranked, self.retriever, self._embed)
         t1 = time.perf_counter()
         valid = {s.n for s in sources}
-        model = (llm or self.llm_factory()) if rule.generate else None
+        # a "which paper" answer is the paper, built without the model
+        model = (
+            (llm or self.llm_factory())
+            if rule.generate and not (chosen == "factoid" and q.asks_paper)
+            else None
+        )
         raw, ttft = yield from self._generate(d, model, valid, t0)
         t_gen = time.perf_counter() - t1
         timings = {"retrieve_s": t_retrieve, "generate_s": t_gen, "ttft_s": ttft or t_gen}

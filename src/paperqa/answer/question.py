@@ -289,6 +289,10 @@ def _sentence_of(question: str) -> str:
     return question[: end.start()] if end else question
 
 
+# "…, GaLore or COAP?": a choice between two named candidates.
+EITHER = re.compile(r",\s*(\S+(?:\s\S+){0,3})\s+or\s+(\S+(?:\s\S+){0,3}?)\s*\?\s*$")
+
+
 def comparison_parts(question: str) -> list[str]:
     """The sides a comparison names, in the question's order (empty when it names fewer than two):
     'each of X, Y and Z'; 'each …: the one that …, and the one …'; 'by X and by Y'; 'X and Y both /
@@ -302,6 +306,9 @@ def comparison_parts(question: str) -> list[str]:
         sides = [s for s in sides if len(s) > 1]
         if 2 <= len(sides) <= 5:
             return sides
+    either = EITHER.search(question)
+    if either and all(name_tokens(side, loose=True) for side in either.groups()):
+        return [side.strip(" .,") for side in either.groups()]  # "Which … more, GaLore or COAP?"
     repeated = _REPEATED_PREP.search(question)
     if repeated:
         return [repeated.group("a").strip(" .,"), repeated.group("b").strip(" .,")]

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from ..types import Style
-from .question import LISTING, analyze, comparison_parts
+from .question import EITHER, LISTING, analyze, comparison_parts
 
 # "each" compares only as a subject ("how large a batch did each reach", "each of these",
 # "X and Y each"), not in "for each model of the suite".
@@ -85,9 +85,12 @@ def classify(question: str) -> Style:
         return "listing"
     if _SUMMARY.search(question):
         return "summary"
-    if analyze(question).asks_paper:  # "Which paper … both sparse and dense training?" asks for one paper
+    # "Which paper … both sparse and dense training?" asks for one paper; "Which paper reduces memory
+    # more, GaLore or COAP?" still compares the two it names
+    named_pair = bool(EITHER.search(question)) and len(comparison_parts(question)) == 2
+    if analyze(question).asks_paper and not named_pair:
         return "factoid"
-    if _COMPARISON.search(question) or _names_sides(question):
+    if _COMPARISON.search(question) or _names_sides(question) or named_pair:
         return "comparison"
     if _ABOUT_PAPERS.search(question):
         return "summary"

@@ -116,6 +116,7 @@ def echoes_question(sentence: str) -> bool:
     return s.startswith(("question:", "answer:", "source", "the source number")) or s.endswith("?")
 
 
+_LINK = re.compile(r"https?://|www\.|\]\(")
 # A claim's opening shared with a title this long or longer, then a colon, is the title repeated.
 TITLE_PREFIX_CHARS = 12
 
@@ -135,7 +136,7 @@ def strip_title_prefix(body: str, titles: Iterable[str]) -> str:
         if n >= TITLE_PREFIX_CHARS and (cut or body[:n].rstrip().endswith(":")):
             rest = body[n + (cut.end() if cut else 0) :].lstrip(" :;,.-")
             if len(rest) > 12:
-                return rest
+                return rest[:1].upper() + rest[1:]
     return body
 
 
@@ -234,7 +235,8 @@ class Verifier:
         if removed:
             notes.append(f"removed citation markers to sources that do not exist: {sorted(set(removed))}")
         sentences = [s for s in split_sentences(clean) if len(strip_markers(s)) > 12]
-        links = [s for s in sentences if is_boilerplate(strip_markers(s))]
+        # a link, or a release note pointing at one ("code is available at https://…")
+        links = [s for s in sentences if _LINK.search(s) and is_boilerplate(strip_markers(s))]
         notes += [f"dropped a link or release note, not a claim: {s[:80]!r}" for s in links]
         sentences = [s for s in sentences if s not in links]
         if not sentences:

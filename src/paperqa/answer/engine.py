@@ -417,12 +417,12 @@ class AnswerEngine:
             on = replace(filters or Filters(), paper_ids=papers)
             r = self.retrieve(standalone, style, filters=on, top_k=top_k)
             # it points back at them, or its own words (not the previous turn's) are about them
-            own = (
-                r
-                if not r.sources or scope_is_subject(question, on)
-                else self.retrieve(question, style, on, top_k)
-            )
-            if r.sources and (own is r or relevance_ok(own, self.retrieval_settings.min_relevance)):
+            if r.sources and (
+                scope_is_subject(question, on)
+                or relevance_ok(
+                    self.retrieve(question, style, on, top_k), self.retrieval_settings.min_relevance
+                )
+            ):
                 return r, True
         return self.retrieve(standalone, style, filters=filters, top_k=top_k), False
 

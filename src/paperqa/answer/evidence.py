@@ -96,7 +96,9 @@ TITLE_TERM_SHARE = 0.5
 # "What is X": the paper that owns the name X (title, or defined and used throughout).
 W_OWNER = 0.4
 # Sentences per source that are embedded (after a lexical pre-ranking): keeps the first token
-# fast on a small CPU; abstracts have about 8 sentences.
+# fast on a small CPU; abstracts have about 8 sentences. One paper's own answer (a comparison
+# side) embeds all of its sentences: there the answer often shares few words with the ask
+# ("the teacher creates a Missing-Skill-Profile" for "how does each use skills to choose data").
 EMBED_PER_SOURCE = 6
 
 _QUANTITY_WORDS = re.compile(
@@ -232,10 +234,12 @@ def rank_sentences(
     embed: Embed,
     lexicon: Lexicon,
     skip: Callable[[str], bool] = lambda s: False,
+    embed_per_source: int = EMBED_PER_SOURCE,
 ) -> list[Scored]:
     """Every usable sentence of the sources, best first (see the module docstring).
 
-    `skip` marks sentences never to use (text in a paper that addresses the model)."""
+    `skip` marks sentences never to use (text in a paper that addresses the model);
+    `embed_per_source` how many of each paper's sentences are embedded (see EMBED_PER_SOURCE)."""
     cands: list[Scored] = []
     for src in sources:
         for pos, sent in enumerate(split_sentences(src.paper.abstract)):
@@ -306,7 +310,7 @@ def rank_sentences(
         length = W_LENGTH * max(0, words - LONG_SENTENCE_WORDS) / LONG_SENTENCE_WORDS
         c.score = W_LEXICAL * lexical + W_PAPER * paper_cov[c.source.n] + bonus + prior - length
 
-    _add_meaning(cands, qvec, embed)
+    _add_meaning(cands, qvec, embed, embed_per_source)
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
@@ -327,15 +331,13 @@ def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:
     return max(by_kind, default=0.0)
 
 
-def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed) -> None:
+def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed, per_source: int) -> None:
     """Meaning: only the lexically best few of each source are embedded (speed), and their
     similarity to the question is added; the rest fall behind every embedded sentence."""
     by_source: dict[int, list[Scored]] = {}
     for c in cands:
         by_source.setdefault(c.source.n, []).append(c)
-    embedded = [
-        c for group in by_source.values() for c in sorted(group, key=lambda c: -c.score)[:EMBED_PER_SOURCE]
-    ]
+    embedded = [c for group in by_source.values() for c in sorted(group, key=lambda c: -c.score)[:per_source]]
     sims = embed([c.text for c in embedded]) @ qvec
     for c, sim in zip(embedded, sims, strict=True):
         c.score += W_DENSE * float(sim)

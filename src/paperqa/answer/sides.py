@@ -29,6 +29,8 @@ from .verify import looks_like_instruction
 LONG_SIDE_WORDS = 6
 # Most sides a comparison table shows.
 MAX_SIDES = 5
+# A side's paper has all its sentences embedded (see evidence.EMBED_PER_SOURCE).
+ALL_SENTENCES = 1000
 
 
 def compared_sides(
@@ -54,9 +56,16 @@ def compared_sides(
         side_q = analyze(own)
         side_q.kinds = q.kinds if len(q.clauses) < 2 else side_q.kinds
         best = rank_sentences(
-            side_q, retriever.embed_query(own), [by_id[pid]], embed, retriever, skip=looks_like_instruction
+            side_q,
+            retriever.embed_query(own),
+            [by_id[pid]],
+            embed,
+            retriever,
+            skip=looks_like_instruction,
+            embed_per_source=ALL_SENTENCES,
         )
-        best = sorted(best, key=lambda x: -own_answer_value(x, side_q))
+        offered = offered_name(r.sub_queries[i], by_id[pid]) if resolved else ""
+        best = sorted(best, key=lambda x: -own_answer_value(x, side_q, offered))
         pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
         if pick is not None and _INTRODUCES.search(pick.text):
             # "we introduce X, a …" names the method; the next sentence says how it works
@@ -100,12 +109,13 @@ _PROBLEM = re.compile(
 _INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
 
 
-def own_answer_value(s: Scored, q: QuestionAnalysis) -> float:
+def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float:
     """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
-    "which paper" question asks for does): see W_SIDE_OWN."""
+    "which paper" question asks for does): see W_SIDE_OWN. `offered` is the name the question
+    gives the side ("coCondenser" for a paper whose title has no short name)."""
     own = bool(_OWN_CLAIM.search(s.text))
-    name = compose.short_name(s.source.paper)
-    named = bool(name and re.search(r"(?<![\w-])" + re.escape(name) + r"(?![\w-])", s.text))
+    names = [n for n in (compose.short_name(s.source.paper), offered) if n]
+    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", s.text) for n in names)
     value = s.score
     if (own or named) and not (q.wants("quantity") and not s.numbers):
         value += W_SIDE_OWN
@@ -159,6 +169,9 @@ def side_question(
         names = name_tokens(part) if len(part.split()) > LONG_SIDE_WORDS else []
         for words in names or [part]:
             ask = re.sub(r"(?<![\w-])" + re.escape(words) + r"(?![\w-])", " ", ask, flags=re.I)
+    # the connectives the names stood between go too: "How do , and each decide …" -> "How does each decide …"
+    ask = re.sub(r"(?:\s*,|\s+(?:and|or|both)\b)+\s+(?=each\b)", " ", " " + ask)
+    ask = re.sub(r"\b(how|what|which|why|where|when)\s+do\s+each\b", r"\1 does each", ask, flags=re.I)
     ask = re.sub(r"\s+", " ", ask).strip()
     return ask if len(ask.split()) >= 3 else search_text
 

@@ -159,3 +159,92 @@ def test_the_most_upvoted_page_is_read_from_the_rank_index_not_a_scan(catalog: P
         "EXPLAIN QUERY PLAN SELECT json FROM papers ORDER BY upvotes DESC, title LIMIT 4"
     ).fetchall()
     assert "USING INDEX papers_rank" in str(plan) and "TEMP B-TREE" not in str(plan)
+
+
+def _searchable() -> list[Paper]:
+    return [
+        make(1, title="GaLore: gradient low-rank projection", upvotes=5, author_names=["Jiawei Zhao"]),
+        make(2, title="Q-GaLore", abstract='Quantized "GaLore" with INT4 projection.', upvotes=9),
+        make(3, title="Sámi speech", abstract="Élise Müller studies low-resource ASR.", upvotes=1),
+        make(4, title="Unrelated", abstract="Nothing here.", upvotes=50, author_names=["Émile ZOLA"]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "galore",
+        "LORE",
+        "q-galore",
+        '"galore"',
+        "zhao",
+        "émile zola",
+        "müller",
+        "ÉLISE",
+        "a",
+        "xyz",
+        "projection",
+    ],
+)
+def test_text_search_finds_what_mentions_says_in_title_abstract_or_authors(
+    catalog: PaperCatalog, query: str
+) -> None:
+    papers = _searchable()
+    catalog.put(papers)
+    expected = [p.id for p in sorted(papers, key=lambda p: (-(p.upvotes or 0), p.title)) if p.mentions(query)]
+    assert [p.id for p in catalog.search(query, None)] == expected
+    assert [p.id for p in catalog.search(query, 1)] == expected[:1]
+    assert catalog.count_matching(query) == len(expected)
+
+
+def test_a_common_text_walks_the_papers_in_rank_order_with_the_same_hits(
+    catalog: PaperCatalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperqa.store import catalog as module
+
+    papers = [make(i, abstract=f"Sparse training number {i}.", upvotes=i % 7) for i in range(40)]
+    catalog.put([*papers, make(99, abstract="Dense.")])
+    direct = [p.id for p in catalog.search("sparse train", 10)]
+    monkeypatch.setattr(module, "FTS_DIRECT_ROWS", 5)  # 40 candidates: the rank-order walk
+    assert [p.id for p in catalog.search("sparse train", 10)] == direct
+    assert direct == [p.id for p in sorted(papers, key=lambda p: (-(p.upvotes or 0), p.title))][:10]
+
+
+def test_the_text_index_follows_every_replace_remove_and_clear(catalog: PaperCatalog) -> None:
+    catalog.put([make(1, abstract="About routing."), make(2, abstract="About routing too.")])
+    catalog.put([make(1, abstract="About pruning.", author_names=["Ada Lovelace"])])
+    assert [p.id for p in catalog.search("routing", None)] == ["p2"]
+    assert [p.id for p in catalog.search("lovelace", None)] == ["p1"]
+    catalog.remove(["p2"])
+    assert catalog.search("routing", None) == [] and catalog.count_matching("routing") == 0
+    catalog.clear()
+    assert catalog.search("pruning", None) == []
+    catalog.put([make(3, abstract="Routing again.")])
+    assert [p.id for p in catalog.search("routing", None)] == ["p3"]
+
+
+def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tmp_path: Path) -> None:
+    from paperqa.store import catalog as module
+
+    old = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+    papers = [make(i, abstract=f"Abstract {i} on routing.", author_names=[f"Ørsted {i}"]) for i in range(7)]
+    old.put(papers)
+    # what a catalog written before the index looks like: no index, no author column
+    old._db.executescript(module._FTS_DROP)
+    old._db.execute("ALTER TABLE papers DROP COLUMN authors")
+    old._db.execute("DELETE FROM meta WHERE name IN ('fts', 'fts_done')")
+    old.close()
+    seen: list[tuple[int, int]] = []
+    module_batch = module.FTS_BUILD_BATCH
+    module.FTS_BUILD_BATCH = 3  # three batches, each committed with its progress
+    try:
+        reopened = PaperCatalog(
+            tmp_path / CATALOG_FILE, "store-a", identifier_keys, progress=lambda d, t: seen.append((d, t))
+        )
+    finally:
+        module.FTS_BUILD_BATCH = module_batch
+    assert seen[-1] == (7, 7) and [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
+    assert [p.id for p in reopened.search("ørsted 4", None)] == ["p4"]
+    assert reopened.count_matching("routing") == 7
+    reopened.put([make(8, abstract="Routing, added later.")])  # the triggers keep it in step
+    assert reopened.count_matching("routing") == 8

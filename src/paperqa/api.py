@@ -293,7 +293,7 @@ class PaperQA(SavedChats):
         return self.index.papers().count_matching(query)
 
     def search_papers(self, query: str, limit: int | None = SEARCH_LIMIT) -> list[Paper]:
-        """Papers whose title or abstract contains `query` (any case; every paper for an empty
+        """Papers whose title, abstract or authors contain `query` (any case; every paper for an empty
         one), most upvoted first, then by title; at most `limit` (None: all of them). The CLI's
         `papers --search` and the UI's corpus tab both list this."""
         return self.index.papers().search(query, limit)

@@ -236,7 +236,9 @@ def _conversation(app: Any, chat_id: str | None, follow_up: bool) -> tuple[str, 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print every paper as JSON.")
 @click.option(
-    "--search", default=None, help="Only papers whose title or abstract contains this text (as the UI)."
+    "--search",
+    default=None,
+    help="Only papers whose title, abstract or authors contain this text (as the UI).",
 )
 @home_opt
 @chroma_opt

@@ -90,10 +90,14 @@ class Paper(BaseModel):
         return self.date or self.date_text or ""
 
     def mentions(self, text: str) -> bool:
-        """Whether the title or the abstract contains `text`, in any case (an empty text is in
-        every paper): what a corpus search matches."""
+        """Whether the title, the abstract or the author names contain `text`, in any case (an
+        empty text is in every paper): what a corpus search matches."""
         needle = text.strip().lower()
-        return needle in self.title.lower() or needle in self.abstract.lower()
+        return (
+            needle in self.title.lower()
+            or needle in self.abstract.lower()
+            or needle in "; ".join(self.author_names).lower()
+        )
 
     def public_dict(self) -> dict[str, object]:
         """The `paperqa papers --json` shape."""

@@ -10,21 +10,38 @@ differ (an index from before the catalog, a killed ingest, another client of a C
 Papers are parsed when asked for and the most recent CACHED_PAPERS are kept. Iterating over
 the catalog reads every paper (listings, exports): the search paths never do.
 
-May touch: its SQLite file in the data folder.
+A corpus search by text ("which papers mention these words": the Corpus tab, `papers --search`)
+goes through an SQLite FTS5 index of trigrams over each paper's title, abstract and author names,
+kept in step with the papers table by triggers inside every write's transaction; the trigrams
+find the candidates and the exact "contains, in any case" test runs on those alone. A catalog
+from before the index builds it on first open, a batch at a time (resumable, with progress).
+
+May touch: its SQLite file in the data folder, and stderr for the progress of a text-index build.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
+from typing import Any
 
 from ..types import Paper
 from .files import private_file
 
 CATALOG_FILE = "papers.sqlite3"
+# Papers added to the text-search index per transaction when it is built for an existing
+# catalog: each batch is committed with its progress, so a killed build resumes there.
+FTS_BUILD_BATCH = 20_000
+# A text search whose trigram candidates are at most this many reads them all, tests each and
+# sorts the hits (a rare word: milliseconds); with more (a common word), it walks the papers in
+# rank order and stops at the page's last hit instead of sorting hundreds of thousands.
+FTS_DIRECT_ROWS = 5_000
+# Shorter texts have no trigram: they are looked for in every row (as before the index).
+FTS_MIN_CHARS = 3
 # Papers kept parsed: a few answers' sources and a corpus page; a few MB.
 CACHED_PAPERS = 2048
 # Rows fetched per SQLite call (under SQLite's 32766 bound variables).
@@ -39,7 +56,8 @@ CREATE TABLE IF NOT EXISTS papers (
     upvotes INTEGER NOT NULL,
     text_hash TEXT NOT NULL,
     haystack TEXT NOT NULL,
-    json TEXT NOT NULL
+    json TEXT NOT NULL,
+    authors TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS papers_date ON papers(date);
 CREATE INDEX IF NOT EXISTS papers_rank ON papers(upvotes DESC, title);
@@ -47,36 +65,164 @@ CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS keys_id ON keys(id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# The text-search index reads its text from the papers table (external content): it stores the
+# trigrams' paper lists only (detail=none), about the size of the text itself.
+_FTS_TABLE = """
+CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
+    haystack, authors, content='papers', content_rowid='seq', tokenize='trigram', detail='none'
+);
+"""
+# Every write to the papers table updates the text-search index in the same transaction.
+_FTS_TRIGGERS = (
+    "CREATE TRIGGER IF NOT EXISTS papers_fts_insert AFTER INSERT ON papers BEGIN "
+    "INSERT INTO papers_fts(rowid, haystack, authors) VALUES (new.seq, new.haystack, new.authors); END",
+    "CREATE TRIGGER IF NOT EXISTS papers_fts_delete AFTER DELETE ON papers BEGIN "
+    "INSERT INTO papers_fts(papers_fts, rowid, haystack, authors) "
+    "VALUES ('delete', old.seq, old.haystack, old.authors); END",
+    "CREATE TRIGGER IF NOT EXISTS papers_fts_update AFTER UPDATE ON papers BEGIN "
+    "INSERT INTO papers_fts(papers_fts, rowid, haystack, authors) "
+    "VALUES ('delete', old.seq, old.haystack, old.authors); "
+    "INSERT INTO papers_fts(rowid, haystack, authors) VALUES (new.seq, new.haystack, new.authors); END",
+)
+_FTS_DROP = """
+DROP TRIGGER IF EXISTS papers_fts_insert;
+DROP TRIGGER IF EXISTS papers_fts_delete;
+DROP TRIGGER IF EXISTS papers_fts_update;
+DROP TABLE IF EXISTS papers_fts;
+"""
 
 
 def haystack(paper: Paper) -> str:
-    """What a corpus search looks in: `Paper.mentions` reads title and abstract, in any case."""
+    """What a corpus search looks in besides the authors: title and abstract, in lower case."""
     return f"{paper.title.lower()}\n{paper.abstract.lower()}"
+
+
+def authors_text(paper: Paper) -> str:
+    """The author names a corpus search looks in, in lower case."""
+    return "; ".join(paper.author_names).lower()
+
+
+# The exact test a search makes of each candidate: the text is in the haystack or the authors.
+_CONTAINS = "(instr(haystack, ?) > 0 OR instr(authors, ?) > 0)"
+_CONTAINS_P = "(instr(p.haystack, ?) > 0 OR instr(p.authors, ?) > 0)"
+
+
+def _trigram_query(needle: str) -> str:
+    """An FTS5 query that every text containing `needle` matches: all of its trigrams."""
+    grams = dict.fromkeys(needle[i : i + 3] for i in range(len(needle) - 2))
+    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
+
+
+def text_index_bar() -> Callable[[int, int], None]:
+    """A progress bar on stderr for building the catalog's text-search index, shown only when
+    the build takes more than one batch (an existing catalog of many papers, once)."""
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and done < total:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total,
+                unit="paper",
+                desc="Indexing the catalog for text search",
+                file=sys.stderr,
+                disable=None,
+            )
+        if bar is not None:
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+    return progress
 
 
 class PaperCatalog(Mapping[str, Paper]):
     """Paper id -> Paper, in the order the papers were first stored, backed by SQLite."""
 
-    def __init__(self, path: Path, store: str, keys_of: Callable[[Paper], list[str]]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        store: str,
+        keys_of: Callable[[Paper], list[str]],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
         """`store` names the Chroma store this copies (a catalog of another store is emptied);
-        `keys_of` gives a paper's identifier keys (DOI, arXiv id) for `ids_by_key`."""
+        `keys_of` gives a paper's identifier keys (DOI, arXiv id) for `ids_by_key`; `progress`
+        hears (done, total) while the text-search index is built for an existing catalog."""
         self.path = path
         self._keys_of = keys_of
         self._lock = threading.RLock()
         self._db = sqlite3.connect(private_file(path), check_same_thread=False, isolation_level=None)
+        # SQLite's lower() folds ASCII letters only; author names are folded as Python does
+        self._db.create_function("unicode_lower", 1, str.lower, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        columns = {r[1] for r in self._db.execute("PRAGMA table_info(papers)")}
+        if "authors" not in columns:  # a catalog from before author search
+            self._db.execute("ALTER TABLE papers ADD COLUMN authors TEXT NOT NULL DEFAULT ''")
         self._cache: OrderedDict[str, Paper] = OrderedDict()
         self._count: int | None = None
         row = self._db.execute("SELECT value FROM meta WHERE name = 'store'").fetchone()
         if row is None or row[0] != store:
             self.clear()
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('store', ?)", (store,))
+        self._build_text_index(progress)
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _meta(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _build_text_index(self, progress: Callable[[int, int], None] | None) -> None:
+        """Index every stored paper for text search, unless done: FTS_BUILD_BATCH papers per
+        transaction, each committed with how far it got; the triggers that keep the index in
+        step are created with the last batch. Author names are filled in from each paper's
+        record on the way (a catalog from before author search)."""
+        if self._meta("fts") == "ready":
+            return
+        with self._lock:
+            self._db.executescript(_FTS_TABLE)
+            done = int(self._meta("fts_done") or 0)  # papers up to this seq are indexed
+            last = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0])
+            total = int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
+            counted = int(
+                self._db.execute("SELECT count(*) FROM papers WHERE seq <= ?", (done,)).fetchone()[0]
+            )
+            while True:
+                with self._db:
+                    self._db.execute("BEGIN")
+                    upto = self._db.execute(
+                        "SELECT max(seq), count(*) FROM (SELECT seq FROM papers WHERE seq > ? ORDER BY seq LIMIT ?)",
+                        (done, FTS_BUILD_BATCH),
+                    ).fetchone()
+                    if upto[0] is not None:
+                        self._db.execute(
+                            "UPDATE papers SET authors = unicode_lower(coalesce((SELECT group_concat(value, '; ') "
+                            "FROM json_each(papers.json, '$.author_names')), '')) WHERE seq > ? AND seq <= ?",
+                            (done, upto[0]),
+                        )
+                        self._db.execute(
+                            "INSERT INTO papers_fts(rowid, haystack, authors) "
+                            "SELECT seq, haystack, authors FROM papers WHERE seq > ? AND seq <= ?",
+                            (done, upto[0]),
+                        )
+                        done, counted = int(upto[0]), counted + int(upto[1])
+                        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(done),))
+                    if upto[0] is None or done >= last:
+                        for statement in _FTS_TRIGGERS:
+                            self._db.execute(statement)
+                        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', 'ready')")
+                        break
+                if progress is not None:
+                    progress(counted, total)
+            if progress is not None:
+                progress(total, total)
 
     # ---- reading -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -158,29 +304,65 @@ class PaperCatalog(Mapping[str, Paper]):
             return {r[0] for r in self._db.execute(sql, args)}
 
     def search(self, text: str, limit: int | None) -> list[Paper]:
-        """Papers whose title or abstract contains `text` in any case (`Paper.mentions`; every
-        paper for an empty text), most upvoted first, then by title; at most `limit`."""
+        """Papers whose title, abstract or author names contain `text` in any case
+        (`Paper.mentions`; every paper for an empty text), most upvoted first, then by title; at
+        most `limit`."""
         needle = text.strip().lower()
-        # Every paper: read in rank order from papers_rank, never scanned (a million papers' first
-        # page, the start-up's example questions, in milliseconds instead of seconds).
-        # A text is looked for in every row: one scan in stored order, then a sort (through
-        # papers_rank the rows would be read in random order, twice as slow for a rare word).
-        where = " NOT INDEXED WHERE instr(haystack, ?) > 0" if needle else ""
-        sql = f"SELECT json FROM papers{where} ORDER BY upvotes DESC, title"
-        args: list[object] = [needle] if needle else []
-        if limit is not None:
-            sql, args = sql + " LIMIT ?", [*args, limit]
         with self._lock:
+            if not needle:
+                # every paper, read in rank order from papers_rank, never scanned (a million
+                # papers' first page, the start-up's example questions, in milliseconds)
+                sql, args = "SELECT json FROM papers ORDER BY upvotes DESC, title", list[object]()
+            elif len(needle) < FTS_MIN_CHARS:
+                sql, args = (
+                    f"SELECT json FROM papers NOT INDEXED WHERE {_CONTAINS} ORDER BY upvotes DESC, title",
+                    [
+                        needle,
+                        needle,
+                    ],
+                )
+            else:
+                query = _trigram_query(needle)
+                few = limit is None or self._candidates(query) <= FTS_DIRECT_ROWS
+                # few candidates: each is read and tested, the hits sorted; many: the papers are
+                # walked in rank order, each checked against the candidates, until the page is full
+                sql = (
+                    "SELECT p.json FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
+                    f"WHERE papers_fts MATCH ? AND {_CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
+                    if few
+                    else "SELECT json FROM papers INDEXED BY papers_rank WHERE seq IN "
+                    f"(SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?) AND {_CONTAINS} "
+                    "ORDER BY upvotes DESC, title"
+                )
+                args = [query, needle, needle]
+            if limit is not None:
+                sql, args = sql + " LIMIT ?", [*args, limit]
             rows = self._db.execute(sql, args).fetchall()
         return [Paper.model_validate_json(raw) for (raw,) in rows]
 
+    def _candidates(self, query: str) -> int:
+        """How many papers hold every trigram of a search text."""
+        return int(
+            self._db.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", (query,)).fetchone()[
+                0
+            ]
+        )
+
     def count_matching(self, text: str) -> int:
         """How many papers `search(text)` would list without a limit."""
+        needle = text.strip().lower()
         with self._lock:
-            row = self._db.execute(
-                "SELECT count(*) FROM papers WHERE instr(haystack, ?) > 0", (text.strip().lower(),)
-            ).fetchone()
-        return int(row[0])
+            if not needle:
+                return len(self)
+            if len(needle) < FTS_MIN_CHARS:
+                sql, args = f"SELECT count(*) FROM papers WHERE {_CONTAINS}", [needle, needle]
+            else:
+                sql = (
+                    "SELECT count(*) FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
+                    f"WHERE papers_fts MATCH ? AND {_CONTAINS_P}"
+                )
+                args = [_trigram_query(needle), needle, needle]
+            return int(self._db.execute(sql, args).fetchone()[0])
 
     def ids_by_key(self, keys: Iterable[str]) -> dict[str, str]:
         """Identifier key (DOI, arXiv id) -> the id of the indexed paper that has it."""
@@ -199,16 +381,25 @@ class PaperCatalog(Mapping[str, Paper]):
         if not papers:
             return
         rows = [
-            (p.id, p.title, p.date or "", p.upvotes or 0, p.text_hash, haystack(p), p.model_dump_json())
+            (
+                p.id,
+                p.title,
+                p.date or "",
+                p.upvotes or 0,
+                p.text_hash,
+                haystack(p),
+                p.model_dump_json(),
+                authors_text(p),
+            )
             for p in papers
         ]
         with self._lock, self._db:
             self._db.execute("BEGIN")
             self._db.executemany(
-                "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+                "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json, authors) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
                 "date = excluded.date, upvotes = excluded.upvotes, text_hash = excluded.text_hash, "
-                "haystack = excluded.haystack, json = excluded.json",
+                "haystack = excluded.haystack, json = excluded.json, authors = excluded.authors",
                 rows,
             )
             ids = [(p.id,) for p in papers]
@@ -231,12 +422,19 @@ class PaperCatalog(Mapping[str, Paper]):
             self._count = None
 
     def clear(self) -> None:
-        with self._lock, self._db:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM papers")
-            self._db.execute("DELETE FROM keys")
-            self._cache.clear()
-            self._count = None
+        """Forget every paper. The text-search index goes with them and starts again empty
+        (dropping it is faster than deleting each paper from it)."""
+        with self._lock:
+            self._db.executescript(_FTS_DROP)
+            with self._db:
+                self._db.execute("BEGIN")
+                self._db.execute("DELETE FROM papers")
+                self._db.execute("DELETE FROM keys")
+                self._db.execute("DELETE FROM meta WHERE name IN ('fts', 'fts_done')")
+                self._cache.clear()
+                self._count = None
+            if self._meta("store") is not None:  # not the first open: rebuild the empty index now
+                self._build_text_index(None)
 
 
 class _StoredValues(ValuesView[Paper]):

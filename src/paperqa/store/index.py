@@ -38,7 +38,7 @@ from ..errors import ConfigError, PaperQAError, StoreError, first_line
 from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import ChunkHit, Paper
-from .catalog import CATALOG_FILE, PaperCatalog
+from .catalog import CATALOG_FILE, PaperCatalog, text_index_bar
 from .chroma import UNFINISHED, make_chroma_client, release_store, store_call
 from .chunking import (
     Chunk,
@@ -116,6 +116,7 @@ class PaperIndex:
             settings.home / CATALOG_FILE,
             f"{settings.chroma_url or settings.chroma_dir}#{prefix}",
             identifier_keys,
+            progress=text_index_bar(),
         )
         self._catalog_checked = False
         self._catalog_full_check = interrupted
@@ -151,8 +152,7 @@ class PaperIndex:
             release_store(self.settings.home)
 
     def refresh(self) -> None:
-        """With a Chroma server other clients may add papers: notice it (every few seconds at
-        most) and bring the catalog and keyword index up to date. The embedded store has one process."""
+        """Bring catalog and keyword index up to date with papers other clients of a Chroma server added (5 s apart at most)."""
         if not self.settings.chroma_url or time.monotonic() - self._checked_at < 5:
             return
         self._checked_at = time.monotonic()

@@ -248,3 +248,52 @@ def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tm
     assert reopened.count_matching("routing") == 7
     reopened.put([make(8, abstract="Routing, added later.")])  # the triggers keep it in step
     assert reopened.count_matching("routing") == 8
+
+
+def test_every_write_keeps_the_fingerprint_of_the_papers_held(catalog: PaperCatalog) -> None:
+    from paperqa.store.fingerprint import Fingerprint
+
+    def recomputed() -> Fingerprint:
+        return Fingerprint.of(catalog.hashes().items())
+
+    assert catalog.fingerprint() == Fingerprint()
+    catalog.put([make(1), make(2), make(3)])
+    catalog.put([make(2, abstract="Changed."), make(4), make(4, abstract="Last copy wins.")])
+    assert catalog.fingerprint() == recomputed() and catalog.fingerprint().count == 4
+    catalog.remove(["p1", "p9"])
+    assert catalog.fingerprint() == recomputed() and catalog.fingerprint().count == 3
+    catalog._db.execute("DELETE FROM meta WHERE name = 'fingerprint'")  # a catalog from before
+    catalog.put([make(5)])
+    assert catalog.fingerprint() == recomputed() and catalog.fingerprint().count == 4
+    catalog.clear()
+    assert catalog.fingerprint() == Fingerprint() == recomputed()
+
+
+def test_a_fingerprint_is_order_free_and_updates_like_a_recount() -> None:
+    from paperqa.store.fingerprint import Fingerprint
+
+    pairs = [(f"p{i}", f"h{i}") for i in range(6)]
+    assert Fingerprint.of(pairs) == Fingerprint.of(reversed(pairs))
+    assert Fingerprint.of(pairs[:4]).changed(pairs[4:], [pairs[0]]) == Fingerprint.of(pairs[1:])
+    assert Fingerprint.of(pairs) != Fingerprint.of([*pairs[:5], ("p5", "changed")])
+    assert Fingerprint.loads(Fingerprint.of(pairs).dumps()) == Fingerprint.of(pairs)
+    assert Fingerprint.loads("garbled") is None and Fingerprint.loads(None) is None
+
+
+def test_keywords_in_step_are_not_checked_hash_by_hash_and_a_stale_index_is_caught(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(home=tmp_path)
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    index.upsert([make(i) for i in range(5)])
+    index.close()
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(PaperCatalog, "hashes", lambda self: pytest.fail("the fingerprints agree"))
+            assert index.sync_keywords() == "unchanged"
+        index.keyword.update([make(1, abstract="A stale copy.")], lambda: {})  # out of step
+        assert index.sync_keywords() != "unchanged"
+        assert index.keyword.hashes() == index.catalog.hashes()
+    finally:
+        index.close()

@@ -188,3 +188,29 @@ def test_a_rebuild_never_takes_more_than_half_the_segments(tmp_path: Path, paper
     kw.update(papers, lambda: _by_id(papers))
     assert len(_segments(tmp_path / "kw")) == 3
     assert len(kw) == len(papers)
+
+
+def test_the_manifest_keeps_the_fingerprint_of_what_the_index_holds(
+    tmp_path: Path, papers: list[Paper]
+) -> None:
+    from paperqa.store.fingerprint import Fingerprint
+
+    folder = tmp_path / "kw"
+    kw = KeywordIndex(folder, KeywordPolicy(rebuild_below=100, max_segments=4, merge_fraction=0.9))
+
+    def recomputed() -> Fingerprint:
+        return Fingerprint.of(kw.hashes().items())
+
+    assert kw.fingerprint() == Fingerprint()
+    kw.update(papers[:200], lambda: _by_id(papers[:200]))  # rebuilt
+    assert kw.fingerprint() == recomputed() and kw.fingerprint().count == 200
+    changed = papers[5].model_copy(update={"abstract": "A new abstract."})
+    assert kw.update([*papers[200:230], changed, changed], lambda: pytest.fail("appends")) == "appended"
+    assert kw.fingerprint() == recomputed() and kw.fingerprint().count == 230
+    # another process reads the same value from the manifest, without computing it
+    assert KeywordIndex(folder).fingerprint() == recomputed()
+    # an index written before fingerprints were kept computes its own
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["fingerprint"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    assert KeywordIndex(folder).fingerprint() == recomputed()

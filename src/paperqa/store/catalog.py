@@ -31,6 +31,7 @@ from typing import Any
 
 from ..types import Paper
 from .files import private_file
+from .fingerprint import Fingerprint
 
 CATALOG_FILE = "papers.sqlite3"
 # Papers added to the text-search index per transaction when it is built for an existing
@@ -293,6 +294,34 @@ class PaperCatalog(Mapping[str, Paper]):
         with self._lock:
             return dict(self._db.execute("SELECT id, text_hash FROM papers"))
 
+    def fingerprint(self) -> Fingerprint:
+        """The (id, text hash) pairs of every paper as one value (`fingerprint.Fingerprint`), kept
+        up to date by every write; computed once for a catalog from before it was kept."""
+        with self._lock:
+            kept = Fingerprint.loads(self._meta("fingerprint"))
+            if kept is None:
+                kept = Fingerprint.of(self.hashes().items())
+                self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (kept.dumps(),))
+            return kept
+
+    def _held_pairs(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(id, text hash) of the papers with these ids that the catalog holds."""
+        out: list[tuple[str, str]] = []
+        for start in range(0, len(paper_ids), ROWS_PER_CALL):
+            part = list(paper_ids[start : start + ROWS_PER_CALL])
+            marks = ",".join("?" * len(part))
+            out += self._db.execute(
+                f"SELECT id, text_hash FROM papers WHERE id IN ({marks})", part
+            ).fetchall()
+        return out
+
+    def _refold(self, added: Sequence[tuple[str, str]], removed: Sequence[tuple[str, str]]) -> None:
+        """Update the kept fingerprint inside the caller's transaction (none kept: nothing to do)."""
+        kept = Fingerprint.loads(self._meta("fingerprint"))
+        if kept is not None:
+            value = kept.changed(added, removed).dumps()
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (value,))
+
     def ids_between(self, date_from: str | None, date_to: str | None) -> set[str]:
         """Ids of the papers dated within the bounds (ISO dates, inclusive; undated ones fail)."""
         sql, args = "SELECT id FROM papers WHERE date != ''", list[str]()
@@ -393,8 +422,10 @@ class PaperCatalog(Mapping[str, Paper]):
             )
             for p in papers
         ]
+        final = {p.id: p.text_hash for p in papers}  # the last copy of an id is the one kept
         with self._lock, self._db:
             self._db.execute("BEGIN")
+            self._refold(list(final.items()), self._held_pairs(list(final)))
             self._db.executemany(
                 "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json, authors) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
@@ -415,6 +446,7 @@ class PaperCatalog(Mapping[str, Paper]):
     def remove(self, paper_ids: Sequence[str]) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN")
+            self._refold([], self._held_pairs(list(dict.fromkeys(paper_ids))))
             self._db.executemany("DELETE FROM papers WHERE id = ?", [(pid,) for pid in paper_ids])
             self._db.executemany("DELETE FROM keys WHERE id = ?", [(pid,) for pid in paper_ids])
             for pid in paper_ids:
@@ -431,6 +463,9 @@ class PaperCatalog(Mapping[str, Paper]):
                 self._db.execute("DELETE FROM papers")
                 self._db.execute("DELETE FROM keys")
                 self._db.execute("DELETE FROM meta WHERE name IN ('fts', 'fts_done')")
+                self._db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (Fingerprint().dumps(),)
+                )
                 self._cache.clear()
                 self._count = None
             if self._meta("store") is not None:  # not the first open: rebuild the empty index now

@@ -247,8 +247,7 @@ class PaperIndex:
         return self.catalog
 
     def _chroma_pages(self, include: list[str]) -> Iterator[dict[str, Any]]:
-        total = self.count()
-        for offset in range(0, total, CHROMA_READ_BATCH):
+        for offset in range(0, self.count(), CHROMA_READ_BATCH):
             yield self._papers.get(include=include, limit=CHROMA_READ_BATCH, offset=offset)
 
     def _sync_catalog(self) -> None:
@@ -573,9 +572,10 @@ class PaperIndex:
         }
 
     def sync_keywords(self) -> str:
-        """Bring the keyword index in line with the stored papers (cheap when it already is)."""
+        """Bring the keyword index in line with the stored papers: no hash is read when their fingerprints agree."""
         catalog = self.papers()  # never wait for the keyword writer under self._lock
-        done = self.keyword.sync(catalog, catalog.hashes(), self._all_papers)
+        same = catalog.fingerprint() == self.keyword.fingerprint()
+        done = "unchanged" if same else self.keyword.sync(catalog, catalog.hashes(), self._all_papers)
         self._keywords_synced = True
         return done
 

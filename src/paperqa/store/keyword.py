@@ -41,6 +41,7 @@ import numpy as np
 from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
 from ..types import Paper
 from . import locking
+from .fingerprint import Fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +143,7 @@ class KeywordIndex:
         self._where: dict[str, tuple[int, int]] = {}  # paper id -> (segment, row) of its newest copy
         self._base = 0  # the first segments, written by the last rebuild (the rest were appended)
         self._loaded_stamp: tuple[int, int] | None = None
+        self._fingerprint: Fingerprint | None = None  # the manifest's (None: from before it had one)
         self._lock = threading.RLock()  # the loaded segments
         self._write_lock = threading.Lock()  # one writer per process (a file lock across processes)
 
@@ -153,17 +155,18 @@ class KeywordIndex:
             return None
         return (st.st_mtime_ns, st.st_ino)
 
-    def _read_manifest(self) -> tuple[list[str], int]:
-        """The live segments, and how many of the first were written by the last rebuild (one
-        in manifests from before rebuilds wrote several)."""
+    def _read_manifest(self) -> tuple[list[str], int, Fingerprint | None]:
+        """The live segments, how many of the first were written by the last rebuild (one in
+        manifests from before rebuilds wrote several), and the papers' fingerprint (None in
+        manifests from before it was kept)."""
         path = self.folder / MANIFEST
         if not path.is_file():
-            return [], 0
+            return [], 0, Fingerprint()
         data = json.loads(path.read_text())
         if data.get("version") != 2:
             raise ValueError("old keyword index format")
         names = [str(s) for s in data["segments"]]
-        return names, int(data.get("base", min(1, len(names))))
+        return names, int(data.get("base", min(1, len(names)))), Fingerprint.loads(data.get("fingerprint"))
 
     def _load(self) -> None:
         """(Re)load the segments the manifest lists, if it changed since the last load."""
@@ -173,12 +176,12 @@ class KeywordIndex:
         if stamp == self._loaded_stamp and (stamp is not None or not self._segments):
             return
         segments: list[Segment] = []
-        base = 0
+        base, fingerprint = 0, None
         for attempt in range(3):  # a writer may replace the manifest while we read it
             try:
                 stamp = self._stamp()
                 segments = []
-                names, base = self._read_manifest()
+                names, base, fingerprint = self._read_manifest()
                 for name in names:
                     path = self.folder / name
                     docs = json.loads((path / "docs.json").read_text())
@@ -205,12 +208,22 @@ class KeywordIndex:
                 where[pid] = (s, row)
         self._segments, self._where, self._loaded_stamp = segments, where, stamp
         self._base = min(base, len(segments))
+        self._fingerprint = fingerprint if segments or fingerprint is None else Fingerprint()
 
     def hashes(self) -> dict[str, str]:
         """Paper id -> text hash of what the index holds."""
         with self._lock:
             self._load()
             return {pid: self._segments[s].hashes[r] for pid, (s, r) in self._where.items()}
+
+    def fingerprint(self) -> Fingerprint:
+        """The held papers' (id, text hash) pairs as one value (`fingerprint.Fingerprint`): kept
+        in the manifest by every write, computed from the hashes for an index from before."""
+        with self._lock:
+            self._load()
+            if self._fingerprint is None:
+                self._fingerprint = Fingerprint.of(self.hashes().items())
+            return self._fingerprint
 
     def __len__(self) -> int:
         with self._lock:
@@ -376,16 +389,26 @@ class KeywordIndex:
         count = min(max(1, -(-n // self.policy.segment_papers)), max(1, self.policy.max_segments // 2))
         per = -(-n // count)
         stream = iter(papers.values())  # the catalog streams them in stored order, never all at once
-        names = [name for _ in range(count) if (name := self._segment(itertools.islice(stream, per)))]
-        self._publish(names, base=len(names))
+        names: list[str] = []
+        total = Fingerprint()
+        for _ in range(count):
+            name, held = self._segment(itertools.islice(stream, per))
+            if name:
+                names, total = [*names, name], total.plus(held)
+        self._publish(names, base=len(names), fingerprint=total)
 
     def _append(self, papers: Sequence[Paper]) -> None:
         """The papers as a new segment beside the others (their older copies are masked out)."""
-        name = self._segment(papers)
-        self._publish([s.name for s in self._segments] + ([name] if name else []), base=self._base)
+        newest = {p.id: p.text_hash for p in papers}  # a paper twice: its last copy is live
+        replaced = [(pid, old) for pid in newest if (old := self._hash_of(pid)) is not None]
+        fingerprint = self.fingerprint().changed(newest.items(), replaced)
+        name, _ = self._segment(papers)
+        names = [s.name for s in self._segments] + ([name] if name else [])
+        self._publish(names, base=self._base, fingerprint=fingerprint)
 
-    def _segment(self, papers: Iterable[Paper]) -> str | None:
-        """A new segment folder of the papers (read once, as they come); None for no papers."""
+    def _segment(self, papers: Iterable[Paper]) -> tuple[str | None, Fingerprint]:
+        """A new segment folder of the papers (read once, as they come; None for no papers), and
+        their fingerprint."""
         import bm25s
 
         ids: list[str] = []
@@ -399,7 +422,7 @@ class KeywordIndex:
 
         docs, vocab = _term_ids(texts())
         if not ids:
-            return None
+            return None, Fingerprint()
         existing = [p.name for p in self.folder.glob("seg-*")]
         number = max((int(n[4:]) for n in existing if n[4:].isdigit()), default=0) + 1
         name = f"seg-{number:06d}"
@@ -411,14 +434,16 @@ class KeywordIndex:
         bm25.save(str(tmp))
         (tmp / "docs.json").write_text(json.dumps({"ids": ids, "hashes": hashes}))
         tmp.rename(self.folder / name)
-        return name
+        return name, Fingerprint.of(dict(zip(ids, hashes, strict=True)).items())
 
-    def _publish(self, names: list[str], base: int) -> None:
+    def _publish(self, names: list[str], base: int, fingerprint: Fingerprint) -> None:
         """Make these segments the index (the manifest replaced atomically; `base`: how many of
-        the first come from the last rebuild), reload them, and delete what is no longer listed."""
+        the first come from the last rebuild; `fingerprint`: of the papers they hold), reload
+        them, and delete what is no longer listed."""
         manifest = self.folder / MANIFEST
         tmp_manifest = self.folder / f".{MANIFEST}.tmp"
-        tmp_manifest.write_text(json.dumps({"version": 2, "segments": names, "base": base}))
+        record = {"version": 2, "segments": names, "base": base, "fingerprint": fingerprint.dumps()}
+        tmp_manifest.write_text(json.dumps(record))
         os.replace(tmp_manifest, manifest)
         with self._lock:
             self._loaded_stamp = None

@@ -293,6 +293,56 @@ def _rss_mb(pid: int) -> float:
     return int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024  # type: ignore[union-attr]
 
 
+def _written_bytes(pid: int | None = None) -> int:
+    """Bytes a process has caused to be written to disk so far (`write_bytes` of /proc/<pid>/io;
+    0 for none)."""
+    if pid is None:
+        pid = os.getpid()
+    try:
+        text = Path(f"/proc/{pid}/io").read_text()
+    except OSError:
+        return 0
+    return int(re.search(r"write_bytes:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
+
+
+CORPUS_QUERIES = [
+    "training",
+    "language model",
+    "memory",
+    "gradient",
+    "benchmark",
+    "attention",
+    "sparse",
+    "reinforcement",
+    "zerakovi",
+    "dorphi",
+    "quantiz",
+    "low-rank adaptation",
+]
+
+
+def corpus_search_latency(home: Path, chroma_url: str | None, collection: str) -> tuple[float, float]:
+    """The Corpus tab's search as the UI runs it (the first CORPUS_ROWS papers that contain the
+    text, most upvoted first, and the total when the page is full), ms p50 and p95 over common
+    words, rare words and made-up method-name syllables, each asked twice (the second warm)."""
+    from paperqa.api import PaperQA
+    from paperqa.settings import Settings
+
+    settings = Settings(home=home, chroma_url=chroma_url)
+    settings.index.collection = collection
+    app = PaperQA(settings)
+    app.search_papers("warm", limit=10)  # opens the catalog (builds its text index if missing)
+    times = []
+    for query in CORPUS_QUERIES * 2:
+        t0 = time.perf_counter()
+        rows = app.search_papers(query, limit=1000)
+        if len(rows) >= 1000:
+            app.count_papers_mentioning(query)
+        times.append((time.perf_counter() - t0) * 1000)
+    app.close()
+    return _p50_p95(times)
+
+
 def _chroma_server_pid(chroma_url: str | None) -> int | None:
     """The pid of the `chroma run` process listening on the URL's port (for its RSS), if local."""
     if not chroma_url:
@@ -335,7 +385,8 @@ def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batc
     for papers in _batches(jsonl, batch, start_at, index.settings.home):
         index._embed_and_write(papers, new_store=done > start_at or not start_at)
         done += len(papers)
-        print(f"  loaded {done}", file=sys.stderr, flush=True)
+        rss = _rss_mb(os.getpid())  # its growth over a long load shows what holds memory
+        print(f"  loaded {done}, {time.strftime('%H:%M:%S')}, RSS {rss:.0f} MB", file=sys.stderr, flush=True)
         if after_batch:
             after_batch()
     index._finish_writing()  # the store is complete: no interrupted-ingest check at the next open
@@ -350,6 +401,7 @@ def store_only(
     word_chunks: bool = False,
     with_serve: bool = False,
     partial: bool = False,
+    hnsw: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """Load n synthetic papers with hashed vectors into the store and keyword index; time it.
     `partial`: measure an unfinished load as it stands (its keyword index built first), without
@@ -365,6 +417,8 @@ def store_only(
     settings = Settings(home=home, chroma_url=chroma_url)
     settings.index.collection = f"storeonly{n}"
     settings.embedding.batch_size = batch
+    if hnsw:  # Chroma's HNSW write settings for the load (sync threshold, batch size)
+        settings.index.hnsw_sync_threshold, settings.index.hnsw_batch_size = hnsw
     loading = home / "loading.json"  # an unfinished load: resumed where its papers end
     if partial and not loaded.is_file():
         if not loading.is_file():
@@ -385,10 +439,11 @@ def store_only(
             tokenizer_index = PaperIndex(Settings(home=work / "tokenizer_home"))
             real = tokenizer_index.embed_model
             tokenizer_index.close()
-        spent, start_at = 0.0, 0
+        spent, start_at, written_before = 0.0, 0, 0
         if loading.is_file():
             index = PaperIndex(settings, embed_model=HashedEmbedding(real))
             spent = json.loads(loading.read_text())["seconds"]
+            written_before = json.loads(loading.read_text()).get("written", 0)
             start_at = index.count() // batch * batch
             print(f"  resuming at {start_at} papers ({spent:.0f} s so far)", file=sys.stderr)
         else:
@@ -400,16 +455,29 @@ def store_only(
                 index.close()
                 index = PaperIndex(settings, embed_model=HashedEmbedding(real))
         t0 = time.perf_counter()
+        server_pid = _chroma_server_pid(chroma_url)
+        w0 = _written_bytes() + (_written_bytes(server_pid) if server_pid else 0)
+
+        def written() -> int:  # bytes the loader and the Chroma server wrote in this run
+            return _written_bytes() + (_written_bytes(server_pid) if server_pid else 0) - w0
 
         def note_progress() -> None:  # the time so far, for a resumed load to add to
-            loading.write_text(json.dumps({"seconds": spent + time.perf_counter() - t0}))
+            record = {"seconds": spent + time.perf_counter() - t0, "written": written_before + written()}
+            loading.write_text(json.dumps(record))
 
         bulk_load(index, jsonl, batch, start_at, note_progress)
         seconds = spent + time.perf_counter() - t0
         chunks = index._chunks.count()
         index.close()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        record = {"seconds": seconds, "peak_rss_mb": rss, "chunks": chunks, "word_chunks": word_chunks}
+        record = {
+            "seconds": seconds,
+            "peak_rss_mb": rss,
+            "chunks": chunks,
+            "word_chunks": word_chunks,
+            "written": written_before + written(),
+            "hnsw": list(hnsw) if hnsw else [1000, 100],
+        }
         loaded.write_text(json.dumps(record))
         loading.unlink(missing_ok=True)
         del index, real
@@ -421,7 +489,9 @@ def store_only(
     if os.environ.get("SCALE_LOAD_ONLY"):
         return {"papers": n, "loaded": load}
     (p50, p95), (s50, s95) = retrieval_latency(home, chroma_url, True, settings.index.collection)
+    c50, c95 = corpus_search_latency(home, chroma_url, settings.index.collection)
     server = _chroma_server_pid(chroma_url)
+    disk = _du(home) + _server_disk(server)
     serve = serve_startup(home, settings.index.collection, chroma_url) if with_serve else {}
     return {
         "papers": label,
@@ -439,8 +509,58 @@ def store_only(
         if load["peak_rss_mb"] == load["peak_rss_mb"]
         else None,
         "chroma_server_rss_mb": round(_rss_mb(server), 1) if server else None,
-        "disk_mb": round((_du(home) + _server_disk(server)) / 2**20, 1),
+        "disk_mb": round(disk / 2**20, 1),
+        "hnsw_sync_threshold_batch": "/".join(map(str, load.get("hnsw", []))) or None,
+        "written_mb": round(load["written"] / 2**20, 1) if load.get("written") else None,
+        "written_over_disk": round(load["written"] / disk, 2) if load.get("written") else None,
+        "corpus_search_ms_p50": round(c50, 2),
+        "corpus_search_ms_p95": round(c95, 2),
         **serve,
+    }
+
+
+def second_client(n: int, work: Path, chroma_url: str) -> dict[str, Any]:
+    """A second machine joining a shared Chroma server that holds the --store-only load of n
+    papers: a new data folder fills its catalog from the server's paper records, builds its
+    keyword index, and answers a first question (the embedded model). Seconds for each, its
+    peak RSS and its disk. Resumable: a rerun goes on where the catalog stopped (each phase's
+    time is kept in `second_client.json`)."""
+    from paperqa.api import PaperQA
+    from paperqa.settings import Settings
+
+    home = work / f"second_client_{n}"
+    home.mkdir(parents=True, exist_ok=True)
+    log = home / "second_client.json"
+    done: dict[str, float] = json.loads(log.read_text()) if log.is_file() else {}
+    settings = Settings(home=home, chroma_url=chroma_url)
+    settings.index.collection = f"storeonly{n}"
+    app = PaperQA(settings)
+    catalog, put = app.index.catalog, app.index.catalog.put
+
+    def put_with_progress(papers: Any) -> None:
+        put(papers)
+        print(f"  catalog {len(catalog)} of {n}", file=sys.stderr, flush=True)
+
+    catalog.put = put_with_progress  # type: ignore[method-assign]
+    phases = [
+        ("catalog_fill_s", app.index.papers),
+        ("keyword_build_s", app.index.sync_keywords),
+        ("first_answer_s", lambda: app.ask("What speedup does the method report?")),
+    ]
+    for name, run in phases:
+        t0 = time.perf_counter()
+        run()
+        done[name] = done.get(name, 0.0) + time.perf_counter() - t0
+        log.write_text(json.dumps(done))
+        print(f"  {name}: {done[name]:.1f}", file=sys.stderr, flush=True)
+    app.close()
+    return {
+        "papers": n,
+        "store": "chroma server",
+        **{k: round(v, 1) for k, v in done.items()},
+        "total_s": round(sum(done.values()), 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "disk_mb": round(_du(home) / 2**20, 1),
     }
 
 
@@ -713,6 +833,20 @@ def main() -> None:
     )
     ap.add_argument("--batch", type=int, default=2000, help="With --store-only: papers written per batch.")
     ap.add_argument(
+        "--hnsw",
+        type=int,
+        nargs=2,
+        metavar=("SYNC", "BATCH"),
+        default=None,
+        help="With --store-only: Chroma's HNSW sync threshold and batch size for the load (index.hnsw_*).",
+    )
+    ap.add_argument(
+        "--second-client",
+        type=int,
+        metavar="N",
+        help="Instead: a new data folder joins the --chroma-url server's --store-only load of N papers.",
+    )
+    ap.add_argument(
         "--word-chunks",
         action="store_true",
         help="With --store-only: cut chunks by estimated tokens (words x 1.3) instead of tokenizing.",
@@ -760,19 +894,42 @@ def main() -> None:
             rows_rss,
         )
         return
+    if args.second_client:
+        if not args.chroma_url:
+            sys.exit("error: --second-client needs --chroma-url (the server holding the load)")
+        row2 = second_client(args.second_client, args.work, args.chroma_url)
+        print(json.dumps(row2), flush=True)
+        _write_rows(
+            args.out / "second_client",
+            "# A second client joins a shared Chroma server\n\nMeasured with `python benchmarks/scale.py "
+            f"--second-client N --chroma-url URL` on {os.cpu_count()} cores, after `--store-only N --chroma-url "
+            "URL` loaded the server (hashed vectors): a new data folder fills its catalog from the server's "
+            "paper records, builds its keyword index and answers one question with the embedded model.",
+            [row2],
+        )
+        return
     if args.store_only:
         rows_file = args.out / "store_only.json"
         rows: list[dict[str, Any]] = json.loads(rows_file.read_text()) if rows_file.is_file() else []
         for n in args.store_only:
             row = store_only(
-                n, args.work, args.chroma_url, args.batch, args.word_chunks, args.serve, args.partial
+                n,
+                args.work,
+                args.chroma_url,
+                args.batch,
+                args.word_chunks,
+                args.serve,
+                args.partial,
+                tuple(args.hnsw) if args.hnsw else None,
             )
             print(json.dumps(row), flush=True)
             if "loaded" in row:
                 continue
-            rows = [
-                r for r in rows if (str(r["papers"]), r["store"]) != (str(row["papers"]), row["store"])
-            ] + [row]
+
+            def key(r: dict[str, Any]) -> tuple[str, str, str]:
+                return str(r["papers"]), r["store"], str(r.get("hnsw_sync_threshold_batch") or "1000/100")
+
+            rows = [r for r in rows if key(r) != key(row)] + [row]
             rows.sort(key=lambda r: (r["store"], int(str(r["papers"]).split()[0])))
             _write_rows(
                 args.out / "store_only",

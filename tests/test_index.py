@@ -216,3 +216,24 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert index.chunks_of([short.id])[short.id][0][0] == "Old stored text."
     finally:
         index.close()
+
+
+def test_the_hnsw_write_settings_are_set_on_new_collections_and_changed_on_open(tmp_path: Path) -> None:
+    from paperqa.store.index import PaperIndex
+
+    from .fakes import FakeEmbedModel, paper
+
+    settings = Settings(home=tmp_path)
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    index.upsert([paper(f"Paper {i}", f"A paper about topic {i}.") for i in range(3)])
+    assert index._chunks.configuration_json["hnsw"]["sync_threshold"] == 1000  # Chroma's own
+    index.close()
+    settings.index.hnsw_sync_threshold, settings.index.hnsw_batch_size = 30000, 3000
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    try:
+        for collection in (index._chunks, index._papers):
+            hnsw = collection.configuration_json["hnsw"]
+            assert (hnsw["sync_threshold"], hnsw["batch_size"], hnsw["space"]) == (30000, 3000, "cosine")
+        assert index.count() == 3 and index.keyword_search("paper", 3)
+    finally:
+        index.close()

@@ -156,6 +156,21 @@ class IndexSettings(BaseModel):
     keyword_merge_fraction: float = Field(
         0.25, description="Merge the keyword segments when the newer ones hold this share of the papers."
     )
+    hnsw_sync_threshold: int = Field(
+        1000,
+        ge=2,
+        description="Vectors Chroma adds to a collection's HNSW index between writes of it to disk (set when "
+        "a collection is made, changed on open). Chroma's 1000 rewrites the growing index often during a "
+        "bulk load (4.1x the store's bytes written at 150k vectors); 30000 wrote 2.6x and added 11% more "
+        "vectors/s there, but a store opened after a load replays up to that many unsynced vectors from its "
+        "log before its first search (about 3000/s here). Benchmarks: benchmarks/results/store_only.md.",
+    )
+    hnsw_batch_size: int = Field(
+        100,
+        ge=2,
+        description="Vectors Chroma keeps in a brute-force buffer before adding them to the HNSW index "
+        "(at most hnsw_sync_threshold). Chroma's default.",
+    )
 
 
 class RetrievalSettings(BaseModel):

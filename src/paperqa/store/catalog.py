@@ -378,7 +378,9 @@ class PaperCatalog(Mapping[str, Paper]):
         )
 
     def count_matching(self, text: str) -> int:
-        """How many papers `search(text)` would list without a limit."""
+        """How many papers `search(text)` would list without a limit. For a common text (more
+        than FTS_DIRECT_ROWS candidates) it is the papers holding every trigram of it: the same
+        papers for any real word, counted from the index alone instead of reading each one."""
         needle = text.strip().lower()
         with self._lock:
             if not needle:
@@ -386,11 +388,15 @@ class PaperCatalog(Mapping[str, Paper]):
             if len(needle) < FTS_MIN_CHARS:
                 sql, args = f"SELECT count(*) FROM papers WHERE {_CONTAINS}", [needle, needle]
             else:
+                query = _trigram_query(needle)
+                candidates = self._candidates(query)
+                if candidates > FTS_DIRECT_ROWS:
+                    return candidates
                 sql = (
                     "SELECT count(*) FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
                     f"WHERE papers_fts MATCH ? AND {_CONTAINS_P}"
                 )
-                args = [_trigram_query(needle), needle, needle]
+                args = [query, needle, needle]
             return int(self._db.execute(sql, args).fetchone()[0])
 
     def ids_by_key(self, keys: Iterable[str]) -> dict[str, str]:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from ..errors import ConfigError, PaperQAError, StoreError, first_line
-from ..settings import Settings
+from ..settings import IndexSettings, Settings
 from . import locking
 from .files import private_file
 
@@ -198,3 +198,14 @@ def store_call(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any
             ) from e
 
     return wrapper
+
+
+def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
+    """A cosine collection, made or opened, with the HNSW write settings asked for
+    (`IndexSettings.hnsw_sync_threshold`, `hnsw_batch_size`; both may change after creation)."""
+    hnsw = {"sync_threshold": settings.hnsw_sync_threshold, "batch_size": settings.hnsw_batch_size}
+    collection = client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine", **hnsw}})
+    held = (collection.configuration_json or {}).get("hnsw") or {}
+    if any(held.get(key) != value for key, value in hnsw.items()):
+        collection.modify(configuration={"hnsw": hnsw})
+    return collection

@@ -39,7 +39,7 @@ from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import ChunkHit, Paper
 from .catalog import CATALOG_FILE, PaperCatalog, text_index_bar
-from .chroma import UNFINISHED, make_chroma_client, release_store, store_call
+from .chroma import UNFINISHED, make_chroma_client, open_collection, release_store, store_call
 from .chunking import (
     Chunk,
     chunk_papers,
@@ -99,11 +99,8 @@ class PaperIndex:
         self._client = make_chroma_client(settings)
         prefix = settings.index.collection
         try:
-            self._chunks = self._client.get_or_create_collection(
-                f"{prefix}_chunks", metadata={"hnsw:space": "cosine"}
-            )
-            self._papers = self._client.get_or_create_collection(
-                f"{prefix}_papers", metadata={"hnsw:space": "cosine"}
+            self._chunks, self._papers = (
+                open_collection(self._client, f"{prefix}_{k}", settings.index) for k in ("chunks", "papers")
             )
         except Exception as e:
             self.close()

@@ -169,6 +169,15 @@ def test_comparison_lead_keeps_the_case_of_a_paper_name_opening_a_clause() -> No
     assert lead == "Domino hides communication behind computation [1]."
 
 
+def test_a_side_named_by_another_of_its_names_is_not_introduced_again() -> None:
+    # a title that spells the name otherwise ("ChartAssisstant"): the question's spelling names it too
+    sentence = scored(A, "ChartAssistant leverages ChartSFT, a dataset of chart tasks.")
+    assert comparison_lead([sentence], ["ChartAssisstant"], [["ChartAssistant"]]) == (
+        "ChartAssistant leverages ChartSFT, a dataset of chart tasks [1]."
+    )
+    assert comparison_lead([sentence], ["ChartAssisstant"]).startswith("In ChartAssisstant, ChartAssistant")
+
+
 def test_comparison_lead_names_a_side_that_opens_on_a_pronoun() -> None:
     lead = comparison_lead([scored(A, "Our experiments show LoRA-X is 2x faster.")], ["LoRA-X"])
     assert lead.startswith("In LoRA-X, their experiments show")

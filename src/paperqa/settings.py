@@ -257,6 +257,12 @@ class UISettings(BaseModel):
     concurrency: int = Field(2, description="Answers generated at the same time (Gradio queue).")
     mcp: bool = Field(False, description="Expose Gradio's MCP server for agent tools.")
     max_upload_mb: int = Field(25, ge=1, description="Largest file accepted from an upload, in MB.")
+    open_when_warm: bool = Field(
+        True,
+        description="Serve the page only once the models and the index are loaded (the terminal says so "
+        "meanwhile), so the first question is answered at once; off: the page opens while they load and "
+        "the first question waits for them (at 1M papers, seconds).",
+    )
     backends: list[BackendSettings] = Field(
         default_factory=list,
         description="LLM backends a chat or API user may pick besides the server's own LLM (PAPERQA_LLM__*) "

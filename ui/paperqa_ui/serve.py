@@ -106,8 +106,11 @@ def launch(settings: Settings, allow_remote_without_auth: bool = False) -> None:
 
         app.ensure_corpus(progress=progress)
         bar.close()
-    app.warm_up_in_background()  # the models load while the page is built and served
+    warming = app.warm_up_in_background()  # the models and the index load while the page is built
     demo = build(app)
+    if ui.open_when_warm and warming.is_alive():
+        print("Loading the models and the index before the page opens …", file=sys.stderr, flush=True)
+        warming.join()
     # Generation runs one at a time per llama.cpp model (a lock); retrieval and the rest of each
     # request run concurrently up to this limit, each session with its own state.
     demo.queue(default_concurrency_limit=ui.concurrency, max_size=64)

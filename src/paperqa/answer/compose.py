@@ -239,24 +239,30 @@ def side_label(paper: Paper, offered: str = "") -> str:
     return short_name(paper) or offered or f"“{clip_title(paper.title, 6)}”"
 
 
-def side_sentence(side: Scored, label: str) -> str:
+def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     """A side's answer as a sentence of its own, third person, about the side by name: the
-    sentence itself when it names the side, else 'In <side>, …'."""
+    sentence itself when it names the side (by its label or another name it goes by: the
+    question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
     text = _cell(third_person(drop_leading_link(side.text)).rstrip(" ."), LEAD_CLAUSE_CHARS).replace(
         "\\|", "|"
     )
-    bare = label.strip("“”")
-    if not _POINTS_BACK.match(text) and re.search(r"(?<![\w-])" + re.escape(bare) + r"(?![\w-])", text, re.I):
+    names = [n for n in (label.strip("“”"), *aliases) if n]
+    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", text, re.I) for n in names)
+    if not _POINTS_BACK.match(text) and named:
         return _upper_first(text)
     context = f"{side.source.paper.title} {side.source.paper.abstract}"
     return f"In {label}, {_lower_first(text, context)}"
 
 
-def comparison_lead(sides: Sequence[Scored], labels: Sequence[str]) -> str:
+def comparison_lead(
+    sides: Sequence[Scored], labels: Sequence[str], aliases: Sequence[Sequence[str]] = ()
+) -> str:
     """One sentence per compared side, in the question's order: the side's answer to what was
-    asked, about the side by name, cited."""
+    asked, about the side by name, cited. `aliases`: other names each side goes by."""
+    other = list(aliases) or [()] * len(sides)
     return " ".join(
-        f"{side_sentence(s, label)} {marker(s.source.n)}." for s, label in zip(sides, labels, strict=True)
+        f"{side_sentence(s, label, more)} {marker(s.source.n)}."
+        for s, label, more in zip(sides, labels, other, strict=True)
     )
 
 

@@ -232,7 +232,7 @@ class AnswerEngine:
             # the clause that asks ("reduce memory when pre-training …").
             # The lead needs no model: each side's own answer, by name. The model's verified
             # comparison, when it cites every side, follows it in its own paragraph.
-            lead = compose.comparison_lead(d.sides, side_labels(d.sides, d.retrieval))
+            lead = compose.comparison_lead(d.sides, *side_labels(d.sides, d.retrieval))
             if model_lead:
                 lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
             side_sources = [s.source for s in d.sides]

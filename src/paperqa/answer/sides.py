@@ -187,13 +187,13 @@ def offered_name(side: str, source: Source) -> str:
     return next((n for n in name_tokens(side) if NameMatcher(n).owns(source.paper)), "")
 
 
-def side_labels(sides: Sequence[Scored], r: Retrieval) -> list[str]:
-    """How the lead names each side (`compose.side_label`), with the name the question used."""
+def side_labels(sides: Sequence[Scored], r: Retrieval) -> tuple[list[str], list[list[str]]]:
+    """How the lead names each side (`compose.side_label`), with the name the question used; and
+    that name as an alias of each (a title may spell it otherwise)."""
     part_of = dict(zip(r.focus, r.sub_queries, strict=False))
-    return [
-        compose.side_label(s.source.paper, offered_name(part_of.get(s.source.paper.id, ""), s.source))
-        for s in sides
-    ]
+    offered = [offered_name(part_of.get(s.source.paper.id, ""), s.source) for s in sides]
+    labels = [compose.side_label(s.source.paper, o) for s, o in zip(sides, offered, strict=True)]
+    return labels, [[o] if o else [] for o in offered]
 
 
 # "Which paper …?" names two papers when the second's retrieval score is within 5% of the first's.

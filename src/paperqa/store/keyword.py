@@ -340,19 +340,24 @@ class KeywordIndex:
             gone = [pid for pid in removed if pid in self._where]
             if not changed and not gone:
                 return "unchanged"
-            total = len(self._where) + len(changed)
-            added_since_base = sum(len(s.ids) for s in self._segments[self._base :]) + len(changed)
-            if (
-                gone
-                or not self._segments
-                or total <= self.policy.rebuild_below
-                or len(self._segments) >= self.policy.max_segments
-                or added_since_base > self.policy.merge_fraction * total
-            ):
+            if self._needs_rebuild(len(changed), bool(gone)):
                 self._rebuild(all_papers())
                 return "rebuilt"
             self._append(changed)
             return "appended"
+
+    def _needs_rebuild(self, changed: int, gone: bool) -> bool:
+        """Whether `changed` new or changed papers (and removed ones, when `gone`) are written by a
+        rebuild rather than appended as a segment (see KeywordPolicy)."""
+        total = len(self._where) + changed
+        added_since_base = sum(len(s.ids) for s in self._segments[self._base :]) + changed
+        return (
+            gone
+            or not self._segments
+            or total <= self.policy.rebuild_below
+            or len(self._segments) >= self.policy.max_segments
+            or added_since_base > self.policy.merge_fraction * total
+        )
 
     def sync(
         self,
@@ -366,11 +371,19 @@ class KeywordIndex:
         `papers`, and `all_papers` gives them all at once if the index must be rebuilt."""
         held = self.hashes()
         wanted = hashes if hashes is not None else {pid: p.text_hash for pid, p in papers.items()}
-        changed = [papers[pid] for pid, h in wanted.items() if held.get(pid) != h]
+        changed_ids = [pid for pid, h in wanted.items() if held.get(pid) != h]
         removed = [pid for pid in held if pid not in wanted]
-        if not changed and not removed:
+        del held
+        if not changed_ids and not removed:
             return "unchanged"
-        return self.update(changed, all_papers or (lambda: papers), removed)
+        every = all_papers or (lambda: papers)
+        with self._lock:
+            rebuild = self._needs_rebuild(len(changed_ids), bool(removed))
+        if rebuild:  # a new client's first sync: streamed from the catalog, never a list of every paper
+            with self._writing():
+                self._rebuild(every())
+            return "rebuilt"
+        return self.update([papers[pid] for pid in changed_ids], every, removed)
 
     def clear(self) -> None:
         with self._write_lock, self._lock:

@@ -56,7 +56,7 @@ def test_search_matches_title_or_abstract_in_any_case_most_upvoted_first(catalog
     catalog.put(papers)
     assert [p.id for p in catalog.search("routing", None)] == ["p2", "p1"]
     assert [p.id for p in catalog.search("", 2)] == ["p3", "p2"]
-    assert catalog.count_matching("Routing") == 2
+    assert catalog.count_matching("Routing") == (2, True)
     for query in ("routing", "ROUTING NET", "number", "xyz"):  # what Paper.mentions says
         assert {p.id for p in catalog.search(query, None)} == {p.id for p in papers if p.mentions(query)}
 
@@ -194,7 +194,7 @@ def test_text_search_finds_what_mentions_says_in_title_abstract_or_authors(
     expected = [p.id for p in sorted(papers, key=lambda p: (-(p.upvotes or 0), p.title)) if p.mentions(query)]
     assert [p.id for p in catalog.search(query, None)] == expected
     assert [p.id for p in catalog.search(query, 1)] == expected[:1]
-    assert catalog.count_matching(query) == len(expected)
+    assert catalog.count_matching(query) == (len(expected), True)
 
 
 def test_a_common_text_walks_the_papers_in_rank_order_with_the_same_hits(
@@ -207,6 +207,13 @@ def test_a_common_text_walks_the_papers_in_rank_order_with_the_same_hits(
     direct = [p.id for p in catalog.search("sparse train", 10)]
     monkeypatch.setattr(module, "FTS_DIRECT_ROWS", 5)  # 40 candidates: the rank-order walk
     assert [p.id for p in catalog.search("sparse train", 10)] == direct
+    assert catalog.count_matching("sparse train") == (40, True)  # exact unless an estimate is asked for
+    # every trigram of "qzxw" is in 20 papers, the text itself in every other one: from a sample of
+    # four candidates the estimate is 20 x 2/4; without an estimate, the exact count
+    catalog.put([make(100 + i, abstract="qzxw." if i % 2 else "qzx zxw.") for i in range(20)])
+    monkeypatch.setattr(module, "COUNT_SAMPLE", 4)
+    assert catalog.count_matching("qzxw", estimate=True) == (10, False)
+    assert catalog.count_matching("qzxw") == (10, True)
     assert direct == [p.id for p in sorted(papers, key=lambda p: (-(p.upvotes or 0), p.title))][:10]
 
 
@@ -216,7 +223,7 @@ def test_the_text_index_follows_every_replace_remove_and_clear(catalog: PaperCat
     assert [p.id for p in catalog.search("routing", None)] == ["p2"]
     assert [p.id for p in catalog.search("lovelace", None)] == ["p1"]
     catalog.remove(["p2"])
-    assert catalog.search("routing", None) == [] and catalog.count_matching("routing") == 0
+    assert catalog.search("routing", None) == [] and catalog.count_matching("routing")[0] == 0
     catalog.clear()
     assert catalog.search("pruning", None) == []
     catalog.put([make(3, abstract="Routing again.")])
@@ -245,9 +252,9 @@ def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tm
         module.FTS_BUILD_BATCH = module_batch
     assert seen[-1] == (7, 7) and [d for d, _ in seen] == sorted(d for d, _ in seen) and len(seen) >= 3
     assert [p.id for p in reopened.search("ørsted 4", None)] == ["p4"]
-    assert reopened.count_matching("routing") == 7
+    assert reopened.count_matching("routing")[0] == 7
     reopened.put([make(8, abstract="Routing, added later.")])  # the triggers keep it in step
-    assert reopened.count_matching("routing") == 8
+    assert reopened.count_matching("routing")[0] == 8
 
 
 def test_every_write_keeps_the_fingerprint_of_the_papers_held(catalog: PaperCatalog) -> None:

@@ -235,6 +235,10 @@ def test_corpus_rows_show_each_found_paper_with_its_date_pages_and_upvotes_in_or
     assert rows == [["Beta", "Jan 2", "p1, p2", 5], ["Alpha routing", "2025-01-01", "p1", 1]]
     assert paper_count(len(rows), 2) == "2 papers"
     assert paper_count(1000, 100_000) == "1,000 of 100,000 papers (the most upvoted; search to narrow)"
+    assert (
+        paper_count(1000, 19_000, exact=False)
+        == "1,000 of about 19,000 papers (the most upvoted; search to narrow)"
+    )
 
 
 def test_example_questions_come_from_titles_that_name_a_method() -> None:

@@ -288,9 +288,11 @@ class PaperQA(SavedChats):
         """The paper with this id, or None when the index has none."""
         return self.index.papers().get(paper_id)
 
-    def count_papers_mentioning(self, query: str) -> int:
-        """How many papers `search_papers(query, limit=None)` would list."""
-        return self.index.papers().count_matching(query)
+    def count_papers_mentioning(self, query: str, estimate: bool = False) -> tuple[int, bool]:
+        """How many papers `search_papers(query, limit=None)` would list, and whether the count is
+        exact: with `estimate`, a text in very many papers is counted from a sample (milliseconds
+        at a million papers instead of reading every candidate)."""
+        return self.index.papers().count_matching(query, estimate)
 
     def search_papers(self, query: str, limit: int | None = SEARCH_LIMIT) -> list[Paper]:
         """Papers whose title, abstract or authors contain `query` (any case; every paper for an empty

@@ -519,8 +519,12 @@ class PaperQAUI:
     # ---- corpus -------------------------------------------------------------------
     def show_corpus(self, query: str) -> tuple[Any, list[str], str]:
         rows, ids = corpus_rows(self.app.search_papers(query or "", limit=CORPUS_ROWS))
-        total = len(rows) if len(rows) < CORPUS_ROWS else self.app.count_papers_mentioning(query or "")
-        return rows, ids, paper_count(len(rows), total)
+        total, exact = (
+            (len(rows), True)
+            if len(rows) < CORPUS_ROWS
+            else self.app.count_papers_mentioning(query or "", True)
+        )
+        return rows, ids, paper_count(len(rows), total, exact)
 
     def open_paper(self, ids: list[str], evt: gr.SelectData) -> str:
         row = evt.index[0] if isinstance(evt.index, list | tuple) else evt.index

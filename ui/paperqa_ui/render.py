@@ -146,12 +146,14 @@ def corpus_rows(papers: Iterable[Paper]) -> tuple[list[list[Any]], list[str]]:
     return rows, [p.id for p in found]
 
 
-def paper_count(shown: int, total: int) -> str:
-    """The corpus table's caption: how many papers it lists, of how many the search matches."""
+def paper_count(shown: int, total: int, exact: bool = True) -> str:
+    """The corpus table's caption: how many papers it lists, of how many the search matches
+    ("about" when that number is an estimate)."""
+    about = "" if exact else "about "
     return (
         f"{total:,} papers"
         if shown >= total
-        else f"{shown:,} of {total:,} papers (the most upvoted; search to narrow)"
+        else f"{shown:,} of {about}{total:,} papers (the most upvoted; search to narrow)"
     )
 
 

@@ -207,7 +207,12 @@ def test_a_common_text_walks_the_papers_in_rank_order_with_the_same_hits(
     direct = [p.id for p in catalog.search("sparse train", 10)]
     monkeypatch.setattr(module, "FTS_DIRECT_ROWS", 5)  # 40 candidates: the rank-order walk
     assert [p.id for p in catalog.search("sparse train", 10)] == direct
+    monkeypatch.setattr(module, "FTS_DENSE_ROWS", 20)  # in more than 20: each paper's text is tested
+    assert [p.id for p in catalog.search("sparse train", 10)] == direct
     assert catalog.count_matching("sparse train") == (40, True)  # exact unless an estimate is asked for
+    monkeypatch.setattr(module, "COUNT_SAMPLE", 41)  # the first 41 papers: 40 hold it, of 41 papers
+    assert catalog.count_matching("sparse train", estimate=True) == (40, False)
+    monkeypatch.setattr(module, "FTS_DENSE_ROWS", 50_000)
     # every trigram of "qzxw" is in 20 papers, the text itself in every other one: from a sample of
     # four candidates the estimate is 20 x 2/4; without an estimate, the exact count
     catalog.put([make(100 + i, abstract="qzxw." if i % 2 else "qzx zxw.") for i in range(20)])

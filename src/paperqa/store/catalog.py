@@ -37,11 +37,15 @@ CATALOG_FILE = "papers.sqlite3"
 # Papers added to the text-search index per transaction when it is built for an existing
 # catalog: each batch is committed with its progress, so a killed build resumes there.
 FTS_BUILD_BATCH = 20_000
-# A text search whose trigram candidates are at most this many reads them all, tests each and
-# sorts the hits (a rare word: milliseconds); with more (a common word), it walks the papers in
-# rank order and stops at the page's last hit instead of sorting hundreds of thousands.
+# How a text search runs depends on how many papers hold all of the text's trigrams, counted
+# up to FTS_DENSE_ROWS + 1 only (FTS5 stops there): at most FTS_DIRECT_ROWS (a rare word), the
+# candidates are read, tested and sorted (milliseconds); up to FTS_DENSE_ROWS, the papers are
+# walked in rank order through papers_rank, each looked up among the candidates, until the page
+# is full; beyond (a common word, in 5% of a million papers or more), the walk tests each paper's
+# text itself, a page of 1,000 hits being reached within about 20,000 papers.
 FTS_DIRECT_ROWS = 5_000
-# Candidates tested to estimate how many papers a common text is in (see count_matching).
+FTS_DENSE_ROWS = 50_000
+# Papers tested to estimate how many papers a common text is in (see count_matching).
 COUNT_SAMPLE = 2000
 # Shorter texts have no trigram: they are looked for in every row (as before the index).
 FTS_MIN_CHARS = 3
@@ -362,37 +366,39 @@ class PaperCatalog(Mapping[str, Paper]):
                 )
             else:
                 query = _trigram_query(needle)
-                few = limit is None or self._candidates(query) <= FTS_DIRECT_ROWS
-                # few candidates: each is read and tested, the hits sorted; many: the papers are
-                # walked in rank order, each checked against the candidates, until the page is full
-                sql = (
-                    "SELECT p.json FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
-                    f"WHERE papers_fts MATCH ? AND {_CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
-                    if few
-                    else "SELECT json FROM papers INDEXED BY papers_rank WHERE seq IN "
-                    f"(SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?) AND {_CONTAINS} "
-                    "ORDER BY upvotes DESC, title"
-                )
+                held = self._candidates(query, FTS_DENSE_ROWS + 1)
                 args = [query, needle, needle]
+                if limit is None or held <= FTS_DIRECT_ROWS:  # rare: read, test and sort the candidates
+                    sql = (
+                        "SELECT p.json FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
+                        f"WHERE papers_fts MATCH ? AND {_CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
+                    )
+                elif held <= FTS_DENSE_ROWS:  # walk the rank order, looking each paper up among them
+                    sql = (
+                        "SELECT json FROM papers INDEXED BY papers_rank WHERE seq IN "
+                        f"(SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?) AND {_CONTAINS} "
+                        "ORDER BY upvotes DESC, title"
+                    )
+                else:  # common: walk the rank order testing each paper's text
+                    sql = f"SELECT json FROM papers INDEXED BY papers_rank WHERE {_CONTAINS} ORDER BY upvotes DESC, title"
+                    args = [needle, needle]
             if limit is not None:
                 sql, args = sql + " LIMIT ?", [*args, limit]
             rows = self._db.execute(sql, args).fetchall()
         return [Paper.model_validate_json(raw) for (raw,) in rows]
 
-    def _candidates(self, query: str) -> int:
-        """How many papers hold every trigram of a search text."""
-        return int(
-            self._db.execute("SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?", (query,)).fetchone()[
-                0
-            ]
-        )
+    def _candidates(self, query: str, most: int) -> int:
+        """How many papers hold every trigram of a search text, counted up to `most`."""
+        sql = "SELECT count(*) FROM (SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? LIMIT ?)"
+        return int(self._db.execute(sql, (query, most)).fetchone()[0])
 
     def count_matching(self, text: str, estimate: bool = False) -> tuple[int, bool]:
         """How many papers `search(text)` would list without a limit, and whether that is exact.
         With `estimate`, a common text (more than FTS_DIRECT_ROWS candidates) is not tested paper
-        by paper: the share of true matches among its first COUNT_SAMPLE candidates, times the
-        candidates, rounded to two significant digits (trigram candidates are not all matches:
-        "attention" had 2,409 candidates for 1,463 papers among 20k)."""
+        by paper but estimated from a sample, rounded to two significant digits: the share of true
+        matches among its first COUNT_SAMPLE candidates times the candidates (trigram candidates
+        over-count: "attention" had 2,409 for 1,463 papers among 20k), or beyond FTS_DENSE_ROWS
+        candidates, the share of the first COUNT_SAMPLE papers holding it times all papers."""
         needle = text.strip().lower()
         with self._lock:
             if not needle:
@@ -402,15 +408,26 @@ class PaperCatalog(Mapping[str, Paper]):
                 return int(row.fetchone()[0]), True
             query = _trigram_query(needle)
             join = "FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid WHERE papers_fts MATCH ?"
-            candidates = self._candidates(query) if estimate else 0
-            if candidates <= FTS_DIRECT_ROWS:
+            held = self._candidates(query, FTS_DENSE_ROWS + 1) if estimate else 0
+            if held <= FTS_DIRECT_ROWS:
                 row = self._db.execute(f"SELECT count(*) {join} AND {_CONTAINS_P}", [query, needle, needle])
                 return int(row.fetchone()[0]), True
-            sample = f"SELECT {_CONTAINS_P} AS hit {join} LIMIT ?"
+            if held <= FTS_DENSE_ROWS:
+                sample, args, total = (
+                    f"SELECT {_CONTAINS_P} AS hit {join} LIMIT ?",
+                    [needle, needle, query],
+                    held,
+                )
+            else:
+                sample, args, total = (
+                    f"SELECT {_CONTAINS} AS hit FROM papers LIMIT ?",
+                    [needle, needle],
+                    len(self),
+                )
             hits, tried = self._db.execute(
-                f"SELECT sum(hit), count(*) FROM ({sample})", [needle, needle, query, COUNT_SAMPLE]
+                f"SELECT sum(hit), count(*) FROM ({sample})", [*args, COUNT_SAMPLE]
             ).fetchone()
-            return _two_digits(candidates * int(hits or 0) / max(1, int(tried))), False
+            return _two_digits(total * int(hits or 0) / max(1, int(tried))), False
 
     def ids_by_key(self, keys: Iterable[str]) -> dict[str, str]:
         """Identifier key (DOI, arXiv id) -> the id of the indexed paper that has it."""

@@ -204,14 +204,18 @@ class PaperCatalog(Mapping[str, Paper]):
         with self._lock:
             self._db.executescript(_FTS_TABLE)
             done = int(self._meta("fts_done") or 0)  # papers up to this seq are indexed
-            last = int(self._db.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0])
             total = int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
             counted = int(
                 self._db.execute("SELECT count(*) FROM papers WHERE seq <= ?", (done,)).fetchone()[0]
             )
             while True:
                 with self._db:
-                    self._db.execute("BEGIN")
+                    # another process may be building it too (clients of one Chroma server): each
+                    # batch starts where the committed progress says, inside the write lock
+                    self._db.execute("BEGIN IMMEDIATE")
+                    if self._meta("fts") == "ready":
+                        break
+                    done = int(self._meta("fts_done") or 0)
                     upto = self._db.execute(
                         "SELECT max(seq), count(*) FROM (SELECT seq FROM papers WHERE seq > ? ORDER BY seq LIMIT ?)",
                         (done, FTS_BUILD_BATCH),
@@ -229,7 +233,7 @@ class PaperCatalog(Mapping[str, Paper]):
                         )
                         done, counted = int(upto[0]), counted + int(upto[1])
                         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(done),))
-                    if upto[0] is None or done >= last:
+                    if upto[0] is None or int(upto[1]) < FTS_BUILD_BATCH:  # the last batch: no paper after it
                         for statement in _FTS_TRIGGERS:
                             self._db.execute(statement)
                         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', 'ready')")

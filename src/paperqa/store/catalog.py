@@ -12,7 +12,7 @@ the catalog reads every paper (listings, exports): the search paths never do.
 
 A corpus search by text ("which papers mention these words": the Corpus tab, `papers --search`)
 goes through an SQLite FTS5 index of trigrams over each paper's title, abstract and author names,
-kept in step with the papers table by triggers inside every write's transaction; the trigrams
+kept in step with the papers table by every write, in its transaction; the trigrams
 find the candidates and the exact "contains, in any case" test runs on those alone. A catalog
 from before the index builds it on first open, a batch at a time (resumable, with progress).
 
@@ -79,23 +79,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
     haystack, authors, content='papers', content_rowid='seq', tokenize='trigram', detail='none'
 );
 """
-# Every write to the papers table updates the text-search index in the same transaction.
-_FTS_TRIGGERS = (
-    "CREATE TRIGGER IF NOT EXISTS papers_fts_insert AFTER INSERT ON papers BEGIN "
-    "INSERT INTO papers_fts(rowid, haystack, authors) VALUES (new.seq, new.haystack, new.authors); END",
-    "CREATE TRIGGER IF NOT EXISTS papers_fts_delete AFTER DELETE ON papers BEGIN "
-    "INSERT INTO papers_fts(papers_fts, rowid, haystack, authors) "
-    "VALUES ('delete', old.seq, old.haystack, old.authors); END",
-    "CREATE TRIGGER IF NOT EXISTS papers_fts_update AFTER UPDATE ON papers BEGIN "
-    "INSERT INTO papers_fts(papers_fts, rowid, haystack, authors) "
-    "VALUES ('delete', old.seq, old.haystack, old.authors); "
-    "INSERT INTO papers_fts(rowid, haystack, authors) VALUES (new.seq, new.haystack, new.authors); END",
-)
-_FTS_DROP = """
+_FTS_DROP = "DROP TABLE IF EXISTS papers_fts;"
+# Triggers an earlier version kept the index in step with: each write now updates it with one
+# statement per ROWS_PER_CALL papers, in rowid order (triggers, a row at a time in the id index's
+# order, took 2.5x as long).
+_OLD_TRIGGERS = """
 DROP TRIGGER IF EXISTS papers_fts_insert;
 DROP TRIGGER IF EXISTS papers_fts_delete;
 DROP TRIGGER IF EXISTS papers_fts_update;
-DROP TABLE IF EXISTS papers_fts;
 """
 
 
@@ -174,7 +165,7 @@ class PaperCatalog(Mapping[str, Paper]):
         self._db.create_function("unicode_lower", 1, str.lower, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + _OLD_TRIGGERS)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(papers)")}
         if "authors" not in columns:  # a catalog from before author search
             self._db.execute("ALTER TABLE papers ADD COLUMN authors TEXT NOT NULL DEFAULT ''")
@@ -196,9 +187,9 @@ class PaperCatalog(Mapping[str, Paper]):
 
     def _build_text_index(self, progress: Callable[[int, int], None] | None) -> None:
         """Index every stored paper for text search, unless done: FTS_BUILD_BATCH papers per
-        transaction, each committed with how far it got; the triggers that keep the index in
-        step are created with the last batch. Author names are filled in from each paper's
-        record on the way (a catalog from before author search)."""
+        transaction, each committed with how far it got; writes keep the index in step once the
+        last batch has marked it ready. Author names are filled in from each paper's record on
+        the way (a catalog from before author search)."""
         if self._meta("fts") == "ready":
             return
         with self._lock:
@@ -234,8 +225,6 @@ class PaperCatalog(Mapping[str, Paper]):
                         done, counted = int(upto[0]), counted + int(upto[1])
                         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(done),))
                     if upto[0] is None or int(upto[1]) < FTS_BUILD_BATCH:  # the last batch: no paper after it
-                        for statement in _FTS_TRIGGERS:
-                            self._db.execute(statement)
                         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', 'ready')")
                         break
                 if progress is not None:
@@ -464,8 +453,11 @@ class PaperCatalog(Mapping[str, Paper]):
         ]
         final = {p.id: p.text_hash for p in papers}  # the last copy of an id is the one kept
         with self._lock, self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             self._refold(list(final.items()), self._held_pairs(list(final)))
+            indexed = self._meta("fts") == "ready"
+            if indexed:  # replaced papers leave the text index with their old text
+                self._text_index("'delete', ", list(final))
             self._db.executemany(
                 "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json, authors) VALUES "
                 "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
@@ -479,14 +471,35 @@ class PaperCatalog(Mapping[str, Paper]):
                 "INSERT OR REPLACE INTO keys VALUES (?, ?)",
                 [(key, p.id) for p in papers for key in self._keys_of(p)],
             )
+            if indexed:
+                self._text_index("", list(final))
             for p in papers:
                 self._cache.pop(p.id, None)
             self._count = None
 
+    def _text_index(self, command: str, paper_ids: Sequence[str]) -> None:
+        """Add these stored papers' text to the text-search index, or with command "'delete', "
+        take it out (FTS5 must be told the text it indexed): one statement per ROWS_PER_CALL."""
+        target = (
+            "papers_fts(papers_fts, rowid, haystack, authors)"
+            if command
+            else "papers_fts(rowid, haystack, authors)"
+        )
+        for start in range(0, len(paper_ids), ROWS_PER_CALL):
+            part = list(paper_ids[start : start + ROWS_PER_CALL])
+            marks = ",".join("?" * len(part))
+            self._db.execute(  # in rowid order: FTS5 takes ascending rowids 2.5x faster than the id index's order
+                f"INSERT INTO {target} SELECT {command}seq, haystack, authors FROM papers WHERE id IN ({marks}) "
+                "ORDER BY seq",
+                part,
+            )
+
     def remove(self, paper_ids: Sequence[str]) -> None:
         with self._lock, self._db:
-            self._db.execute("BEGIN")
+            self._db.execute("BEGIN IMMEDIATE")
             self._refold([], self._held_pairs(list(dict.fromkeys(paper_ids))))
+            if self._meta("fts") == "ready":
+                self._text_index("'delete', ", list(dict.fromkeys(paper_ids)))
             self._db.executemany("DELETE FROM papers WHERE id = ?", [(pid,) for pid in paper_ids])
             self._db.executemany("DELETE FROM keys WHERE id = ?", [(pid,) for pid in paper_ids])
             for pid in paper_ids:

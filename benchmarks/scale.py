@@ -679,8 +679,9 @@ def serve_startup(
     home: Path, collection: str | None = None, chroma_url: str | None = None
 ) -> dict[str, float]:
     """`paperqa serve` on a data folder, as a user starts it: seconds from launch until the page
-    is served and takes questions (`serve_ready_s`) and until the first answer arrives through its
-    API (`first_answer_s`: the models load in the background meanwhile), its RSS at those two
+    is served and takes questions (`serve_ready_s`: by default once the models and the index are
+    loaded, `ui.open_when_warm`) and until the first answer arrives through its API
+    (`first_answer_s`, and after the page: `first_answer_after_page_s`), its RSS at those two
     moments, and its peak RSS after a second (summary) question."""
     import socket
     import urllib.request
@@ -726,6 +727,7 @@ def serve_startup(
             "serve_ready_s": round(ready, 2),
             "serve_rss_at_ready_mb": round(rss_ready, 1),
             "first_answer_s": round(first, 2),
+            "first_answer_after_page_s": round(first - ready, 2),
             "serve_rss_after_first_answer_mb": round(rss_first, 1),
             "serve_peak_rss_mb": round(peak, 1),
         }

@@ -205,7 +205,14 @@ def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
     (`IndexSettings.hnsw_sync_threshold`, `hnsw_batch_size`; both may change after creation)."""
     hnsw = {"sync_threshold": settings.hnsw_sync_threshold, "batch_size": settings.hnsw_batch_size}
     collection = client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine", **hnsw}})
-    held = (collection.configuration_json or {}).get("hnsw") or {}
+    held = {**CHROMA_HNSW_DEFAULTS, **((collection.configuration_json or {}).get("hnsw") or {})}
     if any(held.get(key) != value for key, value in hnsw.items()):
-        collection.modify(configuration={"hnsw": hnsw})
+        try:
+            collection.modify(configuration={"hnsw": hnsw})
+        except Exception as e:  # a speed setting: the store works without it (a busy SQLite file)
+            log.warning("could not change %s's HNSW settings (%s); keeping %s", name, first_line(e), held)
     return collection
+
+
+# Chroma's own HNSW write settings, which a collection made before they were set holds implicitly.
+CHROMA_HNSW_DEFAULTS = {"sync_threshold": 1000, "batch_size": 100}

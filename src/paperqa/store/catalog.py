@@ -104,9 +104,21 @@ def authors_text(paper: Paper) -> str:
     return "; ".join(paper.author_names).lower()
 
 
-# The exact test a search makes of each candidate: the text is in the haystack or the authors.
-_CONTAINS = "(instr(haystack, ?) > 0 OR instr(authors, ?) > 0)"
-_CONTAINS_P = "(instr(p.haystack, ?) > 0 OR instr(p.authors, ?) > 0)"
+def _contains(table: str = "") -> str:
+    """The exact test a search makes of each candidate: the text (bound twice) is in the
+    haystack or the authors of the row (`table`: its alias and a dot, in a join)."""
+    return f"(instr({table}haystack, ?) > 0 OR instr({table}authors, ?) > 0)"
+
+
+_CONTAINS = _contains()
+_CONTAINS_P = _contains("p.")
+
+
+def _in_parts(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+    """The values ROWS_PER_CALL at a time, each part with its "?,?,…" placeholders."""
+    for start in range(0, len(values), ROWS_PER_CALL):
+        part = list(values[start : start + ROWS_PER_CALL])
+        yield part, ",".join("?" * len(part))
 
 
 def _two_digits(x: float) -> int:
@@ -275,9 +287,7 @@ class PaperCatalog(Mapping[str, Paper]):
         out: dict[str, Paper] = {}
         with self._lock:
             missing = [pid for pid in dict.fromkeys(paper_ids) if pid not in self._cache]
-            for start in range(0, len(missing), ROWS_PER_CALL):
-                part = missing[start : start + ROWS_PER_CALL]
-                marks = ",".join("?" * len(part))
+            for part, marks in _in_parts(missing):
                 for (raw,) in self._db.execute(f"SELECT json FROM papers WHERE id IN ({marks})", part):
                     self._remember(Paper.model_validate_json(raw))
             for pid in paper_ids:
@@ -326,9 +336,7 @@ class PaperCatalog(Mapping[str, Paper]):
     def _held_pairs(self, paper_ids: Sequence[str]) -> list[tuple[str, str]]:
         """(id, text hash) of the papers with these ids that the catalog holds."""
         out: list[tuple[str, str]] = []
-        for start in range(0, len(paper_ids), ROWS_PER_CALL):
-            part = list(paper_ids[start : start + ROWS_PER_CALL])
-            marks = ",".join("?" * len(part))
+        for part, marks in _in_parts(paper_ids):
             out += self._db.execute(
                 f"SELECT id, text_hash FROM papers WHERE id IN ({marks})", part
             ).fetchall()
@@ -362,18 +370,15 @@ class PaperCatalog(Mapping[str, Paper]):
                 # papers' first page, the start-up's example questions, in milliseconds)
                 sql, args = "SELECT json FROM papers ORDER BY upvotes DESC, title", list[object]()
             elif len(needle) < FTS_MIN_CHARS:
-                sql, args = (
-                    f"SELECT json FROM papers NOT INDEXED WHERE {_CONTAINS} ORDER BY upvotes DESC, title",
-                    [
-                        needle,
-                        needle,
-                    ],
-                )
+                sql = f"SELECT json FROM papers NOT INDEXED WHERE {_CONTAINS} ORDER BY upvotes DESC, title"
+                args = [needle, needle]
             else:
                 query = _trigram_query(needle)
-                held = self._candidates(query, FTS_DENSE_ROWS + 1)
+                held = 0 if limit is None else self._candidates(query, FTS_DENSE_ROWS + 1)
                 args = [query, needle, needle]
-                if limit is None or held <= FTS_DIRECT_ROWS:  # rare: read, test and sort the candidates
+                if (
+                    held <= FTS_DIRECT_ROWS
+                ):  # rare, or every hit asked for: read, test and sort the candidates
                     sql = (
                         "SELECT p.json FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
                         f"WHERE papers_fts MATCH ? AND {_CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
@@ -445,9 +450,7 @@ class PaperCatalog(Mapping[str, Paper]):
         wanted = list(dict.fromkeys(keys))
         out: dict[str, str] = {}
         with self._lock:
-            for start in range(0, len(wanted), ROWS_PER_CALL):
-                part = wanted[start : start + ROWS_PER_CALL]
-                marks = ",".join("?" * len(part))
+            for part, marks in _in_parts(wanted):
                 out.update(self._db.execute(f"SELECT key, id FROM keys WHERE key IN ({marks})", part))
         return out
 
@@ -503,9 +506,7 @@ class PaperCatalog(Mapping[str, Paper]):
             if command
             else "papers_fts(rowid, haystack, authors)"
         )
-        for start in range(0, len(paper_ids), ROWS_PER_CALL):
-            part = list(paper_ids[start : start + ROWS_PER_CALL])
-            marks = ",".join("?" * len(part))
+        for part, marks in _in_parts(paper_ids):
             self._db.execute(  # in rowid order: FTS5 takes ascending rowids 2.5x faster than the id index's order
                 f"INSERT INTO {target} SELECT {command}seq, haystack, authors FROM papers WHERE id IN ({marks}) "
                 "ORDER BY seq",
@@ -515,9 +516,10 @@ class PaperCatalog(Mapping[str, Paper]):
     def remove(self, paper_ids: Sequence[str]) -> None:
         with self._lock, self._db:
             self._db.execute("BEGIN IMMEDIATE")
-            self._refold([], self._held_pairs(list(dict.fromkeys(paper_ids))))
+            unique = list(dict.fromkeys(paper_ids))
+            self._refold([], self._held_pairs(unique))
             if self._meta("fts") == "ready":
-                self._text_index("'delete', ", list(dict.fromkeys(paper_ids)))
+                self._text_index("'delete', ", unique)
             self._db.executemany("DELETE FROM papers WHERE id = ?", [(pid,) for pid in paper_ids])
             self._db.executemany("DELETE FROM keys WHERE id = ?", [(pid,) for pid in paper_ids])
             for pid in paper_ids:
@@ -539,8 +541,7 @@ class PaperCatalog(Mapping[str, Paper]):
                 )
                 self._cache.clear()
                 self._count, self._probes = None, {}
-            if self._meta("store") is not None:  # not the first open: rebuild the empty index now
-                self._build_text_index(None)
+            self._build_text_index(None)  # empty: made and marked ready at once
 
 
 class _StoredValues(ValuesView[Paper]):

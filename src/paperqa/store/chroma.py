@@ -200,6 +200,10 @@ def store_call(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any
     return wrapper
 
 
+# Chroma's own HNSW write settings, which a collection made before they were set holds implicitly.
+CHROMA_HNSW_DEFAULTS = {"sync_threshold": 1000, "batch_size": 100}
+
+
 def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
     """A cosine collection, made or opened, with the HNSW write settings asked for
     (`IndexSettings.hnsw_sync_threshold`, `hnsw_batch_size`; both may change after creation)."""
@@ -212,7 +216,3 @@ def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
         except Exception as e:  # a speed setting: the store works without it (a busy SQLite file)
             log.warning("could not change %s's HNSW settings (%s); keeping %s", name, first_line(e), held)
     return collection
-
-
-# Chroma's own HNSW write settings, which a collection made before they were set holds implicitly.
-CHROMA_HNSW_DEFAULTS = {"sync_threshold": 1000, "batch_size": 100}

@@ -29,10 +29,7 @@ class Fingerprint:
 
     @classmethod
     def of(cls, pairs: Iterable[tuple[str, str]]) -> Fingerprint:
-        count, xor = 0, 0
-        for pid, text_hash in pairs:
-            count, xor = count + 1, xor ^ pair_hash(pid, text_hash)
-        return cls(count, xor)
+        return cls().changed(pairs)
 
     def changed(
         self, added: Iterable[tuple[str, str]], removed: Iterable[tuple[str, str]] = ()

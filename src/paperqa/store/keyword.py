@@ -194,10 +194,10 @@ class KeywordIndex:
             except (FileNotFoundError, json.JSONDecodeError, KeyError) as e:
                 if attempt == 2:
                     log.warning("keyword index unreadable (%s); it will be rebuilt", e)
-                    segments, stamp = [], None
+                    segments, stamp, fingerprint = [], None, Fingerprint()
             except ValueError as e:
                 log.info("keyword index: %s; it will be rebuilt", e)
-                segments, stamp = [], None
+                segments, stamp, fingerprint = [], None, Fingerprint()
                 break
         where: dict[str, tuple[int, int]] = {}
         for s, seg in enumerate(segments):
@@ -208,7 +208,7 @@ class KeywordIndex:
                 where[pid] = (s, row)
         self._segments, self._where, self._loaded_stamp = segments, where, stamp
         self._base = min(base, len(segments))
-        self._fingerprint = fingerprint if segments or fingerprint is None else Fingerprint()
+        self._fingerprint = fingerprint
 
     def hashes(self) -> dict[str, str]:
         """Paper id -> text hash of what the index holds."""

@@ -305,6 +305,7 @@ def _written_bytes(pid: int | None = None) -> int:
     return int(re.search(r"write_bytes:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
 
 
+CORPUS_PAGE = 1000  # papers the Corpus tab lists per search (its CORPUS_ROWS)
 CORPUS_QUERIES = [
     "training",
     "language model",
@@ -322,7 +323,7 @@ CORPUS_QUERIES = [
 
 
 def corpus_search_latency(home: Path, chroma_url: str | None, collection: str) -> tuple[float, float]:
-    """The Corpus tab's search as the UI runs it (the first CORPUS_ROWS papers that contain the
+    """The Corpus tab's search as the UI runs it (the first CORPUS_PAGE papers that contain the
     text, most upvoted first, and the total when the page is full), ms p50 and p95 over common
     words, rare words and made-up method-name syllables, each asked twice (the second warm)."""
     from paperqa.api import PaperQA
@@ -335,8 +336,8 @@ def corpus_search_latency(home: Path, chroma_url: str | None, collection: str) -
     times = []
     for query in CORPUS_QUERIES * 2:
         t0 = time.perf_counter()
-        rows = app.search_papers(query, limit=1000)
-        if len(rows) >= 1000:
+        rows = app.search_papers(query, limit=CORPUS_PAGE)
+        if len(rows) >= CORPUS_PAGE:
             app.count_papers_mentioning(query, estimate=True)  # as the Corpus tab counts
         times.append((time.perf_counter() - t0) * 1000)
     app.close()
@@ -456,10 +457,14 @@ def store_only(
                 index = PaperIndex(settings, embed_model=HashedEmbedding(real))
         t0 = time.perf_counter()
         server_pid = _chroma_server_pid(chroma_url)
-        w0 = _written_bytes() + (_written_bytes(server_pid) if server_pid else 0)
+
+        def bytes_so_far() -> int:  # by the loader and the Chroma server
+            return _written_bytes() + (_written_bytes(server_pid) if server_pid else 0)
+
+        w0 = bytes_so_far()
 
         def written() -> int:  # bytes the loader and the Chroma server wrote in this run
-            return _written_bytes() + (_written_bytes(server_pid) if server_pid else 0) - w0
+            return bytes_so_far() - w0
 
         def note_progress() -> None:  # the time so far, for a resumed load to add to
             record = {"seconds": spent + time.perf_counter() - t0, "written": written_before + written()}
@@ -476,7 +481,7 @@ def store_only(
             "chunks": chunks,
             "word_chunks": word_chunks,
             "written": written_before + written(),
-            "hnsw": list(hnsw) if hnsw else [1000, 100],
+            "hnsw": [settings.index.hnsw_sync_threshold, settings.index.hnsw_batch_size],
         }
         loaded.write_text(json.dumps(record))
         loading.unlink(missing_ok=True)

@@ -362,6 +362,21 @@ def test_which_paper_is_answered_with_the_paper_named_and_what_it_does(corpus_ho
     assert yes.answer.startswith("Yes: the paper is FreePRM (")
 
 
+def test_a_which_paper_question_no_paper_stands_out_for_is_refused_with_the_closest_shown(
+    corpus_home: Path,
+) -> None:
+    app, _ = make(corpus_home, "")
+    # the corpus holds tool-use and agent papers, but none on a model calling a calculator
+    question = (
+        "Is there a paper that teaches a language model to call a calculator while it writes its answer?"
+    )
+    ans = app.ask(question)
+    assert ans.refused and "No paper stands out as the one described" in ans.answer, ans.answer
+    assert ans.sources and "The closest papers found were “" in ans.answer
+    forced = app.ask(question, force=True)  # forced: offered as the closest, never asserted
+    assert not forced.refused and "No paper in the corpus clearly matches; the closest" in forced.answer
+
+
 @pytest.mark.parametrize(
     ("question", "name"),
     [

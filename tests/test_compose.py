@@ -376,3 +376,19 @@ def test_a_which_paper_answer_names_the_paper_or_offers_the_closest_when_unsure(
     unsure = paper_answer([pick], yes_no=True, sure=False)
     assert unsure.startswith("No paper in the corpus clearly matches; the closest is Monarch")
     assert unsure.endswith("The authors propose Monarch, a class of matrices [1].")
+
+
+def test_a_which_paper_match_stands_out_by_similarity_or_by_leading_both_searches() -> None:
+    from paperqa.answer.retrieve import KEYWORD_PIN
+    from paperqa.answer.sides import PAPER_MARGIN, stands_out
+
+    def ranked(first: tuple[float, float], second_dense: float) -> list[Source]:
+        top = source(1, "A", "x", score=first[0]).model_copy(update={"dense": first[1]})
+        return [top, source(2, "B", "y", score=0.9).model_copy(update={"dense": second_dense})]
+
+    assert stands_out(ranked((1.0, 0.55), 0.54), 0.5)  # close enough to the question on its own
+    pinned = 1.0 + KEYWORD_PIN
+    assert stands_out(ranked((pinned, 0.45), 0.45 - PAPER_MARGIN - 0.01), 0.5)  # both searches lead
+    assert not stands_out(ranked((pinned, 0.45), 0.44), 0.5)  # keyword sure, meaning a toss-up
+    assert not stands_out(ranked((1.0, 0.45), 0.30), 0.5)  # meaning ahead, keyword not sure
+    assert not stands_out([], 0.5)

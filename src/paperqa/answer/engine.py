@@ -46,7 +46,7 @@ from .retrieve import (
     relevance_ok,
     rewrite_followup,
 )
-from .sides import compared_sides, paper_picks, side_labels
+from .sides import compared_sides, no_paper_stands_out, paper_picks, side_labels, stands_out
 from .styles import STYLES, classify
 from .verify import Claim, Verifier, answers, looks_like_instruction
 
@@ -289,7 +289,7 @@ class AnswerEngine:
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
             picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
-            sure = picks[0].source.dense >= self.settings.min_source_relevance
+            sure = stands_out(d.retrieval.sources, self.settings.min_source_relevance)
             lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"), sure)
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
@@ -458,6 +458,11 @@ class AnswerEngine:
             or (scope_is_subject(question, filters) and bool(r.sources))
         )
         covered = covered and unknown is None
+        q, scoped = analyze(question), bool(filters and filters.paper_ids)
+        # "Which paper …?" about no paper in particular: the closest are neighbours, not the answer
+        paper_q = covered and chosen == "factoid" and q.asks_paper and not (about or scoped)
+        if paper_q and not stands_out(r.sources, self.settings.min_source_relevance):
+            covered, unknown = False, no_paper_stands_out(self.settings.min_source_relevance)
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:
             ans = self.refusal(question, r, filters, unknown)
@@ -467,7 +472,6 @@ class AnswerEngine:
             yield Event("final", text=ans.answer, answer=ans)
             return
         sources = r.sources
-        q = analyze(question)
         # A summary or listing shows a line of every paper: all of them are ranked.
         ranked, withheld = self.rank(q, standalone, sources, len(sources) if diverse else RANKED_SOURCES)
         d = _Draft(

@@ -343,6 +343,11 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
     from paperqa.text import drop_leading_link
 
     assert drop_leading_link("(2) Training Pipeline: we apply one stage.") == "we apply one stage."
+    assert (
+        drop_leading_link("(3) HiFT can save more than 60% GPU memory.")
+        == "HiFT can save more than 60% GPU memory."
+    )
+    assert drop_leading_link("(ii) we release the code.") == "we release the code."
     assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."
     assert (
         drop_leading_link("From this, we find that aligning data helps.")

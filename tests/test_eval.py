@@ -324,6 +324,7 @@ def test_the_prose_lint_finds_template_leads_and_passes_a_researchers_sentence()
         "Our work presents a new optimizer [2].": "first person",
         "Their 8-bit GaLore reduces memory [1].": "pronoun",
         "Compared on pruning — SPDF [2]: sparsity helps; The Journey Matters [1]: schedules matter.": "template",
+        "(3) HiFT can save more than 60% GPU memory [1].": "list number",
     }
     for lead, fault in broken.items():
         assert any(fault in f for f in prose_faults(lead)), lead

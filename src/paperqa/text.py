@@ -455,7 +455,8 @@ _LEADING_LINK = re.compile(
     r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
     r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|[a-z]+-wise|[a-z]+ly|"
-    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\(\d+\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*)+",
+    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\(\d+\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
+    r"\((?:\d{1,2}|[ivx]{1,4})\)\s+)+",
     re.I,
 )
 
@@ -480,6 +481,8 @@ _FIRST_PERSON = re.compile(r"\b(?:we|our|ours|us|ourselves)\b", re.I)
 _TEMPLATE_OPENING = re.compile(r"^\W*compared\b[^.;:]{0,120}?\s[—–-]\s", re.I)
 # A lead that opens on a pronoun has nothing for it to point back to ("Their 8-bit GaLore …").
 _OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
+# A list number lifted from the abstract with its sentence ("(3) HiFT can save …").
+_OPENING_LIST_NUMBER = re.compile(r"^\s*\((?:\d{1,2}|[ivx]{1,4})\)\s", re.I)
 
 
 def speaks_first_person(text: str) -> bool:
@@ -495,8 +498,8 @@ def opens_on_pronoun(text: str) -> bool:
 def prose_faults(text: str) -> list[str]:
     """What makes a generated lead read as a template rather than a researcher's sentence: a
     question word pasted after "On", a template opening ("Compared on … —"), a connective dangling
-    after the opening phrase, the first person outside quotation marks, an opening pronoun.
-    Quoted evidence is the papers' own words: never a fault."""
+    after the opening phrase, the first person outside quotation marks, an opening pronoun or list
+    number. Quoted evidence is the papers' own words: never a fault."""
     faults = []
     unquoted = _QUOTED.sub(" ", strip_markers(text))
     if _ON_QUESTION.search(unquoted):
@@ -509,6 +512,8 @@ def prose_faults(text: str) -> list[str]:
         faults.append("the first person outside quotes")
     if opens_on_pronoun(unquoted):
         faults.append("a pronoun with nothing before it")
+    if _OPENING_LIST_NUMBER.search(unquoted):
+        faults.append("a list number at the start")
     return faults
 
 

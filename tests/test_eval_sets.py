@@ -30,6 +30,7 @@ NEW_SETS = (
     "described.jsonl",
     "followups.jsonl",
     "near-miss.jsonl",
+    "which-paper.jsonl",
 )
 
 # Defects in a set this test may not fix (dev.jsonl is owned elsewhere). Each entry must still be

@@ -31,6 +31,7 @@ NEW_SETS = (
     "followups.jsonl",
     "near-miss.jsonl",
     "which-paper.jsonl",
+    "which-paper-b.jsonl",
 )
 
 # Defects in a set this test may not fix (dev.jsonl is owned elsewhere). Each entry must still be

@@ -366,10 +366,9 @@ def test_a_which_paper_question_no_paper_stands_out_for_is_refused_with_the_clos
     corpus_home: Path,
 ) -> None:
     app, _ = make(corpus_home, "")
-    # the corpus holds tool-use and agent papers, but none on a model calling a calculator
-    question = (
-        "Is there a paper that teaches a language model to call a calculator while it writes its answer?"
-    )
+    # the corpus holds distillation and vision-transformer papers, but none distilling one into a
+    # phone-sized convolutional network
+    question = "Is there a paper that distils a large vision transformer into a small convolutional network for mobile phones?"
     ans = app.ask(question)
     assert ans.refused and "No paper stands out as the one described" in ans.answer, ans.answer
     assert ans.sources and "The closest papers found were “" in ans.answer

@@ -383,17 +383,18 @@ def test_a_which_paper_answer_names_the_paper_or_offers_the_closest_when_unsure(
     assert unsure.endswith("The authors propose Monarch, a class of matrices [1].")
 
 
-def test_a_which_paper_match_stands_out_by_similarity_or_by_leading_both_searches() -> None:
-    from paperqa.answer.retrieve import KEYWORD_PIN
-    from paperqa.answer.sides import PAPER_MARGIN, stands_out
+def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() -> None:
+    from paperqa.answer.retrieve import Retrieval
+    from paperqa.answer.sides import PAPER_SURE, stands_out
 
-    def ranked(first: tuple[float, float], second_dense: float) -> list[Source]:
-        top = source(1, "A", "x", score=first[0]).model_copy(update={"dense": first[1]})
-        return [top, source(2, "B", "y", score=0.9).model_copy(update={"dense": second_dense})]
+    def found(dense: float, keyword_sure: bool) -> Retrieval:
+        top = source(1, "A", "x").model_copy(update={"dense": dense})
+        other = source(2, "B", "y", score=0.9).model_copy(update={"dense": 0.3})
+        sure = top.paper.id if keyword_sure else None
+        return Retrieval(query="q", sources=[top, other], best_dense=dense, named=[], keyword_sure=sure)
 
-    assert stands_out(ranked((1.0, 0.55), 0.54), 0.5)  # close enough to the question on its own
-    pinned = 1.0 + KEYWORD_PIN
-    assert stands_out(ranked((pinned, 0.45), 0.45 - PAPER_MARGIN - 0.01), 0.5)  # both searches lead
-    assert not stands_out(ranked((pinned, 0.45), 0.44), 0.5)  # keyword sure, meaning a toss-up
-    assert not stands_out(ranked((1.0, 0.45), 0.30), 0.5)  # meaning ahead, keyword not sure
-    assert not stands_out([], 0.5)
+    assert stands_out(found(PAPER_SURE, keyword_sure=False), 0.42)  # close enough on meaning alone
+    assert stands_out(found(0.45, keyword_sure=True), 0.42)  # keyword search singles it out
+    assert not stands_out(found(0.40, keyword_sure=True), 0.42)  # ... but its passage is too far
+    assert not stands_out(found(PAPER_SURE - 0.01, keyword_sure=False), 0.42)  # a neighbour
+    assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42)

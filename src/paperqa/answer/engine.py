@@ -289,7 +289,7 @@ class AnswerEngine:
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
             picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
-            sure = stands_out(d.retrieval.sources, self.settings.min_source_relevance)
+            sure = stands_out(d.retrieval, self.retrieval_settings.min_relevance)
             lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"), sure)
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
@@ -461,8 +461,8 @@ class AnswerEngine:
         q, scoped = analyze(question), bool(filters and filters.paper_ids)
         # "Which paper …?" about no paper in particular: the closest are neighbours, not the answer
         paper_q = covered and chosen == "factoid" and q.asks_paper and not (about or scoped)
-        if paper_q and not stands_out(r.sources, self.settings.min_source_relevance):
-            covered, unknown = False, no_paper_stands_out(self.settings.min_source_relevance)
+        if paper_q and not stands_out(r, self.retrieval_settings.min_relevance):
+            covered, unknown = False, no_paper_stands_out(self.retrieval_settings.min_relevance)
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:
             ans = self.refusal(question, r, filters, unknown)

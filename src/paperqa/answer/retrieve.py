@@ -214,6 +214,7 @@ class Retrieval:
     sub_queries: list[str] = field(default_factory=list)
     focus: list[str] = field(default_factory=list)  # paper ids the question names (comparison sides)
     best_match: str | None = None  # the paper of the best chunk (`best_dense`): what a refusal names
+    keyword_sure: str | None = None  # BM25's first paper when it clears its second (keyword_confident_gap)
 
 
 class Retriever:
@@ -387,6 +388,9 @@ class Retriever:
             sub_queries=sub_queries,
             focus=[pid for pid in focus if pid in shown],
             best_match=best_match if best_match in papers else None,
+            keyword_sure=keyword[0][0]
+            if keyword_gap(keyword) >= self.settings.keyword_confident_gap
+            else None,
         )
 
     def _diverse_order(

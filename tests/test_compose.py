@@ -385,7 +385,7 @@ def test_a_which_paper_answer_names_the_paper_or_offers_the_closest_when_unsure(
 
 def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() -> None:
     from paperqa.answer.retrieve import Retrieval
-    from paperqa.answer.sides import PAPER_SURE, stands_out
+    from paperqa.answer.sides import stands_out
 
     def found(dense: float, keyword_sure: bool) -> Retrieval:
         top = source(1, "A", "x").model_copy(update={"dense": dense})
@@ -393,8 +393,8 @@ def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() 
         sure = top.paper.id if keyword_sure else None
         return Retrieval(query="q", sources=[top, other], best_dense=dense, named=[], keyword_sure=sure)
 
-    assert stands_out(found(PAPER_SURE, keyword_sure=False), 0.42)  # close enough on meaning alone
-    assert stands_out(found(0.45, keyword_sure=True), 0.42)  # keyword search singles it out
-    assert not stands_out(found(0.40, keyword_sure=True), 0.42)  # ... but its passage is too far
-    assert not stands_out(found(PAPER_SURE - 0.01, keyword_sure=False), 0.42)  # a neighbour
-    assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42)
+    assert stands_out(found(0.5, keyword_sure=False), 0.42, 0.5)  # close enough on meaning alone
+    assert stands_out(found(0.45, keyword_sure=True), 0.42, 0.5)  # keyword search singles it out
+    assert not stands_out(found(0.40, keyword_sure=True), 0.42, 0.5)  # ... but its passage is too far
+    assert not stands_out(found(0.49, keyword_sure=False), 0.42, 0.5)  # a neighbour
+    assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42, 0.5)

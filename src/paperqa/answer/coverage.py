@@ -1,9 +1,10 @@
 """Is the corpus (or the chosen papers) about the question at all? A name the question uses that
 no paper mentions, or that only a paper outside the chosen ones introduces, says it is not; the
 engine then refuses, saying which name. What a question is about when it does not say: the chosen
-papers (`scope_is_subject`), or the papers the conversation is on (`conversation_papers`).
+papers (`scope_is_subject`), or the papers the conversation is on (`conversation_papers`). A
+terse question is about the paper that holds its rare terms (`holds_rare_terms`).
 
-May touch: the retriever's keyword search and papers (read only).
+May touch: the retriever's keyword search, term statistics and papers (read only).
 """
 
 from __future__ import annotations
@@ -165,3 +166,23 @@ def _in_corpus(name: str, retriever: Retriever, papers: Mapping[str, Paper]) -> 
     return any(
         pattern.search(papers[pid].title + " " + papers[pid].abstract) for pid in hits if pid in papers
     )
+
+
+# A question term this rare (BM25 IDF; in about 5% of papers or fewer) is distinctive: a paper
+# that holds the question's distinctive terms is about it, however low the passage similarity.
+RARE_TERM_IDF = 3.0
+MIN_RARE_TERMS = 2
+
+
+def holds_rare_terms(question: str, sources: Sequence[Source], lexicon: Retriever) -> bool:
+    """The first source's paper holds the question's distinctive terms (all but one of its rare
+    ones): the corpus covers it even when the passage similarity is low (a terse question)."""
+    if not sources:
+        return False
+    terms = set(lexicon.content_terms([question])[0])
+    rare = {t for t, v in lexicon.idf(terms).items() if v >= RARE_TERM_IDF}
+    if len(rare) < MIN_RARE_TERMS:
+        return False
+    top = sources[0].paper
+    held = rare & set(lexicon.content_terms([f"{top.title} {top.abstract}"])[0])
+    return len(held) >= len(rare) - 1 and len(held) >= MIN_RARE_TERMS

@@ -33,7 +33,7 @@ from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_fi
 from ..types import Answer, Citation, Paper, PriorTurn, Source, Style
 from . import compose
 from .citations import sanitize_partial
-from .coverage import conversation_papers, missing_name, scope_is_subject, scope_of
+from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze
@@ -77,10 +77,6 @@ TIE_MARGIN = 0.1
 PROMPT_TITLE_WORDS = 6
 # A summary lead must cite at least this many papers to state a common thread.
 SUMMARY_MIN_PAPERS = 3
-# A question term this rare (BM25 IDF; in about 5% of papers or fewer) is distinctive: a paper
-# that holds the question's distinctive terms is about it, however low the passage similarity.
-RARE_TERM_IDF = 3.0
-MIN_RARE_TERMS = 2
 # What introduces the model's own verified sentences under a lead that needs no model.
 MODEL_PARAGRAPH = "**In the model's words** (each sentence checked against the abstract it cites):"
 # Papers grouped into one theme when their vectors are this similar (MiniLM cosine).
@@ -289,7 +285,7 @@ class AnswerEngine:
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
             picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
-            sure = stands_out(d.retrieval, self.retrieval_settings.min_relevance)
+            sure = stands_out(d.retrieval, *self._paper_bars)
             lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"), sure)
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
@@ -330,19 +326,9 @@ class AnswerEngine:
                     centroids[best] = c + v
         return groups
 
-    def _holds_rare_terms(self, question: str, r: Retrieval) -> bool:
-        """The top paper holds the question's distinctive terms (all but one of its rare ones):
-        the corpus covers it even when the passage similarity is low (a terse question)."""
-        if not r.sources:
-            return False
-        lexicon = self.retriever
-        terms = set(lexicon.content_terms([question])[0])
-        rare = {t for t, v in lexicon.idf(terms).items() if v >= RARE_TERM_IDF}
-        if len(rare) < MIN_RARE_TERMS:
-            return False
-        top = r.sources[0].paper
-        held = rare & set(lexicon.content_terms([f"{top.title} {top.abstract}"])[0])
-        return len(held) >= len(rare) - 1 and len(held) >= MIN_RARE_TERMS
+    @property
+    def _paper_bars(self) -> tuple[float, float]:  # what a "which paper" match must clear
+        return self.retrieval_settings.min_relevance, self.settings.min_source_relevance
 
     def why_not_covered(self, r: Retrieval, unknown: str | None = None) -> str:
         """Why retrieval judged the question not covered, in numbers a reader can check: the best
@@ -454,15 +440,15 @@ class AnswerEngine:
         unknown = missing_name(standalone, self.retriever, filters, r.sources)
         covered = about or (
             relevance_ok(r, self.retrieval_settings.min_relevance)
-            or self._holds_rare_terms(standalone, r)
+            or holds_rare_terms(standalone, r.sources, self.retriever)
             or (scope_is_subject(question, filters) and bool(r.sources))
         )
         covered = covered and unknown is None
         q, scoped = analyze(question), bool(filters and filters.paper_ids)
         # "Which paper …?" about no paper in particular: the closest are neighbours, not the answer
         paper_q = covered and chosen == "factoid" and q.asks_paper and not (about or scoped)
-        if paper_q and not stands_out(r, self.retrieval_settings.min_relevance):
-            covered, unknown = False, no_paper_stands_out(self.retrieval_settings.min_relevance)
+        if paper_q and not stands_out(r, *self._paper_bars):
+            covered, unknown = False, no_paper_stands_out(*self._paper_bars)
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:
             ans = self.refusal(question, r, filters, unknown)

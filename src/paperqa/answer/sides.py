@@ -218,26 +218,24 @@ def paper_picks(ranked: Sequence[Scored], sources: Sequence[Source], q: Question
 
 # A "which paper" match stands out when keyword search is confident of it (its BM25 score clears
 # the next paper's by `keyword_confident_gap`, as for the keyword pin) and its best passage is as
-# close as the corpus gate asks (`min_relevance`), or when its passage alone is this close. On the
-# which-paper questions of eval/described.jsonl, near-miss.jsonl and which-paper.jsonl, described
-# papers that no keyword singles out sit at 0.58-0.66, neighbours of an absent topic at 0.39-0.56
-# (one at 0.62); the distance alone does not tell them apart below this.
-PAPER_SURE = 0.57
+# close as the corpus gate asks (`min_relevance`), or when its passage alone is as close as a quoted
+# source must be (`min_source_relevance`). Else the closest papers are neighbours, not the answer.
 
 
-def stands_out(r: Retrieval, min_relevance: float) -> bool:
+def stands_out(r: Retrieval, min_relevance: float, min_similarity: float) -> bool:
     """Is retrieval's first paper clearly the one a "which paper …?" question describes? Keyword
-    search is confident of it and its passage clears `min_relevance`, or its passage alone is
-    PAPER_SURE close to the question."""
+    search is confident of it and its passage clears `min_relevance`, or its passage alone clears
+    `min_similarity`."""
     if not r.sources:
         return False
     top = r.sources[0]
-    return top.dense >= PAPER_SURE or (r.keyword_sure == top.paper.id and top.dense >= min_relevance)
+    return top.dense >= min_similarity or (r.keyword_sure == top.paper.id and top.dense >= min_relevance)
 
 
-def no_paper_stands_out(min_relevance: float) -> str:
+def no_paper_stands_out(min_relevance: float, min_similarity: float) -> str:
     """Why a "which paper …?" question is refused when no paper stands out (`stands_out`)."""
     return (
         f"No paper stands out as the one described: keyword search is confident of none whose passage "
-        f"clears {min_relevance:.2f} (min_relevance), and none is {PAPER_SURE:.2f} close on meaning alone."
+        f"clears {min_relevance:.2f} (min_relevance), and none clears {min_similarity:.2f} "
+        f"(min_source_relevance) on meaning alone."
     )

@@ -348,6 +348,7 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
         == "HiFT can save more than 60% GPU memory."
     )
     assert drop_leading_link("(ii) we release the code.") == "we release the code."
+    assert drop_leading_link("Then, we lower the bit width to INT7.") == "we lower the bit width to INT7."
     assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."
     assert (
         drop_leading_link("From this, we find that aligning data helps.")
@@ -387,14 +388,22 @@ def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() 
     from paperqa.answer.retrieve import Retrieval
     from paperqa.answer.sides import stands_out
 
-    def found(dense: float, keyword_sure: bool) -> Retrieval:
-        top = source(1, "A", "x").model_copy(update={"dense": dense})
+    def found(dense: float, keyword_sure: bool, named: tuple[str, ...] = ()) -> Retrieval:
+        top = source(1, "A", "We compare GPT-4 and Claude 3 on regression.").model_copy(
+            update={"dense": dense}
+        )
         other = source(2, "B", "y", score=0.9).model_copy(update={"dense": 0.3})
         sure = top.paper.id if keyword_sure else None
-        return Retrieval(query="q", sources=[top, other], best_dense=dense, named=[], keyword_sure=sure)
+        return Retrieval(
+            query="q", sources=[top, other], best_dense=dense, named=list(named), keyword_sure=sure
+        )
 
     assert stands_out(found(0.5, keyword_sure=False), 0.42, 0.5)  # close enough on meaning alone
     assert stands_out(found(0.45, keyword_sure=True), 0.42, 0.5)  # keyword search singles it out
     assert not stands_out(found(0.40, keyword_sure=True), 0.42, 0.5)  # ... but its passage is too far
+    assert stands_out(
+        found(0.40, keyword_sure=True, named=("GPT-4", "Claude")), 0.42, 0.5
+    )  # it holds the names
+    assert not stands_out(found(0.40, keyword_sure=False, named=("GPT-4",)), 0.42, 0.5)  # names alone: no
     assert not stands_out(found(0.49, keyword_sure=False), 0.42, 0.5)  # a neighbour
     assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42, 0.5)

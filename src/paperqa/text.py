@@ -454,7 +454,7 @@ _LEADING_LINK = re.compile(
     r"(?:this|these|that|those|such|the above|both)(?: [\w-]+){0,3}|"
     r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
-    r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|[a-z]+-wise|[a-z]+ly|"
+    r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|then|next|[a-z]+-wise|[a-z]+ly|"
     r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\(\d+\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
     r"\((?:\d{1,2}|[ivx]{1,4})\)\s+)+",
     re.I,
@@ -468,7 +468,10 @@ def drop_leading_link(sentence: str) -> str:
 
 # ---- prose a researcher would write -------------------------------------------------------------
 # A question word pasted after "On" ("On do these papers say …", "Compared on what does each …").
-_ON_QUESTION = re.compile(r"\bon (?:what|which|how|why|when|where|who|do|does|did|is|are)\b", re.I)
+# "based on how many pairs …" is English: the fault is a question's auxiliary after it.
+_ON_QUESTION = re.compile(
+    r"\bon (?:(?:what|which|how|why|when|where|who) )?(?:do|does|did|is|are|was|were)\b", re.I
+)
 # A connective left dangling after the lead's opening phrase ("In “X”, furthermore, …").
 _OPENING_CONNECTIVE = re.compile(
     r"^[^.!?]{0,200}?,\s*(?:furthermore|moreover|additionally|in addition|to this end|however|thus|"

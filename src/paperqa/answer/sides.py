@@ -217,19 +217,23 @@ def paper_picks(ranked: Sequence[Scored], sources: Sequence[Source], q: Question
 
 
 # A "which paper" match stands out when keyword search is confident of it (its BM25 score clears
-# the next paper's by `keyword_confident_gap`, as for the keyword pin) and its best passage is as
-# close as the corpus gate asks (`min_relevance`), or when its passage alone is as close as a quoted
-# source must be (`min_source_relevance`). Else the closest papers are neighbours, not the answer.
+# the next paper's by `keyword_confident_gap`, as for the keyword pin) and either its best passage is
+# as close as the corpus gate asks (`min_relevance`) or it holds the names the question uses; or
+# when its passage alone is as close as a quoted source must be (`min_source_relevance`). Else the
+# closest papers are neighbours, not the answer.
 
 
 def stands_out(r: Retrieval, min_relevance: float, min_similarity: float) -> bool:
     """Is retrieval's first paper clearly the one a "which paper …?" question describes? Keyword
-    search is confident of it and its passage clears `min_relevance`, or its passage alone clears
-    `min_similarity`."""
+    search is confident of it and its passage clears `min_relevance` or it holds the question's
+    names, or its passage alone clears `min_similarity`."""
     if not r.sources:
         return False
     top = r.sources[0]
-    return top.dense >= min_similarity or (r.keyword_sure == top.paper.id and top.dense >= min_relevance)
+    text = f"{top.paper.title} {top.paper.abstract}"
+    holds_names = bool(r.named) and all(NameMatcher(n).any_case.search(text) for n in r.named)
+    sure = r.keyword_sure == top.paper.id and (top.dense >= min_relevance or holds_names)
+    return top.dense >= min_similarity or sure
 
 
 def no_paper_stands_out(min_relevance: float, min_similarity: float) -> str:

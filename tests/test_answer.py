@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from paperqa.answer.retrieve import Filters
 from paperqa.api import PaperQA
 from paperqa.settings import Settings
 from paperqa.text import cited_numbers, prose_faults, speaks_first_person, split_sentences
@@ -345,10 +346,11 @@ def test_follow_ups_stay_with_the_paper_the_conversation_is_on_until_a_new_name(
 
 def test_which_paper_is_answered_with_the_paper_named_and_what_it_does(corpus_home: Path) -> None:
     app, _ = make(corpus_home, "", "")
-    ans = app.ask(
+    question = (
         "Which paper lets LLMs be pre-trained with full-parameter learning in far less optimizer memory "
         "by projecting the gradients into a low-rank subspace, and is fully compatible with other optimizers?"
     )
+    ans = app.ask(question)
     assert ans.style == "factoid"
     lead = ans.answer.split("\n\n")[0]
     named = f"GaLore (“{GALORE_TITLE.partition(': ')[2]}”) ["
@@ -358,6 +360,11 @@ def test_which_paper_is_answered_with_the_paper_named_and_what_it_does(corpus_ho
     assert GALORE_TITLE in cited and len(cited) == (2 if lead.startswith("Two") else 1)
     # the paper(s), then what each does, in the third person
     assert not speaks_first_person(lead) and len(split_sentences(lead)) == 1 + len(cited)
+    monarch = app.retriever.search(
+        "Which paper makes weight matrices products of two block-diagonal factors?"
+    )
+    assert monarch.sources[0].paper.title.startswith("Monarch")
+    assert monarch.keyword_sure == monarch.sources[0].paper.id  # keyword search is sure of it
     yes = app.ask("Is there a paper that trains process reward models without ground-truth step labels?")
     assert yes.answer.startswith("Yes: the paper is FreePRM (")
 
@@ -370,8 +377,11 @@ def test_a_which_paper_question_no_paper_stands_out_for_is_refused_with_the_clos
     # phone-sized convolutional network
     question = "Is there a paper that distils a large vision transformer into a small convolutional network for mobile phones?"
     ans = app.ask(question)
-    assert ans.refused and "No paper stands out as the one described" in ans.answer, ans.answer
+    assert ans.refused and ans.answer.startswith("No paper in the corpus stands out as the one described.")
     assert ans.sources and "The closest papers found were “" in ans.answer
+    # with papers chosen, the question is about them: answered from them, not refused
+    chosen = app.ask(question, filters=Filters(paper_ids=[s.paper.id for s in ans.sources[:2]]))
+    assert not chosen.refused, chosen.answer
     forced = app.ask(question, force=True)  # forced: offered as the closest, never asserted
     assert not forced.refused and "No paper in the corpus clearly matches; the closest" in forced.answer
 

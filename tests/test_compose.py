@@ -348,6 +348,8 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
         == "HiFT can save more than 60% GPU memory."
     )
     assert drop_leading_link("(ii) we release the code.") == "we release the code."
+    assert drop_leading_link("(1) and (2) are complementary.") == "(1) and (2) are complementary."
+    assert drop_leading_link("(IV) Training: we fine-tune.") == "we fine-tune."
     assert drop_leading_link("Then, we lower the bit width to INT7.") == "we lower the bit width to INT7."
     assert drop_leading_link("Based on our TFUP, we propose TFUP-T.") == "we propose TFUP-T."
     assert (
@@ -405,5 +407,6 @@ def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() 
         found(0.40, keyword_sure=True, named=("GPT-4", "Claude")), 0.42, 0.5
     )  # it holds the names
     assert not stands_out(found(0.40, keyword_sure=False, named=("GPT-4",)), 0.42, 0.5)  # names alone: no
+    assert stands_out(found(0.30, keyword_sure=True), 0.42, 0.5, holds_terms=True)  # its rare terms
     assert not stands_out(found(0.49, keyword_sure=False), 0.42, 0.5)  # a neighbour
     assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42, 0.5)

@@ -455,8 +455,8 @@ _LEADING_LINK = re.compile(
     r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
     r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|then|next|[a-z]+-wise|[a-z]+ly|"
-    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\(\d+\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
-    r"\((?:\d{1,2}|[ivx]{1,4})\)\s+)+",
+    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\((?:\d+|[ivx]{1,4})\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
+    r"\((?:\d{1,2}|[ivx]{1,4})\)\s+(?!(?:and|or)\b))+",
     re.I,
 )
 
@@ -468,9 +468,10 @@ def drop_leading_link(sentence: str) -> str:
 
 # ---- prose a researcher would write -------------------------------------------------------------
 # A question word pasted after "On" ("On do these papers say …", "Compared on what does each …").
-# "based on how many pairs …" is English: the fault is a question's auxiliary after it.
+# "based on how many pairs …", "focuses on what is lost" are English: the fault is a question's
+# "do" after it, or an auxiliary straight after "on".
 _ON_QUESTION = re.compile(
-    r"\bon (?:(?:what|which|how|why|when|where|who) )?(?:do|does|did|is|are|was|were)\b", re.I
+    r"\bon (?:do|does|did|is|are|was|were|(?:what|which|how|why|when|where|who) (?:do|does|did))\b", re.I
 )
 # A connective left dangling after the lead's opening phrase ("In “X”, furthermore, …").
 _OPENING_CONNECTIVE = re.compile(
@@ -506,7 +507,7 @@ def prose_faults(text: str) -> list[str]:
     faults = []
     unquoted = _QUOTED.sub(" ", strip_markers(text))
     if _ON_QUESTION.search(unquoted):
-        faults.append("a question word after 'On'")
+        faults.append("a question pasted after 'On'")
     if _TEMPLATE_OPENING.search(unquoted):
         faults.append("a template opening ('Compared on … —')")
     if _OPENING_CONNECTIVE.search(unquoted):

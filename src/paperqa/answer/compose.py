@@ -134,8 +134,8 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
 def paper_answer(picks: Sequence[Scored], yes_no: bool, sure: bool = True) -> str:
     """'Which paper …?' answered with the paper: its name and whole title, cited, then what it does
     (its best sentence, attributed). Two papers that fit almost equally are both named, and the
-    lead says so. `yes_no`: the question asked "Is there a paper …?". Not `sure` (the paper is no
-    closer to the question than a quoted source must be): it is offered as the closest, not
+    lead says so. `yes_no`: the question asked "Is there a paper …?". Not `sure` (a forced answer
+    to a question no paper stands out for, `sides.stands_out`): it is offered as the closest, not
     asserted."""
     named = " and ".join(
         f"{paper_label(s.source.paper, words=TITLE_WORDS_WHOLE)} {marker(s.source.n)}" for s in picks

@@ -3,7 +3,8 @@
 1. Read the question (`question.analyze`): what it asks for, its focus and constraints; route it
    to a style (factoid, comparison, summary, listing).
 2. Decide from retrieval whether the corpus covers the question at all (never from the
-   model's wording): if not, say so and show the closest papers.
+   model's wording), and for "which paper …?" whether one paper stands out (`sides.stands_out`):
+   if not, say so and show the closest papers.
 3. Rank the retrieved abstracts' sentences for the question (`evidence.rank_sentences`): the
    answer comes from the sentence that holds it, in whichever retrieved paper that is.
 4. Build the deterministic lead from that evidence (`compose`): the floor any model must beat.
@@ -108,6 +109,7 @@ class _Draft:
     withheld: list[str] = field(default_factory=list)  # instruction-like source sentences left out
     side_more: dict[int, Scored] = field(default_factory=dict)  # a side's second-best sentence
     extractive: tuple[str, set[int]] | None = None  # the answer without the model, once built
+    covered: bool = True  # judged covered (not a forced answer): a "which paper" lead may assert
 
 
 class AnswerEngine:
@@ -285,7 +287,7 @@ class AnswerEngine:
         floor = d.ranked[0].score - TIE_MARGIN  # the lead's sentences come from the ranking's top
         if d.question.asks_paper:  # the answer is the paper: its name, what it does, its evidence
             picks = paper_picks(d.ranked, d.retrieval.sources, d.question) or [top]
-            sure = stands_out(d.retrieval, *self._paper_bars)
+            sure = d.covered and picks[0].source.n == d.retrieval.sources[0].n  # forced: offered only
             lead = compose.paper_answer(picks, d.question.text.lower().startswith("is there"), sure)
             return lead + "\n\n" + compose.evidence_list([(p.source, [p.text]) for p in picks]), {
                 p.source.n for p in picks
@@ -347,10 +349,21 @@ class AnswerEngine:
         return f"{unknown} {match}" if unknown else match
 
     def refusal(
-        self, question: str, r: Retrieval, filters: Filters | None = None, unknown: str | None = None
+        self,
+        question: str,
+        r: Retrieval,
+        filters: Filters | None = None,
+        unknown: str | None = None,
+        unclear: bool = False,
     ) -> Answer:
+        """The corpus (or the chosen papers) does not cover the question, and why; `unclear`: a
+        "which paper …?" question no paper stands out for, whose closest papers may hold it."""
         closest = ", ".join(f"“{s.paper.title}”" for s in r.sources[:3])
         scope, one = scope_of(filters)
+        if unclear:
+            text = f"No paper in the corpus stands out as the one described. {unknown}"
+            text += f" The closest papers found were {closest}; none is clearly it." if closest else ""
+            return Answer(question=question, answer=text, refused=True, sources=r.sources[:3])
         if scope:
             verb, them = ("does", "it") if one else ("do", "them")
             text = f"The {scope} {verb} not cover this question, and answers come only from {them}."
@@ -438,20 +451,22 @@ class AnswerEngine:
         r, about = self._search(question, standalone, history, chosen, filters, top_k)
         t_retrieve = time.perf_counter() - t0
         unknown = missing_name(standalone, self.retriever, filters, r.sources)
+        rare = holds_rare_terms(standalone, r.sources, self.retriever)
         covered = about or (
             relevance_ok(r, self.retrieval_settings.min_relevance)
-            or holds_rare_terms(standalone, r.sources, self.retriever)
+            or rare
             or (scope_is_subject(question, filters) and bool(r.sources))
         )
         covered = covered and unknown is None
         q, scoped = analyze(question), bool(filters and filters.paper_ids)
         # "Which paper …?" about no paper in particular: the closest are neighbours, not the answer
         paper_q = covered and chosen == "factoid" and q.asks_paper and not (about or scoped)
-        if paper_q and not stands_out(r, *self._paper_bars):
-            covered, unknown = False, no_paper_stands_out(*self._paper_bars)
+        unclear = paper_q and not stands_out(r, *self._paper_bars, holds_terms=rare)
+        if unclear:
+            covered, unknown = False, no_paper_stands_out(r, *self._paper_bars)
         forced = not covered and force and bool(r.sources)
         if not covered and not forced:
-            ans = self.refusal(question, r, filters, unknown)
+            ans = self.refusal(question, r, filters, unknown, unclear)
             ans.standalone_question = standalone if standalone != question else None
             ans.timings = {"retrieve_s": t_retrieve, "generate_s": 0.0}
             yield Event("sources", retrieval=r)
@@ -470,6 +485,7 @@ class AnswerEngine:
             standalone,
             withheld,
         )
+        d.covered = covered
         yield Event("sources", retrieval=r)  # the reader sees the papers while the sides are ranked
         if chosen == "comparison":
             d.sides, d.side_more = compared_sides(q, standalone, r, ranked, self.retriever, self._embed)

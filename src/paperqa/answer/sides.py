@@ -1,5 +1,6 @@
 """Comparison sides: each compared paper's own answer, one factoid question per side; and the
-paper a "which paper …?" question asks for (`paper_picks`), by the same own-answer ranking.
+paper a "which paper …?" question asks for (`paper_picks`), by the same own-answer ranking, and
+whether that paper stands out from its neighbours at all (`stands_out`).
 
 Retrieval resolves every side the question names to the paper that owns its name
 (`retrieve.assign_sides`); this module asks each of those papers the question's ask — the clause
@@ -218,28 +219,37 @@ def paper_picks(ranked: Sequence[Scored], sources: Sequence[Source], q: Question
 
 # A "which paper" match stands out when keyword search is confident of it (its BM25 score clears
 # the next paper's by `keyword_confident_gap`, as for the keyword pin) and either its best passage is
-# as close as the corpus gate asks (`min_relevance`) or it holds the names the question uses; or
-# when its passage alone is as close as a quoted source must be (`min_source_relevance`). Else the
-# closest papers are neighbours, not the answer.
+# as close as the corpus gate asks (`min_relevance`), or it mentions every name of the question that
+# retrieval matched to a paper (`Retrieval.named`), or it holds the question's rare terms
+# (`coverage.holds_rare_terms`); or when its passage alone is as close as a quoted source must be
+# (`min_source_relevance`). Else the closest papers are neighbours, not the answer.
 
 
-def stands_out(r: Retrieval, min_relevance: float, min_similarity: float) -> bool:
+def stands_out(r: Retrieval, min_relevance: float, min_similarity: float, holds_terms: bool = False) -> bool:
     """Is retrieval's first paper clearly the one a "which paper …?" question describes? Keyword
-    search is confident of it and its passage clears `min_relevance` or it holds the question's
-    names, or its passage alone clears `min_similarity`."""
+    search is confident of it and its passage clears `min_relevance`, or it mentions the question's
+    matched names, or it holds the question's rare terms (`holds_terms`); or its passage alone
+    clears `min_similarity`."""
     if not r.sources:
         return False
     top = r.sources[0]
     text = f"{top.paper.title} {top.paper.abstract}"
     holds_names = bool(r.named) and all(NameMatcher(n).any_case.search(text) for n in r.named)
-    sure = r.keyword_sure == top.paper.id and (top.dense >= min_relevance or holds_names)
-    return top.dense >= min_similarity or sure
+    backed = top.dense >= min_relevance or holds_names or holds_terms
+    return top.dense >= min_similarity or (r.keyword_sure == top.paper.id and backed)
 
 
-def no_paper_stands_out(min_relevance: float, min_similarity: float) -> str:
-    """Why a "which paper …?" question is refused when no paper stands out (`stands_out`)."""
+def no_paper_stands_out(r: Retrieval, min_relevance: float, min_similarity: float) -> str:
+    """Why a "which paper …?" question is refused when no paper stands out (`stands_out`), in the
+    first paper's numbers."""
+    top = r.sources[0]
+    sure = (
+        "keyword search is confident of it"
+        if r.keyword_sure == top.paper.id
+        else "keyword search is not sure of it"
+    )
     return (
-        f"No paper stands out as the one described: keyword search is confident of none whose passage "
-        f"clears {min_relevance:.2f} (min_relevance), and none clears {min_similarity:.2f} "
-        f"(min_source_relevance) on meaning alone."
+        f"The first found, “{top.paper.title}”, has a passage similarity of {top.dense:.2f} and {sure}; "
+        f"a clear match has {min_similarity:.2f} (min_source_relevance), or keyword search's "
+        f"confidence with {min_relevance:.2f} (min_relevance) or the question's names."
     )

@@ -446,6 +446,8 @@ PHRASE_STOP = set(
 # ---- sentences lifted out of their abstract ------------------------------------------------------
 # An opening that points back to the abstract's previous sentence ("To address this issue,",
 # "Furthermore,", "In this work,"): it dangles once the sentence stands alone, so it is dropped.
+# A list number an abstract sentence may open on: "(3)", "(iv)".
+_LIST_NUMBER = r"\((?:\d{1,2}|[ivx]{1,4})\)"
 _LEADING_LINK = re.compile(
     r"^(?:(?:furthermore|moreover|additionally|in addition|to this end|however|thus|therefore|"
     r"consequently|besides|hence|as a result|specifically|finally|in particular|in contrast|"
@@ -456,7 +458,7 @@ _LEADING_LINK = re.compile(
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
     r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|then|next|[a-z]+-wise|[a-z]+ly|"
     r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\((?:\d+|[ivx]{1,4})\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
-    r"\((?:\d{1,2}|[ivx]{1,4})\)\s+(?!(?:and|or)\b))+",
+    rf"{_LIST_NUMBER}\s+(?!(?:and|or)\b))+",
     re.I,
 )
 
@@ -486,7 +488,7 @@ _TEMPLATE_OPENING = re.compile(r"^\W*compared\b[^.;:]{0,120}?\s[—–-]\s", re.
 # A lead that opens on a pronoun has nothing for it to point back to ("Their 8-bit GaLore …").
 _OPENING_PRONOUN = re.compile(r"^\W*(?:their|they|its|it|them)\b", re.I)
 # A list number lifted from the abstract with its sentence ("(3) HiFT can save …").
-_OPENING_LIST_NUMBER = re.compile(r"^\s*\((?:\d{1,2}|[ivx]{1,4})\)\s", re.I)
+_OPENING_LIST_NUMBER = re.compile(rf"^\s*{_LIST_NUMBER}\s", re.I)
 
 
 def speaks_first_person(text: str) -> bool:

@@ -451,16 +451,15 @@ class AnswerEngine:
         r, about = self._search(question, standalone, history, chosen, filters, top_k)
         t_retrieve = time.perf_counter() - t0
         unknown = missing_name(standalone, self.retriever, filters, r.sources)
-        rare = holds_rare_terms(standalone, r.sources, self.retriever)
-        covered = about or (
-            relevance_ok(r, self.retrieval_settings.min_relevance)
-            or rare
-            or (scope_is_subject(question, filters) and bool(r.sources))
-        )
-        covered = covered and unknown is None
         q, scoped = analyze(question), bool(filters and filters.paper_ids)
+        asks_paper = chosen == "factoid" and q.asks_paper
+        relevant = relevance_ok(r, self.retrieval_settings.min_relevance)
+        # the rare-terms test reads the first abstract: only when the gate or the paper bar needs it
+        rare = (not relevant or asks_paper) and holds_rare_terms(standalone, r.sources, self.retriever)
+        covered = about or relevant or rare or (scope_is_subject(question, filters) and bool(r.sources))
+        covered = covered and unknown is None
         # "Which paper …?" about no paper in particular: the closest are neighbours, not the answer
-        paper_q = covered and chosen == "factoid" and q.asks_paper and not (about or scoped)
+        paper_q = covered and asks_paper and not (about or scoped)
         unclear = paper_q and not stands_out(r, *self._paper_bars, holds_terms=rare)
         if unclear:
             covered, unknown = False, no_paper_stands_out(r, *self._paper_bars)

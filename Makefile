@@ -59,7 +59,7 @@ check: install  ## the fast tier: lint, types and the tests that need no model (
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -m "not slow"
 
-EVAL_SETS = dev questions-b paraphrase summaries comparisons-b summaries-b described followups near-miss which-paper which-paper-b
+EVAL_SETS = dev questions-b paraphrase summaries comparisons-b comparisons-c summaries-b described followups near-miss which-paper which-paper-b
 
 eval: install
 	@# Retrieval weights tuned on dev; what each other set was tuned on or read for: eval/README.md.

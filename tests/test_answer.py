@@ -118,11 +118,17 @@ def test_comparison_is_a_table_with_every_cell_cited(corpus_home: Path) -> None:
     app, _ = make(corpus_home, "")
     ans = app.ask("Compare Q-GaLore, COAP and Grass as memory-efficient training methods.")
     table = [line for line in ans.answer.splitlines() if line.startswith("|")]
-    assert table[0].startswith("| Aspect |") and len(table) == 2 + 5
+    assert table[0].startswith("| Aspect |") and len(table) == 2 + 6
     aspects = [row.split("|")[1].strip() for row in table[2:]]
     # The question's own aspect first, then the generic ones.
     assert aspects[0] == "**Memory-efficient training methods**"
-    assert aspects[1:] == ["**Problem**", "**Approach**", "**Data / setting**", "**Reported results**"]
+    assert aspects[1:] == [
+        "**Problem**",
+        "**Approach**",
+        "**How it works**",
+        "**Data / setting**",
+        "**Reported results**",
+    ]
     for col in range(2, 5):  # no sentence twice in one column
         cells = [row.split("|")[col].strip() for row in table[2:]]
         filled = [c for c in cells if "not stated" not in c]

@@ -32,6 +32,7 @@ NEW_SETS = (
     "near-miss.jsonl",
     "which-paper.jsonl",
     "which-paper-b.jsonl",
+    "comparisons-c.jsonl",
 )
 
 # Defects in a set this test may not fix (dev.jsonl is owned elsewhere). Each entry must still be

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..text import PHRASE_STOP, drop_leading_link, split_sentences
 from ..types import Paper, Source
-from .evidence import Scored, is_background
+from .evidence import Scored, is_background, is_boilerplate, reports_results
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
 SHORT_NAME_WORDS = 5
@@ -211,6 +211,66 @@ _PRIOR_WORK = re.compile(
 )
 
 
+# The row that says how each method works: a sentence after the one where the paper first speaks
+# of its own work, that is neither background, a problem nor a reported result ("Concretely, at
+# each training step, we first virtually optimize the student …", "TFB searches for the largest
+# variance …"). The Approach row's pattern finds the sentence that names the method; the answer
+# to "how does each …" is often the one after it.
+HOW_IT_WORKS = "How it works"
+_OWN_WORK = re.compile(
+    r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
+)
+_NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)")
+# What the work found or claims, not how it works ("Our analysis reveals …", "To our knowledge, this
+# is the first …", "… is a promising approach"), what it releases, and what others do ("The
+# current paradigm uses …").
+_FINDING = re.compile(
+    r"\b(results?|analysis|evaluation|findings?|find|found|reveals?|demonstrat\w*|shows?|showed|knowledge|"
+    r"promising|effective(?:ness)?|believe|observed?|surpass\w*|poor|depend\w*|connection|insights?|gains?|"
+    r"generali[sz]e|open-source|release|(?:current|existing|prior|previous|conventional) (?:paradigm|methods?|"
+    r"approaches|works?))\b",
+    re.I,
+)
+# A sentence says how when it names the means ("by dividing …", "uses …", "replaces … with …") or
+# when the method (or "we", "it", "our algorithm") acts in it.
+_MEANS = re.compile(
+    r"\bby \w+ing\b|\b(?:uses?|used|using|leverag\w+|employs?|through|via|instead of|replac\w+)\b", re.I
+)
+# Fewer words than this is a fragment of a sentence split at an abbreviation ("Building on … (W.").
+MIN_HOW_WORDS = 8
+
+
+def how_it_works(paper: Paper) -> list[str]:
+    """The abstract's sentences that show its own method at work (see HOW_IT_WORKS), in order."""
+    sentences = split_sentences(paper.abstract)
+    first_own = next((i for i, x in enumerate(sentences) if _OWN_WORK.search(x)), len(sentences))
+    problem = dict(ASPECTS)["Problem"]
+    results = dict(ASPECTS)["Reported results"]
+    name = short_name(paper)
+    # "we" anywhere, "It …"/"Our algorithm …" as the subject, or the method's own name
+    actor = re.compile(
+        r"\bwe\b|^(?:[^,]{0,80},\s*)?(?:it|our \w+)\s"
+        + (rf"|(?<![\w-]){re.escape(name)}(?![\w-])" if name else ""),
+        re.I,
+    )
+    return [
+        x
+        for i, x in enumerate(sentences)
+        if i > first_own
+        and len(x.split()) >= MIN_HOW_WORDS
+        and x.count(")") <= x.count("(")  # not the tail of a sentence split inside a parenthesis
+        and (_MEANS.search(x) or actor.search(x))
+        and not (is_background(x, i) or is_boilerplate(x) or _PRIOR_WORK.match(x) or problem.search(x))
+        # a result or finding, unless the paper says what it does in it ("we reduce … by …")
+        and not (reports_results(x) or _NUMBER_RESULT.search(x) or _FINDING.search(x))
+        and not (results.search(x) and not _OWN_WORK.search(x))
+    ]
+
+
+# The table's generic rows, in order; `None`: the row picks by position (see how_it_works).
+_TABLE_ROWS: list[tuple[str, re.Pattern[str] | None]] = [*ASPECTS[:2], (HOW_IT_WORKS, None), *ASPECTS[2:]]
+
+
 def states_contribution(sentence: str) -> bool:
     """The sentence says what the paper does or finds (its approach or a reported result)."""
     return any(pat.search(sentence) for name, pat in ASPECTS if name in ("Approach", "Reported results"))
@@ -294,19 +354,22 @@ def comparison_table(
         else:
             cells.append(f"{_cell(b.text)} {marker(s.n)}")
     rows.append(f"| **{_cell(label, 80)}** | " + " | ".join(cells) + " |")
-    for name, pat in ASPECTS:
+    for name, pat in _TABLE_ROWS:
         cells = []
         for s in sources:
             sentences = list(enumerate(split_sentences(s.paper.abstract)))
             # what the paper does: never its background or prior work ("Common approaches, such as …")
             own = name in ("Approach", "Reported results")
             position = {x: i for i, x in sentences}
-            sents = [
-                x
-                for x in [*s.evidence, *(x for _, x in sentences)]
-                if pat.search(x)
-                and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
-            ]
+            if pat is None:
+                sents = how_it_works(s.paper)
+            else:
+                sents = [
+                    x
+                    for x in [*s.evidence, *(x for _, x in sentences)]
+                    if pat.search(x)
+                    and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
+                ]
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:
                 cells.append("— (not stated in the abstract)")

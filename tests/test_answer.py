@@ -420,6 +420,23 @@ def test_a_size_written_out_or_an_accent_typed_plainly_is_not_a_missing_name(cor
     assert not accented.refused, accented.answer
 
 
+def test_a_multi_word_name_with_an_acronym_is_known_by_the_title_that_spells_it_out(
+    corpus_home: Path,
+) -> None:
+    app, _ = make(corpus_home, "")
+    # the title writes "Aligned Large Language Models"
+    ans = app.ask(
+        "Which cause of forgetting does Examining Forgetting in Continual Pre-training of Aligned LLMs find?"
+    )
+    assert not ans.refused, ans.answer
+    assert "Examining Forgetting in Continual Pre-training of Aligned Large Language Models" in {
+        c.title for c in ans.citations
+    }
+    # an acronym no title spells out stays a name no paper mentions
+    missing = app.ask("How does Sparse Expert Routing with Shared MLPs balance the experts of a model?")
+    assert missing.refused and "names “Sparse Expert Routing”" in missing.answer, missing.answer
+
+
 def test_a_multi_word_name_finds_the_paper_whose_title_holds_it(corpus_home: Path) -> None:
     app, _ = make(corpus_home, "")
     ans = app.ask("What does the Focused Transformer paper propose?")

@@ -366,3 +366,18 @@ def test_a_how_question_is_answered_by_how_it_works_not_by_the_naming_sentence()
     src = source(1, "FRL: Federated Rank Learning", f"This abstract opens on background. {names} {works}")
     ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == works
+
+
+def test_a_question_naming_the_first_paper_keeps_its_lead_there() -> None:
+    named = source(
+        1, "Examining Forgetting in Continual Pre-training", "Forgetting is severe, especially repetition."
+    )
+    survey = source(2, "A Survey of Continual Learning", "We summarize three stages: CPT, DAP and CFT.")
+    question = "Which stage of forgetting does Examining Forgetting in Continual Pre-training single out?"
+    q = analyze(question)
+    ranked = [  # the survey's sentence holds names and scores far higher
+        Scored(survey, 0, survey.paper.abstract, 3.0, names=["CPT", "DAP", "CFT"]),
+        Scored(named, 0, named.paper.abstract, 1.0),
+    ]
+    assert lead_sentences(ranked, q, FakeLexicon())[0].source.n == 2  # not named: the better answer
+    assert lead_sentences(ranked, q, FakeLexicon(), named=True)[0].source.n == 1

@@ -97,8 +97,14 @@ def test_comparison_sides_listed_after_each_of_or_described_after_a_colon() -> N
         "What new method does each paper propose: the one arguing that training longer closes the "
         "generalization gap, and the one revisiting LARS?"
     ) == ["arguing that training longer closes the generalization gap", "revisiting LARS"]
+    # described sides after "each of", up to the question's verb
+    assert comparison_parts(
+        "What does each of the NMT data-sorting method, the unpadded BERT work, and the sequence "
+        "parallelism system use to avoid padding?"
+    ) == ["the NMT data-sorting method", "the unpadded BERT work", "the sequence parallelism system"]
     # one described thing is not a comparison
     assert comparison_parts("What does each worker send: the gradients of its shard?") == []
+    assert comparison_parts("How does each of the two methods use memory?") == []
 
 
 def test_followup_rewrite_carries_the_topic() -> None:
@@ -252,7 +258,17 @@ def test_a_sides_question_is_the_ask_without_the_shared_context() -> None:
         "How do Skill-it and Skill-Targeted Adaptive Training (STAT) each use skills?",
         "Adv-RM, FLORAL and the adversarial method all rely on adversarial training. What is perturbed?",
         "How large are the models produced by ptt5-v2 and by DeBERTinha?",
+        # a summary word inside a side's name asks for no summary
+        "The GPT-4 Technical Report and the Summary of ChatGPT Research both describe post-training. "
+        "Which step does each name?",
+        "The survey of multi-task learning by task relatedness and the survey of MTL through the ML "
+        "lifecycle both review MTL. How does each organise its review?",
     ],
 )
 def test_a_question_that_names_its_sides_is_a_comparison(question: str) -> None:
     assert classify(question) == "comparison"
+
+
+def test_a_summary_asked_for_in_so_many_words_stays_a_summary_whatever_it_names() -> None:
+    assert classify("Summarize what GaLore and COAP both report about memory.") == "summary"
+    assert classify("Give an overview of how GaLore and COAP each save memory.") == "summary"

@@ -82,7 +82,8 @@ _STARTERS = set(
 
 def _lower_first(sentence: str, context: str = "") -> str:
     """Lower-case a sentence's first letter to continue a clause, unless its first word is a
-    name: an acronym, a word with digits, or one `context` (the abstract) never writes in lower case."""
+    name: an acronym, a word with digits, or one `context` (the title, then the abstract) never
+    writes in lower case and capitalises where no sentence starts."""
     first = sentence.split(" ", 1)[0]
     if len(first) > 1 and (any(c.isupper() for c in first[1:]) or any(c.isdigit() for c in first)):
         return sentence
@@ -90,7 +91,11 @@ def _lower_first(sentence: str, context: str = "") -> str:
     if word.lower() in _STARTERS or (word.isalpha() and re.search(r"(?:ing|ly|ed)$", word) and len(word) > 4):
         return sentence[:1].lower() + sentence[1:]
     if word[:1].isupper() and not re.search(r"(?<![\w-])" + re.escape(word.lower()) + r"(?![\w-])", context):
-        return sentence  # "Domino", "Adam": the abstract only ever capitalises it
+        # "Domino", "Adam": the abstract only ever capitalises it, and not only where a sentence
+        # starts ("Experiment results highlight …" is no name), or it opens the title
+        capital = r"(?:^|(?<=[\w,;:)] ))" + re.escape(word) + r"(?![\w-])"
+        if re.search(capital, context):
+            return sentence
     return sentence[:1].lower() + sentence[1:]
 
 
@@ -478,6 +483,7 @@ def topic_phrase(focused: str) -> str:
     t = re.sub(r"^(?:show|say|report|find|tell)\s+(?:about|on)\s+", "", t, flags=re.I)
     t = re.sub(r"\s+(?:do|does|did)\s+(?:these|the|they|such)\b.*$", "", t, flags=re.I)
     t = re.split(r"\s+(?:so that|such as|and (?:what|how|which|why))\b", t, maxsplit=1)[0].strip()
+    t = re.split(r"(?<=\w)[.?!]\s+(?=[A-Z])", t, maxsplit=1)[0]  # one sentence of the question, never two
     head = ""
     for piece in t.split(","):  # the first clause, of at least TOPIC_MIN_WORDS words
         head = f"{head},{piece}" if head else piece

@@ -135,9 +135,30 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
         )
     )
     for name in [*phrases, *words]:
-        if not _in_corpus(name, retriever, papers) and not NameMatcher(_folded(name)).any_case.search(seen):
+        spelled = _spelled_out(name)  # "… of Aligned LLMs" as a title writes it: "… Large Language Models"
+        if (
+            not _in_corpus(name, retriever, papers)
+            and not NameMatcher(_folded(name)).any_case.search(seen)
+            and not (spelled and spelled.search(seen))
+        ):
             return name
     return None
+
+
+_ACRONYM = re.compile(r"^([A-Z]{2,6})s?$")
+
+
+def _spelled_out(name: str) -> re.Pattern[str] | None:
+    """A multi-word name with its acronyms spelled out, as a title may write it ("Continual
+    Pre-training of Aligned LLMs": "… Aligned Large Language Models"); None without an acronym."""
+    words = name.split()
+    if len(words) < 2 or not any(_ACRONYM.match(w) for w in words):
+        return None
+    parts = []
+    for w in words:
+        m = _ACRONYM.match(w)
+        parts.append(r"[\s-]+".join(rf"{c}\w*" for c in m.group(1)) if m else re.escape(w))
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)", re.I)
 
 
 def _folded(text: str) -> str:

@@ -479,7 +479,7 @@ class AnswerEngine:
             chosen,
             r,
             ranked,
-            lead_sentences(ranked, q, self.retriever) if chosen == "factoid" else [],
+            lead_sentences(ranked, q, self.retriever, named=r.names_first) if chosen == "factoid" else [],
             [],
             standalone,
             withheld,

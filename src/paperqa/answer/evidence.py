@@ -390,30 +390,35 @@ def covers(s: Scored, q: QuestionAnalysis) -> set[str]:
 # sentence answers clearly better: it scores LEAD_SWITCH_MARGIN more than the first paper's best
 # (twice the rank prior W_RANK gives the first paper over the second: beyond what the prior
 # already said), or it holds the kind of answer asked for (a number, a name) and that one does not.
+# A question that names retrieval's first paper ("What does Examining Forgetting in … find?") is
+# about that paper: its lead never leaves it.
 LEAD_SWITCH_MARGIN = 2 * W_RANK
 
 
-def retrieval_first(ranked: Sequence[Scored], q: QuestionAnalysis) -> Scored | None:
+def retrieval_first(ranked: Sequence[Scored], q: QuestionAnalysis, named: bool = False) -> Scored | None:
     """The best sentence to lead with (see LEAD_SWITCH_MARGIN): the ranking's best, or the best
-    sentence of retrieval's first paper when the ranking's best does not answer clearly better."""
+    sentence of retrieval's first paper when the ranking's best does not answer clearly better or
+    the question names that paper (`named`)."""
     if not ranked:
         return None
     best = ranked[0]
     first = next((s for s in ranked if s.source.n == 1), None)
     if best.source.n == 1 or first is None:
         return best
+    if named:
+        return first
     asked = {k for k in q.kinds if k in ("quantity", "name")}
     better_kind = bool(asked & covers(best, q)) and not asked & covers(first, q)
     return best if better_kind or best.score - first.score >= LEAD_SWITCH_MARGIN else first
 
 
 def lead_sentences(
-    ranked: Sequence[Scored], q: QuestionAnalysis, lexicon: Lexicon, most: int = 2
+    ranked: Sequence[Scored], q: QuestionAnalysis, lexicon: Lexicon, most: int = 2, named: bool = False
 ) -> list[Scored]:
-    """The sentence(s) the answer opens with: the best one (`retrieval_first`), plus the best
-    sentence of the same paper for an ask it leaves open ("which method …, and up to what size",
-    "how many parameters …, and how many tokens …")."""
-    best = retrieval_first(ranked, q)
+    """The sentence(s) the answer opens with: the best one (`retrieval_first`; `named`: the question
+    names retrieval's first paper), plus the best sentence of the same paper for an ask it leaves
+    open ("which method …, and up to what size", "how many parameters …, and how many tokens …")."""
+    best = retrieval_first(ranked, q, named)
     if best is None:
         return []
     out = [best]

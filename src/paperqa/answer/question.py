@@ -217,6 +217,14 @@ _EACH_OF_NAMES = re.compile(
     r"\beach of\s+((?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*)(?:(?:,\s*(?:and\s+)?|\s+and\s+)"
     r"(?:[A-Z][\w\-]*|[a-z]+[A-Z][\w\-]*))+)"
 )
+# "What does each of the NMT data-sorting method, the unpadded BERT work, and the sequence
+# parallelism system use to …" — described sides after "each of", up to the question's verb.
+_EACH_OF_DESCRIBED = re.compile(
+    r"\beach of\s+(the\s.+?,.+?)\s+(?:use|rely|do|need|require|train|learn|report|propose|apply|"
+    r"choose|decide|measure|evaluate|avoid|reduce|handle|address|achieve|make|get|change|add|pick|select|"
+    r"treat|define|organi[sz]e|find|show|claim|study|target|compare|combine|focus)\b",
+    re.I,
+)
 # "X, Y and Z all rely on …", "How do X and Y each use …": the sides are the subject before a
 # distributive word (both / all / each), up to the first sentence end outside quotation marks.
 _DISTRIBUTIVE = re.compile(
@@ -295,12 +303,13 @@ EITHER = re.compile(r",\s*(\S+(?:\s\S+){0,3})\s+or\s+(\S+(?:\s\S+){0,3}?)\s*\?\s
 
 def comparison_parts(question: str) -> list[str]:
     """The sides a comparison names, in the question's order (empty when it names fewer than two):
-    'each of X, Y and Z'; 'each …: the one that …, and the one …'; 'by X and by Y'; 'X and Y both /
+    'each of X, Y and Z'; 'each …: the one that …, and the one …'; 'each of the X method, the Y
+    work and the Z system <verb> …'; 'by X and by Y'; 'X and Y both /
     all / each …'; 'Compare X with Y', 'How do X and Y differ'."""
     listed = _EACH_OF_NAMES.search(question)
     if listed:
         return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", listed.group(1)) if p.strip()]
-    described = _EACH_DESCRIBED.search(question)
+    described = _EACH_DESCRIBED.search(question) or _EACH_OF_DESCRIBED.search(question)
     if described:
         sides = [_SIDE_OPENING.sub("", p).strip(" .,") for p in split_sides(described.group(1))]
         sides = [s for s in sides if len(s) > 1]

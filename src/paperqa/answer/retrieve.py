@@ -216,6 +216,11 @@ class Retrieval:
     best_match: str | None = None  # the paper of the best chunk (`best_dense`): what a refusal names
     keyword_sure: str | None = None  # BM25's first paper when it clears its second (keyword_confident_gap)
 
+    @property
+    def names_first(self) -> bool:
+        """The question names one paper, and it came first: the question is about that paper."""
+        return len(self.focus) == 1 and bool(self.sources) and self.sources[0].paper.id == self.focus[0]
+
 
 class Retriever:
     """Searches the store; the answer stage reads the store only through it (the methods below)."""

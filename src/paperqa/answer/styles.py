@@ -22,6 +22,10 @@ _COMPARISON = re.compile(
     re.I,
 )
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
+# A summary asked for in so many words ("Summarize …", "Give an overview of …", "what do these …").
+_ASKS_SUMMARY = re.compile(
+    r"^\W*(?:please\s+)?(?:summari[sz]e|survey|give|provide|write)\b|\boverview of\b|\bwhat do these\b", re.I
+)
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,9 @@ def classify(question: str) -> Style:
     """Rules that work without a model: the embedded LLM is too weak to route reliably."""
     if LISTING.search(question):
         return "listing"
-    if _SUMMARY.search(question):
+    # "The survey of … and the Summary of ChatGPT … both …; which step does each name?" compares
+    # the two papers it names: a summary word inside a name is not an ask for a summary
+    if _SUMMARY.search(question) and not (_names_sides(question) and not _ASKS_SUMMARY.search(question)):
         return "summary"
     # "Which paper … both sparse and dense training?" asks for one paper; "Which paper reduces memory
     # more, GaLore or COAP?" still compares the two it names

@@ -102,6 +102,11 @@ def test_comparison_sides_listed_after_each_of_or_described_after_a_colon() -> N
         "What does each of the NMT data-sorting method, the unpadded BERT work, and the sequence "
         "parallelism system use to avoid padding?"
     ) == ["the NMT data-sorting method", "the unpadded BERT work", "the sequence parallelism system"]
+    # "clinical and biomedical" inside a described side joins two words of it, not two sides
+    assert comparison_parts(
+        "CamemBERT-bio and the study of German clinical and biomedical models both continue pre-training. "
+        "Where does each get its text?"
+    ) == ["CamemBERT-bio", "the study of German clinical and biomedical models"]
     # one described thing is not a comparison
     assert comparison_parts("What does each worker send: the gradients of its shard?") == []
     assert comparison_parts("How does each of the two methods use memory?") == []

@@ -245,8 +245,13 @@ _SIDE_OPENING = re.compile(
 _QUOTED_SPAN = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
 
 
+_DETERMINER = frozenset({"the", "a", "an", "this", "that", "its", "their"})
+
+
 def _split_and(text: str) -> list[str]:
-    """Split on ' and ', except inside a title-case name ('Large Content and Behavior Models')."""
+    """Split on ' and ', except inside a title-case name ('Large Content and Behavior Models') or
+    inside a described side, where a lower-case word follows ('the study of German clinical and
+    biomedical models': a new side opens with a determiner or a name)."""
     words = text.split(" ")
     parts: list[list[str]] = [[]]
     for i, w in enumerate(words):
@@ -258,7 +263,15 @@ def _split_and(text: str) -> list[str]:
             and not words[i - 2].endswith(",")
             and words[i + 1][:1].isupper()
         )
-        if w == "and" and parts[-1] and not inside_name:
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        inside_description = (
+            bool(parts[-1])
+            and parts[-1][0].lower() in _DETERMINER
+            and nxt[:1].islower()
+            and nxt.lower() not in _DETERMINER
+            and not name_tokens(nxt)
+        )
+        if w == "and" and parts[-1] and not inside_name and not inside_description:
             parts.append([])
         else:
             parts[-1].append(w)

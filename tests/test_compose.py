@@ -206,6 +206,15 @@ def test_comparison_lead_states_each_sides_answer_as_a_sentence_about_it_by_name
     assert prose_faults(lead) == []
 
 
+def test_a_sentence_about_their_own_named_method_is_about_the_method() -> None:
+    lead = comparison_lead([scored(B, "Our 8-bit Grass further reduces memory by 40%.")], ["Grass"])
+    assert lead == "The 8-bit Grass further reduces memory by 40% [2]."
+    # "their approach" names nothing: the side is named first
+    lead = comparison_lead([scored(B, "Our approach reduces memory by 40%.")], ["Grass"])
+    assert lead == "In Grass, their approach reduces memory by 40% [2]."
+    assert attributed("Our 8-bit Grass cuts memory.", B.paper).startswith("The 8-bit Grass (“Structured")
+
+
 def test_comparison_lead_keeps_the_case_of_a_paper_name_opening_a_clause() -> None:
     domino = Source(n=1, paper=DOMINO, score=1.0)
     lead = comparison_lead([scored(domino, "Domino hides communication behind computation.")], ["Domino"])

@@ -112,10 +112,21 @@ def marker(n: int) -> str:
 _POINTS_BACK = re.compile(r"\W*(?:their|they|its|it|them|this|these)\b", re.I)
 
 
+def _their_own(text: str, names: Sequence[str]) -> str:
+    """'Their 8-bit GaLore further reduces …' (from 'Our 8-bit GaLore …') names the method it is
+    about: 'The 8-bit GaLore further reduces …', a sentence of its own, not 'In GaLore, their …'."""
+    for n in names:
+        # only modifiers ("8-bit", "INT4") between: "Their experiments show GaLore …" is not about it
+        m = re.match(r"Their (?:[\w.]*[\d-][\w.-]* ){0,2}" + re.escape(n) + r"(?![\w-])", text)
+        if m:
+            return "The " + text[len("Their ") :]
+    return text
+
+
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
-    text = third_person(drop_leading_link(sentence)).rstrip(" .")
     name = short_name(paper)
+    text = _their_own(third_person(drop_leading_link(sentence)).rstrip(" ."), [name] if name else [])
     # The title goes after the sentence's first use of the name, unless that use is in brackets
     # ("Gradient Low-Rank Projection (GaLore)"): the sentence then opens "In GaLore (“…”), …".
     named = re.compile(r"(?<![\w(])" + re.escape(name) + r"(?!\w)") if name else None
@@ -312,6 +323,7 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
         "\\|", "|"
     )
     names = [n for n in (label.strip("“”"), *aliases) if n]
+    text = _their_own(text, names)
     named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", text, re.I) for n in names)
     if not _POINTS_BACK.match(text) and named:
         return _upper_first(text)

@@ -43,6 +43,13 @@ def test_third_person_tells_the_first_person_as_the_authors() -> None:
     )
 
 
+def test_third_person_names_the_authors_once_then_says_they() -> None:
+    assert third_person("We show that we can induce 75% sparsity, which we call SPDF.") == (
+        "The authors show that they can induce 75% sparsity, which they call SPDF."
+    )
+    assert third_person("We show it. We also find more.") == "The authors show it. They also find more."
+
+
 def test_third_person_changes_whole_words_only() -> None:
     assert (
         third_person("Our weights help us; the gain is ours.")

@@ -31,9 +31,8 @@ TITLE_WORDS_WHOLE = 40
 CELL_CHARS = 260
 LEAD_CLAUSE_CHARS = 400
 
+# "we" is told by `third_person` ("the authors", then "they"); the rest word for word.
 _PRONOUNS = [
-    (re.compile(r"\bWe\b"), "The authors"),
-    (re.compile(r"\bwe\b"), "the authors"),
     (re.compile(r"\bOur\b"), "Their"),
     (re.compile(r"\bour\b"), "their"),
     (re.compile(r"\bours\b"), "theirs"),
@@ -43,7 +42,16 @@ _PRONOUNS = [
 
 
 def third_person(sentence: str) -> str:
-    """An abstract's first person told as the authors' ('we propose' -> 'the authors propose')."""
+    """An abstract's first person told as the authors' ('we propose' -> 'the authors propose');
+    once the authors are named, a later 'we' is 'they' ('the authors show that they can …')."""
+    seen = [False]
+
+    def we(m: re.Match[str]) -> str:
+        first, seen[0] = not seen[0], True
+        word = "the authors" if first else "they"
+        return word[:1].upper() + word[1:] if m.group(0)[0] == "W" else word
+
+    sentence = re.sub(r"\b[Ww]e\b", we, sentence)
     for pat, repl in _PRONOUNS:
         sentence = pat.sub(repl, sentence)
     return sentence

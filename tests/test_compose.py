@@ -379,6 +379,14 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
             "What results do benchmarking studies report when they put many algorithms side by side",
             "the question's topic",
         ),
+        (  # the methods the question names are the topic, not only what they are for
+            "post-training quantization methods these papers propose for large language models",
+            "post-training quantization methods for large language models",
+        ),
+        (  # one sentence of the question, never two
+            "These papers all study low-rank training of large models. What results do they report",
+            "the question's topic",
+        ),
     ],
 )
 def test_a_summary_topic_is_the_questions_own_phrase(question: str, topic: str) -> None:

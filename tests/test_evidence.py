@@ -381,3 +381,11 @@ def test_a_question_naming_the_first_paper_keeps_its_lead_there() -> None:
     ]
     assert lead_sentences(ranked, q, FakeLexicon())[0].source.n == 2  # not named: the better answer
     assert lead_sentences(ranked, q, FakeLexicon(), named=True)[0].source.n == 1
+
+
+def test_a_question_the_abstract_asks_is_never_evidence() -> None:
+    src = source(
+        1, "SimpleVLA-RL", "Can RL similarly improve VLA planning? Building upon veRL, we scale VLA training."
+    )
+    ranked = rank("Can RL improve VLA planning?", [src])
+    assert [s.text for s in ranked] == ["Building upon veRL, we scale VLA training."]

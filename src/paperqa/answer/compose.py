@@ -488,7 +488,9 @@ def topic_phrase(focused: str) -> str:
     approaches do these papers take to', 'what do papers that … report about') is dropped, and the
     phrase ends at its first clause."""
     asked = re.match(r"^(?:what|which)\s+(.+?)\s+(?:do|does|did)\s+(?:these|the|such)\b", focused, re.I)
-    t = _TOPIC_FRAMING.sub("", focused).strip()
+    # "post-training quantization methods these papers propose for LLMs": the methods are the topic
+    named = _TOPIC_HEAD.match(focused)
+    t = f"{named.group('head')} {named.group('rest')}" if named else _TOPIC_FRAMING.sub("", focused).strip()
     if (
         asked and len(t.split()) < 3 and len(asked.group(1).split()) >= 2
     ):  # "which properties of … do these …"
@@ -529,6 +531,12 @@ _TOPIC_FRAMING = re.compile(
 )
 
 
+_TOPIC_HEAD = re.compile(
+    r"^(?!(?:how|what|which|why|when|where)\b)(?P<head>(?:[\w'-]+\s+){0,5}[\w'-]+s)\s+(?:these|the|such)\s+"
+    r"(?:papers?|studies|works?|abstracts?)\s+(?:propose|use|take|describe|report|suggest|offer|give)\s+"
+    r"(?P<rest>(?:for|to|in|on|against|when)\s+.+)$",
+    re.I,
+)
 # Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
 # A topic phrase is cut at its first comma once it has this many words ("pick a smaller, high-value
 # subset" keeps going).

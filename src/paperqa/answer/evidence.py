@@ -243,7 +243,8 @@ def rank_sentences(
     cands: list[Scored] = []
     for src in sources:
         for pos, sent in enumerate(split_sentences(src.paper.abstract)):
-            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent):
+            # a question the abstract asks ("Can RL similarly improve …?") answers nothing
+            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not sent.endswith("?"):
                 cands.append(Scored(src, pos, sent))
     if not cands:
         return []

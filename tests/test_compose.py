@@ -327,6 +327,12 @@ def test_a_sides_answer_is_its_papers_own_claim_not_the_fields_problem() -> None
     # a quantity question's own claim without a number gains nothing
     many = analyze("How much data does each collect?")
     assert own_answer_value(claim, many) == claim.score
+    # what the paper hopes or aims at is not what it does, "we" or not
+    outlook = scored(A, "We believe our formulation will inspire future studies of pseudo-labels.")
+    aim = scored(A, "We aim to investigate how pseudo-labels can be made reliable.")
+    outlook.score = aim.score = 1.0
+    assert own_answer_value(outlook, q) < own_answer_value(claim, q)
+    assert own_answer_value(aim, q) < own_answer_value(claim, q)
 
 
 def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None:

@@ -108,6 +108,16 @@ _PROBLEM = re.compile(
 
 
 _INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
+# What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation
+# will inspire future studies", "we aim to investigate …", "to verify the effectiveness …, we …"):
+# such a sentence loses W_SIDE_OWN, its "we" notwithstanding. Read off eval/comparisons-c.jsonl's
+# answers (after its first run); on comparisons-b, dev and questions-b it moves no side.
+_OUTLOOK = re.compile(
+    r"\b(?:believe|hope|will (?:inspire|facilitate|benefit|serve|aid|help|open)|"
+    r"future (?:work|studies|research|directions?)|aims? to (?:investigate|study|explore|understand)|"
+    r"try to verify|extensively evaluate|to verify the effectiveness)\b",
+    re.I,
+)
 
 
 def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float:
@@ -121,6 +131,8 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     if (own or named) and not (q.wants("quantity") and not s.numbers):
         value += W_SIDE_OWN
     if _PROBLEM.search(s.text) and not own and not named:
+        value -= W_SIDE_OWN
+    if _OUTLOOK.search(s.text):
         value -= W_SIDE_OWN
     return value
 

@@ -12,14 +12,12 @@ from paperqa.answer.compose import (
     comparison_table,
     extractive_lead,
     how_it_works,
-    key_phrases,
     short_name,
     side_label,
-    summary_lead,
-    theme_labels,
     third_person,
 )
 from paperqa.answer.evidence import Scored
+from paperqa.answer.summarize import key_phrases, summary_lead, theme_labels
 from paperqa.text import prose_faults
 from paperqa.types import Paper, Source
 
@@ -396,7 +394,7 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
     ],
 )
 def test_a_summary_topic_is_the_questions_own_phrase(question: str, topic: str) -> None:
-    from paperqa.answer.compose import topic_phrase
+    from paperqa.answer.summarize import topic_phrase
 
     assert topic_phrase(question) == topic
 
@@ -484,3 +482,33 @@ def test_a_which_paper_match_stands_out_by_keyword_confidence_or_by_closeness() 
     assert stands_out(found(0.30, keyword_sure=True), 0.42, 0.5, holds_terms=True)  # its rare terms
     assert not stands_out(found(0.49, keyword_sure=False), 0.42, 0.5)  # a neighbour
     assert not stands_out(Retrieval(query="q", sources=[], best_dense=0.0, named=[]), 0.42, 0.5)
+
+
+def test_a_summarys_lines_answer_the_facet_the_question_asks_of_every_paper() -> None:
+    from paperqa.answer.summarize import paper_sentences, summary_facet
+
+    vega = source(
+        1,
+        "Vega-MT: The JD Explore Academy Translation System",
+        "We describe our WMT 2022 submission. We participated in all high-resource tracks of the task. "
+        "Also, we adopt data augmentation strategies such as cycle translation for monolingual data. "
+        "We got the 1st place on Zh-En, improving BLEU by 2.1 points.",
+    )
+    ranked = [  # the ranking prefers the tracks; the question asks for techniques
+        scored(vega, "We participated in all high-resource tracks of the task.", 1),
+        scored(vega, "We got the 1st place on Zh-En, improving BLEU by 2.1 points.", 3),
+        scored(
+            vega,
+            "Also, we adopt data augmentation strategies such as cycle translation for monolingual data.",
+            2,
+        ),
+    ]
+    for score, sc in zip((3.0, 2.0, 1.0), ranked, strict=True):
+        sc.score = score
+    techniques = "Which techniques do these submission papers credit for their translation quality?"
+    assert summary_facet(techniques) == ("Approach", "How each paper does it")
+    assert paper_sentences([vega], ranked, techniques)[1].startswith("Also, we adopt data augmentation")
+    results = "What results do these submission papers report?"
+    assert summary_facet(results) == ("Reported results", "What each paper reports")
+    assert paper_sentences([vega], ranked, results)[1].startswith("We got the 1st place")
+    assert summary_facet("Summarize these submission papers.") is None

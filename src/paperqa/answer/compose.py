@@ -4,18 +4,18 @@
   attributed to the paper by name, cited ("In Domino (“Eliminating Communication …”), …").
 * Quoted evidence: abstract sentences verbatim, in quotes, cited.
 * Comparisons: a lead naming and citing every compared paper, then a table whose first row is
-  the question's own aspect, then the generic aspects, no sentence twice in one column.
-* Summaries: a lead naming the themes with the papers under each (three or more cited), then one
-  line per paper under each theme, themes named by key phrases the papers share.
+  the question's own aspect, then the generic aspects (the problem, the approach, how it works,
+  the data, the results), no sentence twice in one column.
+
+Summaries are written by `summarize`, from the pieces here.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 
-from ..text import PHRASE_STOP, drop_leading_link, split_sentences
+from ..text import drop_leading_link, split_sentences
 from ..types import Paper, Source
 from .evidence import Scored, is_background, is_boilerplate, reports_results
 
@@ -23,8 +23,6 @@ from .evidence import Scored, is_background, is_boilerplate, reports_results
 SHORT_NAME_WORDS = 5
 # Words of a title kept when it is quoted inside a lead.
 TITLE_WORDS_IN_LEAD = 9
-# Words of each title a summary lead quotes (it names several papers in one sentence).
-SUMMARY_TITLE_WORDS = 7
 # A "which paper" answer is the paper: its title whole (a title is at most about 25 words).
 TITLE_WORDS_WHOLE = 40
 # Longest quoted sentence in a table cell / a comparison lead clause, in characters.
@@ -244,7 +242,7 @@ HOW_IT_WORKS = "How it works"
 _OWN_WORK = re.compile(
     r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
 )
-_NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)")
+_NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)|\b\d+(?:st|nd|rd|th) place\b")
 # What the work found or claims, not how it works ("Our analysis reveals …", "To our knowledge, this
 # is the first …", "… is a promising approach"), what it releases, and what others do ("The
 # current paradigm uses …").
@@ -258,8 +256,16 @@ _FINDING = re.compile(
 # A sentence says how when it names the means ("by dividing …", "uses …", "replaces … with …") or
 # when the method (or "we", "it", "our algorithm") acts in it.
 _MEANS = re.compile(
-    r"\bby \w+ing\b|\b(?:uses?|used|using|leverag\w+|employs?|through|via|instead of|replac\w+)\b", re.I
+    r"\bby \w+ing\b|\b(?:uses?|used|using|leverag\w+|employs?|adopt\w*|through|via|instead of|replac\w+)\b",
+    re.I,
 )
+
+
+def names_means(sentence: str) -> bool:
+    """The sentence names how something is done ("by dividing …", "we adopt …", "uses …")."""
+    return bool(_MEANS.search(sentence))
+
+
 # Fewer words than this is a fragment of a sentence split at an abbreviation ("Building on … (W.").
 MIN_HOW_WORDS = 8
 
@@ -403,148 +409,3 @@ def comparison_table(
             cells.append(f"{_cell(pick)} {marker(s.n)}")
         rows.append(f"| **{name}** | " + " | ".join(cells) + " |")
     return "\n".join(rows)
-
-
-# ---- summaries --------------------------------------------------------------------------------
-_PHRASE_WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
-
-
-def key_phrases(text: str) -> list[str]:
-    """Candidate key phrases of a text: runs of two or three content words (no stop word, no
-    punctuation in between), lower-cased; 'low-rank gradient projection', 'communication overhead'."""
-    out: list[str] = []
-    for chunk in re.split(r"[^\w\s\-]", text):
-        words = _PHRASE_WORD.findall(chunk)
-        run: list[str] = []
-        for w in [*words, ""]:
-            if w and w.lower() not in PHRASE_STOP and len(w) > 2 and not w.lower().endswith("ly"):
-                run.append(w.lower())
-                continue
-            for size in (3, 2):
-                out += [" ".join(run[i : i + size]) for i in range(len(run) - size + 1)]
-            run = []
-    return out
-
-
-def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str | None]:
-    """Name each group by the key phrase most of its papers share and the other groups lack; a
-    phrase that only repeats the question's topic ("federated learning") names nothing. None for a
-    group with no phrase two of its papers share (a lone paper, or papers alike only in vectors)."""
-    topic_words = {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
-    phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
-    labels = []
-    for gi, group in enumerate(groups):
-        mine: Counter[str] = Counter(p for ps in phrases[gi] for p in ps)
-        others: Counter[str] = Counter(p for gj, g in enumerate(phrases) if gj != gi for ps in g for p in ps)
-        title_phrases = {p for s in group for p in key_phrases(s.paper.title)}
-
-        def echoes(p: str) -> bool:
-            return {w.rstrip("s") for w in p.split()} <= topic_words
-
-        def value(
-            p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
-        ) -> float:
-            echo = 0.2 if {w.rstrip("s") for w in p.split()} <= topic_words else 1.0
-            return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * echo
-
-        ranked = sorted(mine, key=lambda p: (-value(p), p))
-        # a thread is what two papers or more share: a lone paper's phrase names nothing common
-        # ... and a title names it: a phrase only abstracts share ("recent years") is their idiom
-        shared = [p for p in ranked if mine[p] >= 2 and p in title_phrases and not echoes(p)]
-        labels.append(shared[0] if shared and len(group) >= 2 else None)
-    return labels
-
-
-def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None]) -> str:
-    """One sentence in the question's terms, citing every paper: 'N papers found in the corpus address
-    <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'"""
-    n = sum(len(g) for g in groups)
-
-    def names(group: Sequence[Source]) -> str:
-        # the paper's name with the rest of its title: what it does, in its own words
-        return _and_list([f"{paper_label(s.paper, SUMMARY_TITLE_WORDS)} {marker(s.n)}" for s in group])
-
-    threads = [f"{names(g)} work on {label}" for label, g in zip(labels, groups, strict=True) if label]
-    alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]
-    head = f"{n} papers found in the corpus address {topic or 'the question'}"
-    if n == 1:
-        return f"One paper found in the corpus addresses {topic or 'the question'}: {names(alone)}."
-    if not threads:
-        return f"{head}, each with its own approach: {names(alone)}."
-    if alone:
-        own = "takes its own approach" if len(alone) == 1 else "each take their own approach"
-        threads.append(f"{names(alone)} {own}")
-    joined = threads[0] if len(threads) == 1 else "; ".join(threads[:-1]) + "; and " + threads[-1]
-    return f"{head}: {joined}."
-
-
-def _and_list(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def topic_phrase(focused: str) -> str:
-    """'how these papers reduce communication cost in federated learning' -> the topic phrase
-    ('reducing communication cost in federated learning'): the question's framing ('what
-    approaches do these papers take to', 'what do papers that … report about') is dropped, and the
-    phrase ends at its first clause."""
-    asked = re.match(r"^(?:what|which)\s+(.+?)\s+(?:do|does|did)\s+(?:these|the|such)\b", focused, re.I)
-    # "post-training quantization methods these papers propose for LLMs": the methods are the topic
-    named = _TOPIC_HEAD.match(focused)
-    t = f"{named.group('head')} {named.group('rest')}" if named else _TOPIC_FRAMING.sub("", focused).strip()
-    if (
-        asked and len(t.split()) < 3 and len(asked.group(1).split()) >= 2
-    ):  # "which properties of … do these …"
-        t = asked.group(1)
-    if t == focused.strip():
-        t = re.sub(
-            r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
-        )
-    # "… take to keep training robust" -> "keeping training robust" reads as a topic
-    t = re.sub(r"^(?:do|does)?\s*(?:take|use|propose|report)\s+(?:to|for)\s+", "", t, flags=re.I).strip()
-    t = re.sub(r"^(?:do|does|did)\s+(?:these|the|such)\s+(?:papers?|studies|works?)\s+", "", t, flags=re.I)
-    t = re.sub(r"^(?:show|say|report|find|tell)\s+(?:about|on)\s+", "", t, flags=re.I)
-    t = re.sub(r"\s+(?:do|does|did)\s+(?:these|the|they|such)\b.*$", "", t, flags=re.I)
-    t = re.split(r"\s+(?:so that|such as|and (?:what|how|which|why))\b", t, maxsplit=1)[0].strip()
-    t = re.split(r"(?<=\w)[.?!]\s+(?=[A-Z])", t, maxsplit=1)[0]  # one sentence of the question, never two
-    head = ""
-    for piece in t.split(","):  # the first clause, of at least TOPIC_MIN_WORDS words
-        head = f"{head},{piece}" if head else piece
-        if len(head.split()) >= TOPIC_MIN_WORDS:
-            break
-    t = re.sub(r"^their\s+", "the ", head.strip(" ,"), flags=re.I)
-    if len(t.split()) < 2 or re.match(r"(?:they|it|we|these|those|this)\b", t, re.I):
-        return "the question's topic"
-    first, _, rest = t.partition(" ")
-    if first.lower() in _TOPIC_VERBS:  # "reduce communication …" -> "reducing communication …"
-        stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
-        t = f"{stem + ('t' if first.lower() == 'cut' else '')}ing {rest}".strip()
-    return t or focused
-
-
-# "What approaches do these papers take to", "Which techniques do the WMT … papers credit for",
-# "What do papers that … report about": everything up to the papers' verb and its preposition.
-_TOPIC_FRAMING = re.compile(
-    r"^.*?\b(?:papers?|studies|works?|surveys?|guides?|abstracts?|collection)\b(?:\s+[\w'-]+){0,14}?\s+"
-    r"(?:take|propose|use|credit|report|say|show|find|identify|do|give|describe|suggest|offer|make)\b"
-    r"(?:\s+(?:or\s+\w+|\w+ly))?\s*(?:about|for|to|on|when|in|of)?\s+",
-    re.I,
-)
-
-
-_TOPIC_HEAD = re.compile(
-    r"^(?!(?:how|what|which|why|when|where)\b)(?P<head>(?:[\w'-]+\s+){0,5}[\w'-]+s)\s+(?:these|the|such)\s+"
-    r"(?:papers?|studies|works?|abstracts?)\s+(?:propose|use|take|describe|report|suggest|offer|give)\s+"
-    r"(?P<rest>(?:for|to|in|on|against|when)\s+.+)$",
-    re.I,
-)
-# Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
-# A topic phrase is cut at its first comma once it has this many words ("pick a smaller, high-value
-# subset" keeps going).
-TOPIC_MIN_WORDS = 5
-_TOPIC_VERBS = set(
-    "deal trace change pick find choose update select filter generate compare predict identify estimate "
-    "design transfer tune distill prune quantize schedule sample mix "
-    "reduce improve train make keep speed scale cut lower avoid handle use build learn compress "
-    "accelerate protect detect evaluate measure align adapt stabilize stabilise mitigate prevent "
-    "optimize optimise enable extend combine".split()
-)

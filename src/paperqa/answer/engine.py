@@ -32,7 +32,7 @@ from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
 from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Answer, Citation, Paper, PriorTurn, Source, Style
-from . import compose
+from . import compose, summarize
 from .citations import sanitize_partial
 from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
@@ -242,11 +242,9 @@ class AnswerEngine:
             )
             return lead + "\n\n" + table, {s.n for s in side_sources}
         if d.style in ("summary", "listing"):
-            # each paper's line: its best sentence for the question that says what the paper does
-            # or finds ("we propose …", "reduces … by 10x"), not the field's background
-            best = {s.n: s.evidence[0] for s in sources if s.evidence}
-            for sc in sorted(d.ranked, key=lambda sc: (compose.states_contribution(sc.text), sc.score)):
-                best[sc.source.n] = sc.text
+            # each paper's line: its best sentence for the question's facet (a technique, a result),
+            # else one that says what the paper does or finds, never the field's background
+            best = summarize.paper_sentences(sources, d.ranked, d.question.text)
             floor = (
                 self.settings.listing_min_relevance
                 if d.style == "listing"
@@ -258,14 +256,17 @@ class AnswerEngine:
             if d.style == "summary" and shown:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
-                labels = compose.theme_labels(groups, topic)
-                lead = compose.summary_lead(compose.topic_phrase(topic), groups, labels)
+                labels = summarize.theme_labels(groups, topic)
+                lead = summarize.summary_lead(summarize.topic_phrase(topic), groups, labels)
                 if model_lead:
                     lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
                 parts = []
                 sections = [(label, g) for label, g in zip(labels, groups, strict=True) if label]
                 alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]
-                heading = "Each on its own" if sections else "What each paper reports"
+                facet = summarize.summary_facet(d.question.text)
+                heading = (
+                    "Each on its own" if sections else (facet[1] if facet else "What each paper reports")
+                )
                 for label, group in [*sections, *([(heading, alone)] if alone else [])]:
                     lines = [f"- **{s.paper.title}**: {compose.quote(best[s.n])} [{s.n}]" for s in group]
                     parts.append(f"**{label[:1].upper() + label[1:]}**\n" + "\n".join(lines))

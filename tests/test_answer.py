@@ -454,3 +454,13 @@ def test_which_paper_naming_two_candidates_compares_them(corpus_home: Path) -> N
     app, _ = make(corpus_home, "")
     ans = app.ask("Which paper reduces optimizer memory more, GaLore or COAP?")
     assert ans.style == "comparison" and len(titles_cited(ans, ans.answer.split("\n\n")[0])) == 2
+
+
+def test_an_acronym_in_a_multi_word_name_is_spelled_out_by_initials() -> None:
+    from paperqa.answer.coverage import _spelled_out
+
+    spelled = _spelled_out("Continual Pre-training of Aligned LLMs")
+    assert spelled is not None
+    assert spelled.search("examining forgetting in continual pre-training of aligned large language models")
+    assert not spelled.search("continual pre-training of aligned vision transformers")
+    assert _spelled_out("Sparse Mixer Routing") is None  # no acronym: looked up as written

@@ -512,3 +512,70 @@ def test_a_summarys_lines_answer_the_facet_the_question_asks_of_every_paper() ->
     assert summary_facet(results) == ("Reported results", "What each paper reports")
     assert paper_sentences([vega], ranked, results)[1].startswith("We got the 1st place")
     assert summary_facet("Summarize these submission papers.") is None
+
+
+def test_a_word_the_abstract_capitalises_only_where_sentences_start_is_no_name() -> None:
+    from paperqa.answer.compose import _lower_first
+
+    context = "Examining Forgetting in Pre-training Recent work is scarce. Experiment results highlight it."
+    assert _lower_first("Experiment results highlight it", context) == "experiment results highlight it"
+    # a name the abstract writes after a bracket or only where a sentence starts, but in the title
+    assert _lower_first("Lion keeps only momentum", "T: x. We find an optimizer (Lion). Lion is fast.") == (
+        "Lion keeps only momentum"
+    )
+    assert (
+        _lower_first("Domino hides it", "Domino: Eliminating Communication Domino hides it.")
+        == "Domino hides it"
+    )
+
+
+def test_their_own_method_without_a_modifier_is_named_plainly() -> None:
+    lead = comparison_lead([scored(B, "Our Grass further reduces memory by 40%.")], ["Grass"])
+    assert lead == "Grass further reduces memory by 40% [2]."
+
+
+def test_a_comparisons_approach_is_never_a_result_and_results_come_before_data() -> None:
+    galore = source(
+        3,
+        "GaLore: Low-Rank Projection",
+        "Training LLMs is memory-hungry. In this work, we propose GaLore, a projection of gradients. "
+        "Our approach reduces memory by up to 65.5% for pre-training LLaMA 7B on the C4 dataset. "
+        "Experiments pre-train a 7B model on the C4 dataset with consumer GPUs.",
+    )
+    labels, columns = table_columns(comparison_table([galore], {}, ""))
+    cells = dict(zip(labels, columns[0], strict=True))
+    assert cells["Approach"].startswith("In this work, we propose GaLore")
+    assert cells["Reported results"].startswith("Our approach reduces memory by up to 65.5%")
+    assert cells["Data / setting"].startswith("Experiments pre-train a 7B model on the C4 dataset")
+
+
+def test_a_question_the_abstract_asks_is_no_table_cell() -> None:
+    asks = source(
+        4, "X: Routing", "We propose X. Can we use sparse attention via routing to make it cheaper?"
+    )
+    _, columns = table_columns(comparison_table([asks], {}, ""))
+    assert not any("Can we use" in c for c in columns[0])
+
+
+def test_a_summary_facet_is_the_one_the_question_names_first() -> None:
+    from paperqa.answer.summarize import paper_sentences, summary_facet
+
+    assert summary_facet("Which techniques do these papers propose to overcome the limitations of LoRA?") == (
+        "Approach",
+        "How each paper does it",
+    )
+    assert summary_facet("Which open problems do these papers address, and with which techniques?") == (
+        "Problem",
+        "The problem each paper names",
+    )
+    # a problem is often stated where the abstract opens
+    opening = source(
+        5, "Y: Sharding", "Memory limits training of large models. We propose Y, which shards activations."
+    )
+    ranked = [
+        scored(opening, "We propose Y, which shards activations.", 1),
+        scored(opening, "Memory limits training of large models.", 0),
+    ]
+    ranked[0].score, ranked[1].score = 2.0, 1.0
+    line = paper_sentences([opening], ranked, "Which open problems do these papers address?")[5]
+    assert line == "Memory limits training of large models."

@@ -389,3 +389,12 @@ def test_a_question_the_abstract_asks_is_never_evidence() -> None:
     )
     ranked = rank("Can RL improve VLA planning?", [src])
     assert [s.text for s in ranked] == ["Building upon veRL, we scale VLA training."]
+
+
+def test_a_question_is_recognised_behind_closing_quotes_and_brackets() -> None:
+    from paperqa.answer.evidence import is_question
+
+    assert is_question("Can RL similarly improve planning?")
+    assert is_question("They ask “can RL improve planning?”")
+    assert is_question("(Can RL improve planning?)")
+    assert not is_question("RL improves planning (see Q?A) by 3%.")

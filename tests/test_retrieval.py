@@ -107,6 +107,21 @@ def test_comparison_sides_listed_after_each_of_or_described_after_a_colon() -> N
         "CamemBERT-bio and the study of German clinical and biomedical models both continue pre-training. "
         "Where does each get its text?"
     ) == ["CamemBERT-bio", "the study of German clinical and biomedical models"]
+    # … but an "and" after a head noun or a name starts the next side
+    assert comparison_parts("How do the GaLore method and gradient checkpointing each save memory?") == [
+        "the GaLore method",
+        "gradient checkpointing",
+    ]
+    assert comparison_parts("What do the LoRA paper and adapters each train?") == [
+        "the LoRA paper",
+        "adapters",
+    ]
+    assert comparison_parts("How do the original Transformer and recurrent networks each handle order?") == [
+        "the original Transformer",
+        "recurrent networks",
+    ]
+    # "each of" a count or a bracketed list is no list of described sides
+    assert comparison_parts("What does each of the three papers (GaLore, COAP, Grass) use?") == []
     # one described thing is not a comparison
     assert comparison_parts("What does each worker send: the gradients of its shard?") == []
     assert comparison_parts("How does each of the two methods use memory?") == []
@@ -276,4 +291,27 @@ def test_a_question_that_names_its_sides_is_a_comparison(question: str) -> None:
 
 def test_a_summary_asked_for_in_so_many_words_stays_a_summary_whatever_it_names() -> None:
     assert classify("Summarize what GaLore and COAP both report about memory.") == "summary"
+    assert classify("Briefly summarize what GaLore and COAP both report about memory.") == "summary"
+    assert classify("Can you summarize what GaLore and COAP each report?") == "summary"
     assert classify("Give an overview of how GaLore and COAP each save memory.") == "summary"
+    # the techniques of two named papers are compared
+    assert classify("What approaches do GaLore and COAP each take?") == "comparison"
+
+
+def test_a_question_names_its_first_paper_unless_only_as_a_baseline() -> None:
+    from paperqa.answer.retrieve import Retrieval
+    from paperqa.types import Source
+
+    from .fakes import paper
+
+    galore = Source(n=1, paper=paper("GaLore: Low-Rank Projection", "x"), score=1.0)
+    other = Source(n=2, paper=paper("Q-GaLore: Quantized GaLore", "y"), score=0.5)
+
+    def retrieval(query: str, sources: list[Source]) -> Retrieval:
+        return Retrieval(query, sources, 0.6, ["GaLore"], focus=[galore.paper.id])
+
+    assert retrieval("How much memory does GaLore save?", [galore, other]).names_first
+    assert not retrieval(
+        "How much memory does the 8-bit optimizer save over GaLore?", [galore, other]
+    ).names_first
+    assert not retrieval("How much memory does GaLore save?", [other, galore]).names_first  # not first

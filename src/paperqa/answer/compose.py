@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from ..text import drop_leading_link, split_sentences
 from ..types import Paper, Source
-from .evidence import Scored, is_background, is_boilerplate, reports_results
+from .evidence import Scored, is_background, is_boilerplate, is_question, reports_results
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
 SHORT_NAME_WORDS = 5
@@ -99,7 +99,7 @@ def _lower_first(sentence: str, context: str = "") -> str:
     if word[:1].isupper() and not re.search(r"(?<![\w-])" + re.escape(word.lower()) + r"(?![\w-])", context):
         # "Domino", "Adam": the abstract only ever capitalises it, and not only where a sentence
         # starts ("Experiment results highlight …" is no name), or it opens the title
-        capital = r"(?:^|(?<=[\w,;:)] ))" + re.escape(word) + r"(?![\w-])"
+        capital = r"(?:^|(?<=[\w,;:)]\s)|(?<=[(“\"'‘/]))" + re.escape(word) + r"(?![\w-])"
         if re.search(capital, context):
             return sentence
     return sentence[:1].lower() + sentence[1:]
@@ -120,12 +120,13 @@ _POINTS_BACK = re.compile(r"\W*(?:their|they|its|it|them|this|these)\b", re.I)
 
 def _their_own(text: str, names: Sequence[str]) -> str:
     """'Their 8-bit GaLore further reduces …' (from 'Our 8-bit GaLore …') names the method it is
-    about: 'The 8-bit GaLore further reduces …', a sentence of its own, not 'In GaLore, their …'."""
+    about: 'The 8-bit GaLore further reduces …' ('Their GaLore …': 'GaLore …'), a sentence of its
+    own, not 'In GaLore, their …'."""
     for n in names:
         # only modifiers ("8-bit", "INT4") between: "Their experiments show GaLore …" is not about it
-        m = re.match(r"Their (?:[\w.]*[\d-][\w.-]* ){0,2}" + re.escape(n) + r"(?![\w-])", text)
-        if m:
-            return "The " + text[len("Their ") :]
+        m = re.match(r"Their ((?:[\w.]*[\d-][\w.-]* ){0,2})" + re.escape(n) + r"(?![\w-])", text)
+        if m:  # "Their 8-bit GaLore" -> "The 8-bit GaLore"; "Their GaLore" -> "GaLore"
+            return ("The " if m.group(1) else "") + text[len("Their ") :]
     return text
 
 
@@ -239,10 +240,13 @@ _PRIOR_WORK = re.compile(
 # variance …"). The Approach row's pattern finds the sentence that names the method; the answer
 # to "how does each …" is often the one after it.
 HOW_IT_WORKS = "How it works"
+# Where a paper speaks of its own work ("we", "our", "this paper", "the proposed method").
 _OWN_WORK = re.compile(
     r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
 )
+# A sentence stating a result as a number ("by 65.5%", "2.1x", "the 1st place").
 _NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)|\b\d+(?:st|nd|rd|th) place\b")
+
 # What the work found or claims, not how it works ("Our analysis reveals …", "To our knowledge, this
 # is the first …", "… is a promising approach"), what it releases, and what others do ("The
 # current paradigm uses …").
@@ -288,17 +292,30 @@ def how_it_works(paper: Paper) -> list[str]:
         for i, x in enumerate(sentences)
         if i > first_own
         and len(x.split()) >= MIN_HOW_WORDS
+        and not is_question(x)
         and x.count(")") <= x.count("(")  # not the tail of a sentence split inside a parenthesis
         and (_MEANS.search(x) or actor.search(x))
         and not (is_background(x, i) or is_boilerplate(x) or _PRIOR_WORK.match(x) or problem.search(x))
-        # a result or finding, unless the paper says what it does in it ("we reduce … by …")
+        # a result or a finding
         and not (reports_results(x) or _NUMBER_RESULT.search(x) or _FINDING.search(x))
+        # a result word, unless the paper says what it does in it ("we reduce … by …")
         and not (results.search(x) and not _OWN_WORK.search(x))
     ]
 
 
 # The table's generic rows, in order; `None`: the row picks by position (see how_it_works).
 _TABLE_ROWS: list[tuple[str, re.Pattern[str] | None]] = [*ASPECTS[:2], (HOW_IT_WORKS, None), *ASPECTS[2:]]
+
+
+def is_approach(sentence: str, pos: int) -> bool:
+    """The sentence states the paper's own approach ("we propose …", "our method …"): neither its
+    background or prior work, nor a result ("Our approach reduces memory by up to 65.5% …")."""
+    return bool(
+        dict(ASPECTS)["Approach"].search(sentence)
+        and not (
+            is_background(sentence, pos) or _PRIOR_WORK.match(sentence) or _NUMBER_RESULT.search(sentence)
+        )
+    )
 
 
 def states_contribution(sentence: str) -> bool:
@@ -393,19 +410,22 @@ def comparison_table(
         for s in sources:
             sentences = list(enumerate(split_sentences(s.paper.abstract)))
             # what the paper does: never its background or prior work ("Common approaches, such as …")
-            own = name in ("Approach", "Reported results")
+            own = name == "Reported results"
             position = {x: i for i, x in sentences}
             if pat is None:
                 sents = how_it_works(s.paper)
+            elif name == "Approach":
+                sents = [
+                    x for x in [*s.evidence, *(x for _, x in sentences)] if is_approach(x, position.get(x, 1))
+                ]
             else:
                 sents = [
                     x
                     for x in [*s.evidence, *(x for _, x in sentences)]
                     if pat.search(x)
                     and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
-                    # "Our approach reduces memory by up to 65.5% …" is a result, not the approach
-                    and not (name == "Approach" and _NUMBER_RESULT.search(x))
                 ]
+            sents = [x for x in sents if not is_question(x)]  # a question the abstract asks answers nothing
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:
                 cells.append("— (not stated in the abstract)")

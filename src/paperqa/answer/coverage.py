@@ -135,7 +135,9 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
         )
     )
     for name in [*phrases, *words]:
-        spelled = _spelled_out(name)  # "… of Aligned LLMs" as a title writes it: "… Large Language Models"
+        spelled = _spelled_out(
+            _folded(name)
+        )  # "… of Aligned LLMs" as a title writes it: "… Large Language Models"
         if (
             not _in_corpus(name, retriever, papers)
             and not NameMatcher(_folded(name)).any_case.search(seen)
@@ -145,6 +147,7 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
     return None
 
 
+# An acronym as questions write one ("LLMs", "NMT"): two to six capitals, maybe a plural "s".
 _ACRONYM = re.compile(r"^([A-Z]{2,6})s?$")
 
 

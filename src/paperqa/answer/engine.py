@@ -15,7 +15,7 @@
    the deterministic lead stands, and the notes say why.
 7. Quoted evidence (verbatim, cited), a comparison table or themed summary follows the lead.
 
-May touch: the retriever (`retrieve.Retriever`: searches and term statistics), the LLM through `llm.ChatModel`, and the pure stages (question, evidence, compose, verify, citations); never the store itself.
+May touch: the retriever (`retrieve.Retriever`: searches and term statistics), the LLM through `llm.ChatModel`, and the pure stages (question, evidence, compose, summarize, verify, citations); never the store itself.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from .retrieve import (
     Retrieval,
     Retriever,
     focus_query,
-    on_topic,
     relevance_ok,
     rewrite_followup,
 )
@@ -394,7 +393,7 @@ class AnswerEngine:
         if style == "summary" and top_k is None:
             # every paper on the topic, judged against the best ones, not a fixed count
             r = self.retriever.search(question, k=SUMMARY_POOL, filters=filters, diverse=True)
-            r.sources = on_topic(r.sources, SUMMARY_CUT, SUMMARY_MOST)
+            r.sources = summarize.on_topic(r.sources, SUMMARY_CUT, SUMMARY_MOST)
             return r
         k = top_k or (DIVERSE_SOURCES if diverse else self.retrieval_settings.top_k)
         return self.retriever.search(question, k=k, filters=filters, diverse=diverse)

@@ -159,6 +159,15 @@ def is_background(sentence: str, pos: int) -> bool:
     return pos == 0 or bool(_BACKGROUND.search(sentence))
 
 
+_QUESTION = re.compile(r"\?[\s”\"')\]]*$")
+
+
+def is_question(sentence: str) -> bool:
+    """A question the abstract asks ("Can RL similarly improve …?", "… planning?”"): it answers
+    nothing, so it is never evidence nor a table cell."""
+    return bool(_QUESTION.search(sentence))
+
+
 def is_boilerplate(sentence: str) -> bool:
     """A link or a release note ("The code is available at …"): never evidence."""
     # a release note's links hold dots ("github.com"), which would hide "weights (…) available"
@@ -243,8 +252,7 @@ def rank_sentences(
     cands: list[Scored] = []
     for src in sources:
         for pos, sent in enumerate(split_sentences(src.paper.abstract)):
-            # a question the abstract asks ("Can RL similarly improve …?") answers nothing
-            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not sent.endswith("?"):
+            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not is_question(sent):
                 cands.append(Scored(src, pos, sent))
     if not cands:
         return []

@@ -220,9 +220,10 @@ _EACH_OF_NAMES = re.compile(
 # "What does each of the NMT data-sorting method, the unpadded BERT work, and the sequence
 # parallelism system use to …" — described sides after "each of", up to the question's verb.
 _EACH_OF_DESCRIBED = re.compile(
-    r"\beach of\s+(the\s.+?,.+?)\s+(?:use|rely|do|need|require|train|learn|report|propose|apply|"
-    r"choose|decide|measure|evaluate|avoid|reduce|handle|address|achieve|make|get|change|add|pick|select|"
-    r"treat|define|organi[sz]e|find|show|claim|study|target|compare|combine|focus)\b",
+    r"\beach of\s+(the\s(?![\d]|two\b|three\b|four\b|five\b)[^()]+?,[^()]+?\band\s[^()]+?)\s+"
+    r"(?:use|rely|do|need|require|train|learn|propose|apply|choose|decide|measure|evaluate|avoid|reduce|"
+    r"handle|address|achieve|make|get|pick|select|treat|define|organi[sz]e|find|claim|compare|combine)"
+    r"(?![\w-])",
     re.I,
 )
 # "X, Y and Z all rely on …", "How do X and Y each use …": the sides are the subject before a
@@ -245,7 +246,16 @@ _SIDE_OPENING = re.compile(
 _QUOTED_SPAN = re.compile(r"“[^”]*”|\"[^\"]*\"|(?<!\w)'[^']*'(?!\w)")
 
 
+# A described side opens with one of these ("the study of …", "a method that …").
 _DETERMINER = frozenset({"the", "a", "an", "this", "that", "its", "their"})
+# Words that end a described side's noun phrase ("the GaLore method and gradient checkpointing"):
+# an "and" after one of them starts the next side.
+_HEAD_NOUNS = frozenset(
+    """method methods paper papers work works study studies model models system systems approach
+    approaches framework frameworks network networks technique techniques algorithm algorithms
+    baseline baselines dataset datasets benchmark benchmarks variant variants architecture
+    architectures optimizer optimizers recipe recipes pipeline pipelines""".split()
+)
 
 
 def _split_and(text: str) -> list[str]:
@@ -264,9 +274,14 @@ def _split_and(text: str) -> list[str]:
             and words[i + 1][:1].isupper()
         )
         nxt = words[i + 1] if i + 1 < len(words) else ""
+        prev = parts[-1][-1] if parts[-1] else ""
         inside_description = (
             bool(parts[-1])
             and parts[-1][0].lower() in _DETERMINER
+            # "clinical and biomedical": two modifiers of one head, not a head ("method and …")
+            and prev.isalpha()
+            and prev.islower()
+            and prev not in _HEAD_NOUNS
             and nxt[:1].islower()
             and nxt.lower() not in _DETERMINER
             and not name_tokens(nxt)

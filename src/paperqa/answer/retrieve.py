@@ -205,6 +205,10 @@ def fuse(
     return fused
 
 
+# A name after one of these is what the question measures against, not what it asks about.
+_AS_BASELINE = r"\b(?:over|than|against|versus|vs\.?|compared (?:to|with)|relative to|unlike)\s+(?:the\s+)?"
+
+
 @dataclass
 class Retrieval:
     query: str
@@ -212,14 +216,19 @@ class Retrieval:
     best_dense: float  # best chunk cosine similarity of the whole search
     named: list[str]  # names in the question owned by a returned paper
     sub_queries: list[str] = field(default_factory=list)
-    focus: list[str] = field(default_factory=list)  # paper ids the question names (comparison sides)
+    focus: list[str] = field(default_factory=list)  # paper ids the question names (sides, name owners)
     best_match: str | None = None  # the paper of the best chunk (`best_dense`): what a refusal names
     keyword_sure: str | None = None  # BM25's first paper when it clears its second (keyword_confident_gap)
 
     @property
     def names_first(self) -> bool:
-        """The question names one paper, and it came first: the question is about that paper."""
-        return len(self.focus) == 1 and bool(self.sources) and self.sources[0].paper.id == self.focus[0]
+        """The question names one paper, and it came first: the question is about that paper,
+        unless it names it only as a baseline ("… save over GaLore?")."""
+        if not (len(self.focus) == 1 and self.sources and self.sources[0].paper.id == self.focus[0]):
+            return False
+        return not any(
+            re.search(_AS_BASELINE + re.escape(n) + r"(?![\w-])", self.query, re.I) for n in self.named
+        )
 
 
 class Retriever:
@@ -573,19 +582,6 @@ def assign_sides(pools: Sequence[Sequence[tuple[str, float]]]) -> list[str | Non
 
 # Candidates tried per side when assigning papers to sides (the search is exhaustive over these).
 SIDE_OPTIONS = 6
-
-
-def on_topic(sources: Sequence[Source], cut: float, most: int, least: int = 3) -> list[Source]:
-    """A summary's papers: every source whose fused score (capped at 1: a boost says "first", not
-    "how relevant") clears `cut` times the mean of the best three, at most `most`, at least `least`;
-    renumbered 1.. in their order."""
-    scores = [min(s.score, 1.0) for s in sources]
-    best = sorted(scores, reverse=True)[:3]
-    ref = sum(best) / len(best) if best else 0.0
-    kept = [s for s, x in zip(sources, scores, strict=True) if x >= cut * ref][:most]
-    if len(kept) < least:
-        kept = list(sources[:least])
-    return [s.model_copy(update={"n": i + 1}) for i, s in enumerate(kept)]
 
 
 def relevance_ok(r: Retrieval, min_relevance: float) -> bool:

@@ -110,7 +110,7 @@ _PROBLEM = re.compile(
 _INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
 # What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation
 # will inspire future studies", "we aim to investigate …", "to verify the effectiveness …, we …"):
-# such a sentence loses W_SIDE_OWN, its "we" notwithstanding. Read off eval/comparisons-c.jsonl's
+# such a sentence does not gain W_SIDE_OWN for its "we" or its name. Read off eval/comparisons-c.jsonl's
 # answers (after its first run); on comparisons-b, dev and questions-b it moves no side.
 _OUTLOOK = re.compile(
     r"\b(?:believe|hope|will (?:inspire|facilitate|benefit|serve|aid|help|open)|"
@@ -132,7 +132,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value += W_SIDE_OWN
     if _PROBLEM.search(s.text) and not own and not named:
         value -= W_SIDE_OWN
-    if _OUTLOOK.search(s.text):
+    if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
         value -= W_SIDE_OWN
     return value
 

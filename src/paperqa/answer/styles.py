@@ -22,9 +22,12 @@ _COMPARISON = re.compile(
     re.I,
 )
 _SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
-# A summary asked for in so many words ("Summarize …", "Give an overview of …", "what do these …").
+# A summary asked for in so many words ("Summarize …", "Can you summarize …", "Give an overview of
+# …", "what do these …"): a summary even when it names two papers.
 _ASKS_SUMMARY = re.compile(
-    r"^\W*(?:please\s+)?(?:summari[sz]e|survey|give|provide|write)\b|\boverview of\b|\bwhat do these\b", re.I
+    r"\bsummari[sz]e\b|\b(?:give|provide|write)\s+(?:me\s+)?(?:an?\s+)?(?:\w+\s+)?(?:summary|overview|survey)\b|"
+    r"\boverview of\b|\bwhat do these\b",
+    re.I,
 )
 
 
@@ -88,7 +91,8 @@ def classify(question: str) -> Style:
     if LISTING.search(question):
         return "listing"
     # "The survey of … and the Summary of ChatGPT … both …; which step does each name?" compares
-    # the two papers it names: a summary word inside a name is not an ask for a summary
+    # the two papers it names: a question that names its sides asks for a summary only in so many
+    # words (a summary word inside a side's name, "techniques" of each side, ask none)
     if _SUMMARY.search(question) and not (_names_sides(question) and not _ASKS_SUMMARY.search(question)):
         return "summary"
     # "Which paper … both sparse and dense training?" asks for one paper; "Which paper reduces memory

@@ -1,9 +1,10 @@
-"""Summarize: a summary's text a reader sees (no model, no index): the topic phrase in the
-question's own terms, the themes the papers share (named by key phrases), the lead citing every
-paper, and each paper's line, chosen for what the question asks of every paper (its facet: a
-technique, a result, the data, a problem).
+"""Summarize: a summary's papers and the text a reader sees (no model, no index): which retrieved
+papers are on the topic (`on_topic`), the topic phrase in the question's own terms, the themes
+the papers share (named by key phrases), the lead citing every paper, and each paper's line,
+chosen for what the question asks of every paper (its facet: a technique, a result, the data, a
+problem).
 
-May touch: nothing (pure text over the sources and ranked sentences it is given).
+May touch: nothing (pure text and choices over the sources and ranked sentences it is given).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from collections.abc import Sequence
 
 from ..text import PHRASE_STOP
 from ..types import Source
-from .compose import ASPECTS, how_it_works, marker, names_means, paper_label, states_contribution
+from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
 from .evidence import Scored, is_background
 
 # Words of each title a summary lead quotes (it names several papers in one sentence).
 SUMMARY_TITLE_WORDS = 7
+# A sentence that names techniques ("two novel pre-train approaches, i.e. …") answers "which
+# techniques …" as well as one that names the means ("we adopt …").
 _TECHNIQUES = re.compile(r"\b(?:approaches|methods|techniques|strategies)\b", re.I)
 
 
@@ -99,8 +102,11 @@ _FACETS: list[tuple[re.Pattern[str], str, str]] = [
 
 
 def summary_facet(question: str) -> tuple[str, str] | None:
-    """The facet a summary asks of every paper (see _FACETS): its row and its heading, or None."""
-    return next(((row, heading) for pat, row, heading in _FACETS if pat.search(question)), None)
+    """The facet a summary asks of every paper (see _FACETS): its row and its heading, or None.
+    The facet word the question uses first is the one it asks ("which techniques … overcome the
+    limitations of LoRA": techniques, not problems)."""
+    found = [(m.start(), row, heading) for pat, row, heading in _FACETS if (m := pat.search(question))]
+    return min(found)[1:] if found else None
 
 
 def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], question: str) -> dict[int, str]:
@@ -108,21 +114,44 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
     answers the question's facet (a technique: the paper's approach or how it works; a result; its
     data; a problem), else the best that says what the paper does or finds, else its evidence."""
     facet = summary_facet(question)
-    pattern = dict(ASPECTS)[facet[0]] if facet else None
+    row = facet[0] if facet else None
+    hows = {s.n: set(how_it_works(s.paper)) for s in sources} if row == "Approach" else {}
 
     def answers_facet(sc: Scored) -> int:
         """2: answers it and, for a technique, names the means ("we adopt …", "two approaches,
         i.e. …"); 1: answers it; 0: does not."""
-        if facet is None or pattern is None:
+        if row is None:
             return 0
-        if facet[0] == "Approach" and (sc.text in how_it_works(sc.source.paper) or pattern.search(sc.text)):
-            return 1 + bool(names_means(sc.text) or _TECHNIQUES.search(sc.text))
-        return int(bool(pattern.search(sc.text)) and not is_background(sc.text, sc.pos))
+        if row == "Approach":
+            if sc.text in hows.get(sc.source.n, ()) or is_approach(sc.text, sc.pos):
+                return 1 + bool(names_means(sc.text) or _TECHNIQUES.search(sc.text))
+            return 0
+        if row == "Problem":  # a problem is often stated where the abstract opens
+            return int(bool(dict(ASPECTS)[row].search(sc.text)))
+        return int(bool(dict(ASPECTS)[row].search(sc.text)) and not is_background(sc.text, sc.pos))
+
+    def key(sc: Scored) -> tuple[int, bool, float]:
+        # for a technique, a result is no better an answer than any other sentence
+        contribution = states_contribution(sc.text) and row != "Approach"
+        return answers_facet(sc), contribution, sc.score
 
     best = {s.n: s.evidence[0] for s in sources if s.evidence}
-    for sc in sorted(ranked, key=lambda sc: (answers_facet(sc), states_contribution(sc.text), sc.score)):
+    for sc in sorted(ranked, key=key):
         best[sc.source.n] = sc.text  # the last is the best
     return best
+
+
+def on_topic(sources: Sequence[Source], cut: float, most: int, least: int = 3) -> list[Source]:
+    """A summary's papers: every source whose fused score (capped at 1: a boost says "first", not
+    "how relevant") clears `cut` times the mean of the best three, at most `most`, at least `least`;
+    renumbered 1.. in their order."""
+    scores = [min(s.score, 1.0) for s in sources]
+    best = sorted(scores, reverse=True)[:3]
+    ref = sum(best) / len(best) if best else 0.0
+    kept = [s for s, x in zip(sources, scores, strict=True) if x >= cut * ref][:most]
+    if len(kept) < least:
+        kept = list(sources[:least])
+    return [s.model_copy(update={"n": i + 1}) for i, s in enumerate(kept)]
 
 
 def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None]) -> str:

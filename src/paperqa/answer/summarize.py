@@ -130,13 +130,9 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
             return int(bool(dict(ASPECTS)[row].search(sc.text)))
         return int(bool(dict(ASPECTS)[row].search(sc.text)) and not is_background(sc.text, sc.pos))
 
-    def key(sc: Scored) -> tuple[int, bool, float]:
-        # for a technique, a result is no better an answer than any other sentence
-        contribution = states_contribution(sc.text) and row != "Approach"
-        return answers_facet(sc), contribution, sc.score
-
     best = {s.n: s.evidence[0] for s in sources if s.evidence}
-    for sc in sorted(ranked, key=key):
+    # a paper with no sentence for the facet still gets one that says what it does, not background
+    for sc in sorted(ranked, key=lambda sc: (answers_facet(sc), states_contribution(sc.text), sc.score)):
         best[sc.source.n] = sc.text  # the last is the best
     return best
 

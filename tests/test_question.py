@@ -271,3 +271,12 @@ def test_a_word_capitalised_for_where_it_stands_is_not_a_name(question: str) -> 
 def test_an_expletive_it_does_not_point_back() -> None:
     assert not points_back("Is it possible to speed up decoding with several heads?")
     assert points_back("How big is it?")
+
+
+def test_a_figure_beside_its_bar_never_looks_equal_to_it() -> None:
+    from paperqa.text import against
+
+    assert against(0.35, 0.42) == "0.35"
+    assert against(0.4195, 0.42) == "0.419"  # "0.42, below the threshold of 0.42" would read wrong
+    assert against(0.42, 0.42) == "0.42"
+    assert against(0.41999, 0.42) == "0.41999"

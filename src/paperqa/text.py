@@ -83,6 +83,16 @@ def numbers_of(text: str) -> set[str]:
     return out
 
 
+def against(value: float, bar: float) -> str:
+    """A figure shown beside the bar it is judged against, with as many decimals as it takes not
+    to look equal to it (0.4195 against 0.42: "0.4195", not "0.42, below the threshold of 0.42")."""
+    for places in (2, 3, 4, 5, 6):
+        text = f"{value:.{places}f}"
+        if (value < bar) == (float(text) < bar):
+            return text
+    return f"{value:.6f}"
+
+
 def unsupported_numbers(claim: str, evidence: str) -> set[str]:
     """Numbers the claim states that the evidence does not contain."""
     return numbers_of(claim) - numbers_of(evidence)

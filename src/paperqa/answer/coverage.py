@@ -13,7 +13,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from ..text import NameMatcher, name_phrases, name_tokens, names_no_subject, points_back, title_case
+from ..text import NameMatcher, against, name_phrases, name_tokens, names_no_subject, points_back, title_case
 from ..types import Paper, PriorTurn, Source
 from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever, leans_on_history
 
@@ -52,6 +52,15 @@ def missing_name(
         which = "the selected paper does not mention" if one else f"none of the {scope} mentions"
         return f"The question names “{name}”, which {which}."
     return None
+
+
+def best_match(title: str, similarity: float, threshold: float) -> str:
+    """The best match's numbers, as a refusal states them: its similarity beside the threshold."""
+    side = "below" if similarity < threshold else "above"
+    return (
+        f"The best match, “{title}”, has a similarity of {against(similarity, threshold)}, {side} the "
+        f"threshold of {threshold:.2f} (min_relevance)."
+    )
 
 
 def scope_is_subject(question: str, filters: Filters | None) -> bool:

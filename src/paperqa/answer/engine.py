@@ -32,7 +32,7 @@ from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
 from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Answer, Citation, Paper, PriorTurn, Source, Style
-from . import compose, summarize
+from . import compose, coverage, summarize
 from .citations import sanitize_partial
 from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
@@ -341,11 +341,7 @@ class AnswerEngine:
         if best is None:
             match = "No paper matched at all."
         else:
-            below = "below" if r.best_dense < threshold else "above"
-            match = (
-                f"The best match, “{best.title}”, has a similarity of {r.best_dense:.2f}, {below} the "
-                f"threshold of {threshold:.2f} (min_relevance)."
-            )
+            match = coverage.best_match(best.title, r.best_dense, threshold)
         return f"{unknown} {match}" if unknown else match
 
     def refusal(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import NameMatcher, name_tokens
+from ..text import NameMatcher, against, name_tokens
 from ..types import Source
 from . import compose
 from .evidence import Embed, Scored, rank_sentences, reports_results
@@ -261,7 +261,8 @@ def no_paper_stands_out(r: Retrieval, min_relevance: float, min_similarity: floa
         else "keyword search is not sure of it"
     )
     return (
-        f"The first found, “{top.paper.title}”, has a passage similarity of {top.dense:.2f} and {sure}; "
+        f"The first found, “{top.paper.title}”, has a passage similarity of {against(top.dense, min_similarity)} "
+        f"and {sure}; "
         f"a clear match has {min_similarity:.2f} (min_source_relevance), or keyword search's "
         f"confidence with {min_relevance:.2f} (min_relevance) or the question's names."
     )

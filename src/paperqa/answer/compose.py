@@ -240,8 +240,9 @@ _PRIOR_WORK = re.compile(
 # variance …"). The Approach row's pattern finds the sentence that names the method; the answer
 # to "how does each …" is often the one after it.
 HOW_IT_WORKS = "How it works"
-# Where a paper speaks of its own work ("we", "our", "this paper", "the proposed method").
-_OWN_WORK = re.compile(
+# Where a paper speaks of its own work ("we", "our", "this paper", "the proposed method"): also
+# what makes a sentence a comparison side's own claim (`sides.own_answer_value`).
+OWN_WORK = re.compile(
     r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
 )
 # A sentence stating a result as a number ("by 65.5%", "2.1x", "the 1st place").
@@ -277,7 +278,7 @@ MIN_HOW_WORDS = 8
 def how_it_works(paper: Paper) -> list[str]:
     """The abstract's sentences that show its own method at work (see HOW_IT_WORKS), in order."""
     sentences = split_sentences(paper.abstract)
-    first_own = next((i for i, x in enumerate(sentences) if _OWN_WORK.search(x)), len(sentences))
+    first_own = next((i for i, x in enumerate(sentences) if OWN_WORK.search(x)), len(sentences))
     problem = dict(ASPECTS)["Problem"]
     results = dict(ASPECTS)["Reported results"]
     name = short_name(paper)
@@ -299,7 +300,7 @@ def how_it_works(paper: Paper) -> list[str]:
         # a result or a finding
         and not (reports_results(x) or _NUMBER_RESULT.search(x) or _FINDING.search(x))
         # a result word, unless the paper says what it does in it ("we reduce … by …")
-        and not (results.search(x) and not _OWN_WORK.search(x))
+        and not (results.search(x) and not OWN_WORK.search(x))
     ]
 
 
@@ -412,16 +413,15 @@ def comparison_table(
             # what the paper does: never its background or prior work ("Common approaches, such as …")
             own = name == "Reported results"
             position = {x: i for i, x in sentences}
+            candidates = [*s.evidence, *(x for _, x in sentences)]
             if pat is None:
                 sents = how_it_works(s.paper)
             elif name == "Approach":
-                sents = [
-                    x for x in [*s.evidence, *(x for _, x in sentences)] if is_approach(x, position.get(x, 1))
-                ]
+                sents = [x for x in candidates if is_approach(x, position.get(x, 1))]
             else:
                 sents = [
                     x
-                    for x in [*s.evidence, *(x for _, x in sentences)]
+                    for x in candidates
                     if pat.search(x)
                     and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
                 ]

@@ -144,9 +144,8 @@ def _unknown_name(question: str, retriever: Retriever, retrieved: Sequence[Sourc
         )
     )
     for name in [*phrases, *words]:
-        spelled = _spelled_out(
-            _folded(name)
-        )  # "… of Aligned LLMs" as a title writes it: "… Large Language Models"
+        # "… of Aligned LLMs" as a title writes it: "… of Aligned Large Language Models"
+        spelled = _spelled_out(_folded(name))
         if (
             not _in_corpus(name, retriever, papers)
             and not NameMatcher(_folded(name)).any_case.search(seen)

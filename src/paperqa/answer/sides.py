@@ -97,9 +97,6 @@ def compared_sides(
 # which loses as much; a quantity question's sentence without a number gains nothing. Set on
 # eval/comparisons-b.jsonl (sides whose keyword is in their lead sentence: 36 -> 42 of 75).
 W_SIDE_OWN = 0.5
-_OWN_CLAIM = re.compile(
-    r"\b(?:we|our)\b|\b(?:this|the proposed|our) (?:paper|work|method|approach|framework|study|model)\b", re.I
-)
 _PROBLEM = re.compile(
     r"\b(challeng\w*|problem|however|costly|expensive|suffer\w*|heavily relies|bottleneck|limitation\w*|"
     r"difficult)\b",
@@ -124,7 +121,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
     "which paper" question asks for does): see W_SIDE_OWN. `offered` is the name the question
     gives the side ("coCondenser" for a paper whose title has no short name)."""
-    own = bool(_OWN_CLAIM.search(s.text))
+    own = bool(compose.OWN_WORK.search(s.text))
     names = [n for n in (compose.short_name(s.source.paper), offered) if n]
     named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", s.text) for n in names)
     value = s.score
@@ -261,8 +258,7 @@ def no_paper_stands_out(r: Retrieval, min_relevance: float, min_similarity: floa
         else "keyword search is not sure of it"
     )
     return (
-        f"The first found, “{top.paper.title}”, has a passage similarity of {against(top.dense, min_similarity)} "
-        f"and {sure}; "
-        f"a clear match has {min_similarity:.2f} (min_source_relevance), or keyword search's "
+        f"The first found, “{top.paper.title}”, has a passage similarity of "
+        f"{against(top.dense, min_similarity)} and {sure}; a clear match has {min_similarity:.2f} (min_source_relevance), or keyword search's "
         f"confidence with {min_relevance:.2f} (min_relevance) or the question's names."
     )

@@ -63,7 +63,7 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases
         ) -> float:
-            echo = 0.2 if {w.rstrip("s") for w in p.split()} <= topic_words else 1.0
+            echo = 0.2 if echoes(p) else 1.0
             return (mine[p] - 0.5 * others[p]) * (1.5 if p in tp else 1.0) * (1 + 0.2 * p.count(" ")) * echo
 
         ranked = sorted(mine, key=lambda p: (-value(p), p))
@@ -74,8 +74,9 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
     return labels
 
 
-# What a summary question asks of every paper, by the words that ask it (the first that matches, in
-# this order), with the table row whose sentences answer it and the heading of the papers' lines:
+# What a summary question asks of every paper, by the words that ask it (the one the question uses
+# first, see summary_facet), with the table row whose sentences answer it and the heading of the
+# papers' lines:
 # "which techniques do these papers credit …" -> each paper's method, not its headline result.
 _FACETS: list[tuple[re.Pattern[str], str, str]] = [
     (
@@ -115,20 +116,21 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
     data; a problem), else the best that says what the paper does or finds, else its evidence."""
     facet = summary_facet(question)
     row = facet[0] if facet else None
+    pattern = dict(ASPECTS)[row] if row else None
     hows = {s.n: set(how_it_works(s.paper)) for s in sources} if row == "Approach" else {}
 
     def answers_facet(sc: Scored) -> int:
         """2: answers it and, for a technique, names the means ("we adopt …", "two approaches,
         i.e. …"); 1: answers it; 0: does not."""
-        if row is None:
+        if pattern is None:
             return 0
         if row == "Approach":
             if sc.text in hows.get(sc.source.n, ()) or is_approach(sc.text, sc.pos):
                 return 1 + bool(names_means(sc.text) or _TECHNIQUES.search(sc.text))
             return 0
         if row == "Problem":  # a problem is often stated where the abstract opens
-            return int(bool(dict(ASPECTS)[row].search(sc.text)))
-        return int(bool(dict(ASPECTS)[row].search(sc.text)) and not is_background(sc.text, sc.pos))
+            return int(bool(pattern.search(sc.text)))
+        return int(bool(pattern.search(sc.text)) and not is_background(sc.text, sc.pos))
 
     best = {s.n: s.evidence[0] for s in sources if s.evidence}
     # a paper with no sentence for the facet still gets one that says what it does, not background

@@ -194,6 +194,10 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         query = np.asarray(model.get_query_embedding("voles rank burrows"), dtype=np.float32)
         hits = index.dense_search(query / np.linalg.norm(query), 3)
         assert hits and all(h.text in texts[h.paper_id] for h in hits)
+        unread = index.dense_search(query / np.linalg.norm(query), 3, texts=False)
+        assert [h.chunk_id for h in unread] == [h.chunk_id for h in hits] and not any(h.text for h in unread)
+        assert index.with_texts(unread) == hits  # read later, the same texts
+        assert "record" not in hits[0].model_dump()  # a stored record never reaches an answer's JSON
 
         stale = short.model_copy(update={"abstract": "An older abstract another client replaced."})
         index.catalog.put([stale])  # the catalog's copy is older than the chunks Chroma holds
@@ -214,6 +218,9 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
             embeddings=[vector],
         )
         assert index.chunks_of([short.id])[short.id][0][0] == "Old stored text."
+        record = index._papers.get(ids=[long.id], include=["metadatas"])["metadatas"][0]
+        index._papers.update(ids=[long.id], metadatas=[{**record, "n_chunks": None}])
+        assert " ".join(t for t, _ in index.chunks_of([long.id])[long.id]) == passage_source(long)
     finally:
         index.close()
 

@@ -47,7 +47,9 @@ def test_a_paper_id_filter_is_active_and_lets_through_only_those_papers() -> Non
 class ScopedIndex(FakeIndex):
     """FakeIndex whose searches honour the allowed papers, as the real store's do."""
 
-    def dense_search(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
+    def dense_search(
+        self, vec: np.ndarray, k: int, allowed: set[str] | None = None, texts: bool = True
+    ) -> list[ChunkHit]:
         return [h for h in super().dense_search(vec, k) if allowed is None or h.paper_id in allowed]
 
     def dense_papers(self, vec: np.ndarray, k: int, allowed: set[str] | None = None) -> dict[str, float]:

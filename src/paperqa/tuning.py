@@ -44,8 +44,8 @@ class CachedIndex:
     def embed_query(self, text: str) -> Any:
         return self._call("embed_query", (text,), text)
 
-    def dense_search(self, vec: Any, k: int, allowed: set[str] | None = None) -> Any:
-        return self._call("dense_search", (vec.tobytes(), k, _frozen(allowed)), vec, k, allowed)
+    def dense_search(self, vec: Any, k: int, allowed: set[str] | None = None, texts: bool = True) -> Any:
+        return self._call("dense_search", (vec.tobytes(), k, _frozen(allowed), texts), vec, k, allowed, texts)
 
     def dense_papers(self, vec: Any, k: int, allowed: set[str] | None = None) -> Any:
         return self._call("dense_papers", (vec.tobytes(), k, _frozen(allowed)), vec, k, allowed)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -152,6 +152,13 @@ class ChunkHit(BaseModel):
     chunk_id: str
     text: str
     score: float
+    record: dict[str, Any] | None = Field(
+        None,
+        exclude=True,
+        repr=False,
+        description="The chunk's stored metadata while its text is not read yet (see "
+        "PaperIndex.with_texts): a search reads the texts of the papers it returns only.",
+    )
 
 
 class Source(BaseModel):

@@ -18,13 +18,14 @@
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
 * Follow-ups: rewritten into a standalone query from the conversation before retrieval.
 
-May touch: the store's search methods on `index.PaperIndex` (embed_query, dense_search, dense_papers, keyword_search, paper_vectors, chunks_of, term statistics); never Chroma or llama-index directly.
+May touch: the store's search methods on `index.PaperIndex` (embed_query, dense_search, with_texts, dense_papers, keyword_search, paper_vectors, chunks_of, term statistics); never Chroma or llama-index directly.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -152,6 +153,10 @@ MMR_POOL_MIN = 20
 # (three: fewer is one paper's angle, more lets in the neighbouring topics a broad search reaches).
 FEEDBACK_PAPERS = 3
 
+# BM25 runs in this pool while the dense search waits on the embedding model and Chroma (both
+# release the GIL): at 1M papers in a `chroma run` server each takes 15-35 ms of a search.
+_KEYWORD_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paperqa-keyword")
+
 
 def keyword_gap(keyword: Sequence[tuple[str, float]]) -> float:
     """How clearly a ranking's first paper beats its second, (s1 - s2) / s1, 1.0 for a lone hit:
@@ -275,7 +280,7 @@ class Retriever:
         if allowed is not None and not allowed:
             return {}, {}
         per_paper: dict[str, list[ChunkHit]] = {}
-        for hit in self.index.dense_search(query_vec, self.settings.candidates, allowed):
+        for hit in self.index.dense_search(query_vec, self.settings.candidates, allowed, texts=False):
             per_paper.setdefault(hit.paper_id, []).append(hit)
         paper_sim = self.index.dense_papers(query_vec, self.settings.candidates, allowed)
         scores: dict[str, float] = {}
@@ -344,9 +349,10 @@ class Retriever:
         self.index.refresh()
         papers = self.index.papers()
         allowed = self._allowed(filters) if filters and filters.active() else None
+        keyword_job = _KEYWORD_POOL.submit(self._keyword, query, allowed) if mode != "dense" else None
         qvec = self.index.embed_query(query) if mode != "bm25" else None
         dense, dense_score = self._dense(qvec, allowed) if qvec is not None else ({}, {})
-        keyword = self._keyword(query, allowed) if mode != "dense" else []
+        keyword = keyword_job.result() if keyword_job is not None else []
         best_dense = max((h[0].score for h in dense.values()), default=0.0)
         best_match = max(dense, key=lambda pid: dense[pid][0].score, default=None)
 
@@ -381,6 +387,9 @@ class Retriever:
         if diverse and qvec is not None:  # a summary quotes every paper it lists
             self._add_passages(qvec, [pid for pid in ranked if pid not in dense], dense)
         kw = dict(keyword)
+        read: dict[str, list[ChunkHit]] = {}  # the texts of the returned papers' hits only
+        for hit in self.index.with_texts([h for pid in ranked for h in dense.get(pid, [])]):
+            read.setdefault(hit.paper_id, []).append(hit)
         sources = [
             Source(
                 n=i + 1,
@@ -388,7 +397,7 @@ class Retriever:
                 score=scores[pid],
                 dense=dense[pid][0].score if dense.get(pid) else 0.0,
                 keyword=kw.get(pid, 0.0),
-                chunks=dense.get(pid, []),
+                chunks=read.get(pid, []),
             )
             for i, pid in enumerate(ranked)
         ]

@@ -4,6 +4,7 @@ The embedded store is claimed for this process first (`claim_store`), and checke
 throw-away process when an ingest died while writing to it (`check_after_interrupted_ingest`):
 Chroma writes its vector index in place, and torn files crash whichever process loads them.
 `remove_store` deletes a data folder's index without opening it (it may be the damaged one).
+`query_rows` reads a nearest-neighbour query's answer as rows.
 
 May touch: chromadb's client classes, the data folder's chroma/ and keyword/ folders, its
 store lock and its unfinished-ingest marker. The store itself is `index.py`.
@@ -216,3 +217,27 @@ def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
         except Exception as e:  # a speed setting: the store works without it (a busy SQLite file)
             log.warning("could not change %s's HNSW settings (%s); keeping %s", name, first_line(e), held)
     return collection
+
+
+def query_rows(
+    collection: Any,
+    query_vec: Any,
+    n: int,
+    include: list[str],
+    ids: list[str] | None = None,
+    where: dict[str, Any] | None = None,
+) -> list[tuple[str, dict[str, Any], str, float]]:
+    """[(id, metadata, document, cosine)] of the n nearest records (among `ids`, or those `where`
+    lets through), nearest first."""
+    args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
+    if ids is not None:
+        args["ids"] = ids
+    if where is not None:
+        args["where"] = where
+    res = collection.query(n_results=n, **args)
+    metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
+    docs = res.get("documents") or [[""] * len(res["ids"][0])]
+    return [
+        (rid, dict(meta or {}), doc or "", 1.0 - float(dist))
+        for rid, meta, doc, dist in zip(res["ids"][0], metas[0], docs[0], res["distances"][0], strict=False)
+    ]

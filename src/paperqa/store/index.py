@@ -12,7 +12,9 @@ A paper record is written after its chunks, so a paper record means "completely 
 an interrupted ingest is finished by the next run without duplicates (chunk ids are
 deterministic and old chunks of a paper are deleted before its new ones are added).
 
-The store modules (this one, `chroma.py`, `embedding.py`, `keyword.py`) and the model modules
+Searching the collections (nearest chunks and papers, hits' texts) is `search.py`, this class's base.
+
+The store modules (this one, `search.py`, `chroma.py`, `embedding.py`, `keyword.py`) and the model modules
 (`answer/llm.py`, `llamaindex.py`) are the only ones that touch chromadb / llama-index internals;
 the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
@@ -37,7 +39,7 @@ import numpy as np
 from ..errors import ConfigError, PaperQAError, StoreError, first_line
 from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
-from ..types import ChunkHit, Paper
+from ..types import Paper
 from .catalog import CATALOG_FILE, PaperCatalog, text_index_bar
 from .chroma import UNFINISHED, make_chroma_client, open_collection, release_store, store_call
 from .chunking import (
@@ -49,7 +51,8 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PassageSources, chunk_record, paper_record, span_texts
+from .records import PassageSources, chunk_record, paper_record
+from .search import NearestSearch
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +88,7 @@ CHROMA_READ_BATCH = 5000
 CHROMA_WRITE_BATCH = 4096
 
 
-class PaperIndex:
+class PaperIndex(NearestSearch):
     """The persistent store of papers, chunks, embeddings and the keyword index."""
 
     def __init__(self, settings: Settings, embed_model: Any | None = None) -> None:
@@ -440,133 +443,6 @@ class PaperIndex:
                     log.debug("delete %s: %s", name, e)
             self.catalog.clear()
         self.keyword.clear()  # not under self._lock: the keyword writer may be waiting for it
-
-    # ---- search --------------------------------------------------------------------
-    # Filters (dates, pages) arrive as the set of allowed paper ids. A selective filter becomes
-    # a Chroma `$in` pre-filter; a broad one (an `$in` list of tens of thousands of ids is slow)
-    # becomes a larger nearest-neighbour query filtered afterwards.
-    PREFILTER_MAX = 2000
-
-    def _filtered_query(
-        self,
-        collection: Any,
-        query_vec: np.ndarray,
-        k: int,
-        allowed: set[str] | None,
-        owner: Callable[[str, dict[str, Any]], str],
-        include: list[str],
-    ) -> list[tuple[str, dict[str, Any], str, float]]:
-        """[(id, metadata, document, cosine)] of the k nearest records whose paper is allowed."""
-        # No count() here: it costs ~20 ms per call at 100k records, and Chroma returns fewer
-        # results (or none) when asked for more than it holds.
-        if k <= 0 or (allowed is not None and not allowed):
-            return []
-
-        def run(n: int, prefilter: bool) -> list[tuple[str, dict[str, Any], str, float]]:
-            args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
-            if prefilter and allowed is not None:
-                if collection is self._papers:
-                    args["ids"] = sorted(allowed)
-                    n = min(n, len(allowed))
-                else:
-                    args["where"] = {"paper_id": {"$in": sorted(allowed)}}
-            res = collection.query(n_results=n, **args)
-            rows = []
-            metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
-            docs = res.get("documents") or [[""] * len(res["ids"][0])]
-            for rid, meta, doc, dist in zip(
-                res["ids"][0], metas[0], docs[0], res["distances"][0], strict=False
-            ):
-                meta = dict(meta or {})
-                if allowed is None or owner(rid, meta) in allowed:
-                    rows.append((rid, meta, doc or "", 1.0 - float(dist)))
-            return rows[:k]
-
-        if allowed is None:
-            return run(k, prefilter=False)
-        if len(allowed) <= self.PREFILTER_MAX:
-            return run(k, prefilter=True)
-        # Broad filter: over-fetch by the inverse of its selectivity (in papers), then filter;
-        # too few survivors (a filter that correlates with the topic) falls back to the id list.
-        papers_total = max(len(self.papers()), 1)
-        rows = run(int(2 * k * papers_total / len(allowed)) + k, prefilter=False)
-        return rows if len(rows) >= k else run(k, prefilter=True)
-
-    @store_call
-    def dense_search(self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None) -> list[ChunkHit]:
-        """Nearest chunks by cosine similarity (higher is better), of allowed papers only."""
-        rows = self._filtered_query(
-            self._chunks,
-            query_vec,
-            k,
-            allowed,
-            lambda _id, meta: str(meta.get("paper_id")),
-            ["documents", "metadatas", "distances"],
-        )
-        texts = self._chunk_texts([(meta, doc) for _cid, meta, doc, _score in rows])
-        return [
-            ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=text, score=score)
-            for (cid, meta, _doc, score), text in zip(rows, texts, strict=True)
-            if text is not None
-        ]
-
-    def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
-        """Each chunk record's text (`records.span_texts`), its papers read from the catalog (None
-        for a paper the catalog lacks even after a sync: another client's, being written)."""
-        wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
-        papers = self.catalog.get_many(wanted)
-        if len(papers) < len(set(wanted)):
-            with self._lock:
-                self._catalog_checked = False
-            papers = self.papers().get_many(wanted)
-
-        def from_chroma(ids: set[str]) -> list[Paper]:
-            got = self._papers.get(ids=sorted(ids), include=["metadatas"])
-            fresh = [Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]]
-            self.catalog.put(fresh)
-            return fresh
-
-        return span_texts(records, papers, self._sources.get, from_chroma)
-
-    @store_call
-    def dense_papers(
-        self, query_vec: np.ndarray, k: int, allowed: set[str] | None = None
-    ) -> dict[str, float]:
-        """Nearest papers by their paper-level vector: {paper_id: cosine}."""
-        rows = self._filtered_query(
-            self._papers, query_vec, k, allowed, lambda pid, _meta: pid, ["distances"]
-        )
-        return {pid: score for pid, _m, _d, score in rows}
-
-    @store_call
-    def chunks_of(self, paper_ids: list[str]) -> dict[str, list[tuple[str, np.ndarray]]]:
-        """(text, embedding) of every chunk of the given papers, in chunk order."""
-        if not paper_ids:
-            return {}
-        got = self._chunks.get(
-            where={"paper_id": {"$in": paper_ids}}, include=["documents", "metadatas", "embeddings"]
-        )
-        rows = sorted(
-            zip((dict(m or {}) for m in got["metadatas"]), got["documents"], got["embeddings"], strict=False),
-            key=lambda row: int(row[0].get("chunk", 0)),
-        )
-        texts = self._chunk_texts([(meta, doc) for meta, doc, _emb in rows])
-        out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}
-        for (meta, _doc, emb), text in zip(rows, texts, strict=True):
-            if text is not None:
-                out.setdefault(str(meta["paper_id"]), []).append((text, np.asarray(emb, dtype=np.float32)))
-        return out
-
-    @store_call
-    def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:
-        """Paper-level vectors (normalised mean of the paper's chunk embeddings)."""
-        if not paper_ids:  # Chroma refuses an empty id list
-            return {}
-        got = self._papers.get(ids=paper_ids, include=["embeddings"])
-        return {
-            pid: np.asarray(emb, dtype=np.float32)
-            for pid, emb in zip(got["ids"], got["embeddings"], strict=False)
-        }
 
     def sync_keywords(self) -> str:
         """Bring the keyword index in line with the stored papers: no hash is read when their fingerprints agree."""

@@ -941,10 +941,13 @@ def main() -> None:
             _write_rows(
                 args.out / "store_only",
                 "# Store-only scale benchmark\n\nMeasured with `python benchmarks/scale.py --store-only N "
-                f"[--chroma-url URL]` on {os.cpu_count()} cores. Vectors are hashed bags of words "
-                "(`HashedEmbedding`), not the embedding model's: these rows measure the store, the keyword "
-                "index and retrieval with the real query model, not ingest speed or answer quality. "
-                "Summary searches run twice (relevance feedback) and are timed apart.",
+                f"[--chroma-url URL] [--hnsw SYNC BATCH] [--serve]` on {os.cpu_count()} cores. Vectors are "
+                "hashed bags of words (`HashedEmbedding`), not the embedding model's: these rows measure the "
+                "store, the keyword index and retrieval with the real query model, not ingest speed or answer "
+                "quality. Summary searches run twice (relevance feedback) and are timed apart. `written_mb`: "
+                "bytes the loader and the Chroma server wrote to disk during the load (/proc/<pid>/io); "
+                "`corpus_search_ms`: the Corpus tab's search (a page of 1,000 papers and, when full, the "
+                "estimated total) over common and rare words.",
                 rows,
             )
         return

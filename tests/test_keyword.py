@@ -214,3 +214,45 @@ def test_the_manifest_keeps_the_fingerprint_of_what_the_index_holds(
     del manifest["fingerprint"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert KeywordIndex(folder).fingerprint() == recomputed()
+
+
+def test_an_index_of_an_older_text_analysis_is_rebuilt_when_opened(
+    tmp_path: Path, papers: list[Paper]
+) -> None:
+    """A manifest of an earlier format (its segments analysed with closed compounds whole) is not
+    searched with today's analysis: it counts as empty, and the next sync rebuilds it."""
+    folder = tmp_path / "kw"
+    KeywordIndex(folder).update(papers[:50], lambda: _by_id(papers[:50]))
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "version": 2}))
+    old = KeywordIndex(folder)
+    assert len(old) == 0
+    assert old.sync(_by_id(papers[:50])) == "rebuilt" and len(old) == 50
+
+
+def test_either_form_of_a_compound_finds_the_other(tmp_path: Path) -> None:
+    """'pre-training' finds a paper that writes 'pretraining' and the other way round; 'training'
+    still finds both."""
+    closed = Paper(
+        id="c", title="Cheaper pretraining", abstract="We study pretraining budgets of small models."
+    )
+    hyphen = Paper(
+        id="h", title="Robust fine-tuning", abstract="Fine-tuning pre-trained encoders on few labels."
+    )
+    other = Paper(id="o", title="Graph coloring", abstract="We color graphs with few colors.")
+    kw = KeywordIndex(tmp_path / "kw")
+    kw.update([closed, hyphen, other], lambda: _by_id([closed, hyphen, other]))
+    assert kw.search("pre-training budgets", 3)[0][0] == "c"
+    assert kw.search("finetuning", 3)[0][0] == "h"
+    assert kw.search("pretrained encoders", 3)[0][0] == "h"
+    assert [pid for pid, _ in kw.search("tuning", 3)] == ["h"]
+    assert {pid for pid, _ in kw.search("training", 3)} == {"c", "h"}
+
+
+def test_a_closed_compound_of_the_field_is_analysed_as_its_hyphenated_form() -> None:
+    from paperqa.text import terms, with_split_compounds
+
+    assert with_split_compounds("Pretraining and finetuning") == "Pre training and fine tuning"
+    assert terms(["pretrained rerankers"]) == terms(["pre-trained re-rankers"])
+    for kept in ("predict", "recall", "retrieval", "preference", "nonetheless", "Q-GaLore", "GPT-4"):
+        assert with_split_compounds(kept) == kept

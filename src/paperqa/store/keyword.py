@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize, with_split_compounds
+from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize, with_closed_compounds
 from ..types import Paper
 from . import locking
 from .fingerprint import Fingerprint
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
 # The manifest's format, and the text analysis its segments were built with: an index of another
-# is rebuilt when opened (3: closed compounds split, `text.with_split_compounds`).
+# is rebuilt when opened (3: compounds also closed up, `text.with_closed_compounds`).
 FORMAT = 3
 WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)
 
@@ -256,7 +256,7 @@ class KeywordIndex:
             return []
         if len(segments) > 1:
             words = bm25s.tokenize(
-                with_split_compounds(query),
+                with_closed_compounds(query),
                 stemmer=self._stem(),
                 token_pattern=TOKEN_PATTERN,
                 return_ids=False,
@@ -264,7 +264,7 @@ class KeywordIndex:
             )[0]
             return self._search_segments(segments, words, k, allowed)
         tokens = bm25s.tokenize(
-            with_split_compounds(query),
+            with_closed_compounds(query),
             stemmer=self._stem(),
             token_pattern=TOKEN_PATTERN,
             show_progress=False,

@@ -115,34 +115,12 @@ def stemmer() -> Any:
     return st
 
 
-# Papers write a compound both ways ("pre-training" and "pretraining", "fine-tuning" and
-# "finetuning", "re-ranking" and "reranking"); in 31 of 195 compounds the eval questions use (every
-# set) the gold abstract writes it only the other way. A hyphenated compound of two words is
-# analysed as its parts and its closed form, so either form finds the other and "training" still
-# finds "pre-training". Names with a one-letter or a numeric part ("Q-GaLore", "GPT-4") are left alone.
-_HYPHENATED = re.compile(r"\b([^\W\d_]{2,})-([^\W\d_]{3,})\b")
-_LINKING = frozenset("of the to in on by and or for an at as vs via per".split())
-
-
-def with_closed_compounds(text: str) -> str:
-    """The text with each hyphenated compound followed by its closed form ("pre-training
-    pretraining"): what the analysis below reads."""
-
-    def closed(m: re.Match[str]) -> str:
-        if {m.group(1).lower(), m.group(2).lower()} & _LINKING:
-            return m.group(0)  # "state-of-the-art", "mixture-of-experts": no "ofthe"
-        return f"{m.group(0)} {m.group(1)}{m.group(2)}"
-
-    return _HYPHENATED.sub(closed, text)
-
-
 def tokenize(texts: Sequence[str], return_ids: bool) -> Any:
-    """bm25s's tokenizer with the package's settings (see `terms`), compounds also closed up
-    (`with_closed_compounds`)."""
+    """bm25s's tokenizer with the package's settings (see `terms`)."""
     import bm25s
 
     return bm25s.tokenize(
-        [with_closed_compounds(t) for t in texts],
+        list(texts),
         stopwords="en",
         stemmer=stemmer(),
         token_pattern=TOKEN_PATTERN,
@@ -152,8 +130,7 @@ def tokenize(texts: Sequence[str], return_ids: bool) -> Any:
 
 
 def terms(texts: Sequence[str]) -> list[list[str]]:
-    """Each text as BM25 indexes it: words (TOKEN_PATTERN) and closed compounds, English
-    stopwords removed, stemmed.
+    """Each text as BM25 indexes it: words (TOKEN_PATTERN), English stopwords removed, stemmed.
 
     The one tokenizer of the package: the keyword index, evidence ranking, coverage checks and
     the verifier's word overlap all match words this way."""

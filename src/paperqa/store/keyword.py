@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize, with_closed_compounds
+from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
 from ..types import Paper
 from . import locking
 from .fingerprint import Fingerprint
@@ -49,9 +49,6 @@ log = logging.getLogger(__name__)
 # paper's terms as Python lists at once; here they are kept as int32 arrays, a block at a time.
 KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
-# The manifest's format, and the text analysis its segments were built with: an index of another
-# is rebuilt when opened (3: compounds also closed up, `text.with_closed_compounds`).
-FORMAT = 3
 WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)
 
 
@@ -178,8 +175,8 @@ class KeywordIndex:
         if not path.is_file():
             return [], 0, Fingerprint()
         data = json.loads(path.read_text())
-        if data.get("version") != FORMAT:
-            raise ValueError("keyword index of an older format or text analysis")
+        if data.get("version") != 2:
+            raise ValueError("old keyword index format")
         names = [str(s) for s in data["segments"]]
         return names, int(data.get("base", min(1, len(names)))), Fingerprint.loads(data.get("fingerprint"))
 
@@ -256,19 +253,14 @@ class KeywordIndex:
             return []
         if len(segments) > 1:
             words = bm25s.tokenize(
-                with_closed_compounds(query),
+                query,
                 stemmer=self._stem(),
                 token_pattern=TOKEN_PATTERN,
                 return_ids=False,
                 show_progress=False,
             )[0]
             return self._search_segments(segments, words, k, allowed)
-        tokens = bm25s.tokenize(
-            with_closed_compounds(query),
-            stemmer=self._stem(),
-            token_pattern=TOKEN_PATTERN,
-            show_progress=False,
-        )
+        tokens = bm25s.tokenize(query, stemmer=self._stem(), token_pattern=TOKEN_PATTERN, show_progress=False)
         hits: list[tuple[str, float]] = []
         for seg in segments:
             mask = _mask(seg, allowed)
@@ -476,7 +468,7 @@ class KeywordIndex:
         them, and delete what is no longer listed."""
         manifest = self.folder / MANIFEST
         tmp_manifest = self.folder / f".{MANIFEST}.tmp"
-        record = {"version": FORMAT, "segments": names, "base": base, "fingerprint": fingerprint.dumps()}
+        record = {"version": 2, "segments": names, "base": base, "fingerprint": fingerprint.dumps()}
         tmp_manifest.write_text(json.dumps(record))
         os.replace(tmp_manifest, manifest)
         with self._lock:

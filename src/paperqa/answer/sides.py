@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import NameMatcher, against, name_tokens
+from ..text import OWN_IN_TITLE, NameMatcher, against, name_tokens, side_ownership
 from ..types import Source
 from . import compose
 from .evidence import Embed, Scored, rank_sentences, reports_results
@@ -188,13 +188,22 @@ def side_question(
 
 def offered_name(side: str, source: Source) -> str:
     """The name a question gives a side that its paper owns ("NFT" for "Negative-aware
-    Fine-Tuning (NFT)"), or ''."""
+    Fine-Tuning (NFT)"; a name its title starts with, or its abstract's), or ''."""
     text = f"{source.paper.title} {source.paper.abstract}"
     # the name the question puts in brackets ("Training-Free Bayesianization (TFB)") is its name
     for bracketed in re.findall(r"\(([^()]{2,20})\)", side):
         if " " not in bracketed.strip() and NameMatcher(bracketed.strip()).any_case.search(text):
             return bracketed.strip()
-    return next((n for n in name_tokens(side) if NameMatcher(n).owns(source.paper)), "")
+    # A name the title holds only in passing ("… a LoRA Adapter …", "… of the Unpadded BERT
+    # Model") is what the paper works with, not what it is called: the side is named by its title.
+    return next(
+        (
+            n
+            for n in name_tokens(side)
+            if NameMatcher(n).owns(source.paper) and side_ownership(n, source.paper) != OWN_IN_TITLE
+        ),
+        "",
+    )
 
 
 def side_labels(sides: Sequence[Scored], r: Retrieval) -> tuple[list[str], list[list[str]]]:

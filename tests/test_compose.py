@@ -410,6 +410,28 @@ def test_a_side_is_called_by_the_name_the_question_brackets() -> None:
     assert offered_name("Training-Free Bayesianization (TFB)", tfb) == "TFB"
 
 
+def test_a_side_is_never_called_by_a_name_its_title_only_mentions() -> None:
+    """'the study of how much knowledge fits into a LoRA adapter' is not called 'LoRA' (the paper
+    works with LoRA; its lead clause would read as LoRA's), while a title's own head name is."""
+    from paperqa.answer.compose import side_sentence
+    from paperqa.answer.sides import offered_name
+
+    adapter = source(
+        1,
+        "How Much Knowledge Can You Pack into a LoRA Adapter without Harming LLM?",
+        "The authors fine-tuned a model using LoRA with varying amounts of new knowledge.",
+    )
+    assert offered_name("the study of how much knowledge fits into a LoRA adapter", adapter) == ""
+    galore = source(
+        2, "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection", "We propose GaLore."
+    )
+    assert offered_name("GaLore", galore) == "GaLore"
+    nat = source(3, "Non-Autoregressive Neural Machine Translation", "We introduce a model.")
+    assert offered_name("Non-Autoregressive Neural Machine Translation", nat) == ""  # its title is its name
+    clause = side_sentence(scored(adapter, adapter.paper.abstract), "“How Much Knowledge Can You Pack …”")
+    assert clause.startswith("In “How Much Knowledge Can You Pack …”, the authors fine-tuned")
+
+
 def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence() -> None:
     from paperqa.text import drop_leading_link
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import OWN_IN_TITLE, NameMatcher, against, name_tokens, side_ownership
+from ..text import OWN_IN_TITLE, NameMatcher, against, name_tokens, normalize_title, side_ownership
 from ..types import Source
 from . import compose
 from .evidence import Embed, Scored, rank_sentences, reports_results
@@ -194,6 +194,10 @@ def offered_name(side: str, source: Source) -> str:
     for bracketed in re.findall(r"\(([^()]{2,20})\)", side):
         if " " not in bracketed.strip() and NameMatcher(bracketed.strip()).any_case.search(text):
             return bracketed.strip()
+    if normalize_title(side.strip(" “”\"'")) == normalize_title(source.paper.title):
+        return (
+            ""  # named by its whole title ("Non-Autoregressive Neural Machine Translation"): so is its label
+        )
     # A name the title holds only in passing ("… a LoRA Adapter …", "… of the Unpadded BERT
     # Model") is what the paper works with, not what it is called: the side is named by its title.
     return next(

@@ -426,6 +426,18 @@ def test_a_side_is_never_called_by_a_name_its_title_only_mentions() -> None:
         2, "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection", "We propose GaLore."
     )
     assert offered_name("GaLore", galore) == "GaLore"
+    send = source(
+        4,
+        "Hallucination Detox: Sensitive Neuron Dropout (SeND) for Large Language Model Training",
+        "We introduce SeND, which drops neurons with high variance.",
+    )
+    assert offered_name("SeND", send) == "SeND"  # its own name, bracketed in its title
+    paged = source(
+        5,
+        "Efficient Memory Management for Large Language Model Serving with PagedAttention",
+        "We propose PagedAttention, an attention algorithm. PagedAttention stores keys in blocks.",
+    )
+    assert offered_name("PagedAttention", paged) == "PagedAttention"  # proposed by name
     nat = source(3, "Non-Autoregressive Neural Machine Translation", "We introduce a model.")
     assert offered_name("Non-Autoregressive Neural Machine Translation", nat) == ""  # its title is its name
     clause = side_sentence(scored(adapter, adapter.paper.abstract), "“How Much Knowledge Can You Pack …”")

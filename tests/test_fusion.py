@@ -96,6 +96,9 @@ class FakeIndex:
     def refresh(self) -> None:
         pass
 
+    def ensure_keywords(self) -> None:
+        pass
+
     def papers(self) -> dict[str, Paper]:
         return self._papers
 

@@ -197,7 +197,9 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         unread = index.dense_search(query / np.linalg.norm(query), 3, texts=False)
         assert [h.chunk_id for h in unread] == [h.chunk_id for h in hits] and not any(h.text for h in unread)
         assert index.with_texts(unread) == hits  # read later, the same texts
-        assert "record" not in hits[0].model_dump()  # a stored record never reaches an answer's JSON
+        mixed = index.with_texts([hits[0], *unread[1:]])  # read and unread together, in order
+        assert [h.text for h in mixed] == [h.text for h in hits]
+        assert unread[0].record is not None and "record" not in unread[0].model_dump()  # never in JSON
 
         stale = short.model_copy(update={"abstract": "An older abstract another client replaced."})
         index.catalog.put([stale])  # the catalog's copy is older than the chunks Chroma holds

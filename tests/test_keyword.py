@@ -214,3 +214,25 @@ def test_the_manifest_keeps_the_fingerprint_of_what_the_index_holds(
     del manifest["fingerprint"]
     (folder / "manifest.json").write_text(json.dumps(manifest))
     assert KeywordIndex(folder).fingerprint() == recomputed()
+
+
+def test_a_words_scores_read_from_its_column_are_bm25s_own(tmp_path: Path, papers: list[Paper]) -> None:
+    """Multi-segment search reads a word's scores from the sparse matrix directly; they are
+    exactly what bm25s computes for the word (same rows, same float32 values)."""
+    import numpy as np
+
+    from paperqa.store.keyword import _word_scores
+
+    kw = KeywordIndex(tmp_path / "kw")
+    kw.update(papers[:120], lambda: _by_id(papers[:120]))
+    kw.search("warm", 1)
+    seg = kw._segments[0]
+    for word in ("train", "model", "memori", "galor"):
+        dense = np.zeros(len(seg.ids), dtype=np.float32)
+        rows, values = _word_scores(seg, word)
+        dense[rows] += values
+        if word in seg.bm25.vocab_dict:
+            assert len(rows) > 0
+            assert np.array_equal(dense, seg.bm25.get_scores_from_ids([seg.bm25.vocab_dict[word]]))
+        else:
+            assert len(rows) == 0

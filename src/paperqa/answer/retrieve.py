@@ -152,9 +152,8 @@ MMR_POOL_MIN = 20
 # Relevance feedback for summaries: the first three papers of a topic search describe the topic
 # (three: fewer is one paper's angle, more lets in the neighbouring topics a broad search reaches).
 FEEDBACK_PAPERS = 3
-
-# BM25 runs in this pool while the dense search waits on the embedding model and Chroma (both
-# release the GIL): at 1M papers in a `chroma run` server each takes 15-35 ms of a search.
+# BM25 runs here while the dense search waits on the embedding model and Chroma (both release
+# the GIL; at 1M papers in a `chroma run` server each takes 15-35 ms of a search).
 _KEYWORD_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="paperqa-keyword")
 
 
@@ -349,7 +348,10 @@ class Retriever:
         self.index.refresh()
         papers = self.index.papers()
         allowed = self._allowed(filters) if filters and filters.active() else None
-        keyword_job = _KEYWORD_POOL.submit(self._keyword, query, allowed) if mode != "dense" else None
+        keyword_job = None
+        if mode != "dense":  # a first keyword sync (minutes at 1M papers) runs here, BM25 beside dense
+            self.index.ensure_keywords()
+            keyword_job = _KEYWORD_POOL.submit(self._keyword, query, allowed)
         qvec = self.index.embed_query(query) if mode != "bm25" else None
         dense, dense_score = self._dense(qvec, allowed) if qvec is not None else ({}, {})
         keyword = keyword_job.result() if keyword_job is not None else []

@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 
 from ..text import OWN_IN_TITLE, NameMatcher, against, name_tokens, normalize_title, side_ownership
-from ..types import Source
+from ..types import Paper, Source
 from . import compose
 from .evidence import Embed, Scored, rank_sentences, reports_results
 from .question import QuestionAnalysis, analyze, ask_of
@@ -195,19 +195,32 @@ def offered_name(side: str, source: Source) -> str:
         if " " not in bracketed.strip() and NameMatcher(bracketed.strip()).any_case.search(text):
             return bracketed.strip()
     if normalize_title(side.strip(" “”\"'")) == normalize_title(source.paper.title):
-        return (
-            ""  # named by its whole title ("Non-Autoregressive Neural Machine Translation"): so is its label
-        )
+        return ""  # named by its whole title ("Non-Autoregressive …"): so is its label
     # A name the title holds only in passing ("… a LoRA Adapter …", "… of the Unpadded BERT
-    # Model") is what the paper works with, not what it is called: the side is named by its title.
+    # Model") is what the paper works with, not what it is called, unless the paper gives it as
+    # its own ("Sensitive Neuron Dropout (SeND)", "we propose PagedAttention"): else its title.
+    paper = source.paper
     return next(
         (
             n
             for n in name_tokens(side)
-            if NameMatcher(n).owns(source.paper) and side_ownership(n, source.paper) != OWN_IN_TITLE
+            if NameMatcher(n).owns(paper)
+            and (side_ownership(n, paper) != OWN_IN_TITLE or _gives_as_its_own(n, paper))
         ),
         "",
     )
+
+
+def _gives_as_its_own(name: str, paper: Paper) -> bool:
+    """The paper brackets the name (title or abstract) or proposes it by name."""
+    if NameMatcher(name).defined.search(f"{paper.title} {paper.abstract}"):
+        return True
+    own = (
+        r"\b(?:propos|introduc|present|call|nam|dub)\w*\s+(?:[\w-]+\s+){0,2}?"
+        + re.escape(name)
+        + r"(?![\w-])"
+    )
+    return re.search(own, paper.abstract, re.I) is not None
 
 
 def side_labels(sides: Sequence[Scored], r: Retrieval) -> tuple[list[str], list[list[str]]]:

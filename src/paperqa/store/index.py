@@ -468,6 +468,11 @@ class PaperIndex(NearestSearch):
 
     def keyword_search(self, query: str, k: int, allowed: set[str] | None = None) -> list[tuple[str, float]]:
         """BM25 over title + abstract: [(paper id, score)], best first."""
-        if not self._keywords_synced:  # once per process: catches killed runs, upgrades, shared servers
-            self.sync_keywords()
+        self.ensure_keywords()
         return self.keyword.search(query, k, allowed)
+
+    def ensure_keywords(self) -> None:
+        """Sync the keyword index with the stored papers, once per process (catches killed runs,
+        upgrades, shared servers): a search calls it in its own thread before BM25 runs in another."""
+        if not self._keywords_synced:
+            self.sync_keywords()

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 # paper's terms as Python lists at once; here they are kept as int32 arrays, a block at a time.
 KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
+# sys.stderr is the process's: one redirect at a time (searches run in threads, and two that
+# overlap could leave it pointing at a buffer).
+_QUIET = threading.Lock()
 WRITE_LOCK = ".lock"  # one writer at a time, across processes (see locking.waiting)
 
 
@@ -197,7 +200,7 @@ class KeywordIndex:
                 for name in names:
                     path = self.folder / name
                     docs = json.loads((path / "docs.json").read_text())
-                    with contextlib.redirect_stderr(io.StringIO()):
+                    with _QUIET, contextlib.redirect_stderr(io.StringIO()):
                         bm25 = bm25s.BM25.load(str(path), mmap=True)
                     ids = [str(i) for i in docs["ids"]]
                     live = np.ones(len(ids), dtype=np.float32)
@@ -267,7 +270,7 @@ class KeywordIndex:
             n = int(np.count_nonzero(mask))
             if n == 0:
                 continue
-            with contextlib.redirect_stderr(io.StringIO()):
+            with _QUIET, contextlib.redirect_stderr(io.StringIO()):
                 idx, scores = seg.bm25.retrieve(
                     tokens,
                     k=min(k, len(seg.ids)),

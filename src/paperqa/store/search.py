@@ -87,11 +87,24 @@ class NearestSearch:
             lambda _id, meta: str(meta.get("paper_id")),
             ["documents", "metadatas", "distances"],
         )
+        known = self._known({str(meta["paper_id"]) for _cid, meta, _doc, _score in rows})
         hits = [
             ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc, score=score, record=meta)
             for cid, meta, doc, score in rows
+            if str(meta["paper_id"]) in known
         ]
         return self.with_texts(hits) if texts else hits
+
+    def _known(self, paper_ids: set[str]) -> set[str]:
+        """Those of the papers the catalog holds, after a sync when it lacks some (another
+        client's new papers); a paper still missing is being written (its hits are left out)."""
+        known = {pid for pid in paper_ids if pid in self.catalog}
+        if len(known) < len(paper_ids):
+            with self._lock:
+                self._catalog_checked = False
+            catalog = self.papers()
+            known = {pid for pid in paper_ids if pid in catalog}
+        return known
 
     @store_call
     def with_texts(self, hits: Sequence[ChunkHit]) -> list[ChunkHit]:
@@ -141,6 +154,7 @@ class NearestSearch:
         """(text, embedding) of every chunk of the given papers, in chunk order."""
         if not paper_ids:
             return {}
+        paper_ids = list(dict.fromkeys(paper_ids))  # Chroma refuses an id asked twice
         include = ["documents", "metadatas", "embeddings"]
         ids = self._chunk_ids(paper_ids)
         if ids == []:
@@ -169,7 +183,7 @@ class NearestSearch:
         ids: list[str] = []
         for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
             n = (meta or {}).get("n_chunks")
-            if n is None:
+            if not n:  # unknown (a record from before counts, or one a metadata update zeroed)
                 return None
             ids += [f"{pid}:{i}" for i in range(int(n))]
         return ids

@@ -212,8 +212,9 @@ def offered_name(side: str, source: Source) -> str:
 
 
 def _gives_as_its_own(name: str, paper: Paper) -> bool:
-    """The paper brackets the name (title or abstract) or proposes it by name."""
-    if NameMatcher(name).defined.search(f"{paper.title} {paper.abstract}"):
+    """The paper's title brackets the name, or its abstract proposes it by name (an abstract's
+    "Low-Rank Adaptation (LoRA)" only spells out a method it uses)."""
+    if NameMatcher(name).defined.search(paper.title):
         return True
     own = (
         r"\b(?:propos|introduc|present|call|nam|dub)\w*\s+(?:[\w-]+\s+){0,2}?"

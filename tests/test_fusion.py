@@ -218,6 +218,10 @@ def test_cached_index_searches_each_query_once() -> None:
         cached.keyword_search("q", 10)
         cached.dense_search(vec, 10)
     assert index.calls == ["embed", "keyword", "dense"]
+    hits = cached.dense_search(vec, 10, texts=False)
+    assert cached.with_texts(hits) == cached.with_texts(hits) and index.read == {"a"}
+    rescored = [h.model_copy(update={"score": 0.1}) for h in hits]  # the same chunk found by another query
+    assert [h.score for h in cached.with_texts(rescored)] == [0.1]
 
 
 class FakeApp:

@@ -48,7 +48,7 @@ class CachedIndex:
         return self._call("dense_search", (vec.tobytes(), k, _frozen(allowed), texts), vec, k, allowed, texts)
 
     def with_texts(self, hits: Any) -> Any:
-        return self._call("with_texts", tuple(h.chunk_id for h in hits), hits)
+        return self._call("with_texts", tuple((h.chunk_id, h.score) for h in hits), hits)
 
     def dense_papers(self, vec: Any, k: int, allowed: set[str] | None = None) -> Any:
         return self._call("dense_papers", (vec.tobytes(), k, _frozen(allowed)), vec, k, allowed)

@@ -100,11 +100,15 @@ class NearestSearch:
         client's new papers); a paper still missing is being written (its hits are left out)."""
         known = {pid for pid in paper_ids if pid in self.catalog}
         if len(known) < len(paper_ids):
-            with self._lock:
-                self._catalog_checked = False
-            catalog = self.papers()
+            catalog = self._synced_catalog()
             known = {pid for pid in paper_ids if pid in catalog}
         return known
+
+    def _synced_catalog(self) -> PaperCatalog:
+        """The catalog after a sync with the store: it lacked a paper a search found."""
+        with self._lock:
+            self._catalog_checked = False
+        return self.papers()
 
     @store_call
     def with_texts(self, hits: Sequence[ChunkHit]) -> list[ChunkHit]:
@@ -127,9 +131,7 @@ class NearestSearch:
         wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
-            with self._lock:
-                self._catalog_checked = False
-            papers = self.papers().get_many(wanted)
+            papers = self._synced_catalog().get_many(wanted)
 
         def from_chroma(ids: set[str]) -> list[Paper]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])

@@ -8,6 +8,7 @@ import pytest
 
 from paperqa.answer.question import ask_of
 from paperqa.answer.retrieve import Filters, assign_sides, comparison_parts, rewrite_followup
+from paperqa.answer.sides import _GONE, _without_sides
 from paperqa.answer.styles import classify
 from paperqa.text import name_tokens, normalize_title, side_ownership
 
@@ -270,6 +271,35 @@ def test_a_sides_question_is_the_ask_without_the_shared_context() -> None:
         ask_of("Which recipe does each recommend: the study of A, and B?")
         == "Which recipe does each recommend"
     )
+    # the question after a colon asks without the sides ("Compare how A and B arrange …")
+    assert (
+        ask_of("Compare how DELT and the curriculum paper arrange the data: what ordering does each use?")
+        == "what ordering does each use?"
+    )
+
+
+@pytest.mark.parametrize(
+    ("ask", "expected"),
+    [
+        ("What does each of {0}, {0}, and {0} use to avoid padding?", "What does each use to avoid padding?"),
+        ("How do {0} and {0} each decide on the rank?", "How does each decide on the rank?"),
+        (
+            "How large are the models produced by {0} and by {0}?",
+            "How large are the models produced by each?",
+        ),
+        (
+            "Which optimizer does each of {0} and {0} report outperforming?",
+            "Which optimizer does each report outperforming?",
+        ),
+        # a name inside a long side goes without leaving an "each" in mid-phrase
+        (
+            "Compare the pre-training {0} savings that {0} report.",
+            "Compare the pre-training savings that report.",
+        ),
+    ],
+)
+def test_a_sides_question_reads_without_the_sides_names(ask: str, expected: str) -> None:
+    assert _without_sides(ask.format(_GONE)) == expected
 
 
 @pytest.mark.parametrize(

@@ -383,4 +383,9 @@ def ask_of(question: str) -> str:
     ask = asking[-1] if asking else question
     if _EACH_DESCRIBED.search(ask):
         ask = ask.split(":", 1)[0]
+    # "Compare how A and B arrange the data: what ordering does each use?" -> the question after
+    # the colon, which asks without the sides
+    after = ask.split(":", 1)[1].strip() if ":" in ask else ""
+    if _ASKS.search(after) and re.search(r"\beach\b", after, re.I):
+        ask = after
     return ask.strip()

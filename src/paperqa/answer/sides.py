@@ -53,7 +53,8 @@ def compared_sides(
     for i, pid in enumerate(ids[:MAX_SIDES]):
         if pid not in by_id:
             continue
-        own = side_question(q, search_text, r.sub_queries, i, retriever) if resolved else search_text
+        # unresolved sides: the ask without the sentence saying what the sides share
+        own = side_question(q, search_text, r.sub_queries, i, retriever) if resolved else ask_of(search_text)
         side_q = analyze(own)
         side_q.kinds = q.kinds if len(q.clauses) < 2 else side_q.kinds
         best = rank_sentences(
@@ -178,12 +179,29 @@ def side_question(
         # only its names go.
         names = name_tokens(part) if len(part.split()) > LONG_SIDE_WORDS else []
         for words in names or [part]:
-            ask = re.sub(r"(?<![\w-])" + re.escape(words) + r"(?![\w-])", " ", ask, flags=re.I)
-    # the connectives the names stood between go too: "How do , and each decide …" -> "How does each decide …"
-    ask = re.sub(r"(?:\s*,|\s+(?:and|or|both)\b)+\s+(?=each\b)", " ", " " + ask)
-    ask = re.sub(r"\b(how|what|which|why|where|when)\s+do\s+each\b", r"\1 does each", ask, flags=re.I)
-    ask = re.sub(r"\s+", " ", ask).strip()
+            ask = re.sub(r"(?<![\w-])" + re.escape(words) + r"(?![\w-])", _GONE, ask, flags=re.I)
+    ask = _without_sides(ask)
     return ask if len(ask.split()) >= 3 else search_text
+
+
+_GONE = "\x01"  # where a side's name stood in the ask
+
+
+def _without_sides(ask: str) -> str:
+    """The ask read without the sides' names: the connectives they stood between go with them
+    ("How do , and each decide …" -> "How does each decide …", "each of , and use" -> "each use"),
+    and a lone side left as an object is "each" ("… produced by X and by Y?" -> "… produced by each?")."""
+    joiner = r"(?:\s*,|\s+(?:and|or|both|by|of|from|in))*\s*"
+    ask = re.sub(_GONE + r"(?:" + joiner + _GONE + r")+", _GONE, ask)  # "X, Y and Z" -> one gap
+    ask = re.sub(r"\beach(?:\s+one)?\s+of\s*" + _GONE, "each", ask, flags=re.I)
+    ask = re.sub(_GONE + r"(?:\s+(?:both|all))?\s+(?=each\b)", " ", ask)
+    if not re.search(r"\beach\b", ask, re.I):  # "… produced by X and by Y?" -> "… produced by each?"
+        ask = re.sub(
+            r"\b(by|of|from|for|with|in|does|do|did)\s*" + _GONE, r"\1 each ", ask, count=1, flags=re.I
+        )
+    ask = ask.replace(_GONE, " ")
+    ask = re.sub(r"\b(how|what|which|why|where|when)\s+do\s+each\b", r"\1 does each", ask, flags=re.I)
+    return re.sub(r"\s+([?.,])", r"\1", re.sub(r"\s+", " ", ask)).strip()
 
 
 def offered_name(side: str, source: Source) -> str:

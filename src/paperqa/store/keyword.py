@@ -83,8 +83,9 @@ def _mask(seg: Segment, allowed: set[str] | None) -> np.ndarray:
 
 def _word_scores(seg: Segment, word: str) -> tuple[np.ndarray, np.ndarray]:
     """The rows of the segment holding `word` and its BM25 score in each (its column of the
-    sparse score matrix). Read directly: bm25s's own scoring adds them with `np.add.at`, close
-    to a third of a keyword search at 1M papers; within one column a row appears once."""
+    sparse score matrix). Read directly: bm25s's own scoring (numba-less here) gathered every
+    column's rows into one list first, close to a third of a keyword search at 1M papers; within
+    one column a row appears once."""
     tid = seg.bm25.vocab_dict.get(word)
     if tid is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -324,7 +325,9 @@ class KeywordIndex:
                     continue
                 weight = _idf(df_total[w], live_total) / _idf(df, n_docs)
                 rows, values = _word_scores(seg, w)
-                scores[rows] += weight * values
+                # numpy's typed `add.at` (float32 into float32) is 3x a fancy-index `+=` here: at
+                # 1M papers a query's common words touch 3.4M rows, and BM25 p50 went 24 -> 12 ms
+                np.add.at(scores, rows, weight * values)
             scores *= mask
             top = np.argpartition(-scores, min(k, n_docs) - 1)[:k] if n_docs > k else np.arange(n_docs)
             hits += [(seg.ids[int(i)], float(scores[i])) for i in top if scores[i] > 0]

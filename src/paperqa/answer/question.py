@@ -88,6 +88,8 @@ _CONSTRAINT = re.compile(
     r"(?P<c>(?:the |a |an )?[A-Za-z0-9][\w.\-:+/]*(?:[ -][A-Z0-9][\w.\-:+/]*){0,3})",
 )
 _LEADING = re.compile(r"^(?:the|a|an)\s+", re.I)
+# Words that stand for what a question is about rather than name it ("what does each do …").
+_NOT_A_TERM = frozenset({"each", "each one", "it", "they", "this", "that", "these", "those", "both"})
 
 
 @dataclass
@@ -159,8 +161,13 @@ def _focus_of(clause: str) -> str:
     if not m:
         return ""
     words = []
-    # "the name of the dataset …": what is named is the focus
-    phrase = re.sub(r"^(?:name|names|title)\s+of\s+(?:the\s+|a\s+|an\s+)?", "", m.group(1), flags=re.I)
+    # "the name of the dataset …", "what kind of extra pretraining …": what is named is the focus
+    phrase = re.sub(
+        r"^(?:name|names|title|kind|kinds|type|types|sort|sorts|form|forms)\s+of\s+(?:the\s+|a\s+|an\s+)?",
+        "",
+        m.group(1),
+        flags=re.I,
+    )
     for word in phrase.split():
         if word.lower() in _PHRASE_END:
             break
@@ -181,6 +188,8 @@ def analyze(question: str) -> QuestionAnalysis:
         defines = _LEADING.sub("", (m.group("x") or m.group("y") or "").strip(" ?.,"))
         # "Iterative Data Smoothing in reward model training" -> "Iterative Data Smoothing"
         defines = re.split(r"\s+(?:in|for|of|when|during|within|used|as|on)\s+", defines, maxsplit=1)[0]
+        # "What does each do with …" defines no term: "each" stands for every compared side
+        defines = None if defines.lower() in _NOT_A_TERM else defines
     focus = defines or _focus_of(clauses[0])
     names = name_tokens(text)
     constraints = []

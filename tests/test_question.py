@@ -59,6 +59,10 @@ def test_each_ask_gets_the_kind_of_answer_it_wants(question: str, clause_kinds: 
         ),
         ("What average F1 score on ProcessBench does the reward model reach?", "average F1 score"),
         ("How many training tokens were used for each model of the suite?", "training tokens"),
+        # what a "kind of" asks for is its noun; "each" names no term a paper defines
+        ("What kind of extra pretraining does each one recommend?", "extra pretraining"),
+        ("Which type of optimizer does it use?", "optimizer"),
+        ("What does each do with the low-rank matrices learned for earlier tasks?", ""),
     ],
 )
 def test_focus_is_the_noun_phrase_asked_about(question: str, focus: str) -> None:

@@ -381,7 +381,7 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
         ),
         (
             "What results do benchmarking studies report when they put many algorithms side by side",
-            "the question's topic",
+            "putting many algorithms side by side",
         ),
         (  # the methods the question names are the topic, not only what they are for
             "post-training quantization methods these papers propose for large language models",
@@ -389,6 +389,10 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
         ),
         (  # one sentence of the question, never two
             "These papers all study low-rank training of large models. What results do they report",
+            "low-rank training of large models",
+        ),
+        (  # a pronoun with no action to read stays unnamed
+            "What do they report",
             "the question's topic",
         ),
     ],

@@ -568,3 +568,14 @@ def names_no_subject(question: str) -> bool:
     """Every word of the question is one any paper could be asked ("What are the main results?")."""
     words = re.findall(r"[A-Za-z][\w'-]*", question.lower())
     return bool(words) and all(w in _NO_SUBJECT for w in words)
+
+
+def gerund(verb: str) -> str:
+    """'reduce' -> 'reducing', 'put' -> 'putting', 'train' -> 'training', 'see' -> 'seeing'."""
+    v = verb.lower()
+    if v.endswith("e") and not v.endswith(("ee", "ye", "oe")):
+        return verb[:-1] + "ing"
+    # one syllable ending consonant-vowel-consonant doubles its last letter ("put", "cut", "set")
+    if re.fullmatch(r"[^aeiou]*[aeiou][bdgklmnprt]", v):
+        return verb + verb[-1] + "ing"
+    return verb + "ing"

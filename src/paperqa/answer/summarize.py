@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from ..text import PHRASE_STOP
+from ..text import PHRASE_STOP, gerund
 from ..types import Source
 from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
 from .evidence import Scored, is_background
@@ -209,12 +209,20 @@ def topic_phrase(focused: str) -> str:
         if len(head.split()) >= TOPIC_MIN_WORDS:
             break
     t = re.sub(r"^their\s+", "the ", head.strip(" ,"), flags=re.I)
-    if len(t.split()) < 2 or re.match(r"(?:they|it|we|these|those|this)\b", t, re.I):
+    # "… when they put many algorithms side by side" -> "putting many algorithms side by side";
+    # "These papers all study low-rank training" -> "low-rank training"
+    acting = re.match(
+        r"^(?:they|these\s+(?:papers|studies|works))\s+(?:all\s+|both\s+)?([a-z]+)\s+(.+)$", t, re.I
+    )
+    if acting and acting.group(1).lower() in _STUDY_VERBS:
+        t = acting.group(2)
+    elif acting and not acting.group(1).lower().endswith(("s", "ed")):
+        t = f"{gerund(acting.group(1))} {acting.group(2)}"
+    if len(t.split()) < 2 or re.match(r"(?:they|it|we|these|those|this|do|does|did)\b", t, re.I):
         return "the question's topic"
     first, _, rest = t.partition(" ")
     if first.lower() in _TOPIC_VERBS:  # "reduce communication …" -> "reducing communication …"
-        stem = first[:-1] if first.endswith("e") and not first.endswith("ee") else first
-        t = f"{stem + ('t' if first.lower() == 'cut' else '')}ing {rest}".strip()
+        t = f"{gerund(first)} {rest}".strip()
     return t or focused
 
 
@@ -235,6 +243,10 @@ _TOPIC_HEAD = re.compile(
     re.I,
 )
 # Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
+# What "these papers study / address …" names is the topic itself.
+_STUDY_VERBS = frozenset(
+    "study address examine investigate explore consider tackle discuss cover review".split()
+)
 # A topic phrase is cut at its first comma once it has this many words ("pick a smaller, high-value
 # subset" keeps going).
 TOPIC_MIN_WORDS = 5

@@ -51,7 +51,7 @@ def test_third_person_names_the_authors_once_then_says_they() -> None:
 def test_third_person_changes_whole_words_only() -> None:
     assert (
         third_person("Our weights help us; the gain is ours.")
-        == "Their weights help them; the gain is theirs."
+        == "The authors' weights help them; the gain is theirs."
     )
     assert third_person("Westward, a user tours Ourense.") == "Westward, a user tours Ourense."
 
@@ -216,7 +216,7 @@ def test_a_sentence_about_their_own_named_method_is_about_the_method() -> None:
     assert lead == "The 8-bit Grass further reduces memory by 40% [2]."
     # "their approach" names nothing: the side is named first
     lead = comparison_lead([scored(B, "Our approach reduces memory by 40%.")], ["Grass"])
-    assert lead == "In Grass, their approach reduces memory by 40% [2]."
+    assert lead == "In Grass, the authors' approach reduces memory by 40% [2]."
     assert attributed("Our 8-bit Grass cuts memory.", B.paper).startswith("The 8-bit Grass (“Structured")
 
 
@@ -237,7 +237,7 @@ def test_a_side_named_by_another_of_its_names_is_not_introduced_again() -> None:
 
 def test_comparison_lead_names_a_side_that_opens_on_a_pronoun() -> None:
     lead = comparison_lead([scored(A, "Our experiments show LoRA-X is 2x faster.")], ["LoRA-X"])
-    assert lead.startswith("In LoRA-X, their experiments show")
+    assert lead.startswith("In LoRA-X, the authors' experiments show")
 
 
 def test_side_label_is_the_short_name_else_the_questions_name_else_the_title() -> None:
@@ -570,6 +570,12 @@ def test_a_word_the_abstract_capitalises_only_where_sentences_start_is_no_name()
 def test_their_own_method_without_a_modifier_is_named_plainly() -> None:
     lead = comparison_lead([scored(B, "Our Grass further reduces memory by 40%.")], ["Grass"])
     assert lead == "Grass further reduces memory by 40% [2]."
+    # inside the sentence too: "their Grass" had no "the authors" before it to point back to
+    lead = comparison_lead([scored(B, "A model tuned by our Grass and our 8-bit Grass wins.")], ["Grass"])
+    assert lead == "A model tuned by Grass and the 8-bit Grass wins [2]."
+    # "their" before anything else stays theirs
+    lead = comparison_lead([scored(B, "A model tuned by our method and Grass wins.")], ["Grass"])
+    assert lead == "A model tuned by the authors' method and Grass wins [2]."
 
 
 def test_a_comparisons_approach_is_never_a_result_and_results_come_before_data() -> None:
@@ -617,3 +623,15 @@ def test_a_summary_facet_is_the_one_the_question_names_first() -> None:
     ranked[0].score, ranked[1].score = 2.0, 1.0
     line = paper_sentences([opening], ranked, "Which open problems do these papers address?")[5]
     assert line == "Memory limits training of large models."
+
+
+def test_a_sentence_about_its_own_paper_has_the_paper_as_its_subject() -> None:
+    # "In this survey, …" under "In Grass, …" says the paper twice; "This work …" is the paper
+    lead = comparison_lead([scored(B, "In this survey, we review recent advances.")], ["Grass"])
+    assert lead == "In Grass, the authors review recent advances [2]."
+    lead = comparison_lead([scored(B, "This work presents an empirical study of local SGD.")], ["Grass"])
+    assert lead == "Grass presents an empirical study of local SGD [2]."
+    assert attributed("This paper delves into these issues.", B.paper).startswith("Grass (“Structured")
+    assert attributed("In our work, we study forgetting.", B.paper).endswith("the authors study forgetting")
+    # "our" with no "we" before it is the authors', never a "their" that points nowhere
+    assert attributed("Our method is 2x faster.", B.paper).endswith("the authors' method is 2x faster")

@@ -29,27 +29,29 @@ TITLE_WORDS_WHOLE = 40
 CELL_CHARS = 260
 LEAD_CLAUSE_CHARS = 400
 
-# "we" is told by `third_person` ("the authors", then "they"); the rest word for word.
+# "we" and "our" are told by `third_person` ("the authors" / "the authors'", then "they" /
+# "their"); the rest word for word.
 _PRONOUNS = [
-    (re.compile(r"\bOur\b"), "Their"),
-    (re.compile(r"\bour\b"), "their"),
     (re.compile(r"\bours\b"), "theirs"),
     (re.compile(r"\bus\b"), "them"),
     (re.compile(r"\bourselves\b"), "themselves"),
 ]
 
 
-def third_person(sentence: str) -> str:
-    """An abstract's first person told as the authors' ('we propose' -> 'the authors propose');
-    once the authors are named, a later 'we' is 'they' ('the authors show that they can …')."""
-    seen = [False]
+def third_person(sentence: str, named: bool = False) -> str:
+    """An abstract's first person told as the authors' ('we propose' -> 'the authors propose',
+    'our method' -> 'the authors' method'); once the authors are named, a later 'we' is 'they' and
+    a later 'our' is 'their' ('the authors show that their method …'): a lifted sentence never
+    opens on a 'their' that points nowhere. `named`: a sentence before it named the authors."""
+    seen = [named]
 
     def we(m: re.Match[str]) -> str:
         first, seen[0] = not seen[0], True
-        word = "the authors" if first else "they"
-        return word[:1].upper() + word[1:] if m.group(0)[0] == "W" else word
+        plural = m.group(0).lower() == "we"
+        word = ("the authors" if plural else "the authors'") if first else ("they" if plural else "their")
+        return word[:1].upper() + word[1:] if m.group(0)[0] in "WO" else word
 
-    sentence = re.sub(r"\b[Ww]e\b", we, sentence)
+    sentence = re.sub(r"\b(?:[Ww]e|[Oo]ur)\b", we, sentence)
     for pat, repl in _PRONOUNS:
         sentence = pat.sub(repl, sentence)
     return sentence
@@ -115,25 +117,57 @@ def marker(n: int) -> str:
 
 # A lifted sentence opening on a pronoun or a demonstrative ("Their …", "This approach …") points
 # back into its abstract: it is told "In <paper>, …" even when it names the paper.
-_POINTS_BACK = re.compile(r"\W*(?:their|they|its|it|them|this|these)\b", re.I)
+_POINTS_BACK = re.compile(r"\W*(?:their|they|its|it|them|this|these|the authors')(?!\w)", re.I)
 
 
 def _their_own(text: str, names: Sequence[str]) -> str:
-    """'Their 8-bit GaLore further reduces …' (from 'Our 8-bit GaLore …') names the method it is
-    about: 'The 8-bit GaLore further reduces …' ('Their GaLore …': 'GaLore …'), a sentence of its
-    own, not 'In GaLore, their …'."""
+    """'The authors' 8-bit GaLore further reduces …' (from 'Our 8-bit GaLore …') names the method
+    it is about: 'The 8-bit GaLore further reduces …' ('Their GaLore …': 'GaLore …'), a sentence
+    of its own, not 'In GaLore, their …'."""
     for n in names:
-        # only modifiers ("8-bit", "INT4") between: "Their experiments show GaLore …" is not about it
-        m = re.match(r"Their ((?:[\w.]*[\d-][\w.-]* ){0,2})" + re.escape(n) + r"(?![\w-])", text)
-        if m:  # "Their 8-bit GaLore" -> "The 8-bit GaLore"; "Their GaLore" -> "GaLore"
-            return ("The " if m.group(1) else "") + text[len("Their ") :]
+        # only modifiers ("8-bit", "INT4") between: "Their experiments show GaLore …" is not about it.
+        # At the start or inside: "a model fine-tuned by the authors' LLaMoCo" -> "… by LLaMoCo".
+        own = re.compile(
+            r"(?<![\w-])(?P<det>[Tt]he authors'|[Tt]heir) (?P<mods>(?:[\w.]*[\d-][\w.-]* ){0,2})"
+            r"(?P<name>" + re.escape(n) + r")(?![\w-])"
+        )
+
+        def plain(m: re.Match[str]) -> str:
+            if not m.group("mods"):
+                return m.group("name")
+            return ("The " if m.group("det")[0] == "T" else "the ") + m.group("mods") + m.group("name")
+
+        text = own.sub(plain, text)
     return text
+
+
+# "In this work, …", "Here, …": the paper speaking of itself, which "In <paper>, …" already says.
+_SELF_FRAME = re.compile(
+    r"^(?:in (?:this|our|the present) (?:work|paper|study|survey|article|report|note)|here(?:in)?)"
+    r"\s*,\s*",
+    re.I,
+)
+# "This work presents …", "This paper delves into …": the paper is the subject.
+_SELF_SUBJECT = re.compile(
+    r"^(?:this|the present) (?:work|paper|study|survey|article|report)\s+(?=[a-z])", re.I
+)
+
+
+def _about_itself(text: str, label: str) -> str | None:
+    """A sentence whose subject is its own paper, told with the paper's label ("This work presents
+    X" -> "<label> presents X"); None for any other sentence."""
+    m = _SELF_SUBJECT.match(text)
+    return f"{label} {text[m.end() :]}" if m else None
 
 
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     name = short_name(paper)
-    text = _their_own(third_person(drop_leading_link(sentence)).rstrip(" ."), [name] if name else [])
+    text = third_person(_SELF_FRAME.sub("", drop_leading_link(sentence))).rstrip(" .")
+    text = _their_own(text, [name] if name else [])
+    itself = _about_itself(text, paper_label(paper))
+    if itself is not None:
+        return itself
     # The title goes after the sentence's first use of the name, unless that use is in brackets
     # ("Gradient Low-Rank Projection (GaLore)"): the sentence then opens "In GaLore (“…”), …".
     named = re.compile(r"(?<![\w(])" + re.escape(name) + r"(?!\w)") if name else None
@@ -150,7 +184,8 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
         return ""
     src = sentences[0].source
     first = attributed(sentences[0].text, src.paper)
-    rest = [_upper_first(third_person(drop_leading_link(s.text))).rstrip(" .") for s in sentences[1:]]
+    named = "the authors" in first.lower()  # a later sentence's "our" is then "their"
+    rest = [_upper_first(third_person(drop_leading_link(s.text), named)).rstrip(" .") for s in sentences[1:]]
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
 
 
@@ -351,11 +386,14 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     """A side's answer as a sentence of its own, third person, about the side by name: the
     sentence itself when it names the side (by its label or another name it goes by: the
     question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
-    text = _cell(third_person(drop_leading_link(side.text)).rstrip(" ."), LEAD_CLAUSE_CHARS).replace(
-        "\\|", "|"
-    )
+    text = _cell(
+        third_person(_SELF_FRAME.sub("", drop_leading_link(side.text))).rstrip(" ."), LEAD_CLAUSE_CHARS
+    ).replace("\\|", "|")
     names = [n for n in (label.strip("“”"), *aliases) if n]
     text = _their_own(text, names)
+    itself = _about_itself(text, label)
+    if itself is not None:
+        return itself
     named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", text, re.I) for n in names)
     if not _POINTS_BACK.match(text) and named:
         return _upper_first(text)

@@ -633,5 +633,26 @@ def test_a_sentence_about_its_own_paper_has_the_paper_as_its_subject() -> None:
     assert lead == "Grass presents an empirical study of local SGD [2]."
     assert attributed("This paper delves into these issues.", B.paper).startswith("Grass (“Structured")
     assert attributed("In our work, we study forgetting.", B.paper).endswith("the authors study forgetting")
+    framed = "Taking a step towards efficiency, in this work, we examine warm-up."
+    assert attributed(framed, B.paper).endswith(
+        "taking a step towards efficiency, the authors examine warm-up"
+    )
     # "our" with no "we" before it is the authors', never a "their" that points nowhere
     assert attributed("Our method is 2x faster.", B.paper).endswith("the authors' method is 2x faster")
+
+
+def test_a_model_sentence_that_copied_the_prompts_title_keeps_the_evidence_only() -> None:
+    from paperqa.answer.engine import _third_person_claim
+
+    qwen = paper("Qwen2.5-Math Technical Report: Toward Mathematical Expert Model via Self-Improvement", "x")
+    copied = (
+        "Qwen2.5-Math Technical Report: Towards Mathematical Expert …: Qwen2.5-Math-Instruct supports TIR"
+    )
+    assert _third_person_claim(copied, [qwen]) == "Qwen2.5-Math-Instruct supports TIR"
+    short = paper("Grass: Structured Sparse Gradients", "x")
+    assert (
+        _third_person_claim("Grass: Structured Sparse Gradients: Grass cuts memory", [short])
+        == "Grass cuts memory"
+    )
+    # a sentence that only starts with the paper's name is the model's own
+    assert _third_person_claim("Grass cuts memory by 40%", [short]) == "Grass cuts memory by 40%"

@@ -147,6 +147,17 @@ _SELF_FRAME = re.compile(
     r"\s*,\s*",
     re.I,
 )
+# … or inside a sentence, after an opening phrase ("Taking a step towards X, in this work, we …").
+_SELF_FRAME_INSIDE = re.compile(
+    r",\s*in (?:this|our|the present) (?:work|paper|study|survey|article|report|note)\s*,\s*", re.I
+)
+
+
+def _without_self_frame(sentence: str) -> str:
+    """The sentence without the frame in which its paper speaks of itself (see _SELF_FRAME)."""
+    return _SELF_FRAME_INSIDE.sub(", ", _SELF_FRAME.sub("", sentence))
+
+
 # "This work presents …", "This paper delves into …": the paper is the subject.
 _SELF_SUBJECT = re.compile(
     r"^(?:this|the present) (?:work|paper|study|survey|article|report)\s+(?=[a-z])", re.I
@@ -163,7 +174,7 @@ def _about_itself(text: str, label: str) -> str | None:
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     name = short_name(paper)
-    text = third_person(_SELF_FRAME.sub("", drop_leading_link(sentence))).rstrip(" .")
+    text = third_person(_without_self_frame(drop_leading_link(sentence))).rstrip(" .")
     text = _their_own(text, [name] if name else [])
     itself = _about_itself(text, paper_label(paper))
     if itself is not None:
@@ -387,7 +398,7 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     sentence itself when it names the side (by its label or another name it goes by: the
     question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
     text = _cell(
-        third_person(_SELF_FRAME.sub("", drop_leading_link(side.text))).rstrip(" ."), LEAD_CLAUSE_CHARS
+        third_person(_without_self_frame(drop_leading_link(side.text))).rstrip(" ."), LEAD_CLAUSE_CHARS
     ).replace("\\|", "|")
     names = [n for n in (label.strip("“”"), *aliases) if n]
     text = _their_own(text, names)

@@ -642,17 +642,16 @@ def test_a_sentence_about_its_own_paper_has_the_paper_as_its_subject() -> None:
 
 
 def test_a_model_sentence_that_copied_the_prompts_title_keeps_the_evidence_only() -> None:
-    from paperqa.answer.engine import _third_person_claim
+    from paperqa.answer.compose import model_claim
 
     qwen = paper("Qwen2.5-Math Technical Report: Toward Mathematical Expert Model via Self-Improvement", "x")
     copied = (
         "Qwen2.5-Math Technical Report: Towards Mathematical Expert …: Qwen2.5-Math-Instruct supports TIR"
     )
-    assert _third_person_claim(copied, [qwen]) == "Qwen2.5-Math-Instruct supports TIR"
+    assert model_claim(copied, [qwen]) == "Qwen2.5-Math-Instruct supports TIR"
     short = paper("Grass: Structured Sparse Gradients", "x")
     assert (
-        _third_person_claim("Grass: Structured Sparse Gradients: Grass cuts memory", [short])
-        == "Grass cuts memory"
+        model_claim("Grass: Structured Sparse Gradients: Grass cuts memory", [short]) == "Grass cuts memory"
     )
     # a sentence that only starts with the paper's name is the model's own
-    assert _third_person_claim("Grass cuts memory by 40%", [short]) == "Grass cuts memory by 40%"
+    assert model_claim("Grass cuts memory by 40%", [short]) == "Grass cuts memory by 40%"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import drop_leading_link, split_sentences
+from ..text import drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Paper, Source
 from .evidence import Scored, is_background, is_boilerplate, is_question, reports_results
 
@@ -483,3 +483,30 @@ def comparison_table(
             cells.append(f"{_cell(pick)} {marker(s.n)}")
         filled[name] = f"| **{name}** | " + " | ".join(cells) + " |"
     return "\n".join(rows + [filled[name] for name, _ in _TABLE_ROWS])
+
+
+def _without_prompt_title(text: str, cited: Sequence[Paper]) -> str:
+    """A model sentence that copied the prompt's "<title>: " before the evidence ("Qwen2.5-Math
+    Technical Report: Towards Mathematical Expert …: Qwen2.5-Math-Instruct supports …") keeps the
+    evidence only: the title opens it (its first words, the model may change one after them) and
+    ends at the prompt's clip mark, or whole, before the colon."""
+    for paper in cited:
+        if not text.lower().startswith(" ".join(paper.title.split()[:3]).lower()):
+            continue
+        clipped = re.match(r"^[^…]{0,300}…\s*:\s+", text)
+        if clipped:
+            return text[clipped.end() :]
+        if text.lower().startswith(paper.title.lower() + ":"):
+            return text[len(paper.title) + 1 :].lstrip()
+    return text
+
+
+def model_claim(text: str, cited: Sequence[Paper]) -> str:
+    """A model sentence copied in the first person ("we first utilize …") or opening on a dangling
+    link or pronoun is told about the paper it cites, by name (`attributed`); the prompt's
+    title before it is dropped (`_without_prompt_title`)."""
+    text = _without_prompt_title(text, cited)
+    link_free = drop_leading_link(text)
+    if cited and (speaks_first_person(link_free) or link_free != text or opens_on_pronoun(link_free)):
+        return attributed(link_free, cited[0])
+    return text

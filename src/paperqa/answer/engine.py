@@ -30,8 +30,8 @@ import numpy as np
 
 from .. import prompts
 from ..settings import AnswerSettings, RetrievalSettings
-from ..text import cited_numbers, drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
-from ..types import Answer, Citation, Paper, PriorTurn, Source, Style
+from ..text import cited_numbers, split_sentences
+from ..types import Answer, Citation, PriorTurn, Source, Style
 from . import compose, coverage, summarize
 from .citations import sanitize_partial
 from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
@@ -214,7 +214,7 @@ class AnswerEngine:
         keep = claims if d.style == "summary" else claims[:2]
         by_n = {s.n: s.paper for s in d.retrieval.sources}
         return " ".join(
-            _third_person_claim(c.text.strip(":;,.- ").rstrip("."), [by_n[n] for n in c.cited if n in by_n])
+            compose.model_claim(c.text.strip(":;,.- ").rstrip("."), [by_n[n] for n in c.cited if n in by_n])
             + " "
             + "".join(f"[{n}]" for n in c.cited)
             + "."
@@ -578,33 +578,6 @@ class AnswerEngine:
 
 def _first_paragraph(text: str) -> str:
     return re.split(r"\n[ \t]*\n", text.strip(), maxsplit=1)[0].strip()
-
-
-def _without_prompt_title(text: str, cited: Sequence[Paper]) -> str:
-    """A model sentence that copied the prompt's "<title>: " before the evidence ("Qwen2.5-Math
-    Technical Report: Towards Mathematical Expert …: Qwen2.5-Math-Instruct supports …") keeps the
-    evidence only: the title opens it (its first words, the model may change one after them) and
-    ends at the prompt's clip mark, or whole, before the colon."""
-    for paper in cited:
-        if not text.lower().startswith(" ".join(paper.title.split()[:3]).lower()):
-            continue
-        clipped = re.match(r"^[^…]{0,300}…\s*:\s+", text)
-        if clipped:
-            return text[clipped.end() :]
-        if text.lower().startswith(paper.title.lower() + ":"):
-            return text[len(paper.title) + 1 :].lstrip()
-    return text
-
-
-def _third_person_claim(text: str, cited: Sequence[Paper]) -> str:
-    """A model sentence copied in the first person ("we first utilize …") or opening on a dangling
-    link or pronoun is told about the paper it cites, by name (`compose.attributed`); the prompt's
-    title before it is dropped (`_without_prompt_title`)."""
-    text = _without_prompt_title(text, cited)
-    link_free = drop_leading_link(text)
-    if cited and (speaks_first_person(link_free) or link_free != text or opens_on_pronoun(link_free)):
-        return compose.attributed(link_free, cited[0])
-    return text
 
 
 def _evidence_for(src: Source, lead: Sequence[Scored]) -> list[str]:

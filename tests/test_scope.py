@@ -120,7 +120,7 @@ def test_a_refusal_names_the_best_match_its_similarity_and_the_threshold(small_a
     ans = small_app.ask(UNCOVERED)
     assert ans.refused and not ans.forced
     assert "The corpus does not cover this question" in ans.answer
-    assert "The best match, “" in ans.answer and "has a similarity of 0." in ans.answer
+    assert "The most similar passage, in “" in ans.answer and "has a similarity of 0." in ans.answer
     assert "below the threshold of 0.42 (min_relevance)" in ans.answer
 
 

@@ -64,7 +64,7 @@ def test_the_button_under_a_refusal_answers_anyway_marked_forced(server: str, br
     page.wait_for_selector("#force-answer", state="visible", timeout=120_000)  # a refusal cites nothing
     refusal = page.locator("#chat [data-testid=bot]").last.inner_text()
     assert "does not cover this question" in refusal and "(min_relevance)" in refusal
-    assert "The best match," in refusal and "has a similarity of" in refusal
+    assert "The most similar passage, in" in refusal and "has a similarity of" in refusal
     force = page.locator("#force-answer")
     assert force.is_visible() and force.inner_text() == "Answer from the closest papers anyway"
     n = page.locator("#chat .pqa-cite").count()

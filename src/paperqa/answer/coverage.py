@@ -55,10 +55,12 @@ def missing_name(
 
 
 def best_match(title: str, similarity: float, threshold: float) -> str:
-    """The best match's numbers, as a refusal states them: its similarity beside the threshold."""
+    """The most similar passage's numbers, as a refusal states them: its paper, its similarity
+    beside the threshold. Said as a passage, not "the best match": the closest papers a refusal
+    then lists are ranked by the whole search (keywords too) and may start with another paper."""
     side = "below" if similarity < threshold else "above"
     return (
-        f"The best match, “{title}”, has a similarity of {against(similarity, threshold)}, {side} the "
+        f"The most similar passage, in “{title}”, has a similarity of {against(similarity, threshold)}, {side} the "
         f"threshold of {threshold:.2f} (min_relevance)."
     )
 

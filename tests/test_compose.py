@@ -655,3 +655,11 @@ def test_a_model_sentence_that_copied_the_prompts_title_keeps_the_evidence_only(
     )
     # a sentence that only starts with the paper's name is the model's own
     assert model_claim("Grass cuts memory by 40%", [short]) == "Grass cuts memory by 40%"
+
+
+def test_a_which_paper_answer_tells_its_sentence_without_the_papers_frame() -> None:
+    from paperqa.answer.compose import paper_answer
+
+    monarch = source(1, "Monarch: Structured Matrices", "In our study, we focus on multilingual settings.")
+    pick = Scored(monarch, 0, "In our study, we focus on multilingual settings.")
+    assert paper_answer([pick], yes_no=True).endswith("[1]. The authors focus on multilingual settings [1].")

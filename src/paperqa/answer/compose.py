@@ -158,6 +158,12 @@ def _without_self_frame(sentence: str) -> str:
     return _SELF_FRAME_INSIDE.sub(", ", _SELF_FRAME.sub("", sentence))
 
 
+def _told(sentence: str, named: bool = False) -> str:
+    """An abstract's sentence as a lead tells it: without a leading link ("To this end,") or the
+    frame its paper speaks of itself in, in the third person (`named`: the authors were named)."""
+    return third_person(_without_self_frame(drop_leading_link(sentence)), named)
+
+
 # "This work presents …", "This paper delves into …": the paper is the subject.
 _SELF_SUBJECT = re.compile(
     r"^(?:this|the present) (?:work|paper|study|survey|article|report)\s+(?=[a-z])", re.I
@@ -174,7 +180,7 @@ def _about_itself(text: str, label: str) -> str | None:
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     name = short_name(paper)
-    text = third_person(_without_self_frame(drop_leading_link(sentence))).rstrip(" .")
+    text = _told(sentence).rstrip(" .")
     text = _their_own(text, [name] if name else [])
     itself = _about_itself(text, paper_label(paper))
     if itself is not None:
@@ -196,7 +202,7 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
     src = sentences[0].source
     first = attributed(sentences[0].text, src.paper)
     named = "the authors" in first.lower()  # a later sentence's "our" is then "their"
-    rest = [_upper_first(third_person(drop_leading_link(s.text), named)).rstrip(" .") for s in sentences[1:]]
+    rest = [_upper_first(_told(s.text, named)).rstrip(" .") for s in sentences[1:]]
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
 
 
@@ -216,7 +222,7 @@ def paper_answer(picks: Sequence[Scored], yes_no: bool, sure: bool = True) -> st
     else:
         opening = f"{'Yes: the paper is' if yes_no else 'The paper is'} {named}."
     said = [
-        f"{attributed(s.text, s.source.paper) if len(picks) > 1 else _upper_first(third_person(drop_leading_link(s.text))).rstrip(' .')} {marker(s.source.n)}."
+        f"{attributed(s.text, s.source.paper) if len(picks) > 1 else _upper_first(_told(s.text)).rstrip(' .')} {marker(s.source.n)}."
         for s in picks
     ]
     return " ".join([opening, *said])
@@ -397,9 +403,7 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     """A side's answer as a sentence of its own, third person, about the side by name: the
     sentence itself when it names the side (by its label or another name it goes by: the
     question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
-    text = _cell(
-        third_person(_without_self_frame(drop_leading_link(side.text))).rstrip(" ."), LEAD_CLAUSE_CHARS
-    ).replace("\\|", "|")
+    text = _cell(_told(side.text).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
     names = [n for n in (label.strip("“”"), *aliases) if n]
     text = _their_own(text, names)
     itself = _about_itself(text, label)

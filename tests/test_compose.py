@@ -663,3 +663,9 @@ def test_a_which_paper_answer_tells_its_sentence_without_the_papers_frame() -> N
     monarch = source(1, "Monarch: Structured Matrices", "In our study, we focus on multilingual settings.")
     pick = Scored(monarch, 0, "In our study, we focus on multilingual settings.")
     assert paper_answer([pick], yes_no=True).endswith("[1]. The authors focus on multilingual settings [1].")
+
+
+def test_a_side_named_only_after_a_semicolon_is_named_first() -> None:
+    text = "The facts are stored as triples; indeed, Grass was built from two dumps."
+    lead = comparison_lead([scored(B, text)], ["Grass"])
+    assert lead == "In Grass, the facts are stored as triples; indeed, Grass was built from two dumps [2]."

@@ -401,15 +401,18 @@ def side_label(paper: Paper, offered: str = "") -> str:
 
 def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     """A side's answer as a sentence of its own, third person, about the side by name: the
-    sentence itself when it names the side (by its label or another name it goes by: the
-    question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
+    sentence itself when its first clause names the side (by its label or another name it goes by:
+    the question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
     text = _cell(_told(side.text).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
     names = [n for n in (label.strip("“”"), *aliases) if n]
     text = _their_own(text, names)
     itself = _about_itself(text, label)
     if itself is not None:
         return itself
-    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", text, re.I) for n in names)
+    # named in its first clause: "The facts are triples; indeed, WikiFactDiff was built …" is
+    # about the side only after the semicolon, and reads "In WikiFactDiff, the facts are …"
+    first_clause = re.split(r";\s", text, maxsplit=1)[0]
+    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", first_clause, re.I) for n in names)
     if not _POINTS_BACK.match(text) and named:
         return _upper_first(text)
     context = f"{side.source.paper.title} {side.source.paper.abstract}"

@@ -669,3 +669,21 @@ def test_a_side_named_only_after_a_semicolon_is_named_first() -> None:
     text = "The facts are stored as triples; indeed, Grass was built from two dumps."
     lead = comparison_lead([scored(B, text)], ["Grass"])
     assert lead == "In Grass, the facts are stored as triples; indeed, Grass was built from two dumps [2]."
+
+
+def test_it_is_the_method_when_the_sentence_before_names_it() -> None:
+    from paperqa.answer.compose import extractive_lead
+
+    grass = source(
+        2, "Grass: Structured Sparse Gradients", "We introduce Grass, a sparse method. It cuts memory by 40%."
+    )
+    it = scored(grass, "It cuts memory by 40%.", pos=1)
+    assert comparison_lead([it], ["Grass"]) == "Grass cuts memory by 40% [2]."
+    assert extractive_lead([it]).startswith("Grass (“Structured Sparse Gradients”) cuts memory by 40% [2].")
+    # "it" after a sentence about the field keeps its pronoun, told "In <side>, …"
+    field = source(
+        2, "Grass: Structured Sparse Gradients", "Self-training is a technique. It uses pseudo-labels."
+    )
+    assert comparison_lead([scored(field, "It uses pseudo-labels.", pos=1)], ["Grass"]) == (
+        "In Grass, it uses pseudo-labels [2]."
+    )

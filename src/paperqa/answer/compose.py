@@ -177,6 +177,22 @@ def _about_itself(text: str, label: str) -> str | None:
     return f"{label} {text[m.end() :]}" if m else None
 
 
+def _it_named(s: Scored, names: Sequence[str]) -> str:
+    """A sentence opening on "It" whose abstract names the method in the sentence before it
+    ("… we introduce DSI++ …. It improves Hits@10 by 21%") is about that method: "DSI++ improves
+    …". Any other "It" keeps its pronoun: abstracts often mean the field's technique ("Self-training
+    is …. It leverages unlabeled data …")."""
+    if not re.match(r"It\s", s.text) or s.pos == 0:
+        return s.text
+    before = split_sentences(s.source.paper.abstract)
+    if s.pos > len(before) or before[s.pos] != s.text:
+        return s.text
+    for n in names:
+        if re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", before[s.pos - 1]):
+            return n + s.text[2:]
+    return s.text
+
+
 def attributed(sentence: str, paper: Paper) -> str:
     """The sentence in the third person, attributed to its paper by name (no citation)."""
     name = short_name(paper)
@@ -200,7 +216,8 @@ def extractive_lead(sentences: Sequence[Scored]) -> str:
     if not sentences:
         return ""
     src = sentences[0].source
-    first = attributed(sentences[0].text, src.paper)
+    name = short_name(src.paper)
+    first = attributed(_it_named(sentences[0], [name] if name else []), src.paper)
     named = "the authors" in first.lower()  # a later sentence's "our" is then "their"
     rest = [_upper_first(_told(s.text, named)).rstrip(" .") for s in sentences[1:]]
     return " ".join([f"{first} {marker(src.n)}.", *(f"{r} {marker(src.n)}." for r in rest)])
@@ -403,8 +420,8 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     """A side's answer as a sentence of its own, third person, about the side by name: the
     sentence itself when its first clause names the side (by its label or another name it goes by:
     the question's "ChartAssistant" for a title's "ChartAssisstant"), else 'In <side>, …'."""
-    text = _cell(_told(side.text).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
     names = [n for n in (label.strip("“”"), *aliases) if n]
+    text = _cell(_told(_it_named(side, names)).rstrip(" ."), LEAD_CLAUSE_CHARS).replace("\\|", "|")
     text = _their_own(text, names)
     itself = _about_itself(text, label)
     if itself is not None:

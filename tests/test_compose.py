@@ -680,6 +680,13 @@ def test_it_is_the_method_when_the_sentence_before_names_it() -> None:
     it = scored(grass, "It cuts memory by 40%.", pos=1)
     assert comparison_lead([it], ["Grass"]) == "Grass cuts memory by 40% [2]."
     assert extractive_lead([it]).startswith("Grass (“Structured Sparse Gradients”) cuts memory by 40% [2].")
+    # after "our proposed solution …" (and a leading link), it is the authors' solution
+    solution = source(
+        2, "Grass: Structured Sparse Gradients", "Our proposed solution helps. Concretely, it cuts memory."
+    )
+    assert comparison_lead([scored(solution, "Concretely, it cuts memory.", pos=1)], ["Grass"]) == (
+        "In Grass, the authors' proposed solution cuts memory [2]."
+    )
     # "it" after a sentence about the field keeps its pronoun, told "In <side>, …"
     field = source(
         2, "Grass: Structured Sparse Gradients", "Self-training is a technique. It uses pseudo-labels."

@@ -177,20 +177,29 @@ def _about_itself(text: str, label: str) -> str | None:
     return f"{label} {text[m.end() :]}" if m else None
 
 
+# What "our" method a sentence speaks of ("our proposed solution", "our framework").
+_OUR_METHOD = re.compile(
+    r"\b[Oo]ur ((?:proposed |new |novel )?(?:method|approach|solution|framework|model|algorithm|technique))\b"
+)
+
+
 def _it_named(s: Scored, names: Sequence[str]) -> str:
     """A sentence opening on "It" whose abstract names the method in the sentence before it
-    ("… we introduce DSI++ …. It improves Hits@10 by 21%") is about that method: "DSI++ improves
-    …". Any other "It" keeps its pronoun: abstracts often mean the field's technique ("Self-training
-    is …. It leverages unlabeled data …")."""
-    if not re.match(r"It\s", s.text) or s.pos == 0:
+    ("… we introduce Grass …. It cuts memory by 40%") is about that method: "Grass cuts …"; after
+    "our proposed solution …" it is "the authors' proposed solution". Any other "It" keeps its
+    pronoun: abstracts often mean the field's technique ("Self-training is …. It leverages …")."""
+    text = drop_leading_link(s.text)  # "Concretely, it improves …"
+    if not re.match(r"[Ii]t\s", text) or s.pos == 0:
         return s.text
     before = split_sentences(s.source.paper.abstract)
-    if s.pos > len(before) or before[s.pos] != s.text:
+    if s.pos >= len(before) or before[s.pos] != s.text:
         return s.text
     for n in names:
         if re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", before[s.pos - 1]):
-            return n + s.text[2:]
-    return s.text
+            return n + text[2:]
+    # "… our proposed solution mitigates forgetting. Concretely, it improves …": the authors' solution
+    own = _OUR_METHOD.search(before[s.pos - 1])
+    return f"The authors' {own.group(1)}{text[2:]}" if own else s.text
 
 
 def attributed(sentence: str, paper: Paper) -> str:

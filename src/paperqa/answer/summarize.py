@@ -242,7 +242,6 @@ _TOPIC_HEAD = re.compile(
     r"(?P<rest>(?:for|to|in|on|against|when)\s+.+)$",
     re.I,
 )
-# Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
 # What "these papers study / address …" names is the topic itself.
 _STUDY_VERBS = frozenset(
     "study address examine investigate explore consider tackle discuss cover review".split()
@@ -250,6 +249,7 @@ _STUDY_VERBS = frozenset(
 # A topic phrase is cut at its first comma once it has this many words ("pick a smaller, high-value
 # subset" keeps going).
 TOPIC_MIN_WORDS = 5
+# Verbs that open a summary question's topic ("how these papers reduce …"): made gerunds.
 _TOPIC_VERBS = set(
     "deal trace change pick find choose update select filter generate compare predict identify estimate "
     "design transfer tune distill prune quantize schedule sample mix "

@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 # paper's terms as Python lists at once; here they are kept as int32 arrays, a block at a time.
 KEYWORD_BLOCK = 5000
 MANIFEST = "manifest.json"
+# The manifest's format: an index of another (an older layout, or the closed-compound analysis
+# that was tried and reverted, format 3) is rebuilt when opened.
+FORMAT = 2
 # sys.stderr is the process's: one redirect at a time (searches run in threads, and two that
 # overlap could leave it pointing at a buffer).
 _QUIET = threading.Lock()
@@ -179,7 +182,7 @@ class KeywordIndex:
         if not path.is_file():
             return [], 0, Fingerprint()
         data = json.loads(path.read_text())
-        if data.get("version") != 2:
+        if data.get("version") != FORMAT:
             raise ValueError("old keyword index format")
         names = [str(s) for s in data["segments"]]
         return names, int(data.get("base", min(1, len(names)))), Fingerprint.loads(data.get("fingerprint"))
@@ -474,7 +477,7 @@ class KeywordIndex:
         them, and delete what is no longer listed."""
         manifest = self.folder / MANIFEST
         tmp_manifest = self.folder / f".{MANIFEST}.tmp"
-        record = {"version": 2, "segments": names, "base": base, "fingerprint": fingerprint.dumps()}
+        record = {"version": FORMAT, "segments": names, "base": base, "fingerprint": fingerprint.dumps()}
         tmp_manifest.write_text(json.dumps(record))
         os.replace(tmp_manifest, manifest)
         with self._lock:

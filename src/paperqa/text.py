@@ -579,3 +579,11 @@ def gerund(verb: str) -> str:
     if re.fullmatch(r"[^aeiou]*[aeiou][bdgklmnprt]", v):
         return verb + verb[-1] + "ing"
     return verb + "ing"
+
+
+def holds_word(text: str, word: str, any_case: bool = False) -> bool:
+    """Does `text` hold `word` whole: not inside a longer word, nor joined to one by a hyphen
+    ("Q-GaLore" does not hold "GaLore")."""
+    return (
+        re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text, re.I if any_case else 0) is not None
+    )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import drop_leading_link, opens_on_pronoun, speaks_first_person, split_sentences
+from ..text import drop_leading_link, holds_word, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Paper, Source
 from .evidence import Scored, is_background, is_boilerplate, is_question, reports_results
 
@@ -98,7 +98,7 @@ def _lower_first(sentence: str, context: str = "") -> str:
     word = first.strip(",;:()")
     if word.lower() in _STARTERS or (word.isalpha() and re.search(r"(?:ing|ly|ed)$", word) and len(word) > 4):
         return sentence[:1].lower() + sentence[1:]
-    if word[:1].isupper() and not re.search(r"(?<![\w-])" + re.escape(word.lower()) + r"(?![\w-])", context):
+    if word[:1].isupper() and not holds_word(context, word.lower()):
         # "Domino", "Adam": the abstract only ever capitalises it, and not only where a sentence
         # starts ("Experiment results highlight …" is no name), or it opens the title
         capital = r"(?:^|(?<=[\w,;:)]\s)|(?<=[(“\"'‘/]))" + re.escape(word) + r"(?![\w-])"
@@ -195,7 +195,7 @@ def _it_named(s: Scored, names: Sequence[str]) -> str:
     if s.pos >= len(before) or before[s.pos] != s.text:
         return s.text
     for n in names:
-        if re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", before[s.pos - 1]):
+        if holds_word(before[s.pos - 1], n):
             return n + text[2:]
     # "… our proposed solution mitigates forgetting. Concretely, it improves …": the authors' solution
     own = _OUR_METHOD.search(before[s.pos - 1])
@@ -438,7 +438,7 @@ def side_sentence(side: Scored, label: str, aliases: Sequence[str] = ()) -> str:
     # named in its first clause: "The facts are triples; indeed, WikiFactDiff was built …" is
     # about the side only after the semicolon, and reads "In WikiFactDiff, the facts are …"
     first_clause = re.split(r";\s", text, maxsplit=1)[0]
-    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", first_clause, re.I) for n in names)
+    named = any(holds_word(first_clause, n, any_case=True) for n in names)
     if not _POINTS_BACK.match(text) and named:
         return _upper_first(text)
     context = f"{side.source.paper.title} {side.source.paper.abstract}"

@@ -18,7 +18,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from ..text import OWN_IN_TITLE, NameMatcher, against, name_tokens, normalize_title, side_ownership
+from ..text import (
+    OWN_IN_TITLE,
+    NameMatcher,
+    against,
+    holds_word,
+    name_tokens,
+    normalize_title,
+    side_ownership,
+)
 from ..types import Paper, Source
 from . import compose
 from .evidence import Embed, Scored, rank_sentences, reports_results
@@ -124,7 +132,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     gives the side ("coCondenser" for a paper whose title has no short name)."""
     own = bool(compose.OWN_WORK.search(s.text))
     names = [n for n in (compose.short_name(s.source.paper), offered) if n]
-    named = any(re.search(r"(?<![\w-])" + re.escape(n) + r"(?![\w-])", s.text) for n in names)
+    named = any(holds_word(s.text, n) for n in names)
     value = s.score
     if (own or named) and not (q.wants("quantity") and not s.numbers):
         value += W_SIDE_OWN

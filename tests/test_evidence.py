@@ -17,6 +17,7 @@ from paperqa.answer.evidence import (
     rank_sentences,
 )
 from paperqa.answer.question import analyze
+from paperqa.text import negated_parts
 from paperqa.types import Source
 
 from .fakes import FakeEmbedder, FakeLexicon, source
@@ -398,3 +399,30 @@ def test_a_question_is_recognised_behind_closing_quotes_and_brackets() -> None:
     assert is_question("They ask “can RL improve planning?”")
     assert is_question("(Can RL improve planning?)")
     assert not is_question("RL improves planning (see Q?A) by 3%.")
+
+
+def test_a_sentence_saying_what_is_not_changed_does_not_answer_what_is_changed() -> None:
+    question = "What does ROM change in the pre-training of the language model?"
+    negated = "The new masking will not change the architecture or the pre-training objective of the model."
+    answer = "ROM masks the tokens of high term importance more often during pre-training."
+    src = source(1, "ROM", f"This abstract opens on background. {negated} {answer}")
+    ranked = rank(question, [src], embed=same_meaning)
+    assert ranked[0].text == answer
+
+
+def test_what_a_question_asks_in_place_of_is_its_setting_not_the_answers_words() -> None:
+    question = "What does PRISM compute in place of gradient-based training and proxy models?"
+    unlike = "Unlike existing methods, PRISM needs no gradient-based training and no proxy models."
+    answer = "Instead, PRISM can compute a Pearson correlation score of the visual encodings."
+    src = source(1, "PRISM", f"This abstract opens on background. {unlike} {answer}")
+    ranked = rank(question, [src], embed=same_meaning)
+    assert ranked[0].text == answer
+
+
+def test_negated_parts_keep_not_only_and_end_unlike_at_its_comma() -> None:
+    negated, rest = negated_parts(
+        "Unlike prior work, it eliminates the reliance on proxy models, and warm-up."
+    )
+    assert negated == "Unlike prior work eliminates the reliance on proxy models, and warm-up"
+    assert "it" in rest and "proxy" not in rest
+    assert negated_parts("It not only trains faster but also generalises.")[0] == ""

@@ -119,14 +119,8 @@ def tokenize(texts: Sequence[str], return_ids: bool) -> Any:
     """bm25s's tokenizer with the package's settings (see `terms`)."""
     import bm25s
 
-    return bm25s.tokenize(
-        list(texts),
-        stopwords="en",
-        stemmer=stemmer(),
-        token_pattern=TOKEN_PATTERN,
-        return_ids=return_ids,
-        show_progress=False,
-    )
+    kw = {"stopwords": "en", "token_pattern": TOKEN_PATTERN, "show_progress": False}
+    return bm25s.tokenize(list(texts), stemmer=stemmer(), return_ids=return_ids, **kw)
 
 
 def terms(texts: Sequence[str]) -> list[list[str]]:
@@ -587,3 +581,19 @@ def holds_word(text: str, word: str, any_case: bool = False) -> bool:
     return (
         re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text, re.I if any_case else 0) is not None
     )
+
+
+# Where a text says what is not done, or done instead ("will not change the architecture", "eliminates
+# the reliance on proxy models, …", "unlike existing methods", "in place of gradient-based training"):
+# up to eight words after the negation ("unlike …" ends at its comma); "not only" negates nothing.
+_NEGATED = re.compile(
+    r"\bunlike(?:\s+[\w-]+){1,6}|"
+    r"\b(?:not|no|never|without|nor|rather than|instead of|in place of|"
+    r"eliminat\w+ (?:the )?(?:need|reliance|dependence) (?:for|on))(?!\s+only\b)(?:(?:\s+|\s*,\s*)[\w-]+){1,8}",
+    re.I,
+)
+
+
+def negated_parts(text: str) -> tuple[str, str]:
+    """The text's negated stretches (see _NEGATED), joined, and the text without them."""
+    return " ".join(_NEGATED.findall(text)), _NEGATED.sub(" ", text)

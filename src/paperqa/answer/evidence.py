@@ -29,7 +29,15 @@ from typing import Protocol
 
 import numpy as np
 
-from ..text import NameMatcher, name_tokens, numbers_of, same_word, side_ownership, split_sentences
+from ..text import (
+    NameMatcher,
+    name_tokens,
+    negated_parts,
+    numbers_of,
+    same_word,
+    side_ownership,
+    split_sentences,
+)
 from ..types import Source
 from .question import QuestionAnalysis
 
@@ -257,7 +265,9 @@ def rank_sentences(
     if not cands:
         return []
     meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
-    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta]
+    # what it asks in place of ("… in place of gradient-based training?") is not the answer's words
+    q_not = _negated_terms(lexicon, [q.text])[0]
+    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta and t not in q_not]
     qterms = set(q_seq)
     q_pairs = set(itertools.pairwise(q_seq))
     all_terms = lexicon.content_terms([c.text for c in cands])
@@ -287,8 +297,11 @@ def rank_sentences(
         src.n: sum(idf.get(t, 0.0) for t in qterms & set(terms)) / q_mass
         for src, terms in zip(sources, paper_terms, strict=True)
     }
-    for c, terms in zip(cands, all_terms, strict=True):
-        c.terms = set(terms)
+    # a sentence that says it does not do X ("will not change the architecture") does not state X
+    for c, terms, negated in zip(
+        cands, all_terms, _negated_terms(lexicon, [c.text for c in cands]), strict=True
+    ):
+        c.terms = set(terms) - negated
         pairs = len(q_pairs & set(itertools.pairwise(terms)))
         c.numbers, c.names = answer_parts(c.text, q.text)
         # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
@@ -321,6 +334,14 @@ def rank_sentences(
 
     _add_meaning(cands, qvec, embed, embed_per_source)
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+def _negated_terms(lexicon: Lexicon, texts: Sequence[str]) -> list[set[str]]:
+    """Each text's terms that it uses only where it says what is not done (`text.negated_parts`)."""
+    parts = [negated_parts(t) for t in texts]
+    negated = lexicon.content_terms([p[0] for p in parts])
+    rest = lexicon.content_terms([p[1] for p in parts])
+    return [set(n) - set(r) for n, r in zip(negated, rest, strict=True)]
 
 
 def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:

@@ -286,6 +286,15 @@ def test_theme_labels_name_each_group_by_what_its_titles_share_and_others_lack()
     assert theme_labels([compression, warmup, lone]) == ["gradient compression", None, None]
 
 
+def test_a_theme_that_only_repeats_a_hyphenated_topic_names_nothing() -> None:
+    tuning = [
+        source(1, "Instruction Tuning Data Selection", "We select instruction tuning data by quality."),
+        source(2, "Pruning Instruction Tuning Data", "We prune instruction tuning data by diversity."),
+    ]
+    assert theme_labels([tuning], topic="picking subsets of instruction-tuning data") == [None]
+    assert theme_labels([tuning], topic="picking subsets of training data") == ["instruction tuning data"]
+
+
 def test_summary_lead_names_the_common_thread_and_cites_every_paper() -> None:
     groups = [
         [

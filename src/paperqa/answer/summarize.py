@@ -49,7 +49,9 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
     """Name each group by the key phrase most of its papers share and the other groups lack; a
     phrase that only repeats the question's topic ("federated learning") names nothing. None for a
     group with no phrase two of its papers share (a lone paper, or papers alike only in vectors)."""
-    topic_words = {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
+    # "instruction-tuning" in the topic is "instruction tuning" in a phrase too
+    topic_words = {w.lower().rstrip("s") for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", topic)}
+    topic_words |= {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
     phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
     labels = []
     for gi, group in enumerate(groups):

@@ -420,9 +420,22 @@ def test_what_a_question_asks_in_place_of_is_its_setting_not_the_answers_words()
 
 
 def test_negated_parts_keep_not_only_and_end_unlike_at_its_comma() -> None:
-    negated, rest = negated_parts(
+    negated, instead, rest = negated_parts(
         "Unlike prior work, it eliminates the reliance on proxy models, and warm-up."
     )
-    assert negated == "Unlike prior work eliminates the reliance on proxy models, and warm-up"
+    assert (instead, negated) == ("Unlike prior work", "eliminates the reliance on proxy models, and warm-up")
     assert "it" in rest and "proxy" not in rest
     assert negated_parts("It not only trains faster but also generalises.")[0] == ""
+
+
+def test_an_answer_may_say_without_what_the_question_asks_without() -> None:
+    question = "Where must layer normalization go so that a Transformer trains without a warm-up stage?"
+    answer = "Pre-LN Transformers without the warm-up stage reach comparable results with the baselines."
+    other = (
+        "The expected gradients of the Post-LN Transformer near the output layer are large at initialization."
+    )
+    src = source(
+        1, "On Layer Normalization in the Transformer", f"This abstract opens on background. {other} {answer}"
+    )
+    ranked = rank(question, [src], embed=same_meaning)
+    assert ranked[0].text == answer

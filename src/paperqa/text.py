@@ -583,17 +583,18 @@ def holds_word(text: str, word: str, any_case: bool = False) -> bool:
     )
 
 
-# Where a text says what is not done, or done instead ("will not change the architecture", "eliminates
-# the reliance on proxy models, …", "unlike existing methods", "in place of gradient-based training"):
-# up to eight words after the negation ("unlike …" ends at its comma); "not only" negates nothing.
-_NEGATED = re.compile(
-    r"\bunlike(?:\s+[\w-]+){1,6}|"
-    r"\b(?:not|no|never|without|nor|rather than|instead of|in place of|"
-    r"eliminat\w+ (?:the )?(?:need|reliance|dependence) (?:for|on))(?!\s+only\b)(?:(?:\s+|\s*,\s*)[\w-]+){1,8}",
-    re.I,
+# What is not done ("will not change …", "eliminates the reliance on …", "without a warm-up stage") or done
+# instead ("unlike existing methods", "in place of …"): eight words on ("unlike …" to its comma; not "not only").
+_SCOPE = r"(?:(?:\s+|\s*,\s*)[\w-]+){1,8}"
+_NOT = r"\b(?:not|no|never|without|nor|eliminat\w+ (?:the )?(?:need|reliance|dependence) (?:for|on))(?!\s+only\b)"
+_NEGATION = re.compile(_NOT + _SCOPE, re.I)
+_ALTERNATIVE = re.compile(
+    r"\bunlike(?:\s+[\w-]+){1,6}|\b(?:rather than|instead of|in place of)" + _SCOPE, re.I
 )
 
 
-def negated_parts(text: str) -> tuple[str, str]:
-    """The text's negated stretches (see _NEGATED), joined, and the text without them."""
-    return " ".join(_NEGATED.findall(text)), _NEGATED.sub(" ", text)
+def negated_parts(text: str) -> tuple[str, str, str]:
+    """The text's negated stretches, its stretches naming an alternative, and the rest."""
+    alternatives = " ".join(_ALTERNATIVE.findall(text))
+    text = _ALTERNATIVE.sub(" ", text)
+    return " ".join(_NEGATION.findall(text)), alternatives, _NEGATION.sub(" ", text)

@@ -265,9 +265,10 @@ def rank_sentences(
     if not cands:
         return []
     meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
-    # what it asks in place of ("… in place of gradient-based training?") is not the answer's words
-    q_not = _negated_terms(lexicon, [q.text])[0]
-    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta and t not in q_not]
+    # what it asks in place of ("… in place of gradient-based training?") is not the answer's words;
+    # what it asks without ("trained without a warm-up stage") an answer may say without too
+    q_negated, q_instead = _negated_terms(lexicon, [q.text])[0]
+    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta and t not in q_instead]
     qterms = set(q_seq)
     q_pairs = set(itertools.pairwise(q_seq))
     all_terms = lexicon.content_terms([c.text for c in cands])
@@ -298,10 +299,10 @@ def rank_sentences(
         for src, terms in zip(sources, paper_terms, strict=True)
     }
     # a sentence that says it does not do X ("will not change the architecture") does not state X
-    for c, terms, negated in zip(
+    for c, terms, (negated, instead) in zip(
         cands, all_terms, _negated_terms(lexicon, [c.text for c in cands]), strict=True
     ):
-        c.terms = set(terms) - negated
+        c.terms = set(terms) - ((negated | instead) - q_negated)
         pairs = len(q_pairs & set(itertools.pairwise(terms)))
         c.numbers, c.names = answer_parts(c.text, q.text)
         # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
@@ -336,12 +337,14 @@ def rank_sentences(
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
 
 
-def _negated_terms(lexicon: Lexicon, texts: Sequence[str]) -> list[set[str]]:
-    """Each text's terms that it uses only where it says what is not done (`text.negated_parts`)."""
+def _negated_terms(lexicon: Lexicon, texts: Sequence[str]) -> list[tuple[set[str], set[str]]]:
+    """Each text's terms that it uses only where it says what is not done, and only where it names
+    an alternative (`text.negated_parts`)."""
     parts = [negated_parts(t) for t in texts]
-    negated = lexicon.content_terms([p[0] for p in parts])
-    rest = lexicon.content_terms([p[1] for p in parts])
-    return [set(n) - set(r) for n, r in zip(negated, rest, strict=True)]
+    negated, instead, rest = (lexicon.content_terms([p[i] for p in parts]) for i in range(3))
+    return [
+        (set(n) - set(r), set(a) - set(r) - set(n)) for n, a, r in zip(negated, instead, rest, strict=True)
+    ]
 
 
 def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:

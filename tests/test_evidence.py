@@ -410,11 +410,11 @@ def test_a_sentence_saying_what_is_not_changed_does_not_answer_what_is_changed()
     assert ranked[0].text == answer
 
 
-def test_what_a_question_asks_in_place_of_is_its_setting_not_the_answers_words() -> None:
-    question = "What does PRISM compute in place of gradient-based training and proxy models?"
-    unlike = "Unlike existing methods, PRISM needs no gradient-based training and no proxy models."
-    answer = "Instead, PRISM can compute a Pearson correlation score of the visual encodings."
-    src = source(1, "PRISM", f"This abstract opens on background. {unlike} {answer}")
+def test_a_sentence_naming_an_alternative_it_rejects_does_not_answer_about_that_alternative() -> None:
+    question = "How does the selector score data with small proxy models trained on a warm-up subset?"
+    instead = "Instead of small proxy models trained on a warm-up subset, PRISM reads the model itself."
+    answer = "The selector scores data with small proxy models."
+    src = source(1, "Data Selection", f"This abstract opens on background. {instead} {answer}")
     ranked = rank(question, [src], embed=same_meaning)
     assert ranked[0].text == answer
 

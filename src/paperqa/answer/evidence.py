@@ -265,10 +265,9 @@ def rank_sentences(
     if not cands:
         return []
     meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
-    # what it asks in place of ("… in place of gradient-based training?") is not the answer's words;
-    # what it asks without ("trained without a warm-up stage") an answer may say without too
-    q_negated, q_instead = _negated_terms(lexicon, [q.text])[0]
-    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta and t not in q_instead]
+    # what it asks without or in place of ("trained without a warm-up stage") an answer may say so too
+    q_negated = set().union(*_negated_terms(lexicon, [q.text])[0])
+    q_seq = [t for t in lexicon.content_terms([q.text])[0] if t not in meta]
     qterms = set(q_seq)
     q_pairs = set(itertools.pairwise(q_seq))
     all_terms = lexicon.content_terms([c.text for c in cands])

@@ -338,12 +338,15 @@ def rank_sentences(
 
 def _negated_terms(lexicon: Lexicon, texts: Sequence[str]) -> list[tuple[set[str], set[str]]]:
     """Each text's terms that it uses only where it says what is not done, and only where it names
-    an alternative (`text.negated_parts`)."""
+    an alternative (`text.negated_parts`). Most sentences do neither: only the others are tokenized."""
     parts = [negated_parts(t) for t in texts]
-    negated, instead, rest = (lexicon.content_terms([p[i] for p in parts]) for i in range(3))
-    return [
-        (set(n) - set(r), set(a) - set(r) - set(n)) for n, a, r in zip(negated, instead, rest, strict=True)
-    ]
+    out: list[tuple[set[str], set[str]]] = [(set(), set()) for _ in texts]
+    hit = [i for i, p in enumerate(parts) if p[0] or p[1]]
+    if hit:
+        negated, instead, rest = (lexicon.content_terms([parts[i][k] for i in hit]) for k in range(3))
+        for i, n, a, r in zip(hit, negated, instead, rest, strict=True):
+            out[i] = (set(n) - set(r), set(a) - set(r) - set(n))
+    return out
 
 
 def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:

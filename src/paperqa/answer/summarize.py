@@ -50,8 +50,7 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
     phrase that only repeats the question's topic ("federated learning") names nothing. None for a
     group with no phrase two of its papers share (a lone paper, or papers alike only in vectors)."""
     # "instruction-tuning" in the topic is "instruction tuning" in a phrase too
-    topic_words = {w.lower().rstrip("s") for w in re.findall(r"[A-Za-z][A-Za-z0-9]+", topic)}
-    topic_words |= {w.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic)}
+    topic_words = {p.lower().rstrip("s") for w in _PHRASE_WORD.findall(topic) for p in (w, *w.split("-"))}
     phrases = [[set(key_phrases(s.paper.title + ". " + s.paper.abstract)) for s in g] for g in groups]
     labels = []
     for gi, group in enumerate(groups):

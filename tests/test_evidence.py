@@ -290,6 +290,13 @@ def same_meaning(texts: Sequence[str]) -> np.ndarray:
     return np.ones((len(texts), 4), dtype=np.float32) / 2.0
 
 
+def first_sentence(question: str, title: str, *sentences: str) -> str:
+    """The best-ranked sentence of one paper whose abstract opens on background, then `sentences`,
+    when every sentence means the same (only the other signals separate them)."""
+    src = source(1, title, " ".join(("This abstract opens on background.", *sentences)))
+    return rank(question, [src], embed=same_meaning)[0].text
+
+
 def test_background_on_prior_work_loses_to_the_papers_own_finding() -> None:
     question = "Up to how many samples can the tabular model handle?"
     prior = "While the tabular model handles up to 10K samples, it is slow."
@@ -351,22 +358,14 @@ def test_words_the_title_holds_weigh_less_than_the_ask_within_a_paper() -> None:
     question = "How does asynchronous local SGD for language models cope with stale worker gradients?"
     scope = "We study asynchronous local SGD for language models at scale."
     answer = "We cope with stale worker gradients by a delayed momentum update."
-    src = source(
-        1,
-        "Asynchronous Local SGD for Language Models",
-        f"This abstract opens on background. {scope} {answer}",
-    )
-    ranked = rank(question, [src], embed=same_meaning)
-    assert ranked[0].text == answer
+    assert first_sentence(question, "Asynchronous Local SGD for Language Models", scope, answer) == answer
 
 
 def test_a_how_question_is_answered_by_how_it_works_not_by_the_naming_sentence() -> None:
     question = "How does FRL protect federated learning against malicious clients?"
     names = "To protect federated learning, we propose Federated Rank Learning (FRL)."
     works = "The FRL server uses a voting mechanism so malicious clients cannot sway the model."
-    src = source(1, "FRL: Federated Rank Learning", f"This abstract opens on background. {names} {works}")
-    ranked = rank(question, [src], embed=same_meaning)
-    assert ranked[0].text == works
+    assert first_sentence(question, "FRL: Federated Rank Learning", names, works) == works
 
 
 def test_a_question_naming_the_first_paper_keeps_its_lead_there() -> None:
@@ -405,18 +404,14 @@ def test_a_sentence_saying_what_is_not_changed_does_not_answer_what_is_changed()
     question = "What does ROM change in the pre-training of the language model?"
     negated = "The new masking will not change the architecture or the pre-training objective of the model."
     answer = "ROM masks the tokens of high term importance more often during pre-training."
-    src = source(1, "ROM", f"This abstract opens on background. {negated} {answer}")
-    ranked = rank(question, [src], embed=same_meaning)
-    assert ranked[0].text == answer
+    assert first_sentence(question, "ROM", negated, answer) == answer
 
 
 def test_a_sentence_naming_an_alternative_it_rejects_does_not_answer_about_that_alternative() -> None:
     question = "How does the selector score data with small proxy models trained on a warm-up subset?"
     instead = "Instead of small proxy models trained on a warm-up subset, PRISM reads the model itself."
     answer = "The selector scores data with small proxy models."
-    src = source(1, "Data Selection", f"This abstract opens on background. {instead} {answer}")
-    ranked = rank(question, [src], embed=same_meaning)
-    assert ranked[0].text == answer
+    assert first_sentence(question, "Data Selection", instead, answer) == answer
 
 
 def test_negated_parts_keep_not_only_and_end_unlike_at_its_comma() -> None:
@@ -434,8 +429,4 @@ def test_an_answer_may_say_without_what_the_question_asks_without() -> None:
     other = (
         "The expected gradients of the Post-LN Transformer near the output layer are large at initialization."
     )
-    src = source(
-        1, "On Layer Normalization in the Transformer", f"This abstract opens on background. {other} {answer}"
-    )
-    ranked = rank(question, [src], embed=same_meaning)
-    assert ranked[0].text == answer
+    assert first_sentence(question, "On Layer Normalization in the Transformer", other, answer) == answer

@@ -236,3 +236,20 @@ def test_a_words_scores_read_from_its_column_are_bm25s_own(tmp_path: Path, paper
             assert np.array_equal(dense, seg.bm25.get_scores_from_ids([seg.bm25.vocab_dict[word]]))
         else:
             assert len(rows) == 0
+
+
+def test_a_hyphenated_compound_matches_its_closed_spelling_where_papers_write_it(
+    tmp_path: Path, papers: list[Paper]
+) -> None:
+    def paper(i: int, abstract: str) -> Paper:
+        return papers[i].model_copy(update={"id": f"p{i}", "abstract": abstract})
+
+    few = [paper(0, "Pretraining on web text."), paper(1, "A high-quality corpus for fine-tuning.")]
+    kw = KeywordIndex(tmp_path / "kw")
+    kw.update(few, lambda: _by_id(few))
+    question, sentence = kw.content_terms(["How long is the pretraining?", "Its pre-training takes a day."])
+    # some paper writes "pretraining": the hyphenated spelling shares its term
+    assert "pretrain" in question and "pretrain" in sentence
+    assert {"pre", "train"} <= set(sentence)  # and keeps its parts
+    # no paper writes "highquality" or "finetuning": those compounds read as their parts only
+    assert kw.content_terms(["high-quality fine-tuning"])[0] == ["high", "qualiti", "fine", "tune"]

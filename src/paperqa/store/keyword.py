@@ -38,7 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from ..text import TOKEN_PATTERN, content_terms, stemmer, terms, tokenize
+from ..text import (
+    TOKEN_PATTERN,
+    content_terms,
+    hyphen_compounds,
+    stemmer,
+    terms,
+    tokenize,
+    with_closed_compounds,
+)
 from ..types import Paper
 from . import locking
 from .fingerprint import Fingerprint
@@ -293,7 +301,21 @@ class KeywordIndex:
         return terms(texts)
 
     def content_terms(self, texts: Sequence[str]) -> list[list[str]]:
-        """Analysed terms without function words (see the module-level `content_terms`)."""
+        """Analysed terms without function words (see the module-level `content_terms`); a
+        hyphenated compound ("pre-training") also gives its closed spelling's term ("pretrain")
+        when some paper writes it closed, so either spelling matches the other."""
+        closed = hyphen_compounds(texts)
+        if closed:
+            words = sorted(closed)
+            with self._lock:
+                self._load()
+                segments = list(self._segments)
+            known = {
+                w
+                for w, ts in zip(words, terms(words), strict=True)
+                if len(ts) == 1 and any(_doc_freq(seg, ts[0]) for seg in segments)
+            }
+            texts = [with_closed_compounds(t, known) for t in texts]
         return content_terms(texts)
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:

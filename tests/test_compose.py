@@ -18,7 +18,7 @@ from paperqa.answer.compose import (
 )
 from paperqa.answer.evidence import Scored
 from paperqa.answer.summarize import key_phrases, summary_lead, theme_labels
-from paperqa.text import prose_faults
+from paperqa.text import prose_faults, split_sentences
 from paperqa.types import Paper, Source
 
 from .fakes import paper, source
@@ -194,6 +194,38 @@ def test_comparison_table_never_repeats_a_sentence_in_one_column() -> None:
         "How it works"
     ]
     assert sum(not c.startswith("—") for c in columns[1]) == 1
+
+
+def test_comparison_table_rows_pick_the_sentence_of_their_kind_the_questions_ranking_puts_first() -> None:
+    c = source(
+        3,
+        "SkillRank: Training on Skills",
+        "Data selection matters for language models. We propose SkillRank, a skills framework. "
+        "SkillRank first samples the training data uniformly over all sources. "
+        "SkillRank then orders the skill sets by how much each one helps the next. "
+        "SkillRank improves accuracy by 2 points. "
+        "SkillRank reduces the loss on a target skill by 13.6%.",
+    )
+    ranked = [scored(c, s, i) for i, s in enumerate(split_sentences(c.paper.abstract))]
+
+    def cells(more: dict[int, list[Scored]] | None) -> dict[str, str]:
+        labels, columns = table_columns(comparison_table([c], {3: ranked[1]}, "", more))
+        return dict(zip(labels, columns[0], strict=True))
+
+    # the question's ranking of the paper's other sentences, best first
+    by_question = cells({3: [ranked[0], ranked[3], ranked[5], ranked[2], ranked[4]]})
+    # each row takes the sentence of its kind that the ranking puts first
+    assert by_question["How it works"] == (
+        "SkillRank then orders the skill sets by how much each one helps the next. [3]"
+    )
+    assert by_question["Reported results"] == "SkillRank reduces the loss on a target skill by 13.6%. [3]"
+    # without a ranking, the abstract's first of each kind
+    in_order = cells(None)
+    assert (
+        in_order["How it works"]
+        == "SkillRank first samples the training data uniformly over all sources. [3]"
+    )
+    assert in_order["Reported results"] == "SkillRank improves accuracy by 2 points. [3]"
 
 
 def test_comparison_table_uses_the_generic_label_without_an_aspect() -> None:

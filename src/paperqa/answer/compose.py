@@ -13,7 +13,7 @@ Summaries are written by `summarize`, from the pieces here.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..text import drop_leading_link, holds_word, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Paper, Source
@@ -458,10 +458,15 @@ def comparison_lead(
 
 
 def comparison_table(
-    sources: Sequence[Source], best: dict[int, Scored], aspect: str, more: dict[int, Scored] | None = None
+    sources: Sequence[Source],
+    best: dict[int, Scored],
+    aspect: str,
+    more: Mapping[int, Sequence[Scored]] | None = None,
 ) -> str:
     """One row per aspect, one column per paper; every cell an abstract sentence, cited. The
-    first row is the question's own aspect (each paper's best sentence for the question)."""
+    first row is the question's own aspect (each paper's best sentence for the question, and its
+    runner-up); `more`: the rest of each paper's sentences in that ranking, best first, by which
+    every other row picks among the sentences of its kind (the one nearest the question)."""
     header = (
         "| Aspect | "
         + " | ".join(f"{marker(s.n)} {_cell(s.paper.title.split(':')[0])}" for s in sources)
@@ -476,8 +481,8 @@ def comparison_table(
         if b is None:
             cells.append("— (not stated in the abstract)")
             continue
-        used[s.n].add(b.text)
-        second = (more or {}).get(s.n)
+        used[s.n].update([b.text, *split_sentences(b.text)])  # a pick may join two sentences
+        second = next(iter((more or {}).get(s.n, ())), None)
         if second is not None and second.text != b.text:  # both, in the abstract's order
             used[s.n].add(second.text)
             pair = sorted([b, second], key=lambda x: x.pos)
@@ -508,6 +513,9 @@ def comparison_table(
                     and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
                 ]
             sents = [x for x in sents if not is_question(x)]  # a question the abstract asks answers nothing
+            # of the row's sentences, the one the question's ranking puts first (the rest: in order)
+            rank = {x.text: i for i, x in enumerate((more or {}).get(s.n, ()))}
+            sents.sort(key=lambda x: rank.get(x, len(rank)))
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:
                 cells.append("— (not stated in the abstract)")

@@ -106,7 +106,7 @@ class _Draft:
     sides: list[Scored]  # a comparison: each compared paper's best sentence
     standalone: str  # the question with the one it follows up on: what the model reads
     withheld: list[str] = field(default_factory=list)  # instruction-like source sentences left out
-    side_more: dict[int, Scored] = field(default_factory=dict)  # a side's second-best sentence
+    side_more: dict[int, list[Scored]] = field(default_factory=dict)  # a side's other sentences, best first
     extractive: tuple[str, set[int]] | None = None  # the answer without the model, once built
     covered: bool = True  # judged covered (not a forced answer): a "which paper" lead may assert
 

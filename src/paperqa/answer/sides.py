@@ -49,15 +49,15 @@ def compared_sides(
     ranked: list[Scored],
     retriever: Retriever,
     embed: Embed,
-) -> tuple[list[Scored], dict[int, Scored]]:
-    """Each compared paper's best sentence for its own question, in the question's order, and each
-    one's runner-up (by source number). The papers are the sides retrieval resolved; when the
+) -> tuple[list[Scored], dict[int, list[Scored]]]:
+    """Each compared paper's best sentence for its own question, in the question's order, and the
+    rest of each one's sentences in that ranking, runner-up first (by source number). The papers are the sides retrieval resolved; when the
     question names fewer than two, the papers whose sentences answer it best complete them."""
     resolved = len(r.focus) >= 2 and len(r.focus) == len(r.sub_queries)
     ids = list(r.focus) if resolved else _unresolved_sides(q, r, ranked)
     by_id = {s.paper.id: s for s in r.sources}
     out: list[Scored] = []
-    more: dict[int, Scored] = {}
+    more: dict[int, list[Scored]] = {}
     for i, pid in enumerate(ids[:MAX_SIDES]):
         if pid not in by_id:
             continue
@@ -96,8 +96,9 @@ def compared_sides(
                 )
         if pick is not None:
             out.append(pick)
-            if len(best) > 1:  # the side's cell shows its runner-up too: the ranking is close
-                more[pick.source.n] = best[1]
+            # the side's cell shows its runner-up too (the ranking is close); the table's other
+            # rows pick by the same ranking
+            more[pick.source.n] = best[1:]
     return out, more
 
 

@@ -354,6 +354,28 @@ def test_summary_lead_without_a_shared_thread() -> None:
     )
 
 
+def test_a_sides_answer_is_not_the_scene_its_abstract_sets_before_it_speaks_of_its_own_work() -> None:
+    from paperqa.answer.question import analyze
+    from paperqa.answer.sides import own_answer_value
+
+    maestro = source(
+        3,
+        "Maestro: Trainable Low-Rank Layers",
+        "Large models are costly to train. "
+        "Alternatively, factorization methods have been leveraged to train low-rank layers. "
+        "In this work, we propose Maestro, a framework for trainable low-rank layers. "
+        "The low-rank structure is built into training through ordered dropout.",
+    )
+    q = analyze("How does each obtain the low-rank layers it trains?")
+    scene, mechanism = (
+        scored(maestro, maestro.paper.abstract.split(". ")[1], 1),
+        scored(maestro, "The low-rank structure is built into training through ordered dropout.", 3),
+    )
+    scene.score = mechanism.score = 1.0
+    # prior work the abstract describes is not Maestro's answer; what follows its "we propose" is
+    assert own_answer_value(scene, q) < own_answer_value(mechanism, q) == 1.0
+
+
 def test_a_sides_answer_is_its_papers_own_claim_not_the_fields_problem() -> None:
     from paperqa.answer.question import analyze
     from paperqa.answer.sides import own_answer_value

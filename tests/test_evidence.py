@@ -306,6 +306,14 @@ def test_background_on_prior_work_loses_to_the_papers_own_finding() -> None:
     assert ranked[0].text == own
 
 
+def test_a_sentence_that_sets_the_scene_before_the_paper_speaks_of_its_own_work_is_background() -> None:
+    question = "How are low-rank layers trained with factorization?"
+    scene = "Alternatively, low-rank layers are trained with factorization methods."
+    own = "Our low-rank layers are trained through an ordered dropout of factorized weights."
+    src = source(1, "Maestro: Low-Rank Layers", f"Models are large. {scene} {own}")
+    assert rank(question, [src], embed=same_meaning)[0].text == own
+
+
 def test_a_name_stated_next_to_the_focus_answers_a_which_question() -> None:
     question = "Which base models does the open post-training recipe start from?"
     elsewhere = "Base models of the open post-training recipe are evaluated against Qwen and Mistral."

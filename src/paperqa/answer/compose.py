@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from ..text import drop_leading_link, holds_word, opens_on_pronoun, speaks_first_person, split_sentences
 from ..types import Paper, Source
-from .evidence import Scored, is_background, is_boilerplate, is_question, reports_results
+from .evidence import OWN_WORK, Scored, is_background, is_boilerplate, is_question, reports_results
 
 # Longest "short name" (the part of a title before its colon) used to name a paper in a lead.
 SHORT_NAME_WORDS = 5
@@ -320,9 +320,6 @@ _PRIOR_WORK = re.compile(
 HOW_IT_WORKS = "How it works"
 # Where a paper speaks of its own work ("we", "our", "this paper", "the proposed method"): also
 # what makes a sentence a comparison side's own claim (`sides.own_answer_value`).
-OWN_WORK = re.compile(
-    r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
-)
 # A sentence stating a result as a number ("by 65.5%", "2.1x", "the 1st place").
 _NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)|\b\d+(?:st|nd|rd|th) place\b")
 

@@ -161,6 +161,21 @@ def reports_results(sentence: str) -> bool:
     return bool(_RESULTS.search(sentence))
 
 
+# The paper speaking of its own work ("we", "our", "this paper", "the proposed method").
+OWN_WORK = re.compile(
+    r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I
+)
+
+
+def scene_setting(sentences: Sequence[str], title: str) -> int:
+    """How many opening sentences of an abstract set the scene: those before the first that speaks
+    of the paper's own work ("we …", "this paper …") or names its method (the title's head, "Maestro"
+    of "Maestro: …"). 0 when no sentence does either (nothing to tell apart)."""
+    head = title.split(":")[0].strip() if ":" in title else ""
+    named = re.compile(r"(?<![\w-])" + re.escape(head) + r"(?![\w-])") if 0 < len(head.split()) <= 3 else None
+    return next((i for i, x in enumerate(sentences) if OWN_WORK.search(x) or (named and named.search(x))), 0)
+
+
 def is_background(sentence: str, pos: int) -> bool:
     """The abstract's opening sentence, or one that opens on prior work or a contrast: background,
     not what the paper does or finds (see W_BACKGROUND)."""
@@ -258,8 +273,11 @@ def rank_sentences(
     `skip` marks sentences never to use (text in a paper that addresses the model);
     `embed_per_source` how many of each paper's sentences are embedded (see EMBED_PER_SOURCE)."""
     cands: list[Scored] = []
+    scene: dict[int, int] = {}
     for src in sources:
-        for pos, sent in enumerate(split_sentences(src.paper.abstract)):
+        sentences = split_sentences(src.paper.abstract)
+        scene[src.n] = scene_setting(sentences, src.paper.title)
+        for pos, sent in enumerate(sentences):
             if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not is_question(sent):
                 cands.append(Scored(src, pos, sent))
     if not cands:
@@ -318,7 +336,7 @@ def rank_sentences(
         if says_how or (q.asks_why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
         bonus += _answer_type_bonus(c, q)
-        if is_background(c.text, c.pos):
+        if is_background(c.text, c.pos) or c.pos < scene[c.source.n]:
             bonus -= W_BACKGROUND
         if owner is not None:
             defining = re.compile(re.escape(owner.name) + _DEFINING, re.I)

@@ -26,10 +26,11 @@ from ..text import (
     name_tokens,
     normalize_title,
     side_ownership,
+    split_sentences,
 )
 from ..types import Paper, Source
 from . import compose
-from .evidence import Embed, Scored, rank_sentences, reports_results
+from .evidence import OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_setting
 from .question import QuestionAnalysis, analyze, ask_of
 from .retrieve import Retrieval, Retriever
 from .verify import looks_like_instruction
@@ -131,13 +132,16 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
     "which paper" question asks for does): see W_SIDE_OWN. `offered` is the name the question
     gives the side ("coCondenser" for a paper whose title has no short name)."""
-    own = bool(compose.OWN_WORK.search(s.text))
+    own = bool(OWN_WORK.search(s.text))
     names = [n for n in (compose.short_name(s.source.paper), offered) if n]
     named = any(holds_word(s.text, n) for n in names)
     value = s.score
     if (own or named) and not (q.wants("quantity") and not s.numbers):
         value += W_SIDE_OWN
-    if _PROBLEM.search(s.text) and not own and not named:
+    # the field's problem, or a sentence that sets the scene before the paper speaks of its own work
+    # ("Alternatively, factorization methods have been leveraged …"): not the paper's own answer
+    scene = s.pos < scene_setting(split_sentences(s.source.paper.abstract), s.source.paper.title)
+    if (_PROBLEM.search(s.text) or scene) and not own and not named:
         value -= W_SIDE_OWN
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
         value -= W_SIDE_OWN

@@ -272,14 +272,7 @@ def rank_sentences(
 
     `skip` marks sentences never to use (text in a paper that addresses the model);
     `embed_per_source` how many of each paper's sentences are embedded (see EMBED_PER_SOURCE)."""
-    cands: list[Scored] = []
-    scene: dict[int, int] = {}
-    for src in sources:
-        sentences = split_sentences(src.paper.abstract)
-        scene[src.n] = scene_setting(sentences, src.paper.title)
-        for pos, sent in enumerate(sentences):
-            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not is_question(sent):
-                cands.append(Scored(src, pos, sent))
+    cands, scene = _candidates(sources, skip)
     if not cands:
         return []
     meta = set(lexicon.content_terms([" ".join(QUESTION_META_WORDS)])[0])
@@ -352,6 +345,22 @@ def rank_sentences(
 
     _add_meaning(cands, qvec, embed, embed_per_source)
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+def _candidates(
+    sources: Sequence[Source], skip: Callable[[str], bool]
+) -> tuple[list[Scored], dict[int, int]]:
+    """The sources' usable sentences, and how many opening sentences of each set the scene
+    (`scene_setting`), by source number."""
+    cands: list[Scored] = []
+    scene: dict[int, int] = {}
+    for src in sources:
+        sentences = split_sentences(src.paper.abstract)
+        scene[src.n] = scene_setting(sentences, src.paper.title)
+        for pos, sent in enumerate(sentences):
+            if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not is_question(sent):
+                cands.append(Scored(src, pos, sent))
+    return cands, scene
 
 
 def _negated_terms(lexicon: Lexicon, texts: Sequence[str]) -> list[tuple[set[str], set[str]]]:

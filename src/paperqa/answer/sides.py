@@ -115,7 +115,13 @@ _PROBLEM = re.compile(
 )
 
 
-_INTRODUCES = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
+# A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
+# introducing X", "we take a further step … and propose X"): it names the method, and the next
+# sentence says how it works.
+_INTRODUCES = re.compile(
+    r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?\b(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
+    re.I,
+)
 # What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation
 # will inspire future studies", "we aim to investigate …", "to verify the effectiveness …, we …"):
 # such a sentence does not gain W_SIDE_OWN for its "we" or its name. Read off eval/comparisons-c.jsonl's

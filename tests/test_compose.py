@@ -376,6 +376,21 @@ def test_a_sides_answer_is_not_the_scene_its_abstract_sets_before_it_speaks_of_i
     assert own_answer_value(scene, q) < own_answer_value(mechanism, q) == 1.0
 
 
+def test_a_sides_answer_is_the_method_it_puts_forward_before_what_it_observes() -> None:
+    from paperqa.answer.question import analyze
+    from paperqa.answer.sides import own_answer_value
+
+    proposal = scored(A, "On top of it, we propose coCondenser, which adds a corpus-level contrastive loss.")
+    finding = scored(A, "We observe that the passage embedding space is not well warmed up.")
+    proposal.score = finding.score = 1.0
+    changes = analyze("What does each change in the pre-training?")
+    assert own_answer_value(proposal, changes) > own_answer_value(finding, changes)
+    # a name or a number is asked for: the proposal earns nothing for being one
+    for asked in ("Which loss does each add?", "How many GPUs does each use?"):
+        q = analyze(asked)
+        assert own_answer_value(proposal, q) == own_answer_value(finding, q)
+
+
 def test_a_sides_answer_is_its_papers_own_claim_not_the_fields_problem() -> None:
     from paperqa.answer.question import analyze
     from paperqa.answer.sides import own_answer_value

@@ -118,6 +118,10 @@ _PROBLEM = re.compile(
 # A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
 # introducing X", "we take a further step … and propose X"): it names the method, and the next
 # sentence says how it works.
+# A sentence that puts forward the paper's own method ("we propose coCondenser, which adds …") states
+# its contribution: asked what each side does, uses or changes, it answers before a finding or a
+# setting of the same paper (a quantity question still wants its number).
+W_SIDE_PROPOSES = 0.3
 _INTRODUCES = re.compile(
     r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?\b(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
     re.I,
@@ -151,6 +155,8 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value -= W_SIDE_OWN
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
         value -= W_SIDE_OWN
+    if _INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
+        value += W_SIDE_PROPOSES
     return value
 
 

@@ -314,6 +314,13 @@ def test_a_sentence_that_sets_the_scene_before_the_paper_speaks_of_its_own_work_
     assert rank(question, [src], embed=same_meaning)[0].text == own
 
 
+def test_a_question_about_how_two_things_relate_is_answered_by_the_sentence_stating_the_relation() -> None:
+    question = "How does the reward of the helpful assistant relate to how far the policy drifts?"
+    topic = "We train a helpful assistant policy with reward models and human feedback."
+    relation = "We identify a roughly linear relation between the reward and the square root of the drift."
+    assert first_sentence(question, "Assistant", topic, relation) == relation
+
+
 def test_a_name_stated_next_to_the_focus_answers_a_which_question() -> None:
     question = "Which base models does the open post-training recipe start from?"
     elsewhere = "Base models of the open post-training recipe are evaluated against Qwen and Mistral."

@@ -86,6 +86,16 @@ def test_rate_inside_a_name_question_does_not_make_it_a_quantity_question() -> N
     assert not q.wants("quantity")
 
 
+def test_a_quantity_inside_what_a_how_question_asks_about_does_not_make_it_a_quantity_question() -> None:
+    q = analyze("How does the reward relate to how far the policy has drifted from its initial state?")
+    assert q.wants("mechanism") and not q.wants("quantity")
+    # the quantity is the ask itself, or in a sentence of its own after a "why"
+    assert analyze("By how much does the reward grow as the policy drifts?").wants("quantity")
+    assert analyze("One paper explains why a subspace suffices. How many parameters did it need?").wants(
+        "quantity"
+    )
+
+
 def test_two_asks_are_split_into_two_clauses_with_their_own_kinds() -> None:
     q = analyze(
         "Which method trains high-rank networks through low-rank updates, and up to what model size "

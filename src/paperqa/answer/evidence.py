@@ -390,7 +390,22 @@ def _answer_type_bonus(c: Scored, q: QuestionAnalysis) -> float:
         by_kind.append(W_TYPE if c.names else -W_NO_NAME)
         if c.names and attached_names(c.text, c.names, q.focus):
             by_kind[-1] += W_ATTACHED_NAME
+    if _ASKS_RELATION.search(q.text) and _STATES_RELATION.search(c.text):
+        by_kind.append(W_TYPE)
     return max(by_kind, default=0.0)
+
+
+# "How does the reward relate to how far the policy has drifted?" is answered by a sentence that
+# states a relation ("a roughly linear relation between the RL reward and the square root of …"),
+# not by one that only shares the topic.
+_ASKS_RELATION = re.compile(
+    r"\brelat(?:e|es|ed|ion|ionship)\s+(?:to|between|with)\b|\bcorrelat\w*|\bscales? with\b", re.I
+)
+_STATES_RELATION = re.compile(
+    r"\b(?:relation(?:ship)?|correlat\w*|proportional|scales? (?:with|as)|power[- ]law|linear(?:ly)?|"
+    r"logarithmic(?:ally)?|quadratic(?:ally)?|square root|inverse(?:ly)?)\b",
+    re.I,
+)
 
 
 def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed, per_source: int) -> None:

@@ -138,7 +138,12 @@ def _head_noun(clause: str) -> str:
 
 def _kind_of(clause: str, first: bool) -> AnswerKind:
     head = _head_noun(clause)
-    if _QUANTITY.search(clause) or head in _QUANTITY_NOUNS:
+    quantity = _QUANTITY.search(clause)
+    # "how does the reward relate to how far the policy has drifted?" asks a relation: the quantity
+    # is inside what it asks about
+    if quantity and re.search(r"\bhow (?:do|does|did|is|are)\b[^.?!]*$", clause[: quantity.start()], re.I):
+        quantity = None
+    if quantity or head in _QUANTITY_NOUNS:
         return "quantity"
     if first and LISTING.search(clause):
         return "list"

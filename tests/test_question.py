@@ -96,6 +96,15 @@ def test_a_quantity_inside_what_a_how_question_asks_about_does_not_make_it_a_qua
     )
 
 
+def test_the_focus_of_a_passive_quantity_question_is_its_subject() -> None:
+    assert analyze("By how much was the pretraining data grown for the new model family?").focus == (
+        "pretraining data"
+    )
+    # an active one keeps the phrase that follows "how much" (none here: the subject is no quantity)
+    assert analyze("How much does the new objective cut the training time?").focus == ""
+    assert analyze("How much GPU memory can be spared?").focus == "GPU memory"
+
+
 def test_two_asks_are_split_into_two_clauses_with_their_own_kinds() -> None:
     q = analyze(
         "Which method trains high-rank networks through low-rank updates, and up to what model size "

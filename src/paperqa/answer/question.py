@@ -166,6 +166,15 @@ def _focus_of(clause: str) -> str:
     if not m:
         return ""
     words = []
+    # "by how much was the pretraining data grown": what the quantity is of is the subject after
+    # the auxiliary (not "how much faster does …", whose phrase comes first)
+    aux = re.match(
+        r"(?:was|were|is|are|has|have|had)\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?", m.group(1), re.I
+    )
+    if aux and m.re is not _WH_PHRASE:
+        return " ".join(
+            itertools.takewhile(lambda w: w.lower() not in _PHRASE_END, m.group(1)[aux.end() :].split()[:3])
+        )
     # "the name of the dataset …", "what kind of extra pretraining …": what is named is the focus
     phrase = re.sub(
         r"^(?:name|names|title|kind|kinds|type|types|sort|sorts|form|forms)\s+of\s+(?:the\s+|a\s+|an\s+)?",

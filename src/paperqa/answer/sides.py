@@ -6,8 +6,11 @@ Retrieval resolves every side the question names to the paper that owns its name
 (`retrieve.assign_sides`); this module asks each of those papers the question's ask — the clause
 that names the side, or the ask without the sentence saying what the sides share and without any
 side's name — and ranks that paper's sentences for it with the factoid machinery
-(`evidence.rank_sentences`). The best sentence is the side's clause in the lead and its cell in
-the table; the runner-up joins it in the cell.
+(`evidence.rank_sentences`). A side's own answer is what its paper does: a sentence in its own
+voice or naming it, more so one that puts its method forward, never the scene its abstract sets
+before it speaks of its own work (`own_answer_value`). The best sentence is the side's clause in
+the lead and its cell in the table; the runner-up joins it in the cell, and the table's other rows
+pick among their kind of sentence by the same ranking.
 
 May touch: the retriever's embedding and term statistics (through `Retriever`), and the pure
 stages it is passed; never the store itself.
@@ -52,8 +55,9 @@ def compared_sides(
     embed: Embed,
 ) -> tuple[list[Scored], dict[int, list[Scored]]]:
     """Each compared paper's best sentence for its own question, in the question's order, and the
-    rest of each one's sentences in that ranking, runner-up first (by source number). The papers are the sides retrieval resolved; when the
-    question names fewer than two, the papers whose sentences answer it best complete them."""
+    rest of each one's sentences in that ranking, runner-up first (by source number). The papers
+    are the sides retrieval resolved; when the question names fewer than two, the papers whose
+    sentences answer it best complete them."""
     resolved = len(r.focus) >= 2 and len(r.focus) == len(r.sub_queries)
     ids = list(r.focus) if resolved else _unresolved_sides(q, r, ranked)
     by_id = {s.paper.id: s for s in r.sources}
@@ -115,13 +119,15 @@ _PROBLEM = re.compile(
 )
 
 
-# A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
-# introducing X", "we take a further step … and propose X"): it names the method, and the next
-# sentence says how it works.
 # A sentence that puts forward the paper's own method ("we propose coCondenser, which adds …") states
 # its contribution: asked what each side does, uses or changes, it answers before a finding or a
-# setting of the same paper (a quantity question still wants its number).
+# setting of the same paper (a name or a quantity question still wants its name or number). Set on
+# the side check (each side's first sentence holds its keyword): comparisons-b 49 -> 51 of 75,
+# comparisons-c 31 -> 35 of 60, questions-b 13 -> 12 of 17; with name questions too, 50 / 36 / 10.
 W_SIDE_PROPOSES = 0.3
+# A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
+# introducing X", "we take a further step … and propose X", "this paper presents X"): it names the
+# method, and the next sentence says how it works.
 _INTRODUCES = re.compile(
     r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?\b(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
     re.I,

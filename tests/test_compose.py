@@ -48,6 +48,12 @@ def test_third_person_names_the_authors_once_then_says_they() -> None:
     assert third_person("We show it. We also find more.") == "The authors show it. They also find more."
 
 
+def test_third_person_starts_a_sentence_with_a_capital_even_where_the_abstract_did_not() -> None:
+    assert third_person("To study it, we measured the loss. we observed a drop.") == (
+        "To study it, the authors measured the loss. They observed a drop."
+    )
+
+
 def test_third_person_changes_whole_words_only() -> None:
     assert (
         third_person("Our weights help us; the gain is ours.")

@@ -49,7 +49,9 @@ def third_person(sentence: str, named: bool = False) -> str:
         first, seen[0] = not seen[0], True
         plural = m.group(0).lower() == "we"
         word = ("the authors" if plural else "the authors'") if first else ("they" if plural else "their")
-        return word[:1].upper() + word[1:] if m.group(0)[0] in "WO" else word
+        # capitalised where the abstract did, or where a sentence starts ("… process. we observed …")
+        starts = re.search(r"(?:^|[.!?]\s+)$", m.string[: m.start()]) is not None
+        return word[:1].upper() + word[1:] if m.group(0)[0] in "WO" or starts else word
 
     sentence = re.sub(r"\b(?:[Ww]e|[Oo]ur)\b", we, sentence)
     for pat, repl in _PRONOUNS:

@@ -333,6 +333,17 @@ def test_a_theme_that_only_repeats_a_hyphenated_topic_names_nothing() -> None:
     assert theme_labels([tuning], topic="picking subsets of training data") == ["instruction tuning data"]
 
 
+def test_a_theme_that_adds_only_a_generic_head_noun_to_the_topic_names_nothing() -> None:
+    robust = [
+        source(1, "FRL: Federated Rank Learning", "Federated learning with rankings resists poisoning."),
+        source(
+            2, "Bristle: Decentralized Federated Learning", "Federated learning among peers resists attacks."
+        ),
+    ]
+    assert theme_labels([robust], topic="keeping federated training robust") == [None]
+    assert theme_labels([robust], topic="keeping distributed training robust") == ["federated learning"]
+
+
 def test_summary_lead_names_the_common_thread_and_cites_every_paper() -> None:
     groups = [
         [

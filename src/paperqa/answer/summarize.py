@@ -45,6 +45,10 @@ def key_phrases(text: str) -> list[str]:
     return out
 
 
+# The field's generic head nouns: a phrase that adds only these to the topic's words repeats it.
+_GENERIC_HEADS = frozenset("learning network system algorithm technique data".split())
+
+
 def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[str | None]:
     """Name each group by the key phrase most of its papers share and the other groups lack; a
     phrase that only repeats the question's topic ("federated learning") names nothing. None for a
@@ -58,8 +62,8 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         others: Counter[str] = Counter(p for gj, g in enumerate(phrases) if gj != gi for ps in g for p in ps)
         title_phrases = {p for s in group for p in key_phrases(s.paper.title)}
 
-        def echoes(p: str) -> bool:
-            return {w.rstrip("s") for w in p.split()} <= topic_words
+        def echoes(p: str) -> bool:  # "federated learning" for "… federated training …" too
+            return {w.rstrip("s") for w in p.split()} - _GENERIC_HEADS <= topic_words
 
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases

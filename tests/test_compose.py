@@ -234,6 +234,21 @@ def test_comparison_table_rows_pick_the_sentence_of_their_kind_the_questions_ran
     assert in_order["Reported results"] == "SkillRank improves accuracy by 2 points. [3]"
 
 
+def test_a_row_whose_sentence_the_column_already_shows_says_so_not_that_the_abstract_lacks_it() -> None:
+    c = source(
+        3,
+        "SLTrain: Sparse plus Low-Rank",
+        "Pretraining needs memory. We propose SLTrain, a sum of low-rank and sparse weights. "
+        "SLTrain learns the low-rank part by factorization and fixes the sparse support at random.",
+    )
+    intro, how = split_sentences(c.paper.abstract)[1:]
+    joined = scored(c, f"{intro} {how}", 1)  # a side's answer that joins how its method works
+    labels, columns = table_columns(comparison_table([c], {3: joined}, ""))
+    cells = dict(zip(labels, columns[0], strict=True))
+    assert cells["Approach"] == cells["How it works"] == "— (stated in another row)"
+    assert cells["Data / setting"] == "— (not stated in the abstract)"
+
+
 def test_comparison_table_uses_the_generic_label_without_an_aspect() -> None:
     labels, _ = table_columns(comparison_table([A], {}, ""))
     assert labels[0] == "Answer to the question"

@@ -516,8 +516,8 @@ def comparison_table(
             rank = {x.text: i for i, x in enumerate((more or {}).get(s.n, ()))}
             sents.sort(key=lambda x: rank.get(x, len(rank)))
             pick = next((x for x in sents if x not in used[s.n]), None)
-            if pick is None:
-                cells.append("— (not stated in the abstract)")
+            if pick is None:  # the abstract may state it in a sentence this column already shows
+                cells.append("— (stated in another row)" if sents else "— (not stated in the abstract)")
                 continue
             used[s.n].add(pick)
             cells.append(f"{_cell(pick)} {marker(s.n)}")

@@ -175,6 +175,8 @@ def test_names_of_the_question_are_collected() -> None:
         "What is the speedup of Domino over Megatron-LM?",
         "What was the peak learning rate of the Pythia models?",
         "What is the batch size used to train ResNet-50?",
+        "Which period of Wikidata does the benchmark cover?",  # dates are numbers
+        "In which year was the corpus collected?",
     ],
 )
 def test_what_is_the_quantity_noun_asks_for_a_quantity(question: str) -> None:

@@ -29,7 +29,8 @@ _QUANTITY_NOUNS = set(
     "share size sizes speedup speed-up rate improvement improvements gain gains reduction score scores "
     "accuracy throughput efficiency percentage proportion fraction number compression memory cost "
     "factor ratio error perplexity latency time hours budget f1 bleu length scale overhead saving "
-    "savings increase decrease boost parameters tokens count amount margin degree extent utilization mfu".split()
+    "savings increase decrease boost parameters tokens count amount margin degree extent utilization mfu "
+    "year years period periods date dates month months decade".split()
 )
 _NAME_NOUNS = set(
     "method methods technique techniques approach metric model models dataset datasets benchmark "

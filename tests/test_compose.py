@@ -417,6 +417,11 @@ def test_a_sides_answer_is_the_method_it_puts_forward_before_what_it_observes() 
     proposal.score = finding.score = 1.0
     changes = analyze("What does each change in the pre-training?")
     assert own_answer_value(proposal, changes) > own_answer_value(finding, changes)
+    # in the past tense too; another's method "recently proposed" is not the paper's proposal
+    proposed = scored(A, "We proposed SPDCL, which evaluates sample difficulty by linguistic character.")
+    used = scored(A, "We use the recently proposed Condenser architecture for pre-training.")
+    proposed.score = used.score = 1.0
+    assert own_answer_value(proposed, changes) > own_answer_value(used, changes)
     # a name or a number is asked for: the proposal earns nothing for being one
     for asked in ("Which loss does each add?", "How many GPUs does each use?"):
         q = analyze(asked)

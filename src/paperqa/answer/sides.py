@@ -129,7 +129,8 @@ W_SIDE_PROPOSES = 0.3
 # introducing X", "we take a further step … and propose X", "this paper presents X"): it names the
 # method, and the next sentence says how it works.
 _INTRODUCES = re.compile(
-    r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?\b(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
+    r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?(?<!recently )(?<!previously )(?<!originally )(?<!been )"
+    r"(?<![\w-])(?:propos|introduc|present|develop|design)(?:e|es|s|ing|ed|d)?\b",
     re.I,
 )
 # What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation

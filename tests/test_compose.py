@@ -52,6 +52,7 @@ def test_third_person_starts_a_sentence_with_a_capital_even_where_the_abstract_d
     assert third_person("To study it, we measured the loss. we observed a drop.") == (
         "To study it, the authors measured the loss. They observed a drop."
     )
+    assert third_person("Tricks, e.g. we clip the loss.") == "Tricks, e.g. the authors clip the loss."
 
 
 def test_third_person_changes_whole_words_only() -> None:
@@ -422,6 +423,15 @@ def test_a_sides_answer_is_the_method_it_puts_forward_before_what_it_observes() 
     used = scored(A, "We use the recently proposed Condenser architecture for pre-training.")
     proposed.score = used.score = 1.0
     assert own_answer_value(proposed, changes) > own_answer_value(used, changes)
+    # a participle of what others did, or of what the paper studies, proposes nothing
+    for text in (
+        "We study how representations develop during pre-training.",
+        "We show that carefully designed prompts change the pre-training.",
+        "We evaluate on baselines introduced by earlier work.",
+    ):
+        other = scored(A, text)
+        other.score = 1.0
+        assert own_answer_value(other, changes) < own_answer_value(proposed, changes)
     # a name or a number is asked for: the proposal earns nothing for being one
     for asked in ("Which loss does each add?", "How many GPUs does each use?"):
         q = analyze(asked)

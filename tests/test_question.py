@@ -100,6 +100,7 @@ def test_the_focus_of_a_passive_quantity_question_is_its_subject() -> None:
     assert analyze("By how much was the pretraining data grown for the new model family?").focus == (
         "pretraining data"
     )
+    assert analyze("How much has the loss decreased after tuning?").focus == "loss"  # not its participle
     # an active one keeps the phrase that follows "how much" (none here: the subject is no quantity)
     assert analyze("How much does the new objective cut the training time?").focus == ""
     assert analyze("How much GPU memory can be spared?").focus == "GPU memory"

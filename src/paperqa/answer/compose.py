@@ -38,6 +38,10 @@ _PRONOUNS = [
 ]
 
 
+# "e.g. ", "et al. ": a full stop that ends no sentence.
+_ABBREVIATION_END = re.compile(r"\b(?:e\.g|i\.e|al|cf|vs|etc|approx)\.\s+$", re.I)
+
+
 def third_person(sentence: str, named: bool = False) -> str:
     """An abstract's first person told as the authors' ('we propose' -> 'the authors propose',
     'our method' -> 'the authors' method'); once the authors are named, a later 'we' is 'they' and
@@ -50,7 +54,8 @@ def third_person(sentence: str, named: bool = False) -> str:
         plural = m.group(0).lower() == "we"
         word = ("the authors" if plural else "the authors'") if first else ("they" if plural else "their")
         # capitalised where the abstract did, or where a sentence starts ("… process. we observed …")
-        starts = re.search(r"(?:^|[.!?]\s+)$", m.string[: m.start()]) is not None
+        before = m.string[: m.start()]
+        starts = re.search(r"(?:^|[.!?]\s+)$", before) is not None and not _ABBREVIATION_END.search(before)
         return word[:1].upper() + word[1:] if m.group(0)[0] in "WO" or starts else word
 
     sentence = re.sub(r"\b(?:[Ww]e|[Oo]ur)\b", we, sentence)
@@ -320,8 +325,6 @@ _PRIOR_WORK = re.compile(
 # variance …"). The Approach row's pattern finds the sentence that names the method; the answer
 # to "how does each …" is often the one after it.
 HOW_IT_WORKS = "How it works"
-# Where a paper speaks of its own work ("we", "our", "this paper", "the proposed method"): also
-# what makes a sentence a comparison side's own claim (`sides.own_answer_value`).
 # A sentence stating a result as a number ("by 65.5%", "2.1x", "the 1st place").
 _NUMBER_RESULT = re.compile(r"\d+(?:\.\d+)?\s?(?:%|x\b|×)|\b\d+(?:st|nd|rd|th) place\b")
 

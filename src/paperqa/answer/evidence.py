@@ -20,6 +20,7 @@ May touch: only what it is passed (an embedding function and a lexicon: the retr
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -167,13 +168,30 @@ OWN_WORK = re.compile(
 )
 
 
+# Papers whose scene-setting count is kept (a question's sides and sources: a few dozen at most).
+SCENES_KEPT = 1024
+# A title head of this many words or fewer ("Maestro", "Deep Gradient Compression") is a name an
+# abstract uses for the paper's method; a longer one is a phrase.
+SCENE_NAME_WORDS = 3
+
+
 def scene_setting(sentences: Sequence[str], title: str) -> int:
     """How many opening sentences of an abstract set the scene: those before the first that speaks
     of the paper's own work ("we …", "this paper …") or names its method (the title's head, "Maestro"
     of "Maestro: …"). 0 when no sentence does either (nothing to tell apart)."""
     head = title.split(":")[0].strip() if ":" in title else ""
-    named = re.compile(r"(?<![\w-])" + re.escape(head) + r"(?![\w-])") if 0 < len(head.split()) <= 3 else None
+    named = (
+        re.compile(r"(?<![\w-])" + re.escape(head) + r"(?![\w-])")
+        if 0 < len(head.split()) <= SCENE_NAME_WORDS
+        else None
+    )
     return next((i for i, x in enumerate(sentences) if OWN_WORK.search(x) or (named and named.search(x))), 0)
+
+
+@functools.lru_cache(maxsize=SCENES_KEPT)
+def scene_of(title: str, abstract: str) -> int:
+    """`scene_setting` of a paper, memoised: a side's every candidate sentence asks it."""
+    return scene_setting(split_sentences(abstract), title)
 
 
 def is_background(sentence: str, pos: int) -> bool:
@@ -402,8 +420,9 @@ _ASKS_RELATION = re.compile(
     r"\brelat(?:e|es|ed|ion|ionship)\s+(?:to|between|with)\b|\bcorrelat\w*|\bscales? with\b", re.I
 )
 _STATES_RELATION = re.compile(
-    r"\b(?:relation(?:ship)?|correlat\w*|proportional|scales? (?:with|as)|power[- ]law|linear(?:ly)?|"
-    r"logarithmic(?:ally)?|quadratic(?:ally)?|square root|inverse(?:ly)?)\b",
+    r"\b(?:relation(?:ship)?s? (?:between|of|with)|correlat\w*|proportional|scales? (?:with|as)|power[- ]law|"
+    r"(?:grows?|scales?|increases?|decreases?|varies) (?:linearly|logarithmically|quadratically|inversely)|"
+    r"(?:linear|logarithmic|quadratic|inverse) (?:relation|dependence|function)|square root of)\b",
     re.I,
 )
 

@@ -142,7 +142,9 @@ def _kind_of(clause: str, first: bool) -> AnswerKind:
     quantity = _QUANTITY.search(clause)
     # "how does the reward relate to how far the policy has drifted?" asks a relation: the quantity
     # is inside what it asks about
-    if quantity and re.search(r"\bhow (?:do|does|did|is|are)\b[^.?!]*$", clause[: quantity.start()], re.I):
+    if quantity and re.search(
+        r"\bhow (?:do|does|did|is|are|was|were)\b[^.?!]*$", clause[: quantity.start()], re.I
+    ):
         quantity = None
     if quantity or head in _QUANTITY_NOUNS:
         return "quantity"
@@ -168,14 +170,14 @@ def _focus_of(clause: str) -> str:
         return ""
     words = []
     # "by how much was the pretraining data grown": what the quantity is of is the subject after
-    # the auxiliary (not "how much faster does …", whose phrase comes first)
-    aux = re.match(
-        r"(?:was|were|is|are|has|have|had)\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?", m.group(1), re.I
-    )
+    # the auxiliary, up to its participle (not "how much faster does …", whose phrase comes first)
+    aux = re.match(r"(?:was|were|is|are|has|have|had)\s+", m.group(1), re.I)
     if aux and m.re is not _WH_PHRASE:
-        return " ".join(
-            itertools.takewhile(lambda w: w.lower() not in _PHRASE_END, m.group(1)[aux.end() :].split()[:3])
+        subject = itertools.takewhile(
+            lambda w: w.lower() not in _PHRASE_END and not re.fullmatch(r"\w+(?:ed|en|wn)", w, re.I),
+            m.group(1)[aux.end() :].split(),
         )
+        return _LEADING.sub("", " ".join(subject))
     # "the name of the dataset …", "what kind of extra pretraining …": what is named is the focus
     phrase = re.sub(
         r"^(?:name|names|title|kind|kinds|type|types|sort|sorts|form|forms)\s+of\s+(?:the\s+|a\s+|an\s+)?",

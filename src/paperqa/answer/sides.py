@@ -29,11 +29,10 @@ from ..text import (
     name_tokens,
     normalize_title,
     side_ownership,
-    split_sentences,
 )
 from ..types import Paper, Source
 from . import compose
-from .evidence import OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_setting
+from .evidence import OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_of
 from .question import QuestionAnalysis, analyze, ask_of
 from .retrieve import Retrieval, Retriever
 from .verify import looks_like_instruction
@@ -101,8 +100,7 @@ def compared_sides(
                 )
         if pick is not None:
             out.append(pick)
-            # the side's cell shows its runner-up too (the ranking is close); the table's other
-            # rows pick by the same ranking
+            # the side's cell shows its runner-up too; the table's other rows pick by the same ranking
             more[pick.source.n] = best[1:]
     return out, more
 
@@ -129,8 +127,15 @@ W_SIDE_PROPOSES = 0.3
 # introducing X", "we take a further step … and propose X", "this paper presents X"): it names the
 # method, and the next sentence says how it works.
 _INTRODUCES = re.compile(
-    r"\b(?:we|this (?:paper|work))\b[^.;]{0,80}?(?<!recently )(?<!previously )(?<!originally )(?<!been )"
-    r"(?<![\w-])(?:propos|introduc|present|develop|design)(?:e|es|s|ing|ed|d)?\b",
+    # the subject, a few adverbs at most, then the verb ("we propose", "we also introduced",
+    # "this paper presents") ...
+    r"\b(?:we|this (?:paper|work))\s+(?:(?:also|further|then|here|now|first|thus|therefore|hence|instead)\s+)*"
+    r"(?:propos|introduc|present|develop|design)(?:e|es|s|ing|ed|d)?\b|"
+    # ... or the verb after "by" / "and" within 80 characters, about a clause ("we tackle this
+    # challenge by introducing X", "we take a further step … and propose X"); never a participle of
+    # another's work ("methods that were proposed", "baselines introduced by …", "carefully
+    # designed prompts")
+    r"\bwe\b[^.;]{0,80}?\b(?:by|and)\s+(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
     re.I,
 )
 # What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation
@@ -157,7 +162,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value += W_SIDE_OWN
     # the field's problem, or a sentence that sets the scene before the paper speaks of its own work
     # ("Alternatively, factorization methods have been leveraged …"): not the paper's own answer
-    scene = s.pos < scene_setting(split_sentences(s.source.paper.abstract), s.source.paper.title)
+    scene = s.pos < scene_of(s.source.paper.title, s.source.paper.abstract)
     if (_PROBLEM.search(s.text) or scene) and not own and not named:
         value -= W_SIDE_OWN
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing

@@ -63,7 +63,8 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
         title_phrases = {p for s in group for p in key_phrases(s.paper.title)}
 
         def echoes(p: str) -> bool:  # "federated learning" for "… federated training …" too
-            return {w.rstrip("s") for w in p.split()} - _GENERIC_HEADS <= topic_words
+            rest = {w.rstrip("s") for w in p.split()} - _GENERIC_HEADS
+            return bool(rest) and rest <= topic_words
 
         def value(
             p: str, mine: Counter[str] = mine, others: Counter[str] = others, tp: set[str] = title_phrases

@@ -409,6 +409,19 @@ def test_a_sides_answer_is_not_the_scene_its_abstract_sets_before_it_speaks_of_i
     assert own_answer_value(scene, q) < own_answer_value(mechanism, q) == 1.0
 
 
+def test_a_sides_answer_stands_alone_not_on_what_the_sentence_before_it_said() -> None:
+    from paperqa.answer.question import analyze
+    from paperqa.answer.sides import own_answer_value
+
+    q = analyze("What does each change to keep low-precision training stable?")
+    back = scored(A, "This simple change stabilizes the training process, confirming our analysis.")
+    alone = scored(A, "We modify flash attention so that its rounding errors are unbiased.")
+    itself = scored(A, "This paper changes flash attention so that rounding errors are unbiased.")
+    back.score = alone.score = itself.score = 1.0
+    assert own_answer_value(back, q) < own_answer_value(alone, q)
+    assert own_answer_value(back, q) < own_answer_value(itself, q)  # "this paper" is the paper
+
+
 def test_a_sides_answer_is_the_method_it_puts_forward_before_what_it_observes() -> None:
     from paperqa.answer.question import analyze
     from paperqa.answer.sides import own_answer_value

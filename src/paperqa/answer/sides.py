@@ -150,6 +150,15 @@ _OUTLOOK = re.compile(
 )
 
 
+# A sentence that opens on what the abstract's previous sentence said ("This simple change …",
+# "These results …", "Such methods …"): lifted out alone, it says nothing a reader can place.
+# ("This paper …", "This work …" name the paper itself and stand alone.)
+_POINTS_BACK_OPENING = re.compile(
+    r"^\W*(?:this|these|those|such|the above)\s+(?!(?:paper|work|study|article|report|survey|thesis)\b)",
+    re.I,
+)
+
+
 def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float:
     """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
     "which paper" question asks for does): see W_SIDE_OWN. `offered` is the name the question
@@ -166,6 +175,9 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     if (_PROBLEM.search(s.text) or scene) and not own and not named:
         value -= W_SIDE_OWN
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
+        value -= W_SIDE_OWN
+    # "This simple change stabilizes …": a side's answer must stand alone, and it points back
+    if _POINTS_BACK_OPENING.match(s.text) and not named:
         value -= W_SIDE_OWN
     if _INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
         value += W_SIDE_PROPOSES

@@ -476,6 +476,8 @@ def comparison_table(
     )
     rows = [header, "|---|" + "---|" * len(sources)]
     used: dict[int, set[str]] = {s.n: set() for s in sources}
+    # each paper's sentences by their place in the question's ranking, for every row below
+    rank = {s.n: {x.text: i for i, x in enumerate((more or {}).get(s.n, ()))} for s in sources}
     label = _upper_first(aspect) if aspect else "Answer to the question"
     cells = []
     for s in sources:
@@ -516,8 +518,8 @@ def comparison_table(
                 ]
             sents = [x for x in sents if not is_question(x)]  # a question the abstract asks answers nothing
             # of the row's sentences, the one the question's ranking puts first (the rest: in order)
-            rank = {x.text: i for i, x in enumerate((more or {}).get(s.n, ()))}
-            sents.sort(key=lambda x: rank.get(x, len(rank)))
+            order = rank[s.n]
+            sents.sort(key=lambda x: order.get(x, len(order)))
             pick = next((x for x in sents if x not in used[s.n]), None)
             if pick is None:  # the abstract may state it in a sentence this column already shows
                 cells.append("— (stated in another row)" if sents else "— (not stated in the abstract)")

@@ -373,9 +373,8 @@ def _candidates(
     cands: list[Scored] = []
     scene: dict[int, int] = {}
     for src in sources:
-        sentences = split_sentences(src.paper.abstract)
-        scene[src.n] = scene_setting(sentences, src.paper.title)
-        for pos, sent in enumerate(sentences):
+        scene[src.n] = scene_of(src.paper.title, src.paper.abstract)  # kept for the sides too
+        for pos, sent in enumerate(split_sentences(src.paper.abstract)):
             if not skip(sent) and len(sent) > 15 and not is_boilerplate(sent) and not is_question(sent):
                 cands.append(Scored(src, pos, sent))
     return cands, scene

@@ -33,6 +33,17 @@ def test_sentences_keep_their_markers() -> None:
     ]
 
 
+def test_an_authors_initial_before_a_citation_ends_no_sentence() -> None:
+    text = "We propose M. Building on MoT (W. Liang et al., 2024), M adds sparsity. We use A. Then B. Smith et al. agree."
+    assert split_sentences(text) == [
+        "We propose M.",
+        "Building on MoT (W. Liang et al., 2024), M adds sparsity.",
+        "We use A.",  # a capital letter that ends a sentence still ends it
+        "Then B. Smith et al. agree.",  # ambiguous: read as the initial of Smith
+    ]
+    assert split_sentences("It works. Liang et al. agree.") == ["It works.", "Liang et al. agree."]
+
+
 def test_numbers_must_come_from_the_evidence() -> None:
     assert {"1.9", "53", "32"} <= numbers_of("1.9x, 53.0% F1, 32K batch [3]")
     assert "3" not in numbers_of("see [3]")

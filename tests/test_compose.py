@@ -422,6 +422,34 @@ def test_a_sides_answer_stands_alone_not_on_what_the_sentence_before_it_said() -
     assert own_answer_value(back, q) < own_answer_value(itself, q)  # "this paper" is the paper
 
 
+def test_a_sides_answer_never_leans_on_what_came_before_or_on_where_it_was_tested() -> None:
+    from paperqa.answer.question import analyze
+    from paperqa.answer.sides import own_answer_value
+
+    q = analyze("How does each limit the damage done by wrong pseudo-labels?")
+    how = scored(A, "Concretely, we update the teacher with a virtual future student.")
+    for text in (
+        "In this way, we manage to improve the quality of pseudo-labels.",  # how is in the sentence before
+        "In this work, we apply this idea to the training of answer rankers.",  # which idea?
+        "We conduct experiments on 7B and 32B models in reasoning tasks.",  # where, not how
+        "We use the recently proposed Condenser architecture for pseudo-labels.",  # another's work
+    ):
+        other = scored(A, text)
+        other.score = how.score = 1.0
+        assert own_answer_value(other, q) < own_answer_value(how, q), text
+    # a proposal whose later clause takes up "these challenges" still stands alone
+    proposal = scored(
+        A, "We propose Aquila-Med, a medical LLM, addressing these challenges through pre-training."
+    )
+    proposal.score = 1.0
+    assert own_answer_value(proposal, q) >= own_answer_value(how, q)
+    # asked where each was tested, the setting is the answer
+    where = analyze("On which benchmarks does each report experiments?")
+    setup = scored(A, "We conduct experiments on 7B and 32B models in reasoning tasks.")
+    setup.score = 1.0
+    assert own_answer_value(setup, where) == own_answer_value(how, where)
+
+
 def test_a_sides_answer_is_the_method_it_puts_forward_before_what_it_observes() -> None:
     from paperqa.answer.question import analyze
     from paperqa.answer.sides import own_answer_value
@@ -533,12 +561,37 @@ def test_the_tables_first_row_is_labelled_by_what_the_question_compares(
             "What do they report",
             "the question's topic",
         ),
+        (  # the things asked for name the topic; what they are for qualifies it
+            "What alternatives to backpropagation do these papers propose for training deep networks, and why",
+            "alternatives to backpropagation for training deep networks",
+        ),
+        (  # "techniques" names only the kind of answer
+            "Which techniques do these papers use to make Bayesian inference affordable",
+            "making Bayesian inference affordable",
+        ),
+        (  # examples without a comma are part of the phrase
+            "how these papers make scene representations such as radiance fields more compact",
+            "making scene representations such as radiance fields more compact",
+        ),
+        (  # a list goes on to its last item
+            "how these papers change a model's vocabulary, tokenizer or embedding layer for a new language",
+            "changing a model's vocabulary, tokenizer or embedding layer for a new language",
+        ),
     ],
 )
 def test_a_summary_topic_is_the_questions_own_phrase(question: str, topic: str) -> None:
     from paperqa.answer.summarize import topic_phrase
 
     assert topic_phrase(question) == topic
+
+
+def test_a_summary_topic_keeps_the_verb_of_how_the_papers_act() -> None:
+    from paperqa.answer.summarize import topic_of
+
+    question = "Summarize how these papers use unlabeled audio, through continued pre-training, to improve recognition, mostly for rare languages."
+    assert (
+        topic_of(question) == "using unlabeled audio, through continued pre-training, to improve recognition"
+    )
 
 
 def test_a_side_is_called_by_the_name_the_question_brackets() -> None:
@@ -603,6 +656,31 @@ def test_an_enumerator_or_a_possessive_opening_is_dropped_from_a_lifted_sentence
         drop_leading_link("From this, we find that aligning data helps.")
         == "we find that aligning data helps."
     )
+
+
+def test_an_opening_phrase_that_leans_on_the_previous_sentence_is_dropped() -> None:
+    from paperqa.text import drop_leading_link, prose_faults
+
+    leaning = "Building on these observations, we introduce an easy-to-hard learning scheme."
+    assert drop_leading_link(leaning) == "we introduce an easy-to-hard learning scheme."
+    assert drop_leading_link("Leveraging these insights, Q-GaLore updates the subspace.") == (
+        "Q-GaLore updates the subspace."
+    )
+    assert drop_leading_link("To answer these questions, we release Pythia.") == "we release Pythia."
+    # a subject that happens to hold "such" stays, as does a clause that is not the main one
+    assert (
+        drop_leading_link("Training such models, however, is costly.")
+        == "Training such models, however, is costly."
+    )
+    assert (
+        drop_leading_link("Despite these gains, challenges remain.")
+        == "Despite these gains, challenges remain."
+    )
+    # a lead that keeps such an opening is flagged
+    assert prose_faults(
+        "In “Denoising Curricula”, building on these observations, the authors propose X [1]."
+    )
+    assert prose_faults("In “Denoising Curricula”, the authors propose X [1].") == []
 
 
 def test_prior_work_is_never_a_papers_reported_result() -> None:

@@ -224,6 +224,26 @@ def test_strip_title_prefix_keeps_only_the_claim() -> None:
     assert strip_title_prefix("Domino hides communication.", titles) == "Domino hides communication."
 
 
+def test_a_title_cut_at_a_word_before_a_colon_is_stripped_like_a_whole_one() -> None:
+    titles = [DOMINO.paper.title]
+    body = "Domino: Eliminating Communication in LLM Training: Domino hides communication behind computation."
+    assert strip_title_prefix(body, titles) == "Domino hides communication behind computation."
+    # cut inside a word of the title, it is not the title
+    assert (
+        strip_title_prefix("Domino: Eliminating Communic: it hides.", titles)
+        == "Domino: Eliminating Communic: it hides."
+    )
+
+
+def test_a_sentence_using_a_citation_as_its_subject_is_dropped() -> None:
+    claim, _ = only_claim(
+        "Domino hides communication behind computation, while [3] is focused on implicit process rewards [1]."
+    )
+    assert claim.verdict == "dropped" and "citation as its subject" in claim.reason
+    kept, _ = only_claim("Domino hides communication behind computation by slicing tensors [1].")
+    assert kept.verdict != "dropped"
+
+
 def test_only_names_a_paper_is_true_for_a_title_or_part_of_one() -> None:
     titles = [DOMINO.paper.title]
     assert only_names_a_paper(DOMINO.paper.title, titles)

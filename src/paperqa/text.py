@@ -21,7 +21,11 @@ _NUM = re.compile(r"\d+")
 _RANGE = re.compile(r"(\d+)\s*[-–]\s*(\d+)")
 _ABBREV = r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<!\bet al\.)(?<!\bvs\.)(?<!\bFig\.)(?<!\bEq\.)(?<!\bNo\.)"
 # A sentence ends at . ! ? — also when a closing bracket or quote follows it ("….} Our code …").
-_SENT_SPLIT = re.compile(_ABBREV + r"(?:(?<=[.!?])|(?<=[.!?][)\]}\"'”]))\s+(?=[A-Z0-9\"'(\[*])")
+# An author's initial before a citation ("(W. Liang et al., 2024)") ends no sentence.
+_INITIAL = r"(?:(?<![\s(\[][A-Z]\.)|(?!\s+(?:[A-Z]\.\s+)*[A-Z][\w'-]+\s+et al\b))"
+_SENT_SPLIT = re.compile(
+    _ABBREV + r"(?:(?<=[.!?])|(?<=[.!?][)\]}\"'”]))" + _INITIAL + r"\s+(?=[A-Z0-9\"'(\[*])"
+)
 
 
 def _numbers_in(group: str) -> list[int]:
@@ -411,9 +415,23 @@ _LEADING_LINK = re.compile(
 )
 
 
+# An opening phrase that leans on what the abstract said before ("Building on these observations,",
+# "To answer these questions,", "Among these components,", "In light of this,"): a preposition,
+# an infinitive or a participle, then "this / these / those / such" within a few words, before the
+# main clause (its subject: "we", "our", "the", a capitalised name). "Training such models,
+# however, …" is the subject itself, and stays.
+_POINTING_PHRASE = re.compile(
+    r"^(?:(?:to|in|on|for|with|by|from|through|among|under|given|following|after|despite|towards?|upon|"
+    r"beyond|[a-z]+ing|[a-z]+ed)\s+(?:[\w-]+\s+){0,4}?(?:this|these|those|such)\b(?:\s+[\w-]+){0,3}),\s*"
+    r"(?=we\b|our\b|the\b|(?-i:[A-Z]))",
+    re.I,
+)
+
+
 def drop_leading_link(sentence: str) -> str:
-    """'To address this issue, we first utilize …' -> 'we first utilize …' (see _LEADING_LINK)."""
-    return _LEADING_LINK.sub("", sentence.strip(), count=1)
+    """'To address this issue, we first utilize …' -> 'we first utilize …' (see _LEADING_LINK and
+    _POINTING_PHRASE)."""
+    return _POINTING_PHRASE.sub("", _LEADING_LINK.sub("", sentence.strip(), count=1), count=1)
 
 
 # ---- prose a researcher would write -------------------------------------------------------------
@@ -460,7 +478,9 @@ def prose_faults(text: str) -> list[str]:
         faults.append("a question pasted after 'On'")
     if _TEMPLATE_OPENING.search(unquoted):
         faults.append("a template opening ('Compared on … —')")
-    if _OPENING_CONNECTIVE.search(unquoted):
+    if _OPENING_CONNECTIVE.search(unquoted) or _POINTING_PHRASE.match(
+        re.sub(r"^In [^,]{1,160}, ", "", unquoted)
+    ):
         faults.append("a dangling connective at the start")
     if speaks_first_person(unquoted):
         faults.append("the first person outside quotes")

@@ -256,7 +256,7 @@ class AnswerEngine:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
                 labels = summarize.theme_labels(groups, topic)
-                lead = summarize.summary_lead(summarize.topic_phrase(topic), groups, labels)
+                lead = summarize.summary_lead(summarize.topic_of(d.question.text), groups, labels)
                 if model_lead:
                     lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
                 parts = []

@@ -25,6 +25,7 @@ from ..text import (
     OWN_IN_TITLE,
     NameMatcher,
     against,
+    drop_leading_link,
     holds_word,
     name_tokens,
     normalize_title,
@@ -154,7 +155,36 @@ _OUTLOOK = re.compile(
 # "These results …", "Such methods …"): lifted out alone, it says nothing a reader can place.
 # ("This paper …", "This work …" name the paper itself and stand alone.)
 _POINTS_BACK_OPENING = re.compile(
-    r"^\W*(?:this|these|those|such|the above)\s+(?!(?:paper|work|study|article|report|survey|thesis)\b)",
+    r"^\W*(?:this|these|those|such|the above)\s+(?!(?:paper|work|study|article|report|survey|thesis)\b)|"
+    # "In this way, we improve the pseudo-labels": how is in the sentence before
+    r"^\W*(?:in this way|this way|by doing so|in doing so|doing so|thereby)\b",
+    re.I,
+)
+# Another's work a paper takes as given ("the recently proposed Condenser architecture"): a sentence
+# about it is the paper's setting, not its own answer. (A citation, "(Yang et al., 2022)", is not
+# enough: papers cite what they combine into their own method.)
+_BUILDS_ON = re.compile(
+    r"\b(?:recently|previously|originally)\s+(?:proposed|introduced|developed|published)\b", re.I
+)
+# A sentence that only says where the paper ran its experiments, and a question that asks for it.
+_SETUP = re.compile(
+    r"^\W*(?:we\s+(?:also\s+)?(?:conduct|perform|run|carry out)\s+(?:extensive\s+|comprehensive\s+|our\s+)?"
+    r"(?:experiments|evaluations?|studies)|(?:extensive\s+|comprehensive\s+)?experiments\s+(?:are|were)\s+"
+    r"(?:conducted|performed|run))\b",
+    re.I,
+)
+_REPORTS_OUTCOME = re.compile(
+    r"\b(?:experiments?|results?|evaluations?)\s+(?:\w+\s+)?(?:show|demonstrate|indicate|reveal|confirm)|"
+    r"\boutperform(?:s|ed|ing)?\b",
+    re.I,
+)
+_ASKS_SETUP = re.compile(r"\b(?:data(?:set)?s?|benchmarks?|evaluat\w*|experiment\w*|tested|test\w*)\b", re.I)
+# What the previous sentences said, taken up in the sentence's first clause ("we apply this idea to
+# …", "we test this hypothesis"): it does not stand alone either ("We propose X, addressing these
+# challenges through …" does).
+_TAKES_UP = re.compile(
+    r"\b(?:this|these|such|the above)\s+(?:idea|observation|insight|finding|intuition|principle|concept|"
+    r"hypothes[ie]s|phenomen(?:on|a)|problem|issue|challenge|gap|limitation)s?\b",
     re.I,
 )
 
@@ -163,7 +193,8 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     """A sentence's score as its paper's own answer (a comparison side's, or what the paper a
     "which paper" question asks for does): see W_SIDE_OWN. `offered` is the name the question
     gives the side ("coCondenser" for a paper whose title has no short name)."""
-    own = bool(OWN_WORK.search(s.text))
+    # "We use the recently proposed Condenser architecture": what the paper builds on is not its answer
+    own = bool(OWN_WORK.search(s.text)) and not _BUILDS_ON.search(s.text)
     names = [n for n in (compose.short_name(s.source.paper), offered) if n]
     named = any(holds_word(s.text, n) for n in names)
     value = s.score
@@ -177,8 +208,15 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
         value -= W_SIDE_OWN
     # "This simple change stabilizes …": a side's answer must stand alone, and it points back
-    if _POINTS_BACK_OPENING.match(s.text) and not named:
+    first_clause = drop_leading_link(s.text).split(",", 1)[0]
+    if (_POINTS_BACK_OPENING.match(s.text) or _TAKES_UP.search(first_clause)) and not named:
         value -= W_SIDE_OWN
+    # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does
+    if _SETUP.match(drop_leading_link(s.text)) and not _ASKS_SETUP.search(q.text):
+        value -= W_SIDE_OWN
+    # asked how each works, a sentence that reports how well it did is not how it works
+    if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not _ASKS_SETUP.search(q.text):
+        value -= W_SIDE_OWN / 2
     if _INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
         value += W_SIDE_PROPOSES
     return value

@@ -17,6 +17,7 @@ from ..text import PHRASE_STOP, gerund
 from ..types import Source
 from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
 from .evidence import Scored, is_background
+from .retrieve import focus_query
 
 # Words of each title a summary lead quotes (it names several papers in one sentence).
 SUMMARY_TITLE_WORDS = 7
@@ -185,19 +186,47 @@ def _and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
+# The instruction a summary request opens with ("Summarize", "Give an overview of").
+_INSTRUCTION = re.compile(
+    r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|tell me)\s+", re.I
+)
+
+
+def topic_of(question: str) -> str:
+    """The topic phrase of a summary question (see topic_phrase): retrieval's focus of it, except
+    that "how these papers use …" keeps its verb ("using untranscribed audio …")."""
+    asked = _INSTRUCTION.sub("", question).strip().rstrip("?. ")
+    return topic_phrase(asked if re.match(r"how\s", asked, re.I) else focus_query(question).rstrip("?. "))
+
+
 def topic_phrase(focused: str) -> str:
     """'how these papers reduce communication cost in federated learning' -> the topic phrase
     ('reducing communication cost in federated learning'): the question's framing ('what
     approaches do these papers take to', 'what do papers that … report about') is dropped, and the
     phrase ends at its first clause."""
-    asked = re.match(r"^(?:what|which)\s+(.+?)\s+(?:do|does|did)\s+(?:these|the|such)\b", focused, re.I)
+    asked = _ASKED_HEAD.match(focused)
+    short = re.match(r"^(?:what|which)\s+(.+?)\s+(?:do|does|did)\s+(?:these|the|such)\b", focused, re.I)
     # "post-training quantization methods these papers propose for LLMs": the methods are the topic
     named = _TOPIC_HEAD.match(focused)
-    t = f"{named.group('head')} {named.group('rest')}" if named else _TOPIC_FRAMING.sub("", focused).strip()
+    # "how these papers use untranscribed audio …": the verb is the topic's ("using …"), not framing
+    acts = re.match(
+        r"^how\s+(?:these|the|such)\s+(?:papers|studies|works|abstracts)\s+[a-z]+\s", focused, re.I
+    )
+    t = (
+        f"{named.group('head')} {named.group('rest')}"
+        if named
+        else focused.strip()
+        if acts
+        else _TOPIC_FRAMING.sub("", focused).strip()
+    )
     if (
-        asked and len(t.split()) < 3 and len(asked.group(1).split()) >= 2
+        short and len(t.split()) < 3 and len(short.group(1).split()) >= 2
     ):  # "which properties of … do these …"
-        t = asked.group(1)
+        t = short.group(1)
+    elif asked and _names_its_topic(asked.group("head")):
+        # "What alternatives to backpropagation do these papers propose for training deep networks":
+        # the alternatives are the topic, and what they are for qualifies it
+        t = asked.group("head") + (f" {asked.group('rest')}" if asked.group("rest") else "")
     if t == focused.strip():
         t = re.sub(
             r"^(how|what|which|why)\s+(these|the)?\s*(papers?|abstracts?|works?)?\s*", "", focused, flags=re.I
@@ -207,12 +236,18 @@ def topic_phrase(focused: str) -> str:
     t = re.sub(r"^(?:do|does|did)\s+(?:these|the|such)\s+(?:papers?|studies|works?)\s+", "", t, flags=re.I)
     t = re.sub(r"^(?:show|say|report|find|tell)\s+(?:about|on)\s+", "", t, flags=re.I)
     t = re.sub(r"\s+(?:do|does|did)\s+(?:these|the|they|such)\b.*$", "", t, flags=re.I)
-    t = re.split(r"\s+(?:so that|such as|and (?:what|how|which|why))\b", t, maxsplit=1)[0].strip()
+    # examples set off by a comma go ("…, such as books"); "representations such as Gaussian
+    # splatting … more compact" needs them to read
+    t = re.split(r"\s+(?:so that|and (?:what|how|which|why))\b|,\s*such as\b", t, maxsplit=1)[0].strip()
     t = re.split(r"(?<=\w)[.?!]\s+(?=[A-Z])", t, maxsplit=1)[0]  # one sentence of the question, never two
     head = ""
-    for piece in t.split(","):  # the first clause, of at least TOPIC_MIN_WORDS words
+    pieces = t.split(",")
+    for i, piece in enumerate(pieces):  # the first clause, of at least TOPIC_MIN_WORDS words
         head = f"{head},{piece}" if head else piece
-        if len(head.split()) >= TOPIC_MIN_WORDS:
+        # "vocabulary, tokenizer or embedding layer when …": a list goes on to its last item, and
+        # "using audio, through pre-training, to improve recognition" to what it is for
+        listed = i + 1 < len(pieces) and _LIST_GOES_ON.match(pieces[i + 1])
+        if len(head.split()) >= TOPIC_MIN_WORDS and not listed:
             break
     t = re.sub(r"^their\s+", "the ", head.strip(" ,"), flags=re.I)
     # "… when they put many algorithms side by side" -> "putting many algorithms side by side";
@@ -246,6 +281,37 @@ _TOPIC_HEAD = re.compile(
     r"^(?!(?:how|what|which|why|when|where)\b)(?P<head>(?:[\w'-]+\s+){0,5}[\w'-]+s)\s+(?:these|the|such)\s+"
     r"(?:papers?|studies|works?|abstracts?)\s+(?:propose|use|take|describe|report|suggest|offer|give)\s+"
     r"(?P<rest>(?:for|to|in|on|against|when)\s+.+)$",
+    re.I,
+)
+# "What <things> do these papers <verb> [for …]": the things asked for, and what the rest of the
+# question says they are for.
+_ASKED_HEAD = re.compile(
+    r"^(?:what|which)\s+(?P<head>.+?)\s+(?:do|does|did)\s+(?:these|the|such)\s+(?:[\w'-]+\s+){0,8}?"
+    r"(?:papers?|studies|works?|surveys?|abstracts?)\s+[a-z]+(?:\s+or\s+[a-z]+)?"
+    r"(?:\s+(?P<rest>(?:for|to|in|on|against|when)\s+.+))?$",
+    re.I,
+)
+# Words that name only the kind of thing asked for ("what techniques", "which learning methods"),
+# not the topic: the rest of the question is the topic.
+_FACET_WORDS = frozenset(
+    "approach approaches technique techniques method methods result results finding findings strategy "
+    "strategies way ways idea ideas solution solutions learning training kind kinds type types".split()
+)
+
+
+def _names_its_topic(head: str) -> bool:
+    """'alternatives to standard backpropagation' names a topic; 'techniques', 'learning methods'
+    name only what kind of answer is asked for."""
+    words = head.lower().split()
+    return len(words) >= 3 and not set(words) <= _FACET_WORDS
+
+
+# A comma piece that carries a list on to its last item ("tokenizer or embedding layer …",
+# "sensor readings or network traffic": a few words, then "or" / "and", never a new clause), or
+# says what the phrase is for ("to improve speech recognition").
+_LIST_GOES_ON = re.compile(
+    r"^\s*to\s+[a-z]+\s|^\s*(?!(?:and|or|but|which|that|when|while|where|through|using|with|to|for|in|by|from|especially|"
+    r"particularly|including|rather|avoiding|so)\b)(?:[\w'-]+\s+){0,3}(?:or|and)\s+\w",
     re.I,
 )
 # What "these papers study / address …" names is the topic itself.

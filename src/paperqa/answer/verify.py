@@ -132,12 +132,30 @@ def strip_title_prefix(body: str, titles: Iterable[str]) -> str:
             (i for i, (a, b) in enumerate(zip(body.lower(), title.lower(), strict=False)) if a != b),
             min(len(body), len(title)),
         )
-        cut = re.match(r"\s*(?:…|\.\.\.)\s*[:;,.-]\s*", body[n:])
+        # "… Preventing Attention: The study …": the title cut at a word, with or without its clip mark
+        at_word = n >= len(title) or not title[n].isalnum()
+        cut = re.match(r"\s*(?:…|\.\.\.)\s*[:;,.-]\s*", body[n:]) or (
+            re.match(r"\s*:\s+", body[n:]) if at_word else None
+        )
         if n >= TITLE_PREFIX_CHARS and (cut or body[:n].rstrip().endswith(":")):
             rest = body[n + (cut.end() if cut else 0) :].lstrip(" :;,.-")
             if len(rest) > 12:
                 return rest[:1].upper() + rest[1:]
     return body
+
+
+# A citation marker standing where a name should ("…, while [1] is focused on …", "[2] uses …"):
+# without its marker the sentence has a hole for a subject.
+_MARKER_AS_NOUN = re.compile(
+    r"(?:^|\b(?:while|whereas|and|but|than|as|of|in|by|with|from|unlike|both|whereas|that)\s+)"
+    r"\[\d+\](?:\s*\[\d+\])*\s+(?!and\b|or\b)[a-z]",
+    re.I,
+)
+
+
+def marker_as_noun(sentence: str) -> bool:
+    """Does the sentence use a citation marker as a word of its own ("while [1] is focused …")?"""
+    return _MARKER_AS_NOUN.search(sentence.strip()) is not None
 
 
 def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
@@ -320,6 +338,10 @@ class _Context:
                 [],
                 "dropped",
                 f"dropped a claim whose {unstated} no cited abstract states: {body[:80]!r}",
+            )
+        if marker_as_noun(sent):
+            return Claim(
+                body, [], "dropped", f"dropped a sentence that uses a citation as its subject: {body[:80]!r}"
             )
         if echoes_question(body):
             return Claim(

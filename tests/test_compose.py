@@ -207,7 +207,8 @@ def test_comparison_table_rows_pick_the_sentence_of_their_kind_the_questions_ran
     c = source(
         3,
         "SkillRank: Training on Skills",
-        "Data selection matters for language models. We propose SkillRank, a skills framework. "
+        "Data selection matters for language models. Skill orders are poorly understood. "
+        "We propose SkillRank, a skills framework. "
         "SkillRank first samples the training data uniformly over all sources. "
         "SkillRank then orders the skill sets by how much each one helps the next. "
         "SkillRank improves accuracy by 2 points. "
@@ -216,11 +217,16 @@ def test_comparison_table_rows_pick_the_sentence_of_their_kind_the_questions_ran
     ranked = [scored(c, s, i) for i, s in enumerate(split_sentences(c.paper.abstract))]
 
     def cells(more: dict[int, list[Scored]] | None) -> dict[str, str]:
-        labels, columns = table_columns(comparison_table([c], {3: ranked[1]}, "", more))
+        labels, columns = table_columns(comparison_table([c], {3: ranked[2]}, "", more))
         return dict(zip(labels, columns[0], strict=True))
 
-    # the question's ranking of the paper's other sentences, best first
-    by_question = cells({3: [ranked[0], ranked[3], ranked[5], ranked[2], ranked[4]]})
+    # the question's ranking of the paper's other sentences, best first (the first two join the
+    # best in the answer row)
+    by_question = cells({3: [ranked[0], ranked[1], ranked[4], ranked[6], ranked[3], ranked[5]]})
+    assert by_question["Answer to the question"] == (
+        "Data selection matters for language models. Skill orders are poorly understood. "
+        "We propose SkillRank, a skills framework. [3]"
+    )
     # each row takes the sentence of its kind that the ranking puts first
     assert by_question["How it works"] == (
         "SkillRank then orders the skill sets by how much each one helps the next. [3]"
@@ -233,6 +239,44 @@ def test_comparison_table_rows_pick_the_sentence_of_their_kind_the_questions_ran
         == "SkillRank first samples the training data uniformly over all sources. [3]"
     )
     assert in_order["Reported results"] == "SkillRank improves accuracy by 2 points. [3]"
+
+
+def test_the_papers_own_result_is_never_its_problem() -> None:
+    c = source(
+        5,
+        "STAT: Skill-Targeted Training",
+        "Fine-tuning data is picked uniformly. We propose STAT, which reweights data by "
+        "missing skills. Our methods yield improvements of up to 7.5% on MATH, whereas SFT gives only limited gains.",
+    )
+    labels, columns = table_columns(comparison_table([c], {}, ""))
+    assert "7.5%" not in dict(zip(labels, columns[0], strict=True))["Problem"]
+
+
+def test_the_answer_row_shows_the_sides_runners_up_while_the_cell_stays_short() -> None:
+    from paperqa.answer.compose import ANSWER_CELL_CHARS
+
+    def long(what: str) -> str:
+        return f"SkillRank {what} " + "by how much each skill helps the next one " * 8 + "."
+
+    c = source(
+        4,
+        "SkillRank: Training on Skills",
+        f"We propose SkillRank. SkillRank samples data by skill. SkillRank finds ordered skill sets. "
+        f"{long('orders skills')} {long('weights sources')} {long('prunes data')}",
+    )
+    ranked = [scored(c, s, i) for i, s in enumerate(split_sentences(c.paper.abstract))]
+
+    def answer(best: Scored, more: list[Scored]) -> str:
+        labels, columns = table_columns(comparison_table([c], {4: best}, "", {4: more}))
+        return dict(zip(labels, columns[0], strict=True))["Answer to the question"]
+
+    shown = answer(ranked[0], ranked[1:])
+    assert "samples data by skill" in shown and "ordered skill sets" in shown  # second and third
+    assert "orders skills" not in shown  # never a fourth
+    # long sentences: the third would make the cell too long to read
+    shown = answer(ranked[3], [ranked[4], ranked[5], ranked[1]])
+    assert "orders skills" in shown and "weights sources" in shown and "prunes data" not in shown
+    assert len(shown) <= ANSWER_CELL_CHARS
 
 
 def test_a_row_whose_sentence_the_column_already_shows_says_so_not_that_the_abstract_lacks_it() -> None:
@@ -516,6 +560,11 @@ def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None
         ),
         ("Which robust loss does each paper adopt: A, and B?", "robust loss", "robust loss"),
         ("What does each one make sparse or prune and regrow?", "", ""),
+        (  # the label ends where the question's next clause opens
+            "How does each decide which training data a model should see?",
+            "training data a model",
+            "training data",
+        ),
     ],
 )
 def test_the_tables_first_row_is_labelled_by_what_the_question_compares(

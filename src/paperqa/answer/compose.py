@@ -28,6 +28,11 @@ TITLE_WORDS_WHOLE = 40
 # Longest quoted sentence in a table cell / a comparison lead clause, in characters.
 CELL_CHARS = 260
 LEAD_CLAUSE_CHARS = 400
+# The answer row of a comparison table shows a side's best sentence and the runners-up of its
+# ranking, up to this many sentences and characters: the asked-for fact is often second or third
+# (measured on eval/comparisons-b and -c; see eval/README.md).
+ANSWER_CELL_SENTENCES = 3
+ANSWER_CELL_CHARS = 640
 
 # "we" and "our" are told by `third_person` ("the authors" / "the authors'", then "they" /
 # "their"); the rest word for word.
@@ -413,6 +418,8 @@ def aspect_label(question: str, focus: str = "") -> str:
     """The table's first row label: the question's focus ('robust loss'), else the noun phrase it
     compares the sides as ('… as memory-efficient training methods'); '' when it states neither."""
     m = _ASPECT_TAIL.search(question.strip())
+    # "which training data a language model should see": the label ends where the next clause opens
+    focus = re.split(r"\s+(?:a|an|the|this|these|those|its|their|each|our)\s", focus, maxsplit=1)[0]
     return focus or (m.group("a") if m else "")
 
 
@@ -467,7 +474,7 @@ def comparison_table(
 ) -> str:
     """One row per aspect, one column per paper; every cell an abstract sentence, cited. The
     first row is the question's own aspect (each paper's best sentence for the question, and its
-    runner-up); `more`: the rest of each paper's sentences in that ranking, best first, by which
+    runners-up, see ANSWER_CELL_SENTENCES); `more`: the rest of each paper's sentences in that ranking, best first, by which
     every other row picks among the sentences of its kind (the one nearest the question)."""
     header = (
         "| Aspect | "
@@ -486,13 +493,14 @@ def comparison_table(
             cells.append("— (not stated in the abstract)")
             continue
         used[s.n].update([b.text, *split_sentences(b.text)])  # a pick may join two sentences
-        second = next(iter((more or {}).get(s.n, ())), None)
-        if second is not None and second.text != b.text:  # both, in the abstract's order
-            used[s.n].add(second.text)
-            pair = sorted([b, second], key=lambda x: x.pos)
-            cells.append(" ".join(f"{_cell(x.text)}" for x in pair) + f" {marker(s.n)}")
-        else:
-            cells.append(f"{_cell(b.text)} {marker(s.n)}")
+        shown = [b]
+        for x in (more or {}).get(s.n, ())[: ANSWER_CELL_SENTENCES - 1]:
+            if x.text in used[s.n] or sum(len(_cell(y.text)) for y in [*shown, x]) > ANSWER_CELL_CHARS:
+                break
+            used[s.n].add(x.text)
+            shown.append(x)
+        # in the abstract's order
+        cells.append(" ".join(_cell(x.text) for x in sorted(shown, key=lambda x: x.pos)) + f" {marker(s.n)}")
     rows.append(f"| **{_cell(label, 80)}** | " + " | ".join(cells) + " |")
     # results are picked before data (a result names its data too: "… by 65.5% on LLaMA 7B with
     # C4"), then every row is shown in the table's order
@@ -517,6 +525,8 @@ def comparison_table(
                     and not (own and (is_background(x, position.get(x, 1)) or _PRIOR_WORK.match(x)))
                 ]
             sents = [x for x in sents if not is_question(x)]  # a question the abstract asks answers nothing
+            if name == "Problem":  # "our methods yield up to 7.5%, whereas SFT gives limited gains": a result
+                sents = [x for x in sents if not (_NUMBER_RESULT.search(x) and OWN_WORK.search(x))]
             # of the row's sentences, the one the question's ranking puts first (the rest: in order)
             order = rank[s.n]
             sents.sort(key=lambda x: order.get(x, len(order)))

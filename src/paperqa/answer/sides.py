@@ -9,7 +9,7 @@ side's name — and ranks that paper's sentences for it with the factoid machine
 (`evidence.rank_sentences`). A side's own answer is what its paper does: a sentence in its own
 voice or naming it, more so one that puts its method forward, never the scene its abstract sets
 before it speaks of its own work (`own_answer_value`). The best sentence is the side's clause in
-the lead and its cell in the table; the runner-up joins it in the cell, and the table's other rows
+the lead and its cell in the table; the runners-up join it in the cell, and the table's other rows
 pick among their kind of sentence by the same ranking.
 
 May touch: the retriever's embedding and term statistics (through `Retriever`), and the pure
@@ -101,7 +101,7 @@ def compared_sides(
                 )
         if pick is not None:
             out.append(pick)
-            # the side's cell shows its runner-up too; the table's other rows pick by the same ranking
+            # the side's cell shows its runners-up too; the table's other rows pick by the same ranking
             more[pick.source.n] = best[1:]
     return out, more
 

@@ -429,6 +429,16 @@ def test_summary_lead_without_a_shared_thread() -> None:
         "2 papers found in the corpus address memory, each with its own approach: GaLore (“Low-Rank Projection”) "
         "[4] and Grass (“Sparse Projection”) [5]."
     )
+    # asked what they report, each brings its findings, not an approach
+    reported = summary_lead("memory", groups, [None, None], "Reported results")
+    assert reported.startswith("2 papers found in the corpus address memory, each with its own findings: ")
+    mixed = summary_lead(
+        "memory",
+        [*groups, [source(6, "Q-GaLore: INT4 Projection", "x")]],
+        ["projection", None, None],
+        "Problem",
+    )
+    assert mixed.endswith("[5] and Q-GaLore (“INT4 Projection”) [6] each name their own problems.")
 
 
 def test_a_sides_answer_is_not_the_scene_its_abstract_sets_before_it_speaks_of_its_own_work() -> None:

@@ -256,13 +256,18 @@ class AnswerEngine:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
                 labels = summarize.theme_labels(groups, topic)
-                lead = summarize.summary_lead(summarize.topic_of(d.question.text), groups, labels)
+                facet = summarize.summary_facet(d.question.text)
+                lead = summarize.summary_lead(
+                    summarize.topic_of(d.question.text),
+                    groups,
+                    labels,
+                    facet[0] if facet else "Reported results",
+                )
                 if model_lead:
                     lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"
                 parts = []
                 sections = [(label, g) for label, g in zip(labels, groups, strict=True) if label]
                 alone = [s for label, g in zip(labels, groups, strict=True) if not label for s in g]
-                facet = summarize.summary_facet(d.question.text)
                 heading = (
                     "Each on its own" if sections else (facet[1] if facet else "What each paper reports")
                 )

@@ -159,10 +159,25 @@ def on_topic(sources: Sequence[Source], cut: float, most: int, least: int = 3) -
     return [s.model_copy(update={"n": i + 1}) for i, s in enumerate(kept)]
 
 
-def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None]) -> str:
+# What a paper of no shared thread brings, by the facet the question asks (see _FACETS): its own
+# approach, findings, problems or data ("… each with its own findings:" for "what do they report").
+_OWN_FACET = {
+    "Approach": ("approach", "takes its own approach", "each take their own approach"),
+    "Reported results": ("findings", "reports its own findings", "each report their own findings"),
+    "Problem": ("problems", "names its own problems", "each name their own problems"),
+    "Data / setting": ("data", "uses its own data", "each use their own data"),
+}
+
+
+def summary_lead(
+    topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None], facet: str = "Approach"
+) -> str:
     """One sentence in the question's terms, citing every paper: 'N papers found in the corpus address
-    <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'"""
+    <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'
+    `facet`: the row the question asks of every paper (`summary_facet`), which says what a paper of
+    no shared thread brings of its own."""
     n = sum(len(g) for g in groups)
+    noun, one, several = _OWN_FACET.get(facet, _OWN_FACET["Approach"])
 
     def names(group: Sequence[Source]) -> str:
         # the paper's name with the rest of its title: what it does, in its own words
@@ -174,9 +189,9 @@ def summary_lead(topic: str, groups: Sequence[Sequence[Source]], labels: Sequenc
     if n == 1:
         return f"One paper found in the corpus addresses {topic or 'the question'}: {names(alone)}."
     if not threads:
-        return f"{head}, each with its own approach: {names(alone)}."
+        return f"{head}, each with its own {noun}: {names(alone)}."
     if alone:
-        own = "takes its own approach" if len(alone) == 1 else "each take their own approach"
+        own = one if len(alone) == 1 else several
         threads.append(f"{names(alone)} {own}")
     joined = threads[0] if len(threads) == 1 else "; ".join(threads[:-1]) + "; and " + threads[-1]
     return f"{head}: {joined}."

@@ -133,14 +133,9 @@ def test_comparison_table_starts_with_the_questions_aspect() -> None:
     best = {1: scored(A, "LoRA-X outperforms full fine-tuning by 2.1 points.", 4)}
     table = comparison_table([A, B], best, "how much memory did each save")
     labels, columns = table_columns(table)
-    assert labels == [
-        "How much memory did each save",
-        "Problem",
-        "Approach",
-        "How it works",
-        "Data / setting",
-        "Reported results",
-    ]
+    # neither abstract shows its method at work, and both results are shown above: a row with no
+    # sentence in any column is left out
+    assert labels == ["How much memory did each save", "Problem", "Approach", "Data / setting"]
     assert columns[0][0] == "LoRA-X outperforms full fine-tuning by 2.1 points. [1]"
     assert columns[1][0] == "— (not stated in the abstract)"  # no best sentence for B
     assert table.splitlines()[0] == "| Aspect | [1] LoRA-X | [2] Grass |"
@@ -195,11 +190,10 @@ def test_comparison_table_never_repeats_a_sentence_in_one_column() -> None:
     for cells in columns:
         stated = [c for c in cells if not c.startswith("—")]
         assert len(stated) == len(set(stated)), cells
-    # A's every row is filled from its other sentences (none of them shows its method at work);
-    # B's one sentence is used once.
-    assert [label for label, c in zip(labels, columns[0], strict=True) if c.startswith("—")] == [
-        "How it works"
-    ]
+    # A's every row is filled from its other sentences (none of them shows its method at work, and
+    # the row is left out); B's one sentence is used once.
+    assert "How it works" not in labels
+    assert not [label for label, c in zip(labels, columns[0], strict=True) if c.startswith("—")]
     assert sum(not c.startswith("—") for c in columns[1]) == 1
 
 
@@ -249,7 +243,8 @@ def test_the_papers_own_result_is_never_its_problem() -> None:
         "missing skills. Our methods yield improvements of up to 7.5% on MATH, whereas SFT gives only limited gains.",
     )
     labels, columns = table_columns(comparison_table([c], {}, ""))
-    assert "7.5%" not in dict(zip(labels, columns[0], strict=True))["Problem"]
+    assert "7.5%" in columns[0][labels.index("Reported results")]
+    assert "7.5%" not in dict(zip(labels, columns[0], strict=True)).get("Problem", "")
 
 
 def test_the_answer_row_shows_the_sides_runners_up_while_the_cell_stays_short() -> None:
@@ -288,7 +283,14 @@ def test_a_row_whose_sentence_the_column_already_shows_says_so_not_that_the_abst
     )
     intro, how = split_sentences(c.paper.abstract)[1:]
     joined = scored(c, f"{intro} {how}", 1)  # a side's answer that joins how its method works
-    labels, columns = table_columns(comparison_table([c], {3: joined}, ""))
+    other = source(
+        4,
+        "FST: Learning from Future",
+        "Pretraining is slow. We propose FST, a framework. "
+        "Concretely, at each step we first virtually optimize the student. "
+        "Experiments on the GLUE benchmark cover eight tasks.",
+    )
+    labels, columns = table_columns(comparison_table([c, other], {3: joined}, ""))
     cells = dict(zip(labels, columns[0], strict=True))
     assert cells["Approach"] == cells["How it works"] == "— (stated in another row)"
     assert cells["Data / setting"] == "— (not stated in the abstract)"

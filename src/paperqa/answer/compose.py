@@ -536,8 +536,10 @@ def comparison_table(
                 continue
             used[s.n].add(pick)
             cells.append(f"{_cell(pick)} {marker(s.n)}")
-        filled[name] = f"| **{name}** | " + " | ".join(cells) + " |"
-    return "\n".join(rows + [filled[name] for name, _ in _TABLE_ROWS])
+        # a row with no sentence in any column says nothing the table does not already show
+        if any(not c.startswith("—") for c in cells):
+            filled[name] = f"| **{name}** | " + " | ".join(cells) + " |"
+    return "\n".join(rows + [filled[name] for name, _ in _TABLE_ROWS if name in filled])
 
 
 def _without_prompt_title(text: str, cited: Sequence[Paper]) -> str:

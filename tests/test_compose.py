@@ -488,6 +488,7 @@ def test_a_sides_answer_never_leans_on_what_came_before_or_on_where_it_was_teste
         "In this way, we manage to improve the quality of pseudo-labels.",  # how is in the sentence before
         "In this work, we apply this idea to the training of answer rankers.",  # which idea?
         "We conduct experiments on 7B and 32B models in reasoning tasks.",  # where, not how
+        "We conducted extensive experiments on 7B models in reasoning tasks.",
         "We use the recently proposed Condenser architecture for pseudo-labels.",  # another's work
     ):
         other = scored(A, text)

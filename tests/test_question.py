@@ -35,6 +35,7 @@ KINDS = [
     ("Why does post-LN training diverge without warm-up?", ["mechanism"]),
     ("How do FreePRM and PRIME each avoid the need for expensive step labels?", ["mechanism"]),
     ("Which papers study parameter-efficient fine-tuning?", ["list"]),
+    ("What domain corpus does each of the adapted models pretrain on?", ["name"]),  # a corpus is named
     # "for each model of the suite" is one ask, not two.
     ("How many training tokens were used for each model of the suite?", ["quantity"]),
 ]

@@ -33,7 +33,7 @@ _QUANTITY_NOUNS = set(
     "year years period periods date dates month months decade".split()
 )
 _NAME_NOUNS = set(
-    "method methods technique techniques approach metric model models dataset datasets benchmark "
+    "method methods technique techniques approach metric model models dataset datasets corpus corpora benchmark "
     "benchmarks algorithm architecture framework scheduler optimizer system tool library language "
     "property loss objective format formats strategy component mechanism name task tasks baseline "
     "baselines measure signal principle family families type kind operation procedure schedule".split()

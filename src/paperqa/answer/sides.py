@@ -168,7 +168,7 @@ _BUILDS_ON = re.compile(
 )
 # A sentence that only says where the paper ran its experiments, and a question that asks for it.
 _SETUP = re.compile(
-    r"^\W*(?:we\s+(?:also\s+)?(?:conduct|perform|run|carry out)\s+(?:extensive\s+|comprehensive\s+|our\s+)?"
+    r"^\W*(?:we\s+(?:also\s+)?(?:conduct(?:ed)?|perform(?:ed)?|run|ran|carr(?:y|ied) out)\s+(?:extensive\s+|comprehensive\s+|our\s+)?"
     r"(?:experiments|evaluations?|studies)|(?:extensive\s+|comprehensive\s+)?experiments\s+(?:are|were)\s+"
     r"(?:conducted|performed|run))\b",
     re.I,
@@ -178,7 +178,9 @@ _REPORTS_OUTCOME = re.compile(
     r"\boutperform(?:s|ed|ing)?\b",
     re.I,
 )
-_ASKS_SETUP = re.compile(r"\b(?:data(?:set)?s?|benchmarks?|evaluat\w*|experiment\w*|tested|test\w*)\b", re.I)
+_ASKS_SETUP = re.compile(
+    r"\b(?:data(?:set)?s?|corpus|corpora|benchmarks?|evaluat\w*|experiment\w*|tested|test\w*)\b", re.I
+)
 # What the previous sentences said, taken up in the sentence's first clause ("we apply this idea to
 # …", "we test this hypothesis"): it does not stand alone either ("We propose X, addressing these
 # challenges through …" does).

@@ -419,10 +419,11 @@ _LEADING_LINK = re.compile(
 # "To answer these questions,", "Among these components,", "In light of this,"): a preposition,
 # an infinitive or a participle, then "this / these / those / such" within a few words, before the
 # main clause (its subject: "we", "our", "the", a capitalised name). "Training such models,
-# however, …" is the subject itself, and stays.
+# however, …" is the subject itself, and stays; so do a contrast ("Despite these gains, …") and
+# examples ("In tasks such as translation, …"), which carry meaning.
 _POINTING_PHRASE = re.compile(
-    r"^(?:(?:to|in|on|for|with|by|from|through|among|under|given|following|after|despite|towards?|upon|"
-    r"beyond|[a-z]+ing|[a-z]+ed)\s+(?:[\w-]+\s+){0,4}?(?:this|these|those|such)\b(?:\s+[\w-]+){0,3}),\s*"
+    r"^(?:(?:to|in|on|for|with|by|from|through|among|under|given|following|after|towards?|upon|"
+    r"beyond|[a-z]+ing|[a-z]+ed)\s+(?:[\w-]+\s+){0,4}?(?:this|these|those|such(?!\s+as\b))\b(?:\s+[\w-]+){0,3}),\s*"
     r"(?=we\b|our\b|the\b|(?-i:[A-Z]))",
     re.I,
 )

@@ -419,7 +419,13 @@ def aspect_label(question: str, focus: str = "") -> str:
     compares the sides as ('… as memory-efficient training methods'); '' when it states neither."""
     m = _ASPECT_TAIL.search(question.strip())
     # "which training data a language model should see": the label ends where the next clause opens
-    focus = re.split(r"\s+(?:a|an|the|this|these|those|its|their|each|our)\s", focus, maxsplit=1)[0]
+    # ("memory footprint of the optimizer states" keeps its object)
+    focus = re.sub(
+        r"(?<!\bof)(?<!\bfor)(?<!\bin)(?<!\bon)(?<!\bto)(?<!\bby)(?<!\bwith)(?<!\bfrom)(?<!\bat)"
+        r"\s+(?:a|an|the|this|these|those|its|their|each|our)\s.*$",
+        "",
+        focus,
+    )
     return focus or (m.group("a") if m else "")
 
 
@@ -494,9 +500,11 @@ def comparison_table(
             continue
         used[s.n].update([b.text, *split_sentences(b.text)])  # a pick may join two sentences
         shown = [b]
-        for x in (more or {}).get(s.n, ())[: ANSWER_CELL_SENTENCES - 1]:
-            if x.text in used[s.n] or sum(len(_cell(y.text)) for y in [*shown, x]) > ANSWER_CELL_CHARS:
+        for x in (more or {}).get(s.n, ()):
+            if len(shown) == ANSWER_CELL_SENTENCES:
                 break
+            if x.text in used[s.n] or sum(len(_cell(y.text)) for y in [*shown, x]) > ANSWER_CELL_CHARS:
+                continue  # shown already (half of a joined pick), or too long: the next may fit
             used[s.n].add(x.text)
             shown.append(x)
         # in the abstract's order

@@ -37,12 +37,11 @@ from .citations import sanitize_partial
 from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
 from .evidence import Scored, lead_sentences, rank_sentences
 from .llm import ChatModel
-from .question import QuestionAnalysis, analyze
+from .question import QuestionAnalysis, analyze, focus_query
 from .retrieve import (
     Filters,
     Retrieval,
     Retriever,
-    focus_query,
     relevance_ok,
     rewrite_followup,
 )
@@ -261,7 +260,7 @@ class AnswerEngine:
                     summarize.topic_of(d.question.text),
                     groups,
                     labels,
-                    facet[0] if facet else "Reported results",
+                    facet[0] if facet else None,
                 )
                 if model_lead:
                     lead += f"\n\n{MODEL_PARAGRAPH} {model_lead}"

@@ -415,3 +415,22 @@ def ask_of(question: str) -> str:
     if _ASKS.search(after) and re.search(r"\beach\b", after, re.I):
         ask = after
     return ask.strip()
+
+
+# ---- a request's topic ------------------------------------------------------------------------
+# The instruction a request opens with ("Summarize", "Give an overview of", "List").
+INSTRUCTION = r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|list|tell me)\s+"
+_FRAMING = re.compile(
+    INSTRUCTION
+    + r"(?:(?:what|how|the|which)\s+)?(?:(?:approaches|techniques|methods|findings)\s+(?:in\s+)?)?"
+    r"(?:(?:these|the|all)\s+)?(?:abstracts?|papers?|works?|studies)?\s*"
+    r"(?:(?:report|say|use|propose|describe)\s+)?(?:(?:about|on|for|to)\s+)?",
+    re.I,
+)
+
+
+def focus_query(question: str) -> str:
+    """Drop instruction framing ('Summarize what these abstracts report about …') so retrieval
+    sees the topic; the full question still goes to the LLM."""
+    focused = _FRAMING.sub("", question).strip()
+    return focused if len(focused.split()) >= 2 else question

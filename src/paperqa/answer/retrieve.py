@@ -44,28 +44,12 @@ from ..text import (
 )
 from ..types import ChunkHit, Paper, PriorTurn, Source, asked
 from ..validate import check_dates
-from .question import CMP_HEAD, CMP_SPLIT, comparison_parts
+from .question import CMP_HEAD, CMP_SPLIT, comparison_parts, focus_query
 
 Mode = Literal["hybrid", "dense", "bm25"]
 
 # How many times a comparison side is repeated in its sub-query, against the shared context once.
 SIDE_REPEAT = 2
-_FRAMING = re.compile(
-    r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|list|tell me)\s+"
-    r"(?:(?:what|how|the|which)\s+)?(?:(?:approaches|techniques|methods|findings)\s+(?:in\s+)?)?"
-    r"(?:(?:these|the|all)\s+)?(?:abstracts?|papers?|works?|studies)?\s*"
-    r"(?:(?:report|say|use|propose|describe)\s+)?(?:(?:about|on|for|to)\s+)?",
-    re.I,
-)
-
-
-def focus_query(question: str) -> str:
-    """Drop instruction framing ('Summarize what these abstracts report about …') so retrieval
-    sees the topic; the full question still goes to the LLM."""
-    focused = _FRAMING.sub("", question).strip()
-    return focused if len(focused.split()) >= 2 else question
-
-
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|the paper|the method|same)\b", re.I)
 
 

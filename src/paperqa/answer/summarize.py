@@ -17,7 +17,7 @@ from ..text import PHRASE_STOP, gerund
 from ..types import Source
 from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
 from .evidence import Scored, is_background
-from .retrieve import focus_query
+from .question import INSTRUCTION, focus_query
 
 # Words of each title a summary lead quotes (it names several papers in one sentence).
 SUMMARY_TITLE_WORDS = 7
@@ -170,14 +170,14 @@ _OWN_FACET = {
 
 
 def summary_lead(
-    topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None], facet: str = "Approach"
+    topic: str, groups: Sequence[Sequence[Source]], labels: Sequence[str | None], facet: str | None = None
 ) -> str:
     """One sentence in the question's terms, citing every paper: 'N papers found in the corpus address
     <topic>: A [1] and B [2] work on <label>, and C [3] and D [4] each take their own approach.'
     `facet`: the row the question asks of every paper (`summary_facet`), which says what a paper of
-    no shared thread brings of its own."""
+    no shared thread brings of its own (none asked: what it reports)."""
     n = sum(len(g) for g in groups)
-    noun, one, several = _OWN_FACET.get(facet, _OWN_FACET["Approach"])
+    noun, one, several = _OWN_FACET[facet if facet in _OWN_FACET else "Reported results"]
 
     def names(group: Sequence[Source]) -> str:
         # the paper's name with the rest of its title: what it does, in its own words
@@ -201,16 +201,10 @@ def _and_list(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-# The instruction a summary request opens with ("Summarize", "Give an overview of").
-_INSTRUCTION = re.compile(
-    r"^\s*(?:please\s+)?(?:summari[sz]e|give (?:me )?an overview of|describe|tell me)\s+", re.I
-)
-
-
 def topic_of(question: str) -> str:
     """The topic phrase of a summary question (see topic_phrase): retrieval's focus of it, except
     that "how these papers use …" keeps its verb ("using untranscribed audio …")."""
-    asked = _INSTRUCTION.sub("", question).strip().rstrip("?. ")
+    asked = re.sub(INSTRUCTION, "", question, flags=re.I).strip().rstrip("?. ")
     return topic_phrase(asked if re.match(r"how\s", asked, re.I) else focus_query(question).rstrip("?. "))
 
 
@@ -224,9 +218,11 @@ def topic_phrase(focused: str) -> str:
     # "post-training quantization methods these papers propose for LLMs": the methods are the topic
     named = _TOPIC_HEAD.match(focused)
     # "how these papers use untranscribed audio …": the verb is the topic's ("using …"), not framing
+    # ("how these papers describe / show / report …" is framing still)
     acts = re.match(
-        r"^how\s+(?:these|the|such)\s+(?:papers|studies|works|abstracts)\s+[a-z]+\s", focused, re.I
+        r"^how\s+(?:these|the|such)\s+(?:papers|studies|works|abstracts)\s+([a-z]+)\s", focused, re.I
     )
+    acts = acts if acts and acts.group(1).lower() not in _FRAMING_VERBS else None
     t = (
         f"{named.group('head')} {named.group('rest')}"
         if named
@@ -328,6 +324,11 @@ _LIST_GOES_ON = re.compile(
     r"^\s*to\s+[a-z]+\s|^\s*(?!(?:and|or|but|which|that|when|while|where|through|using|with|to|for|in|by|from|especially|"
     r"particularly|including|rather|avoiding|so)\b)(?:[\w'-]+\s+){0,3}(?:or|and)\s+\w",
     re.I,
+)
+# Verbs by which a question frames what the papers say, not what they do.
+_FRAMING_VERBS = frozenset(
+    "describe describes show shows suggest suggests report reports say says find finds discuss present "
+    "study address examine investigate explore review cover compare".split()
 )
 # What "these papers study / address …" names is the topic itself.
 _STUDY_VERBS = frozenset(

@@ -147,7 +147,7 @@ def strip_title_prefix(body: str, titles: Iterable[str]) -> str:
 # A citation marker standing where a name should ("…, while [1] is focused on …", "[2] uses …"):
 # without its marker the sentence has a hole for a subject.
 _MARKER_AS_NOUN = re.compile(
-    r"(?:^|\b(?:while|whereas|and|but|than|as|of|in|by|with|from|unlike|both|whereas|that)\s+)"
+    r"(?:^|\b(?:while|whereas|and|but|than|unlike|both|that)\s+)"
     r"\[\d+\](?:\s*\[\d+\])*\s+(?!and\b|or\b)[a-z]",
     re.I,
 )

@@ -227,7 +227,7 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         index.close()
 
 
-def test_the_hnsw_write_settings_are_set_on_new_collections_and_changed_on_open(tmp_path: Path) -> None:
+def test_the_hnsw_settings_are_set_on_new_collections_and_changed_on_open(tmp_path: Path) -> None:
     from paperqa.store.index import PaperIndex
 
     from .fakes import FakeEmbedModel, paper
@@ -236,13 +236,16 @@ def test_the_hnsw_write_settings_are_set_on_new_collections_and_changed_on_open(
     index = PaperIndex(settings, embed_model=FakeEmbedModel())
     index.upsert([paper(f"Paper {i}", f"A paper about topic {i}.") for i in range(3)])
     assert index._chunks.configuration_json["hnsw"]["sync_threshold"] == 1000  # Chroma's own
+    assert index._chunks.configuration_json["hnsw"]["ef_search"] == 200  # ours: the same hits every run
     index.close()
     settings.index.hnsw_sync_threshold, settings.index.hnsw_batch_size = 30000, 3000
+    settings.index.hnsw_ef_search = 300
     index = PaperIndex(settings, embed_model=FakeEmbedModel())
     try:
         for collection in (index._chunks, index._papers):
             hnsw = collection.configuration_json["hnsw"]
             assert (hnsw["sync_threshold"], hnsw["batch_size"], hnsw["space"]) == (30000, 3000, "cosine")
+            assert hnsw["ef_search"] == 300
         assert index.count() == 3 and index.keyword_search("paper", 3)
     finally:
         index.close()

@@ -171,6 +171,15 @@ class IndexSettings(BaseModel):
         description="Vectors Chroma keeps in a brute-force buffer before adding them to the HNSW index "
         "(at most hnsw_sync_threshold). Chroma's default.",
     )
+    hnsw_ef_search: int = Field(
+        200,
+        ge=10,
+        description="Candidates Chroma's HNSW search keeps while it walks the graph (set when a collection is "
+        "made, changed on open). Chroma's 100 is barely above the 60 chunks a search asks for: on the bundled "
+        "corpus the same query vector got one of two different top-60 chunk lists in 10 fresh processes, so "
+        "an answer near a cut changed from run to run; at 200 it got the same (exact) list in 10 of 10. A "
+        "larger value searches longer at 1M vectors (see docs/scale.md).",
+    )
 
 
 class RetrievalSettings(BaseModel):

@@ -201,14 +201,19 @@ def store_call(fn: Callable[Concatenate[Any, P], R]) -> Callable[Concatenate[Any
     return wrapper
 
 
-# Chroma's own HNSW write settings, which a collection made before they were set holds implicitly.
-CHROMA_HNSW_DEFAULTS = {"sync_threshold": 1000, "batch_size": 100}
+# Chroma's own HNSW settings, which a collection made before they were set holds implicitly.
+CHROMA_HNSW_DEFAULTS = {"sync_threshold": 1000, "batch_size": 100, "ef_search": 100}
 
 
 def open_collection(client: Any, name: str, settings: IndexSettings) -> Any:
-    """A cosine collection, made or opened, with the HNSW write settings asked for
-    (`IndexSettings.hnsw_sync_threshold`, `hnsw_batch_size`; both may change after creation)."""
-    hnsw = {"sync_threshold": settings.hnsw_sync_threshold, "batch_size": settings.hnsw_batch_size}
+    """A cosine collection, made or opened, with the HNSW settings asked for
+    (`IndexSettings.hnsw_sync_threshold`, `hnsw_batch_size`, `hnsw_ef_search`; all may change after
+    creation)."""
+    hnsw = {
+        "sync_threshold": settings.hnsw_sync_threshold,
+        "batch_size": settings.hnsw_batch_size,
+        "ef_search": settings.hnsw_ef_search,
+    }
     collection = client.get_or_create_collection(name, configuration={"hnsw": {"space": "cosine", **hnsw}})
     held = {**CHROMA_HNSW_DEFAULTS, **((collection.configuration_json or {}).get("hnsw") or {})}
     if any(held.get(key) != value for key, value in hnsw.items()):

@@ -569,6 +569,7 @@ def test_a_side_that_introduces_its_method_goes_on_to_say_how_it_works() -> None
     from paperqa.answer.evidence import reports_results
 
     assert reports_results("Experiments show LoRA-X outperforms full fine-tuning.")
+    assert reports_results("Extensive experimental results on GLUE verify our intuition.")
     assert not reports_results("LoRA-X shares one basis across layers.")
 
 

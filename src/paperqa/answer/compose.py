@@ -499,14 +499,15 @@ def comparison_table(
             cells.append("— (not stated in the abstract)")
             continue
         used[s.n].update([b.text, *split_sentences(b.text)])  # a pick may join two sentences
-        shown = [b]
+        shown, length = [b], len(_cell(b.text))
         for x in (more or {}).get(s.n, ()):
             if len(shown) == ANSWER_CELL_SENTENCES:
                 break
-            if x.text in used[s.n] or sum(len(_cell(y.text)) for y in [*shown, x]) > ANSWER_CELL_CHARS:
+            if x.text in used[s.n] or length + len(_cell(x.text)) > ANSWER_CELL_CHARS:
                 continue  # shown already (half of a joined pick), or too long: the next may fit
             used[s.n].add(x.text)
             shown.append(x)
+            length += len(_cell(x.text))
         # in the abstract's order
         cells.append(" ".join(_cell(x.text) for x in sorted(shown, key=lambda x: x.pos)) + f" {marker(s.n)}")
     rows.append(f"| **{_cell(label, 80)}** | " + " | ".join(cells) + " |")

@@ -216,15 +216,18 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     if (own or named) and _OUTLOOK.search(s.text):  # its "we" earns it nothing
         value -= W_SIDE_OWN
     # "This simple change stabilizes …": a side's answer must stand alone, and it points back
-    first_clause = drop_leading_link(s.text).split(",", 1)[0]
-    takes_up = _TAKES_UP.search(first_clause) and not _INTRODUCES.search(s.text)  # "by introducing X" stands
+    lifted = drop_leading_link(s.text)
+    takes_up = _TAKES_UP.search(lifted.split(",", 1)[0]) and not _INTRODUCES.search(
+        s.text
+    )  # "by introducing X" stands
     if (_POINTS_BACK_OPENING.match(s.text) or takes_up) and not named:
         value -= W_SIDE_OWN
+    asks_setup = _ASKS_SETUP.search(q.text) is not None
     # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does
-    if _SETUP.match(drop_leading_link(s.text)) and not _ASKS_SETUP.search(q.text):
+    if _SETUP.match(lifted) and not asks_setup:
         value -= W_SIDE_OWN
     # asked how each works, a sentence that reports how well it did is not how it works
-    if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not _ASKS_SETUP.search(q.text):
+    if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not asks_setup:
         value -= W_SIDE_OWN / 2
     if _INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
         value += W_SIDE_PROPOSES

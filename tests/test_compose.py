@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from paperqa.answer.compose import (
@@ -17,7 +18,7 @@ from paperqa.answer.compose import (
     third_person,
 )
 from paperqa.answer.evidence import Scored
-from paperqa.answer.summarize import key_phrases, summary_lead, theme_labels
+from paperqa.answer.summarize import key_phrases, on_topic, summary_lead, summary_papers, theme_labels
 from paperqa.text import prose_faults, split_sentences
 from paperqa.types import Paper, Source
 
@@ -980,3 +981,56 @@ def test_it_is_the_method_when_the_sentence_before_names_it() -> None:
     assert comparison_lead([scored(field, "It uses pseudo-labels.", pos=1)], ["Grass"]) == (
         "In Grass, it uses pseudo-labels [2]."
     )
+
+
+def _pool(*scores: tuple[float, float]) -> list[Source]:
+    return [
+        Source(n=i + 1, paper=paper(f"Paper {i + 1}", "x"), score=score, dense=dense)
+        for i, (score, dense) in enumerate(scores)
+    ]
+
+
+def test_a_summary_keeps_the_papers_near_the_best_three_not_a_fixed_count() -> None:
+    pool = _pool((1.0, 0.7), (0.9, 0.7), (0.8, 0.7), (0.75, 0.7), (0.3, 0.7))
+    kept = on_topic(pool, cut=0.8, most=6)
+    assert [s.paper.title for s in kept] == ["Paper 1", "Paper 2", "Paper 3", "Paper 4"]
+    assert [s.n for s in kept] == [1, 2, 3, 4]
+
+
+def test_a_paper_with_one_sentence_squarely_on_the_topic_joins_a_summary() -> None:
+    pool = _pool((1.0, 0.7), (0.95, 0.7), (0.9, 0.7), (0.6, 0.45))
+    closest = {1: 0.6, 2: 0.6, 3: 0.6, 4: 0.75}
+    assert len(on_topic(pool, cut=0.8, most=6)) == 3  # its fused score alone is below the cut
+    kept = on_topic(pool, cut=0.8, most=6, closest=closest, floor=0.5, sentence_floor=0.55)
+    assert "Paper 4" in [s.paper.title for s in kept]  # its passage (0.45) is below the floor
+
+
+def test_a_summary_leaves_out_a_paper_neither_whose_passage_nor_whose_sentence_is_close() -> None:
+    pool = _pool((1.0, 0.7), (0.95, 0.4), (0.9, 0.7))
+    closest = {1: 0.6, 2: 0.5, 3: 0.6}
+    kept = on_topic(pool, cut=0.8, most=6, closest=closest, floor=0.5, sentence_floor=0.55)
+    assert [s.paper.title for s in kept] == ["Paper 1", "Paper 3"]
+    assert [s.n for s in kept] == [1, 2]
+
+
+def test_a_summarys_papers_are_judged_by_their_sentence_nearest_the_question_too() -> None:
+    on_it, off_it = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    texts = {"Sorting networks generalize.": on_it, "Images are classified.": off_it}
+    pool = [
+        Source(n=1, paper=paper("A", "Sorting networks generalize."), score=1.0, dense=0.7),
+        Source(n=2, paper=paper("B", "Sorting networks generalize."), score=0.95, dense=0.7),
+        Source(n=3, paper=paper("C", "Sorting networks generalize."), score=0.9, dense=0.7),
+        Source(
+            n=4, paper=paper("D", "Images are classified. Sorting networks generalize."), score=0.7, dense=0.4
+        ),
+        Source(n=5, paper=paper("E", "Images are classified."), score=0.7, dense=0.4),
+    ]
+    seen: list[str] = []
+
+    def embed(batch: list[str]) -> np.ndarray:
+        seen.extend(batch)
+        return np.stack([texts[t] for t in batch])
+
+    kept = summary_papers(pool, on_it, embed, floor=0.5)
+    assert [s.paper.title for s in kept] == ["A", "B", "C", "D"]  # D's second sentence is on it
+    assert len(seen) == 6  # one call for every sentence of the pool's best-scored papers

@@ -53,15 +53,6 @@ from .verify import Claim, Verifier, answers, looks_like_instruction
 SENTENCE_VECTORS_KEPT = 50_000
 # Papers a summary or listing draws on: enough for the 3-6 papers a summary lead names, after MMR.
 DIVERSE_SOURCES = 8
-# A summary searches this many papers (diversely) and keeps those whose fused score clears
-# SUMMARY_CUT times the mean of the best three, at most SUMMARY_MOST (and, as every shown source,
-# min_source_relevance): a topic has as many papers as it has, up to six. Chosen on the summaries of
-# eval/summaries.jsonl and summaries-b.jsonl (tuned on both): cited precision 0.82 / 0.81 and gold
-# recall 0.60 / 0.52 there, against 0.73 / 0.81 and 0.63 / 0.46 for the six best of eight before;
-# 0.6 / 8 gave 0.78 / 0.74 and 0.69 / 0.54.
-SUMMARY_POOL = 20
-SUMMARY_CUT = 0.7
-SUMMARY_MOST = 6
 
 
 # Papers whose sentences are ranked for the lead (the retrieval top k is 5 by default).
@@ -249,7 +240,9 @@ class AnswerEngine:
                 else self.settings.min_source_relevance
             )
             shown = [
-                s for s in sources[: STYLES[d.style].shown] if s.evidence and (s.n == 1 or s.dense >= floor)
+                s
+                for s in sources[: STYLES[d.style].shown]
+                if s.evidence and (s.n == 1 or d.retrieval.on_topic or s.dense >= floor)
             ]
             if d.style == "summary" and shown:
                 groups = self._themes(shown)
@@ -392,8 +385,12 @@ class AnswerEngine:
         diverse = style in ("summary", "listing")
         if style == "summary" and top_k is None:
             # every paper on the topic, judged against the best ones, not a fixed count
-            r = self.retriever.search(question, k=SUMMARY_POOL, filters=filters, diverse=True)
-            r.sources = summarize.on_topic(r.sources, SUMMARY_CUT, SUMMARY_MOST)
+            r = self.retriever.search(question, k=summarize.SUMMARY_POOL, filters=filters, diverse=True)
+            qvec = self.retriever.embed_query(r.query)
+            r.sources = summarize.summary_papers(
+                r.sources, qvec, self._embed, self.settings.min_source_relevance
+            )
+            r.on_topic = True
             return r
         k = top_k or (DIVERSE_SOURCES if diverse else self.retrieval_settings.top_k)
         return self.retriever.search(question, k=k, filters=filters, diverse=diverse)

@@ -207,6 +207,7 @@ class Retrieval:
     focus: list[str] = field(default_factory=list)  # paper ids the question names (sides, name owners)
     best_match: str | None = None  # the paper of the best chunk (`best_dense`): what a refusal names
     keyword_sure: str | None = None  # BM25's first paper when it clears its second (keyword_confident_gap)
+    on_topic: bool = False  # a summary's papers, already judged on the topic (`summarize.on_topic`)
 
     @property
     def names_first(self) -> bool:

@@ -307,3 +307,13 @@ def test_a_figure_beside_its_bar_never_looks_equal_to_it() -> None:
     assert against(0.4195, 0.42) == "0.419"  # "0.42, below the threshold of 0.42" would read wrong
     assert against(0.42, 0.42) == "0.42"
     assert against(0.41999, 0.42) == "0.41999"
+
+
+def test_compare_the_savings_asks_for_amounts_as_what_savings_does() -> None:
+    q = analyze("Compare the pre-training FLOPs savings over a dense baseline that MoMa and Mamba report.")
+    assert q.kinds[0] == "quantity"
+    assert analyze("Compare the FP4 training framework with the FP8 study.").kinds[0] != "quantity"
+
+
+def test_units_of_compute_are_not_names() -> None:
+    assert name_tokens("pre-training FLOPs savings on TPUs that MoMa reports") == ["MoMa"]

@@ -185,6 +185,12 @@ _STOP_NAMES = {
     "GPU",
     "GPUS",
     "CPU",
+    "CPUS",
+    "TPU",
+    "TPUS",
+    "FLOPS",  # units of compute ("FLOPs", "TFLOPs"), not names
+    "TFLOPS",
+    "PFLOPS",
     "NLP",
     "RL",
     "SFT",

@@ -146,6 +146,10 @@ def _kind_of(clause: str, first: bool) -> AnswerKind:
         r"\bhow (?:do|does|did|is|are|was|were)\b[^.?!]*$", clause[: quantity.start()], re.I
     ):
         quantity = None
+    # "Compare the FLOPs savings …" asks for the amounts, as "what FLOPs savings …" does
+    compared = re.match(r"\s*(?:compare|contrast)\s+the\s+", clause, re.I)
+    if compared and _head_noun("what " + clause[compared.end() :]) in _QUANTITY_NOUNS:
+        return "quantity"
     if quantity or head in _QUANTITY_NOUNS:
         return "quantity"
     if first and LISTING.search(clause):

@@ -328,6 +328,31 @@ def test_a_summary_asked_for_in_so_many_words_stays_a_summary_whatever_it_names(
     assert classify("What approaches do GaLore and COAP each take?") == "comparison"
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        # "both" and "the two" inside a description compare nothing
+        "In experiments where a model learns two identical copies of a language, which uneven split of "
+        "the data beat a balanced split on both languages?",
+        "What accuracy does the 3B member of a family of backbones reach frozen, after pretraining in "
+        "which a decoder generates both picture pieces and words?",
+        "A quantization method freezes conflicting gradients. By how much do its low-bit models beat a "
+        "direct combination of the two techniques on PACS?",
+        "By how much does changing how many frames per video and how big each picture is speed up training?",
+        "What accuracy does the classic image classifier that researchers treat as their point of "
+        "comparison reach when retrained?",
+    ],
+)
+def test_a_described_paper_is_one_factoid_however_its_description_reads(question: str) -> None:
+    assert classify(question) == "factoid"
+
+
+def test_both_and_the_two_compare_when_they_are_of_papers() -> None:
+    assert classify("What do both papers report about memory?") == "comparison"
+    assert classify("How do the two studies explain warm-up?") == "comparison"
+    assert classify("Which techniques do these papers use to compress gradients?") == "summary"
+
+
 def test_a_question_names_its_first_paper_unless_only_as_a_baseline() -> None:
     from paperqa.answer.retrieve import Retrieval
     from paperqa.types import Source

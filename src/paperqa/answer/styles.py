@@ -15,13 +15,23 @@ from .question import EITHER, LISTING, analyze, comparison_parts
 
 # "each" compares only as a subject ("how large a batch did each reach", "each of these",
 # "X and Y each"), not in "for each model of the suite".
+# "both" and "the two" compare when they are of papers ("what do both papers report"); inside a
+# description ("on both languages", "a combination of the two techniques") they compare nothing,
+# and sides named with "both" are found by _names_sides. "and how big each …" is a description.
 _COMPARISON = re.compile(
-    r"\b(compare|comparison|contrast|versus|vs\.?|differ|difference|differences|both|the two)\b|"
+    r"\b(compare|contrast|versus|vs\.?|differ|difference|differences)\b|\bin comparison\b|"
+    r"\b(?:both|the two)\s+(?:[\w-]+\s+)?(?:papers|studies|works|articles)\b|"
     r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b|"
-    r"\band\s+[\w\-]+(\s+[\w\-]+)?\s+each\b",
+    r"\band\s+(?!how\b)[\w\-]+(\s+[\w\-]+)?\s+each\b",
     re.I,
 )
-_SUMMARY = re.compile(r"\b(summari[sz]e|summary|overview|survey|what do these|approaches|techniques)\b", re.I)
+# "approaches" and "techniques" ask for a summary when they are what is asked ("Which techniques do
+# these papers use …"), not when a described paper combines "the two techniques".
+_SUMMARY = re.compile(
+    r"\b(summari[sz]e|summary|overview|survey|what do these)\b|"
+    r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}(?:approaches|techniques)\b",
+    re.I,
+)
 # A summary asked for in so many words ("Summarize …", "Can you summarize …", "Give an overview of
 # …", "what do these …"): a summary even when it names two papers.
 _ASKS_SUMMARY = re.compile(
@@ -82,8 +92,20 @@ _ABOUT_PAPERS = re.compile(
 )
 
 
+# A side is named, described or a method at work ("the study of …", "GaLore", "re-warming …"); a
+# part read from a description that opens on a question word or a preposition ("In controlled
+# experiments where …, which uneven split …", "… after pretraining in which …") is no side.
+_NOT_A_SIDE = re.compile(
+    r"(?:which|what|where|when|how|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
+    r"then|so|to)\b",
+    re.I,
+)
+
+
 def _names_sides(question: str) -> bool:
-    return bool(_DISTRIBUTES.search(question)) and len(comparison_parts(question)) >= 2
+    if not _DISTRIBUTES.search(question):
+        return False
+    return sum(not _NOT_A_SIDE.match(p.strip()) for p in comparison_parts(question)) >= 2
 
 
 def classify(question: str) -> Style:

@@ -136,8 +136,7 @@ class IndexSettings(BaseModel):
     ingest_batch: int = Field(
         256,
         description="Papers chunked, embedded and written together: texts are embedded sorted by length "
-        "within it (less padding); one batch is written while the next is embedded, so an interrupted ingest "
-        "redoes at most two. With an embedding server, "
+        "within it (less padding); an interrupted ingest redoes at most one batch. With an embedding server, "
         "at least batch_size x concurrency.",
     )
     keyword_rebuild_below: int = Field(

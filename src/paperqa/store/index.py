@@ -31,7 +31,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -302,15 +301,13 @@ class PaperIndex(NearestSearch):
         held = self.keyword.hashes()
         try:
             # Questions keep being answered meanwhile: no lock is held while embedding, and
-            # a batch's papers reach the catalog once Chroma holds them. A batch is written while
-            # the next one is embedded (one writer, in order).
-            with _Writer() as writer:
-                for start in range(0, len(items), batch_size):
-                    batch = items[start : start + batch_size]
-                    _written, current = self._upsert_batch(batch, counts, writer)
-                    for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
-                    if progress:
-                        progress(len(batch))
+            # a batch's papers reach the catalog once Chroma holds them.
+            for start in range(0, len(items), batch_size):
+                batch = items[start : start + batch_size]
+                _written, current = self._upsert_batch(batch, counts)
+                for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
+                if progress:
+                    progress(len(batch))
         except StoreError:
             raise  # a failed store write: the marker stays, the next start checks the store
         except BaseException:
@@ -354,9 +351,7 @@ class PaperIndex(NearestSearch):
             (self.settings.home / UNFINISHED).unlink(missing_ok=True)
         self._writing = False
 
-    def _upsert_batch(
-        self, batch: list[Paper], counts: UpsertCounts, writer: _Writer | None = None
-    ) -> tuple[list[Paper], list[Paper]]:
+    def _upsert_batch(self, batch: list[Paper], counts: UpsertCounts) -> tuple[list[Paper], list[Paper]]:
         """Store one batch. Returns the papers written and every paper of the batch as now
         stored (merged with what was there)."""
         stored = self._stored([p.id for p in batch])
@@ -383,7 +378,7 @@ class PaperIndex(NearestSearch):
                 counts.unchanged += 1
             current.append(paper)
         if to_embed:
-            self._embed_and_write(to_embed, writer=writer)
+            self._embed_and_write(to_embed)
         for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
             n = int(old_meta.get("n_chunks", 0))
             with self._store_write():
@@ -407,11 +402,8 @@ class PaperIndex(NearestSearch):
         out[order] = vectors
         return out
 
-    def _embed_and_write(
-        self, papers: list[Paper], new_store: bool = False, writer: _Writer | None = None
-    ) -> None:
-        """Chunk, embed and store the papers (chunks, then paper records, then catalog rows);
-        the store writes by `writer` when given (while the caller embeds its next batch).
+    def _embed_and_write(self, papers: list[Paper], new_store: bool = False) -> None:
+        """Chunk, embed and store the papers (chunks, then paper records, then catalog rows).
         `new_store`: nothing of theirs is stored yet, so no earlier chunks are looked for."""
         chunks = self.chunk(papers)
         vectors = self.embed_chunks(chunks)
@@ -423,22 +415,6 @@ class PaperIndex(NearestSearch):
             mean = mine.mean(axis=0)
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             n_chunks.append(len(mine))
-        write = functools.partial(self._write, papers, chunks, vectors, paper_vecs, n_chunks, new_store)
-        if writer is None:
-            write()
-        else:
-            writer.submit(write)
-
-    def _write(
-        self,
-        papers: list[Paper],
-        chunks: Sequence[Chunk],
-        vectors: np.ndarray,
-        paper_vecs: list[np.ndarray],
-        n_chunks: list[int],
-        new_store: bool,
-    ) -> None:
-        """Store embedded papers: their chunks, then their paper records, then catalog rows."""
         with self._store_write():
             if not new_store:  # remove what an earlier (possibly interrupted) run left for them
                 self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
@@ -500,37 +476,3 @@ class PaperIndex(NearestSearch):
         upgrades, shared servers): a search calls it in its own thread before BM25 runs in another."""
         if not self._keywords_synced:
             self.sync_keywords()
-
-
-class _Writer:
-    """One background thread that runs an ingest's store writes in order, each while the next
-    batch is embedded (writes were about 7% of a bundled-corpus ingest, all on the critical path).
-    A write's error is raised in the ingest's thread at the next `submit` or on leaving; leaving
-    on another error still waits for the write under way (none runs after `upsert` returns)."""
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperqa-write")
-        self._pending: Future[None] | None = None
-
-    def submit(self, write: Callable[[], None]) -> None:
-        self._wait()
-        self._pending = self._pool.submit(write)
-
-    def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
-
-    def __enter__(self) -> _Writer:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        try:
-            if kind is None:
-                self._wait()
-            else:
-                pending, self._pending = self._pending, None
-                if pending is not None and pending.exception() is not None:
-                    log.warning("a store write failed while ingest stopped: %s", pending.exception())
-        finally:
-            self._pool.shutdown(wait=True)

@@ -137,7 +137,7 @@ def test_a_generic_name_does_not_outrank_a_confident_keyword_match() -> None:
     paper (the one the question describes): that one stays first; the name owners come next."""
     papers = [
         _paper("mega", "MegaScale: Scaling LLM Training to More Than 10,000 GPUs"),
-        _paper("f1", "Raising MFU in Mixture Models"),
+        _paper("f1", "MFU: Raising Utilization in Mixture Models"),
         _paper("f2", "MFU-aware Pruning"),
         _paper("other", "An unrelated study"),
     ]
@@ -150,6 +150,26 @@ def test_a_generic_name_does_not_outrank_a_confident_keyword_match() -> None:
         "What MFU does the production training system reach?", k=4
     )
     assert [s.paper.id for s in r.sources][:3] in (["mega", "f1", "f2"], ["mega", "f2", "f1"])
+
+
+def test_a_benchmark_several_titles_hold_in_their_middle_is_no_papers_name() -> None:
+    """'ImageNet' in "Saving Days of ImageNet and BERT Training" and "Training ImageNet in 1 Hour":
+    a term the papers share, so neither outranks the paper the question describes."""
+    papers = [
+        _paper("avg", "Stop Wasting My Time! Saving Days of ImageNet and BERT Training"),
+        _paper("sgd", "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour"),
+        _paper("aim", "Multimodal Autoregressive Pre-training of Large Vision Encoders"),
+    ]
+    index = FakeIndex(
+        papers,
+        keyword=[("aim", 5.9), ("avg", 5.7), ("sgd", 5.6)],  # BM25 is not sure of one
+        dense={"aim": 0.54, "avg": 0.53, "sgd": 0.45},
+    )
+    r = Retriever(index, SETTINGS).search(  # type: ignore[arg-type]
+        "What ImageNet accuracy does the 3B vision encoder reach with a frozen trunk?", k=3
+    )
+    assert r.sources[0].paper.id == "aim"
+    assert r.named == ["ImageNet"]  # still a name the corpus holds (no unknown-name refusal)
 
 
 def test_a_method_name_still_ranks_its_owner_first_when_keywords_are_unsure() -> None:

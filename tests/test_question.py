@@ -317,3 +317,23 @@ def test_compare_the_savings_asks_for_amounts_as_what_savings_does() -> None:
 
 def test_units_of_compute_are_not_names() -> None:
     assert name_tokens("pre-training FLOPs savings on TPUs that MoMa reports") == ["MoMa"]
+
+
+def test_a_size_written_in_words_reads_as_the_same_size_in_digits() -> None:
+    from paperqa.text import numbers_of, spelled_numbers
+
+    assert spelled_numbers("a model of about one and a half billion parameters") == numbers_of("a 1.5B model")
+    assert spelled_numbers("a roughly two-and-a-half-billion-parameter base model") == {"2.5"}
+    assert spelled_numbers("seven billion parameters") == numbers_of("7 billion parameters")
+    assert "20000" in spelled_numbers("twenty thousand GPUs")
+    assert spelled_numbers("two papers report one method") == set()  # no size without a scale word
+
+
+def test_a_sentence_restating_the_questions_size_in_digits_states_no_new_figure() -> None:
+    from paperqa.answer.evidence import answer_parts
+
+    numbers, _ = answer_parts(
+        "We pretrain 1.5B models that match it with 33% less data.",
+        "How much less data does a model of one and a half billion parameters need?",
+    )
+    assert numbers == {"33"}

@@ -87,6 +87,33 @@ def numbers_of(text: str) -> set[str]:
     return out
 
 
+_NUMBER_WORDS = dict(
+    zip("zero one two three four five six seven eight nine ten".split(), range(11), strict=True)
+)
+_NUMBER_WORDS |= {"twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100}
+# A size written in words: "one and a half billion", "two-and-a-half-billion-parameter", "seven
+# billion", "half a million". Only before a scale word: "two papers" states no figure.
+_SPELLED_SIZE = re.compile(
+    r"\b(?:(" + "|".join(_NUMBER_WORDS) + r")((?:[\s-]+and[\s-]+a[\s-]+half)?)|(half)[\s-]+an?)"
+    r"[\s-]+(hundred|thousand|million|billion|trillion)\b",
+    re.I,
+)
+
+
+def spelled_numbers(text: str) -> set[str]:
+    """Sizes a text writes in words, as `numbers_of` reads the same size in digits ('one and a half
+    billion' -> '1.5', as '1.5B' -> '1.5'): a question that writes a size in words restates the
+    sentence that writes it in digits."""
+    out: set[str] = set()
+    for m in _SPELLED_SIZE.finditer(text):
+        value = 0.5 if m.group(3) else _NUMBER_WORDS[m.group(1).lower()] + (0.5 if m.group(2) else 0)
+        out.add(f"{value:g}")  # "1.5B", "20 million", "20K"
+        scale = m.group(4).lower()
+        if scale in ("hundred", "thousand"):  # "300", "20,000"
+            out.add(f"{value * (100 if scale == 'hundred' else 1000):g}")
+    return out
+
+
 def against(value: float, bar: float) -> str:
     """A figure shown beside the bar it is judged against, with as many decimals as it takes not
     to look equal to it (0.4195 against 0.42: "0.4195", not "0.42, below the threshold of 0.42")."""

@@ -37,6 +37,7 @@ from ..text import (
     numbers_of,
     same_word,
     side_ownership,
+    spelled_numbers,
     split_sentences,
 )
 from ..types import Source
@@ -264,7 +265,7 @@ def _restates(name: str, question: str, q_names: Sequence[str]) -> bool:
 def answer_parts(sentence: str, question: str) -> tuple[set[str], list[str]]:
     """The quantities and names a sentence states that the question does not (a quoted term —
     ``flip rate'' — is a name too)."""
-    q_numbers = numbers_of(question)
+    q_numbers = numbers_of(question) | spelled_numbers(question)
     q_lower = question.lower()
     numbers = {n for n in numbers_of(sentence) if n not in q_numbers}
     # Loose names count: a capitalised word in mid-sentence ("Cauchy losses") names something.

@@ -359,11 +359,28 @@ def _sentence_of(question: str) -> str:
 EITHER = re.compile(r",\s*(\S+(?:\s\S+){0,3})\s+or\s+(\S+(?:\s\S+){0,3}?)\s*\?\s*$")
 
 
+# A side is named, described or a method at work ("the study of …", "GaLore", "re-warming …"); a
+# part read from a description that opens on a question word or a preposition ("In controlled
+# experiments where …, which uneven split …", "… after pretraining in which …") is no side.
+_NOT_A_SIDE = re.compile(
+    r"(?:which|what|where|when|how|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
+    r"then|so|to)\b",
+    re.I,
+)
+
+
 def comparison_parts(question: str) -> list[str]:
     """The sides a comparison names, in the question's order (empty when it names fewer than two):
     'each of X, Y and Z'; 'each …: the one that …, and the one …'; 'each of the X method, the Y
     work and the Z system <verb> …'; 'by X and by Y'; 'X and Y both /
-    all / each …'; 'Compare X with Y', 'How do X and Y differ'."""
+    all / each …'; 'Compare X with Y', 'How do X and Y differ'. Parts of a description ("… on
+    both languages", "… generates both pieces and words") that are no sides (_NOT_A_SIDE) leave
+    fewer than two: no comparison."""
+    parts = _parts(question)
+    return parts if sum(not _NOT_A_SIDE.match(p.strip()) for p in parts) >= 2 else []
+
+
+def _parts(question: str) -> list[str]:
     listed = _EACH_OF_NAMES.search(question)
     if listed:
         return [p.strip() for p in re.split(r",\s*(?:and\s+)?|\s+and\s+", listed.group(1)) if p.strip()]

@@ -35,6 +35,7 @@ from ..settings import RetrievalSettings
 from ..store.index import PaperIndex
 from ..text import (
     OWN_IN_TITLE,
+    OWN_TITLE_START,
     NameMatcher,
     name_phrases,
     name_tokens,
@@ -445,6 +446,8 @@ class Retriever:
             if name not in strict:
                 continue  # a plain capitalised word ("Domino") shows coverage, not rank
             tiers = {pid: side_ownership(name, papers[pid]) for pid in owners}
+            if _shared_term(matcher, tiers, papers):
+                continue  # "ImageNet" in several titles' middles: a benchmark they share, no paper's name
             for pid in owners:
                 share = 1.0 if tiers[pid] == max(tiers.values()) else LESSER_OWNER_SHARE
                 scores[pid] = scores.get(pid, 0.0) + NAME_BOOST * share
@@ -578,6 +581,16 @@ def assign_sides(pools: Sequence[Sequence[tuple[str, float]]]) -> list[str | Non
 
 # Candidates tried per side when assigning papers to sides (the search is exhaustive over these).
 SIDE_OPTIONS = 6
+
+
+def _shared_term(matcher: NameMatcher, tiers: Mapping[str, int], papers: Mapping[str, Paper]) -> bool:
+    """A name several papers hold and none introduces (no title starts with it or is headed by it,
+    no abstract defines it in brackets) is a term they share (a benchmark, a dataset: "ImageNet"
+    in "Saving Days of ImageNet and BERT Training" and "Training ImageNet in 1 Hour"), not the name
+    of a paper the question is about."""
+    if len(tiers) < 2 or max(tiers.values()) >= OWN_TITLE_START:
+        return False
+    return not any(matcher.defined.search(papers[pid].abstract) for pid in tiers)
 
 
 def relevance_ok(r: Retrieval, min_relevance: float) -> bool:

@@ -92,20 +92,8 @@ _ABOUT_PAPERS = re.compile(
 )
 
 
-# A side is named, described or a method at work ("the study of …", "GaLore", "re-warming …"); a
-# part read from a description that opens on a question word or a preposition ("In controlled
-# experiments where …, which uneven split …", "… after pretraining in which …") is no side.
-_NOT_A_SIDE = re.compile(
-    r"(?:which|what|where|when|how|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
-    r"then|so|to)\b",
-    re.I,
-)
-
-
 def _names_sides(question: str) -> bool:
-    if not _DISTRIBUTES.search(question):
-        return False
-    return sum(not _NOT_A_SIDE.match(p.strip()) for p in comparison_parts(question)) >= 2
+    return bool(_DISTRIBUTES.search(question)) and len(comparison_parts(question)) >= 2
 
 
 def classify(question: str) -> Style:

@@ -9,10 +9,9 @@
   shares no rare word with the abstract), dense decides. When BM25 is confident — its first paper's
   score clears the second's by a wide margin — that paper stays first: dense adds papers and
   reorders the rest, it never overrides a clear keyword match.
-* Exact names: a method / acronym named in the question ("FreePRM", "DeepSpeed-MoE") that a
-  paper owns (in its title, or defined and used throughout its abstract) ranks that paper above every
-  fused score, but below a confident keyword match: a common term that looks like a name ("FLOPs",
-  "ImageNet") does not outrank the paper the question describes.
+* Exact names: a name in the question ("FreePRM") a paper owns (title, or defined and used in its
+  abstract) ranks it above every fused score, below a confident keyword match; one that several
+  papers hold and none introduces ("ImageNet") is a shared term and ranks nothing.
 * Summaries (diverse searches): BM25 weighs more, the dense query is moved toward the first papers
   found (relevance feedback: a topic's papers resemble each other), and MMR spreads the top.
 * Comparisons: each named side gets its own sub-query, so every side is among the sources.
@@ -355,16 +354,15 @@ class Retriever:
             _, dense_score = self._dense(moved, allowed)
             scores = fuse(keyword, dense_score, self.settings, dense_weight=wd, pin=False)
 
-        named: list[str] = []
-        matchers: dict[str, NameMatcher] = {}
-        named_owners: list[str] = []
+        names: tuple[list[str], dict[str, NameMatcher], list[str], set[str]] = ([], {}, [], set())
         focus: list[str] = []
         sub_queries: list[str] = []
         if mode == "hybrid":
-            named, matchers, named_owners = self._boost_name_owners(query, scores, keyword, papers, allowed)
+            names = self._boost_name_owners(query, scores, keyword, papers, allowed)
             if split_comparisons:
                 sub_queries, focus = self._boost_compared_sides(query, scores, dense, filters)
 
+        named, matchers, named_owners, shared = names
         # The papers the question is about: each compared side's winner, else the owners of names.
         focus = focus or named_owners
         ranked = sorted(scores, key=lambda pid: -scores[pid])
@@ -389,7 +387,7 @@ class Retriever:
             )
             for i, pid in enumerate(ranked)
         ]
-        owned = [n for n in named if any(matchers[n].owns(s.paper) for s in sources)]
+        owned = [n for n in named if n in shared or any(matchers[n].owns(s.paper) for s in sources)]
         shown = {s.paper.id for s in sources}
         return Retrieval(
             query=query,
@@ -424,9 +422,10 @@ class Retriever:
         keyword: Sequence[tuple[str, float]],
         papers: Mapping[str, Paper],
         allowed: set[str] | None,
-    ) -> tuple[list[str], dict[str, NameMatcher], list[str]]:
+    ) -> tuple[list[str], dict[str, NameMatcher], list[str], set[str]]:
         """Exact names: the owners of a method name in the question (among the fused top and BM25's
-        top) get NAME_BOOST. Returns the names some candidate owns, their matchers, and the owners."""
+        top) get NAME_BOOST. Returns the names some candidate owns, their matchers, the owners, and
+        the names that are terms several papers share (`_shared_term`: none boosted)."""
         top = sorted(scores, key=lambda pid: -scores[pid])[:NAME_CANDIDATES_FUSED]
         candidates = set(top) | {pid for pid, _ in keyword[:NAME_CANDIDATES_KEYWORD]}
         if allowed is not None:
@@ -434,6 +433,7 @@ class Retriever:
         named: list[str] = []
         matchers: dict[str, NameMatcher] = {}
         owners_all: list[str] = []
+        shared: set[str] = set()
         # A multi-word name ("Focused Transformer") is as strict as "FreePRM": it names one thing.
         phrases = name_phrases(query)
         strict = set(name_tokens(query)) | set(phrases)
@@ -446,14 +446,15 @@ class Retriever:
             if name not in strict:
                 continue  # a plain capitalised word ("Domino") shows coverage, not rank
             tiers = {pid: side_ownership(name, papers[pid]) for pid in owners}
-            if _shared_term(matcher, tiers, papers):
-                continue  # "ImageNet" in several titles' middles: a benchmark they share, no paper's name
+            if _shared_term(matcher, tiers, papers):  # shows coverage as a name does, never boosted
+                shared.add(name)
+                continue
             for pid in owners:
                 share = 1.0 if tiers[pid] == max(tiers.values()) else LESSER_OWNER_SHARE
                 scores[pid] = scores.get(pid, 0.0) + NAME_BOOST * share
                 if pid not in owners_all:
                     owners_all.append(pid)
-        return named, matchers, owners_all
+        return named, matchers, owners_all, shared
 
     def _boost_compared_sides(
         self,
@@ -584,10 +585,8 @@ SIDE_OPTIONS = 6
 
 
 def _shared_term(matcher: NameMatcher, tiers: Mapping[str, int], papers: Mapping[str, Paper]) -> bool:
-    """A name several papers hold and none introduces (no title starts with it or is headed by it,
-    no abstract defines it in brackets) is a term they share (a benchmark, a dataset: "ImageNet"
-    in "Saving Days of ImageNet and BERT Training" and "Training ImageNet in 1 Hour"), not the name
-    of a paper the question is about."""
+    """A name several papers hold and none introduces (by its title's start or head, or in brackets
+    in its abstract) is a term they share (a benchmark: "ImageNet"), not a paper's name."""
     if len(tiers) < 2 or max(tiers.values()) >= OWN_TITLE_START:
         return False
     return not any(matcher.defined.search(papers[pid].abstract) for pid in tiers)

@@ -740,11 +740,14 @@ def test_an_opening_phrase_that_leans_on_the_previous_sentence_is_dropped() -> N
         "Q-GaLore updates the subspace."
     )
     assert drop_leading_link("To answer these questions, we release Pythia.") == "we release Pythia."
+    assert drop_leading_link("Based on the analysis, we propose HFTT.") == "we propose HFTT."
+    assert drop_leading_link("Building on our findings, we train X.") == "we train X."
     # a subject that happens to hold "such" stays, and so do a contrast and examples: they carry meaning
     for kept in (
         "Training such models, however, is costly.",
         "Despite these gains, the method lags.",
         "In tasks such as translation, the model improves.",
+        "Based on the transformer architecture, the model scales.",
     ):
         assert drop_leading_link(kept) == kept
     # a lead that keeps such an opening is flagged

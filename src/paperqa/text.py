@@ -456,7 +456,9 @@ _LEADING_LINK = re.compile(
 # examples ("In tasks such as translation, …"), which carry meaning.
 _POINTING_PHRASE = re.compile(
     r"^(?:(?:to|in|on|for|with|by|from|through|among|under|given|following|after|towards?|upon|"
-    r"beyond|[a-z]+ing|[a-z]+ed)\s+(?:[\w-]+\s+){0,4}?(?:this|these|those|such(?!\s+as\b))\b(?:\s+[\w-]+){0,3}),\s*"
+    r"beyond|[a-z]+ing|[a-z]+ed)\s+(?:[\w-]+\s+){0,4}?(?:this|these|those|such(?!\s+as\b))\b(?:\s+[\w-]+){0,3}|"
+    r"(?:based|building|drawing|relying)\s+(?:on|upon)\s+(?:the|our)\s+(?:analysis|analyses|findings|"
+    r"observations?|insights?|investigation|results)),\s*"
     r"(?=we\b|our\b|the\b|(?-i:[A-Z]))",
     re.I,
 )

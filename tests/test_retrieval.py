@@ -347,6 +347,14 @@ def test_a_described_paper_is_one_factoid_however_its_description_reads(question
     assert classify(question) == "factoid"
 
 
+def test_compare_how_x_and_y_still_names_two_sides() -> None:
+    from paperqa.answer.question import comparison_parts
+
+    question = "Compare how GaLore and SLTrain reduce memory during pretraining."
+    assert classify(question) == "comparison"
+    assert len(comparison_parts(question)) == 2
+
+
 def test_both_and_the_two_compare_when_they_are_of_papers() -> None:
     assert classify("What do both papers report about memory?") == "comparison"
     assert classify("How do the two studies explain warm-up?") == "comparison"

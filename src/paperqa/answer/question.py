@@ -360,8 +360,9 @@ EITHER = re.compile(r",\s*(\S+(?:\s\S+){0,3})\s+or\s+(\S+(?:\s\S+){0,3}?)\s*\?\s
 
 
 # A side is named, described or a method at work ("the study of …", "GaLore", "re-warming …"); a
-# part read from a description that opens on a question word or a preposition ("In controlled
-# experiments where …, which uneven split …", "… after pretraining in which …") is no side.
+# part read from a description that opens on a question word or a preposition and names nothing
+# ("In controlled experiments where …, which uneven split …", "… after pretraining in which …") is
+# no side ("Compare how GaLore and …" still reads "how GaLore" as one).
 _NOT_A_SIDE = re.compile(
     r"(?:which|what|where|when|how|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
     r"then|so|to)\b",
@@ -377,7 +378,8 @@ def comparison_parts(question: str) -> list[str]:
     both languages", "… generates both pieces and words") that are no sides (_NOT_A_SIDE) leave
     fewer than two: no comparison."""
     parts = _parts(question)
-    return parts if sum(not _NOT_A_SIDE.match(p.strip()) for p in parts) >= 2 else []
+    sides = [p for p in parts if name_tokens(p) or not _NOT_A_SIDE.match(p.strip())]  # "how GaLore" is one
+    return parts if len(sides) >= 2 else []
 
 
 def _parts(question: str) -> list[str]:

@@ -842,6 +842,18 @@ def test_a_summarys_lines_answer_the_facet_the_question_asks_of_every_paper() ->
     assert summary_facet("Summarize these submission papers.") is None
 
 
+def test_a_summary_line_on_how_a_paper_does_it_is_never_a_result_it_reports() -> None:
+    from paperqa.answer.summarize import paper_sentences
+
+    result = "We show that our approach performs better than the current state-of-the-art methods."
+    how = "We introduce a framework LearnAct that creates actions as Python functions."
+    paper_ = source(1, "LearnAct: Action Learning", f"Agents act in open environments. {how} {result}")
+    ranked = [scored(paper_, result, 2), scored(paper_, how, 1)]
+    ranked[0].score, ranked[1].score = 2.0, 1.0  # the ranking prefers the result
+    line = paper_sentences([paper_], ranked, "Give an overview of how these papers improve LLM agents.")[1]
+    assert line == how
+
+
 def test_a_word_the_abstract_capitalises_only_where_sentences_start_is_no_name() -> None:
     from paperqa.answer.compose import _lower_first
 

@@ -327,6 +327,8 @@ def test_a_size_written_in_words_reads_as_the_same_size_in_digits() -> None:
     assert spelled_numbers("seven billion parameters") == numbers_of("7 billion parameters")
     assert "20000" in spelled_numbers("twenty thousand GPUs")
     assert spelled_numbers("two papers report one method") == set()  # no size without a scale word
+    assert "5" not in spelled_numbers("twenty-five million tokens")  # no part of a compound number
+    assert spelled_numbers("one hundred million tokens") == {"100"}
 
 
 def test_a_sentence_restating_the_questions_size_in_digits_states_no_new_figure() -> None:

@@ -355,6 +355,20 @@ def test_compare_how_x_and_y_still_names_two_sides() -> None:
     assert len(comparison_parts(question)) == 2
 
 
+def test_hyphenated_sides_and_a_comparison_asked_for_in_words_still_compare() -> None:
+    from paperqa.answer.question import comparison_parts
+
+    assert comparison_parts("Compare in-context learning and fine-tuning for classification.") == [
+        "in-context learning",
+        "fine-tuning",
+    ]
+    assert len(comparison_parts("Compare on-policy distillation and off-policy distillation.")) == 2
+    assert len(comparison_parts("Compare how pretraining and fine-tuning affect calibration.")) == 2
+    assert classify("Provide a comparison of LoRA and full fine-tuning on memory.") == "comparison"
+    assert classify("What do both of these papers report about memory?") == "comparison"
+    assert classify("Describe the approaches used for long-context training.") == "summary"
+
+
 def test_both_and_the_two_compare_when_they_are_of_papers() -> None:
     assert classify("What do both papers report about memory?") == "comparison"
     assert classify("How do the two studies explain warm-up?") == "comparison"

@@ -94,8 +94,8 @@ _NUMBER_WORDS |= {"twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fift
 # A size written in words: "one and a half billion", "two-and-a-half-billion-parameter", "seven
 # billion", "half a million". Only before a scale word: "two papers" states no figure.
 _SPELLED_SIZE = re.compile(
-    r"\b(?:(" + "|".join(_NUMBER_WORDS) + r")((?:[\s-]+and[\s-]+a[\s-]+half)?)|(half)[\s-]+an?)"
-    r"[\s-]+(hundred|thousand|million|billion|trillion)\b",
+    r"(?<![\w-])(?:(" + "|".join(_NUMBER_WORDS) + r")((?:[\s-]+and[\s-]+a[\s-]+half)?)|(half)[\s-]+an?)"
+    r"[\s-]+(hundred|thousand|million|billion|trillion)\b(?![\s-]+(?:thousand|million|billion|trillion))",
     re.I,
 )
 

@@ -364,8 +364,8 @@ EITHER = re.compile(r",\s*(\S+(?:\s\S+){0,3})\s+or\s+(\S+(?:\s\S+){0,3}?)\s*\?\s
 # ("In controlled experiments where …, which uneven split …", "… after pretraining in which …") is
 # no side ("Compare how GaLore and …" still reads "how GaLore" as one).
 _NOT_A_SIDE = re.compile(
-    r"(?:which|what|where|when|how|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
-    r"then|so|to)\b",
+    r"(?:which|what|where|when|why|who|whose|in|for|after|before|during|with|without|on|at|by|from|"
+    r"then|so|to)(?![\w-])",  # "in-context learning" and "on-policy …" are sides
     re.I,
 )
 

@@ -19,17 +19,17 @@ from .question import EITHER, LISTING, analyze, comparison_parts
 # description ("on both languages", "a combination of the two techniques") they compare nothing,
 # and sides named with "both" are found by _names_sides. "and how big each …" is a description.
 _COMPARISON = re.compile(
-    r"\b(compare|contrast|versus|vs\.?|differ|difference|differences)\b|\bin comparison\b|"
-    r"\b(?:both|the two)\s+(?:[\w-]+\s+)?(?:papers|studies|works|articles)\b|"
+    r"\b(compare|contrast|versus|vs\.?|differ|difference|differences)\b|\bcomparison\s+(?:of|between)\b|"
+    r"\bin comparison\b|\b(?:both|the two)\s+(?:of\s+)?(?:(?:these|those|the)\s+)?(?:[\w-]+\s+)?"
+    r"(?:papers|studies|works|articles)\b|"
     r"\b(did|do|does|has|have|is|are|was|were|can) each\b|\beach of (these|the|them|those)\b|"
     r"\band\s+(?!how\b)[\w\-]+(\s+[\w\-]+)?\s+each\b",
     re.I,
 )
-# "approaches" and "techniques" ask for a summary when they are what is asked ("Which techniques do
-# these papers use …"), not when a described paper combines "the two techniques".
+# "approaches" and "techniques" ask for a summary ("Which techniques do these papers use …"), not
+# when a described paper combines "the two techniques".
 _SUMMARY = re.compile(
-    r"\b(summari[sz]e|summary|overview|survey|what do these)\b|"
-    r"\b(?:what|which)\s+(?:[\w-]+\s+){0,2}(?:approaches|techniques)\b",
+    r"\b(summari[sz]e|summary|overview|survey|what do these)\b|(?<!\btwo )\b(?:approaches|techniques)\b",
     re.I,
 )
 # A summary asked for in so many words ("Summarize …", "Can you summarize …", "Give an overview of

@@ -133,7 +133,9 @@ _FACETS: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
-_PROPOSAL = re.compile(r"\bwe (?:propose|introduce|present|develop|design)\b", re.I)
+_PROPOSAL = re.compile(
+    r"\b(?:we(?:\s+\w+)?|this (?:paper|work))\s+(?:propos|introduc|present|develop|design)\w*", re.I
+)
 
 
 def summary_facet(question: str) -> tuple[str, str] | None:
@@ -221,6 +223,7 @@ def on_topic(
     it to the topic) is on it even when the rest of its abstract is about something else."""
     closest = closest or {}
     scores = [min(s.score, 1.0) + closest.get(s.n, 0.0) for s in sources]
+    # best first, retrieval's first paper too: pinned first, it cost summaries-b's precision 0.88 -> 0.81
     order = sorted(range(len(sources)), key=lambda i: -scores[i])
     best = [scores[i] for i in order[:3]]
     ref = sum(best) / len(best) if best else 0.0

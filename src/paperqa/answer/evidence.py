@@ -159,6 +159,23 @@ _LINK_OR_TAG = re.compile(r"https?://\S+|<[^>]*>")
 MIN_WORDS_BESIDE_LINKS = 6
 
 
+# A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
+# introducing X", "we take a further step … and propose X", "this paper presents X"): it names the
+# method, and the next sentence says how it works (comparison sides, a summary's "how" line).
+INTRODUCES = re.compile(
+    # the subject, a few adverbs at most, then the verb ("we propose", "we also introduced",
+    # "this paper presents") ...
+    r"\b(?:we|this (?:paper|work))\s+(?:(?:also|further|then|here|now|first|thus|therefore|hence|instead)\s+)*"
+    r"(?:propos|introduc|present|develop|design)(?:e|es|s|ing|ed|d)?\b|"
+    # ... or the verb after "by" / "and" within 80 characters, about a clause ("we tackle this
+    # challenge by introducing X", "we take a further step … and propose X"); never a participle of
+    # another's work ("methods that were proposed", "baselines introduced by …", "carefully
+    # designed prompts")
+    r"\bwe\b[^.;]{0,80}?\b(?:by|and)\s+(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
+    re.I,
+)
+
+
 def reports_results(sentence: str) -> bool:
     """The sentence reports experiments rather than explaining the method."""
     return bool(_RESULTS.search(sentence))

@@ -35,7 +35,7 @@ from ..text import (
 )
 from ..types import Paper, Source
 from . import compose
-from .evidence import OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_of
+from .evidence import INTRODUCES, OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_of
 from .question import QuestionAnalysis, analyze, ask_of
 from .retrieve import Retrieval, Retriever
 from .verify import looks_like_instruction
@@ -84,7 +84,7 @@ def compared_sides(
         offered = offered_name(r.sub_queries[i], by_id[pid]) if resolved else ""
         best = sorted(best, key=lambda x: -own_answer_value(x, side_q, offered))
         pick = best[0] if best else next((s for s in ranked if s.source.paper.id == pid), None)
-        if pick is not None and _INTRODUCES.search(pick.text):
+        if pick is not None and INTRODUCES.search(pick.text):
             # "we introduce X, a …" names the method; the next sentence says how it works
             after = next(
                 (
@@ -126,21 +126,6 @@ _PROBLEM = re.compile(
 # the side check (each side's first sentence holds its keyword): comparisons-b 49 -> 51 of 75,
 # comparisons-c 31 -> 35 of 60, questions-b 13 -> 12 of 17; with name questions too, 50 / 36 / 10.
 W_SIDE_PROPOSES = 0.3
-# A sentence that introduces the paper's method ("we propose X", "we tackle this challenge by
-# introducing X", "we take a further step … and propose X", "this paper presents X"): it names the
-# method, and the next sentence says how it works.
-_INTRODUCES = re.compile(
-    # the subject, a few adverbs at most, then the verb ("we propose", "we also introduced",
-    # "this paper presents") ...
-    r"\b(?:we|this (?:paper|work))\s+(?:(?:also|further|then|here|now|first|thus|therefore|hence|instead)\s+)*"
-    r"(?:propos|introduc|present|develop|design)(?:e|es|s|ing|ed|d)?\b|"
-    # ... or the verb after "by" / "and" within 80 characters, about a clause ("we tackle this
-    # challenge by introducing X", "we take a further step … and propose X"); never a participle of
-    # another's work ("methods that were proposed", "baselines introduced by …", "carefully
-    # designed prompts")
-    r"\bwe\b[^.;]{0,80}?\b(?:by|and)\s+(?:propos|introduc|present|develop|design)(?:e|es|s|ing)?\b",
-    re.I,
-)
 # What a paper hopes, aims at or checks, not what it does or finds ("We believe our formulation
 # will inspire future studies", "we aim to investigate …", "to verify the effectiveness …, we …"):
 # such a sentence does not gain W_SIDE_OWN for its "we" or its name. Read off eval/comparisons-c.jsonl's
@@ -217,7 +202,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value -= W_SIDE_OWN
     # "This simple change stabilizes …": a side's answer must stand alone, and it points back
     lifted = drop_leading_link(s.text)
-    takes_up = _TAKES_UP.search(lifted.split(",", 1)[0]) and not _INTRODUCES.search(
+    takes_up = _TAKES_UP.search(lifted.split(",", 1)[0]) and not INTRODUCES.search(
         s.text
     )  # "by introducing X" stands
     if (_POINTS_BACK_OPENING.match(s.text) or takes_up) and not named:
@@ -229,7 +214,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     # asked how each works, a sentence that reports how well it did is not how it works
     if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not asks_setup:
         value -= W_SIDE_OWN / 2
-    if _INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
+    if INTRODUCES.search(s.text) and not (q.wants("quantity") or q.wants("name")):
         value += W_SIDE_PROPOSES
     return value
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..text import PHRASE_STOP, gerund, split_sentences
 from ..types import Source
 from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
-from .evidence import Embed, Scored, is_background, reports_results
+from .evidence import INTRODUCES, Embed, Scored, is_background, reports_results
 from .question import INSTRUCTION, focus_query
 
 # A summary searches this many papers (diversely) and keeps those whose fused score plus their
@@ -133,11 +133,6 @@ _FACETS: list[tuple[re.Pattern[str], str, str]] = [
 ]
 
 
-_PROPOSAL = re.compile(
-    r"\b(?:we(?:\s+\w+)?|this (?:paper|work))\s+(?:propos|introduc|present|develop|design)\w*", re.I
-)
-
-
 def summary_facet(question: str) -> tuple[str, str] | None:
     """The facet a summary asks of every paper (see _FACETS): its row and its heading, or None.
     The facet word the question uses first is the one it asks ("which techniques … overcome the
@@ -162,7 +157,7 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
             return 0
         if row == "Approach":
             # "We show that our approach performs better …" reports a result, not how it is done
-            if reports_results(sc.text) and not _PROPOSAL.search(sc.text):
+            if reports_results(sc.text) and not INTRODUCES.search(sc.text):
                 return 0
             if sc.text in hows.get(sc.source.n, ()) or is_approach(sc.text, sc.pos):
                 return 1 + bool(names_means(sc.text) or _TECHNIQUES.search(sc.text))

@@ -18,7 +18,14 @@ from paperqa.answer.compose import (
     third_person,
 )
 from paperqa.answer.evidence import Scored
-from paperqa.answer.summarize import key_phrases, on_topic, summary_lead, summary_papers, theme_labels
+from paperqa.answer.summarize import (
+    held_threads,
+    key_phrases,
+    on_topic,
+    summary_lead,
+    summary_papers,
+    theme_labels,
+)
 from paperqa.text import prose_faults, split_sentences
 from paperqa.types import Paper, Source
 
@@ -389,6 +396,27 @@ def test_theme_labels_name_each_group_by_what_its_titles_share_and_others_lack()
     lone = [source(5, "Domino: Tensor Slicing", "Domino slices tensors.")]
     # warm-up papers share a phrase only their abstracts use; a lone paper shares nothing
     assert theme_labels([compression, warmup, lone]) == ["gradient compression", None, None]
+
+
+def test_a_thread_is_said_only_of_the_papers_that_hold_its_phrase() -> None:
+    speech = [
+        source(1, "The USYD-JD Speech Translation System for IWSLT", "Our speech translation system …"),
+        source(
+            2, "The University of Helsinki submissions to the WMT19 news task", "We trained transformers."
+        ),
+        source(3, "Efficient yet Competitive Speech Translation: FBK@IWSLT2022", "Speech translation …"),
+    ]
+    (label,) = theme_labels([speech])
+    assert label == "speech translation"
+    groups, labels = held_threads([speech], [label])
+    assert [[s.n for s in g] for g in groups] == [[1, 3], [2]]
+    assert labels == ["speech translation", None]
+    lead = summary_lead("translation quality", groups, labels)
+    thread, alone = lead.split("work on speech translation")
+    assert "[1]" in thread and "[3]" in thread and "[2]" not in thread
+    assert "[2] reports its own findings" in alone
+    # a group without a thread stays as it is
+    assert held_threads([speech], [None]) == ([speech], [None])
 
 
 def test_a_theme_that_only_repeats_a_hyphenated_topic_names_nothing() -> None:

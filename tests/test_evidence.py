@@ -266,6 +266,17 @@ def test_a_number_inside_another_is_not_stated_next_to_the_focus() -> None:
     assert attached_numbers(sentence, {"13.6", "3"}, "tokens") == {"13.6"}
 
 
+def test_the_amount_of_a_change_is_stated_next_to_a_word_for_that_change() -> None:
+    from paperqa.answer.evidence import attached_numbers
+
+    sentence = "On 128 GPUs, the multigrid method trains a SlowFast network 4.5x faster."
+    assert attached_numbers(sentence, {"4.5", "128"}, "speed up") == {"4.5"}
+    assert attached_numbers("It cuts training time by 60% across all 3 datasets.", {"60", "3"}, "cut") == {
+        "60"
+    }
+    assert attached_numbers("We use 8 GPUs for 3 epochs.", {"8", "3"}, "speed up") == set()
+
+
 def test_apostrophes_are_not_quoted_names_and_a_finding_about_data_is_not_a_release_note() -> None:
     _, names = answer_parts("The model's outputs improve the student's accuracy.", "Which method helps?")
     assert names == []

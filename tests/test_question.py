@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from paperqa.answer.question import analyze
+from paperqa.answer.question import analyze, focus_words
 from paperqa.text import name_phrases, name_tokens, names_no_subject, points_back, title_case
 
 # question, the kind of each ask (clause_kinds)
@@ -102,8 +102,8 @@ def test_the_focus_of_a_passive_quantity_question_is_its_subject() -> None:
         "pretraining data"
     )
     assert analyze("How much has the loss decreased after tuning?").focus == "loss"  # not its participle
-    # an active one keeps the phrase that follows "how much" (none here: the subject is no quantity)
-    assert analyze("How much does the new objective cut the training time?").focus == ""
+    # an active one asks the amount of its change: the change is the focus, not the subject
+    assert analyze("How much does the new objective cut the training time?").focus == "cut"
     assert analyze("How much GPU memory can be spared?").focus == "GPU memory"
 
 
@@ -339,3 +339,23 @@ def test_a_sentence_restating_the_questions_size_in_digits_states_no_new_figure(
         "How much less data does a model of one and a half billion parameters need?",
     )
     assert numbers == {"33"}
+
+
+def test_an_active_amount_question_asks_the_amount_of_its_change() -> None:
+    q = analyze("By how much does the schedule speed up a popular two-pathway video network?")
+    assert q.focus == "speed up" and q.wants("quantity")
+    # the words an abstract states the amount with: "4.5x faster", "a 3x speedup"
+    assert {"faster", "speedup"} <= set(focus_words(q.focus))
+    assert analyze("By how much did its solution improve average Hits@10 over baselines?").focus == "improve"
+    assert analyze("By how much can it compress language models?").focus == "compress"
+    # a change is no thing a comparison's table row is about
+    assert analyze("By how much do GaLore and SLTrain each reduce memory?").noun_focus == ""
+    assert analyze("What speedup does it report?").noun_focus == "speedup"
+    # no change verb: nothing is made up
+    assert analyze("How much does X cost to train?").focus == ""
+
+
+def test_how_large_a_thing_asks_the_size_of_that_thing() -> None:
+    assert analyze("On how small a cluster can it train the largest GPT-3?").focus == "cluster"
+    assert analyze("How large a batch did they use?").focus == "batch"
+    assert analyze("How large an improvement did it get?").focus == "improvement"

@@ -226,7 +226,7 @@ class AnswerEngine:
             table = compose.comparison_table(
                 side_sources,
                 {s.source.n: s for s in d.sides},
-                compose.aspect_label(d.question.text, d.question.focus),
+                compose.aspect_label(d.question.text, d.question.noun_focus),
                 d.side_more,
             )
             return lead + "\n\n" + table, {s.n for s in side_sources}
@@ -247,7 +247,7 @@ class AnswerEngine:
             if d.style == "summary" and shown:
                 groups = self._themes(shown)
                 topic = focus_query(d.question.text).rstrip("?. ")
-                labels = summarize.theme_labels(groups, topic)
+                groups, labels = summarize.held_threads(groups, summarize.theme_labels(groups, topic))
                 facet = summarize.summary_facet(d.question.text)
                 lead = summarize.summary_lead(
                     summarize.topic_of(d.question.text),

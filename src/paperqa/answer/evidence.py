@@ -41,7 +41,7 @@ from ..text import (
     split_sentences,
 )
 from ..types import Source
-from .question import QuestionAnalysis
+from .question import QuestionAnalysis, focus_words
 
 Embed = Callable[[Sequence[str]], np.ndarray]
 
@@ -323,6 +323,8 @@ def rank_sentences(
     q_mass = sum(idf.values()) or 1.0
     rank_of = {s.n: i + 1 for i, s in enumerate(sources)}
     focus_terms = set(lexicon.content_terms([q.focus])[0]) if q.focus else set()
+    # a change's words ("speed up": "faster", "speedup") hold the focus as its own do
+    stated_by = set(lexicon.content_terms([" ".join(focus_words(q.focus))])[0]) if q.focus else set()
     owner = NameMatcher(q.defines) if q.defines else None
     # "What is GaLore?": the name's own paper ("GaLore: …") answers, not one whose title only
     # holds the name ("Q-GaLore: Quantized GaLore …"); the same tiers that resolve comparison sides.
@@ -359,7 +361,7 @@ def rank_sentences(
         lexical = sum(weight[t] for t in qterms & c.terms) / mass_in[c.source.n]
         bonus = min(W_PHRASE_MAX, W_PHRASE * pairs)
         if focus_terms:
-            bonus += W_FOCUS * len(focus_terms & c.terms) / len(focus_terms)
+            bonus += W_FOCUS * min(1.0, len(stated_by & c.terms) / len(focus_terms))
         says_how = (q.wants("mechanism") and _SOLUTION.search(c.text)) or (
             q.wants("definition") and (_SOLUTION.search(c.text) or _PROPOSES.search(c.text))
         )
@@ -463,11 +465,11 @@ def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed, per_source
 
 def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:
     """Is a word for which `holds` is true within ATTACH_WORDS words of a focus word?"""
-    focus_words = [w.lower() for w in re.findall(r"[A-Za-z]{3,}", focus)]
-    if not focus_words:
+    stated_by = [w for w in focus_words(focus) if re.fullmatch(r"[a-z]{3,}", w)]
+    if not stated_by:
         return False
     words = _WORDS.findall(text)
-    at_focus = [i for i, w in enumerate(words) if any(same_word(w.lower(), f) for f in focus_words)]
+    at_focus = [i for i, w in enumerate(words) if any(same_word(w.lower(), f) for f in stated_by)]
     return any(abs(i - j) <= ATTACH_WORDS for i, w in enumerate(words) if holds(w) for j in at_focus)
 
 

@@ -114,6 +114,11 @@ class QuestionAnalysis:
         return kind in self.kinds
 
     @property
+    def noun_focus(self) -> str:
+        """The focus when it names a thing ('batch size'), not a change ('speed up')."""
+        return "" if self.focus and self.focus.split()[0].lower() in CHANGE_WORDS else self.focus
+
+    @property
     def asks_paper(self) -> bool:
         """A question whose answer is one paper ("Which paper …?", "Is there a paper …?")."""
         return bool(_ASKS_PAPER.search(self.text))
@@ -167,11 +172,70 @@ def _kind_of(clause: str, first: bool) -> AnswerKind:
     return "other"
 
 
+# The amount a question asks of a change ("By how much does X speed up Y?") is stated next to a
+# word for that change: "4.5x faster", "60% shorter", "improves accuracy by 8.2%". Each verb a
+# question uses for a change, and the words an abstract states its amount with (an evidence
+# sentence's number attached to any of them answers, `focus_words`).
+CHANGE_WORDS = {
+    "speed": "speed speedup faster accelerate acceleration quicker",
+    "accelerate": "speed speedup faster accelerate acceleration quicker",
+    "reduce": "reduce reduction fewer lower smaller shorter saving savings decrease compress",
+    "cut": "cut reduce reduction fewer lower smaller shorter saving savings decrease",
+    "lower": "lower reduce reduction fewer smaller decrease",
+    "shrink": "shrink reduce reduction fewer smaller lower compress",
+    "compress": "compress compression smaller fewer reduce reduction",
+    "shorten": "shorten shorter reduce reduction fewer faster",
+    "save": "save saving savings reduce reduction fewer lower",
+    "decrease": "decrease reduce reduction fewer lower smaller",
+    "improve": "improve improvement improves higher better gain gains boost increase",
+    "increase": "increase higher larger more improve improvement gain gains",
+    "raise": "raise higher improve improvement increase gain gains boost",
+    "boost": "boost higher improve improvement increase gain gains",
+    "grow": "grow grew growth larger increase expand",
+}
+_CHANGE_OF = {f"{verb}{end}" for verb in CHANGE_WORDS for end in ("", "s", "d", "ed")} | {
+    "cuts",
+    "grows",
+    "reduces",
+    "improves",
+    "increases",
+    "raises",
+    "boosts",
+    "lowers",
+    "saves",
+}
+# "By how much does <subject> <change> …" (the auxiliary starts an active clause; the passive one
+# asks of its subject, below) and "how small a cluster …" (the noun after the article).
+_ACTIVE_AMOUNT = re.compile(
+    r"\bhow (?:much|many times)\s+(?:does|do|did|can|could|would|will|should)\s+([^?;]+)", re.I
+)
+_SIZED = re.compile(
+    r"\bhow (?:small|large|big|long|short|wide|deep|high|low|fast)\s+(?:a|an)\s+([\w\-]+(?:\s+[\w\-]+)?)",
+    re.I,
+)
+
+
+def focus_words(focus: str) -> list[str]:
+    """The words an answer may state the focus with: its own, and for a change the words an
+    abstract states its amount with (`CHANGE_WORDS`)."""
+    words = focus.lower().split()
+    return words + [w for v in words for w in CHANGE_WORDS.get(v, "").split() if w not in words]
+
+
 def _focus_of(clause: str) -> str:
-    """The noun phrase after 'what / which / how many': 'average F1 score', 'learning rate scheduler'."""
+    """The noun phrase after 'what / which / how many': 'average F1 score', 'learning rate scheduler';
+    the noun after 'how small a …' ('cluster'); the change an active 'by how much does …' asks the
+    amount of ('speed up', `CHANGE_WORDS`)."""
+    sized = _SIZED.search(clause)
+    if sized:  # "how small a cluster can …": the noun, not the verb after it
+        return " ".join(itertools.takewhile(lambda w: w.lower() not in _PHRASE_END, sized.group(1).split()))
     m = _WH_PHRASE.search(clause) or re.search(r"\bhow (?:many|much)\s+((?:[\w\-]+\s+){0,4})", clause, re.I)
     if not m:
         return ""
+    change = _ACTIVE_AMOUNT.search(clause)
+    if change and m.re is not _WH_PHRASE:
+        verb = next((w for w in change.group(1).split() if w.lower() in _CHANGE_OF), "")
+        return "speed up" if verb.lower() == "speed" else verb.lower()
     words = []
     # "by how much was the pretraining data grown": what the quantity is of is the subject after
     # the auxiliary, up to its participle (not "how much faster does …", whose phrase comes first)

@@ -111,7 +111,10 @@ def theme_labels(groups: Sequence[Sequence[Source]], topic: str = "") -> list[st
 # "which techniques do these papers credit …" -> each paper's method, not its headline result.
 _FACETS: list[tuple[re.Pattern[str], str, str]] = [
     (
-        re.compile(r"\b(?:open problems?|challenges|limitations|problems? (?:do|does|did))\b", re.I),
+        re.compile(
+            r"\b(?:open problems?|challenges|limitations|drawbacks|shortcomings|weaknesses|problems? (?:do|does|did))\b",
+            re.I,
+        ),
         "Problem",
         "The problem each paper names",
     ),
@@ -126,7 +129,10 @@ _FACETS: list[tuple[re.Pattern[str], str, str]] = [
         "What each paper reports",
     ),
     (
-        re.compile(r"\b(?:techniques?|methods?|approach(?:es)?|strateg(?:y|ies)|mechanisms?|how)\b", re.I),
+        re.compile(
+            r"\b(?:techniques?|methods?|approach(?:es)?|alternatives?|strateg(?:y|ies)|mechanisms?|how)\b",
+            re.I,
+        ),
         "Approach",
         "How each paper does it",
     ),
@@ -241,6 +247,24 @@ _OWN_FACET = {
     "Problem": ("problems", "names its own problems", "each name their own problems"),
     "Data / setting": ("data", "uses its own data", "each use their own data"),
 }
+
+
+def held_threads(
+    groups: Sequence[Sequence[Source]], labels: Sequence[str | None]
+) -> tuple[list[list[Source]], list[str | None]]:
+    """A thread is said only of the papers that hold its phrase: a group's papers alike in vectors
+    but not in words ("… submissions to the WMT19 news translation task" beside two speech
+    translation systems) leave its thread for a group of their own, unnamed."""
+    out_groups: list[list[Source]] = []
+    out_labels: list[str | None] = []
+    for group, label in zip(groups, labels, strict=True):
+        held = [s for s in group if label and label in key_phrases(f"{s.paper.title}. {s.paper.abstract}")]
+        rest = [s for s in group if s not in held]
+        for part, name in ((held, label), (rest, None)):
+            if part:
+                out_groups.append(part)
+                out_labels.append(name)
+    return out_groups, out_labels
 
 
 def summary_lead(

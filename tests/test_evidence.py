@@ -275,6 +275,8 @@ def test_the_amount_of_a_change_is_stated_next_to_a_word_for_that_change() -> No
         "60"
     }
     assert attached_numbers("We use 8 GPUs for 3 epochs.", {"8", "3"}, "speed up") == set()
+    # a hyphenated focus is stated by either of its words ("… optimisation with KTO")
+    assert attached_numbers("A 2-stage optimisation run", {"2"}, "preference-optimisation algorithm") == {"2"}
 
 
 def test_apostrophes_are_not_quoted_names_and_a_finding_about_data_is_not_a_release_note() -> None:

@@ -329,6 +329,13 @@ def test_a_size_written_in_words_reads_as_the_same_size_in_digits() -> None:
     assert spelled_numbers("two papers report one method") == set()  # no size without a scale word
     assert "5" not in spelled_numbers("twenty-five million tokens")  # no part of a compound number
     assert spelled_numbers("one hundred million tokens") == {"100"}
+    # a compound number is read whole: "three hundred thousand" is 300K, not 100K
+    assert spelled_numbers("three hundred thousand examples") == {"300", "300000"}
+    assert spelled_numbers("three hundred and fifty million parameters") == {"350"}
+    assert spelled_numbers("seventy billion parameters") == {"70"}
+    assert spelled_numbers("half a million GPU hours") == {"0.5"}
+    assert spelled_numbers("a hundred million tokens") == {"100"}
+    assert spelled_numbers("a million tokens") == {"1"}
 
 
 def test_a_sentence_restating_the_questions_size_in_digits_states_no_new_figure() -> None:

@@ -341,6 +341,9 @@ def test_a_summary_asked_for_in_so_many_words_stays_a_summary_whatever_it_names(
         "By how much does changing how many frames per video and how big each picture is speed up training?",
         "What accuracy does the classic image classifier that researchers treat as their point of "
         "comparison reach when retrained?",
+        # "both" after a preposition opens a noun phrase, it does not distribute over the subject
+        "A framework teaches LLMs to explain their code, using fine-tuning and then RL on both success "
+        "and failure trajectories. By up to how much did the supervised stage raise pass@1?",
     ],
 )
 def test_a_described_paper_is_one_factoid_however_its_description_reads(question: str) -> None:

@@ -87,30 +87,32 @@ def numbers_of(text: str) -> set[str]:
     return out
 
 
-_NUMBER_WORDS = dict(
-    zip("zero one two three four five six seven eight nine ten".split(), range(11), strict=True)
+_ONES = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen"
 )
-_NUMBER_WORDS |= {"twelve": 12, "fifteen": 15, "twenty": 20, "thirty": 30, "fifty": 50, "hundred": 100}
-# A size written in words: "one and a half billion", "two-and-a-half-billion-parameter", "seven
-# billion", "half a million". Only before a scale word: "two papers" states no figure.
-_SPELLED_SIZE = re.compile(
-    r"(?<![\w-])(?:(" + "|".join(_NUMBER_WORDS) + r")((?:[\s-]+and[\s-]+a[\s-]+half)?)|(half)[\s-]+an?)"
-    r"[\s-]+(hundred|thousand|million|billion|trillion)\b(?![\s-]+(?:thousand|million|billion|trillion))",
-    re.I,
-)
+_NUMBER_WORDS: dict[str, float] = {w: i for i, w in enumerate(f"{_ONES} seventeen eighteen nineteen".split())}
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+_NUMBER_WORDS |= {w: 10 * i for i, w in enumerate(_TENS, 2)} | {"a": 1, "an": 1, "half": 0.5, "hundred": 100}
+# A size written in words: "one and a half billion", "two-and-a-half-billion-parameter", "three
+# hundred thousand", "half a million". Only before a scale word: "two papers" states no figure.
+_NUMBER_WORD = "(?:" + "|".join(_NUMBER_WORDS) + ")"
+_SCALE = r"[\s-]+(hundred|thousand|million|billion|trillion)\b"
+_SPELLED_SIZE = re.compile(rf"(?<![\w-]){_NUMBER_WORD}(?:(?:[\s-]+and)?[\s-]+{_NUMBER_WORD})*{_SCALE}", re.I)
 
 
 def spelled_numbers(text: str) -> set[str]:
     """Sizes a text writes in words, as `numbers_of` reads the same size in digits ('one and a half
-    billion' -> '1.5', as '1.5B' -> '1.5'): a question that writes a size in words restates the
-    sentence that writes it in digits."""
+    billion' -> '1.5', as '1.5B' -> '1.5'; 'three hundred thousand' -> '300' and '300000'): a
+    question that writes a size in words restates the sentence that writes it in digits."""
     out: set[str] = set()
     for m in _SPELLED_SIZE.finditer(text):
-        value = 0.5 if m.group(3) else _NUMBER_WORDS[m.group(1).lower()] + (0.5 if m.group(2) else 0)
-        out.add(f"{value:g}")  # "1.5B", "20 million", "20K"
-        scale = m.group(4).lower()
-        if scale in ("hundred", "thousand"):  # "300", "20,000"
-            out.add(f"{value * (100 if scale == 'hundred' else 1000):g}")
+        words, value = re.findall(r"[a-z]+", m.group(0).lower())[:-1], 0.0  # the scale word is the unit
+        for i, w in enumerate(words):  # "a" is one only first ("a hundred million"), not in "and a half"
+            if w == "hundred" or w not in ("a", "an") or (i == 0 and words[1:2] in ([], ["hundred"])):
+                value = (value or 1) * 100 if w == "hundred" else value + _NUMBER_WORDS.get(w, 0)
+        scale = m.group(1).lower()  # "1.5B", "300K"; "three hundred" is 300; "20 thousand" is 20,000 too
+        out.add(f"{value * (100 if scale == 'hundred' else 1):g}")
+        out |= {f"{value * 1000:g}"} if scale == "thousand" else set()
     return out
 
 
@@ -553,8 +555,7 @@ _NO_SUBJECT = set(
 
 
 def points_back(question: str) -> bool:
-    """The question refers to papers already in view ("What does this paper report about memory?",
-    "Which GPUs did they use?") instead of naming its subject."""
+    """The question refers to papers in view ("What does this paper report?", "Which GPUs did they use?")."""
     return _POINTS_BACK.search(question) is not None
 
 
@@ -578,9 +579,8 @@ def gerund(verb: str) -> str:
 def holds_word(text: str, word: str, any_case: bool = False) -> bool:
     """Does `text` hold `word` whole: not inside a longer word, nor joined to one by a hyphen
     ("Q-GaLore" does not hold "GaLore")."""
-    return (
-        re.search(r"(?<![\w-])" + re.escape(word) + r"(?![\w-])", text, re.I if any_case else 0) is not None
-    )
+    pattern = r"(?<![\w-])" + re.escape(word) + r"(?![\w-])"
+    return re.search(pattern, text, re.I if any_case else 0) is not None
 
 
 # What is not done ("will not change …", "eliminates the reliance on …", "without a warm-up stage") or done

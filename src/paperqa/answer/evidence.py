@@ -132,7 +132,6 @@ _SOLUTION = re.compile(
     r"which (uses|computes|replaces))\b",
     re.I,
 )
-_PROPOSES = re.compile(r"\bwe (propose|introduce|design|develop)\b", re.I)
 # A why-question and a sentence that states a cause ("… lowers the effective temperature, and the
 # resulting decrease in token diversity makes … unfair"): the reason, not the topic.
 _CAUSE = re.compile(
@@ -363,7 +362,7 @@ def rank_sentences(
         if focus_terms:
             bonus += W_FOCUS * min(1.0, len(stated_by & c.terms) / len(focus_terms))
         says_how = (q.wants("mechanism") and _SOLUTION.search(c.text)) or (
-            q.wants("definition") and (_SOLUTION.search(c.text) or _PROPOSES.search(c.text))
+            q.wants("definition") and (_SOLUTION.search(c.text) or INTRODUCES.search(c.text))
         )
         if says_how or (q.asks_why and _CAUSE.search(c.text)):
             bonus += W_MECHANISM
@@ -465,7 +464,7 @@ def _add_meaning(cands: list[Scored], qvec: np.ndarray, embed: Embed, per_source
 
 def _near_focus(text: str, focus: str, holds: Callable[[str], bool]) -> bool:
     """Is a word for which `holds` is true within ATTACH_WORDS words of a focus word?"""
-    stated_by = [w for w in focus_words(focus) if re.fullmatch(r"[a-z]{3,}", w)]
+    stated_by = re.findall(r"[a-z]{3,}", " ".join(focus_words(focus)))
     if not stated_by:
         return False
     words = _WORDS.findall(text)

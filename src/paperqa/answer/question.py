@@ -327,6 +327,10 @@ _DISTRIBUTIVE = re.compile(
     r"(?:(?:are|were|have|had)\s+)?(?:both|all|each)\b(?!\s+of\b)(?!\s+[a-z]+\s+(?:is|are|was|were)\b)",
     re.I,
 )
+# A preposition before "both / all / each": it opens a noun phrase ("trained on both …").
+_BEFORE_A_PHRASE = re.compile(
+    r"\b(?:on|in|for|to|of|from|with|at|into|across|over|under|between|among|during|via)$", re.I
+)
 # "… produced by ptt5-v2 and by DeBERTinha", "according to RAdam and according to …": one
 # preposition repeated before each side.
 _REPEATED_PREP = re.compile(
@@ -463,7 +467,12 @@ def _parts(question: str) -> list[str]:
     if repeated:
         return [repeated.group("a").strip(" .,"), repeated.group("b").strip(" .,")]
     subject = _DISTRIBUTIVE.match(_sentence_of(question))
-    if subject and re.search(r",|\band\b", subject.group("list")):
+    # "X and Y both …" distributes over its subject; "… RL on both success and failure" is a phrase
+    if (
+        subject
+        and re.search(r",|\band\b", subject.group("list"))
+        and not _BEFORE_A_PHRASE.search(subject.group("list"))
+    ):
         sides = [s for s in split_sides(subject.group("list")) if len(s) > 1]
         if 2 <= len(sides) <= 5:
             return sides

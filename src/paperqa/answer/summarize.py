@@ -124,7 +124,10 @@ _FACETS: list[tuple[re.Pattern[str], str, str]] = [
         "The data each paper uses",
     ),
     (
-        re.compile(r"\b(?:results?|findings?|how (?:much|well)|gains|speedups?)\b", re.I),
+        re.compile(
+            r"\b(?:results?|findings?|how (?:much|well)|gains|speedups?|(?:report|show|find|say)\s+about)\b",
+            re.I,
+        ),
         "Reported results",
         "What each paper reports",
     ),

@@ -466,3 +466,18 @@ def test_an_acronym_in_a_multi_word_name_is_spelled_out_by_initials() -> None:
     assert spelled.search("examining forgetting in continual pre-training of aligned large language models")
     assert not spelled.search("continual pre-training of aligned vision transformers")
     assert _spelled_out("Sparse Mixer Routing") is None  # no acronym: looked up as written
+
+
+def test_a_factoid_whose_paper_keyword_search_is_sure_of_cites_that_paper_alone(corpus_home: Path) -> None:
+    app, _ = make(corpus_home, "")
+    question = (
+        "How much do question-answering-over-a-passage tasks improve when pretraining contexts are built "
+        "from sequences of similar documents instead of random ones?"
+    )
+    r = app.engine.retriever.search(question)
+    assert r.keyword_sure == r.sources[0].paper.id  # keyword search is sure of its first paper
+    ans = app.ask(question)
+    assert not ans.refused
+    cited = titles_cited(ans, ans.answer)
+    assert cited == {r.sources[0].paper.title}, cited  # no look-alike sentence of another paper
+    assert "+15%" in ans.answer.split("\n\n", 1)[0]

@@ -26,7 +26,7 @@ from paperqa.answer.summarize import (
     summary_papers,
     theme_labels,
 )
-from paperqa.text import prose_faults, split_sentences
+from paperqa.text import drop_leading_link, prose_faults, split_sentences
 from paperqa.types import Paper, Source
 
 from .fakes import paper, source
@@ -509,6 +509,24 @@ def test_a_sides_answer_stands_alone_not_on_what_the_sentence_before_it_said() -
     back.score = alone.score = itself.score = 1.0
     assert own_answer_value(back, q) < own_answer_value(alone, q)
     assert own_answer_value(back, q) < own_answer_value(itself, q)  # "this paper" is the paper
+
+
+def test_why_a_paper_does_something_is_dropped_and_what_it_does_stands_alone() -> None:
+    from paperqa.answer.question import analyze
+    from paperqa.answer.sides import own_answer_value
+
+    q = analyze("Where does each get its pre-training text?")
+    why = scored(A, "This is why we propose a new French biomedical dataset for continued pre-training.")
+    plain = scored(A, "We propose a new French biomedical dataset for continued pre-training.")
+    back = scored(A, "This is why the model fails on biomedical text.")  # no "we": it points back
+    why.score = plain.score = back.score = 1.0
+    assert own_answer_value(why, q) == own_answer_value(plain, q) > own_answer_value(back, q)
+    assert (
+        drop_leading_link(why.text)
+        == "we propose a new French biomedical dataset for continued pre-training."
+    )
+    assert drop_leading_link("In this article we study the rank.") == "we study the rank."
+    assert drop_leading_link("Meanwhile, SPDCL reorders data.") == "SPDCL reorders data."
 
 
 def test_a_sides_answer_never_leans_on_what_came_before_or_on_where_it_was_tested() -> None:

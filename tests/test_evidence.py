@@ -13,9 +13,9 @@ from paperqa.answer.evidence import (
     answer_parts,
     covers,
     is_boilerplate,
-    lead_sentences,
     rank_sentences,
 )
+from paperqa.answer.lead import lead_sentences
 from paperqa.answer.question import analyze
 from paperqa.text import negated_parts
 from paperqa.types import Source
@@ -458,3 +458,34 @@ def test_an_answer_may_say_without_what_the_question_asks_without() -> None:
         "The expected gradients of the Post-LN Transformer near the output layer are large at initialization."
     )
     assert first_sentence(question, "On Layer Normalization in the Transformer", other, answer) == answer
+
+
+def test_an_abbreviation_the_abstract_defines_states_its_long_form() -> None:
+    from paperqa.answer.evidence import acronym_terms
+
+    src = source(
+        1,
+        "Training LLMs to Debug Code",
+        "We perform supervised fine-tuning (SFT) and then reinforcement learning (RL) on trajectories. "
+        "SFT improves pass@1 by up to 15.92%. "
+        "RL training brings a further 3.54% on pass@1.",
+    )
+    ranked = rank("By how much did supervised fine-tuning improve pass@1?", [src])
+    by_text = {s.text: s for s in ranked}
+    sft = by_text["SFT improves pass@1 by up to 15.92%."]
+    assert set(FakeLexicon().content_terms(["supervised fine tuning"])[0]) <= sft.terms
+    assert ranked.index(sft) < ranked.index(by_text["RL training brings a further 3.54% on pass@1."])
+    # only where the abstract defines it, and only an abbreviation of the words before the bracket
+    terms = acronym_terms(ranked, FakeLexicon())
+    assert terms[1]["SFT improves pass@1 by up to 15.92%."] == set(
+        FakeLexicon().content_terms(["supervised fine tuning"])[0]
+    )
+    other = source(2, "Other", "We use the Adam optimizer (SGD). SGD is fast.")
+    assert acronym_terms(rank("Which optimizer?", [other]), FakeLexicon()) == {2: {}}
+    # the paper's own method names its paper: its acronym says nothing of what a sentence does
+    own = source(
+        3,
+        "Curricula for Imbalanced Text",
+        "We propose self-paced dynamic curriculum learning (SPDCL). SPDCL reorders data by difficulty.",
+    )
+    assert acronym_terms(rank("How is difficulty decided?", [own]), FakeLexicon()) == {3: {}}

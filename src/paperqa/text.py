@@ -436,7 +436,7 @@ PHRASE_STOP = set(
 # A list number an abstract sentence may open on: "(3)", "(iv)".
 _LIST_NUMBER = r"\((?:\d{1,2}|[ivx]{1,4})\)"
 _LEADING_LINK = re.compile(
-    r"^(?:(?:furthermore|moreover|additionally|in addition|to this end|however|thus|therefore|"
+    r"^(?:(?:furthermore|moreover|meanwhile|additionally|in addition|to this end|however|thus|therefore|"
     r"consequently|besides|hence|as a result|specifically|finally|in particular|in contrast|"
     r"in this (?:paper|work|study|article|report)|here|as a remedy|for instance|for example|"
     r"(?:to|in order to) (?:address|solve|tackle|overcome|mitigate|fill|bridge|close|remedy|alleviate) "
@@ -444,7 +444,7 @@ _LEADING_LINK = re.compile(
     r"inspired by (?:this|these|that)(?: [\w-]+){0,2}|motivated by (?:this|these)(?: [\w-]+){0,2}|"
     r"based on (?:this|these) (?:[\w-]+ ){0,2}[\w-]+|through further experiments|on these scenarios|"
     r"on top of (?:it|this|that)|in this way|from (?:this|these|that)|in this regard|to that end|overall|further|also|first|second|third|then|next|[a-z]+-wise|[a-z]+ly|"
-    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|\((?:\d+|[ivx]{1,4})\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
+    r"based on (?:our|their) [\w-]+(?: [\w-]+)?),\s*|(?:(?:this|that) is why|in this (?:paper|work|study|article))\s+(?=we\b)|\((?:\d+|[ivx]{1,4})\)\s*(?:[\w-]+\s+){0,3}[\w-]+:\s*|"
     rf"{_LIST_NUMBER}\s+(?!(?:and|or)\b))+",
     re.I,
 )

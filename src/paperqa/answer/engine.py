@@ -35,7 +35,8 @@ from ..types import Answer, Citation, PriorTurn, Source, Style
 from . import compose, coverage, summarize
 from .citations import sanitize_partial
 from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
-from .evidence import Scored, lead_sentences, rank_sentences
+from .evidence import Scored, rank_sentences
+from .lead import lead_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze, focus_query
 from .retrieve import (
@@ -297,7 +298,10 @@ class AnswerEngine:
             (top.source, _evidence_for(top.source, [*lead_sents, *tied]))
         ]
         second = next((s for s in d.ranked if s.source.n != top.source.n), None)
-        if second is not None and second.score >= floor:
+        # a close sentence of another paper is shown beside the lead's, unless keyword search is
+        # sure of the lead's paper (its pin): then a sentence alike in words is not the answer's
+        sure = d.retrieval.keyword_sure == top.source.paper.id
+        if second is not None and second.score >= floor and not sure:
             items.append((second.source, [second.text]))
         used = {src.n for src, _ in items}  # the lead's own markers are added by the caller
         return lead + "\n\n" + compose.evidence_list(items), used

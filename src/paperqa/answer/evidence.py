@@ -32,6 +32,7 @@ import numpy as np
 
 from ..text import (
     NameMatcher,
+    holds_word,
     name_tokens,
     negated_parts,
     numbers_of,
@@ -94,9 +95,6 @@ LONG_SENTENCE_WORDS = 30
 # much each, at most W_PHRASE_MAX: a phrase match is stronger evidence than scattered words.
 W_PHRASE = 0.1
 W_PHRASE_MAX = 0.3
-# A later ask ("…, and how many tokens …") is left open by a sentence holding less than this
-# share of the ask's own terms.
-MIN_ASK_COVERAGE = 0.5
 # The sentence's paper holds the question's terms (IDF-weighted share of them in its title and
 # abstract): a question describes its paper ("the sparsity-based framework for continual
 # learning on edge devices") and asks for one fact of it.
@@ -346,11 +344,13 @@ def rank_sentences(
         src.n: sum(idf.get(t, 0.0) for t in qterms & set(terms)) / q_mass
         for src, terms in zip(sources, paper_terms, strict=True)
     }
+    spelled = acronym_terms(cands, lexicon)
     # a sentence that says it does not do X ("will not change the architecture") does not state X
     for c, terms, (negated, instead) in zip(
         cands, all_terms, _negated_terms(lexicon, [c.text for c in cands]), strict=True
     ):
         c.terms = set(terms) - ((negated | instead) - q_negated)
+        c.terms |= spelled[c.source.n].get(c.text, set())
         pairs = len(q_pairs & set(itertools.pairwise(terms)))
         c.numbers, c.names = answer_parts(c.text, q.text)
         # The paper's own title names ("CoNTACT: …") are in every lead through its attribution;
@@ -383,6 +383,42 @@ def rank_sentences(
 
     _add_meaning(cands, qvec, embed, embed_per_source)
     return sorted(cands, key=lambda c: (-c.score, c.source.n, c.pos))
+
+
+# "supervised fine-tuning (SFT)": an abbreviation the abstract defines (its capitals are the initials
+# of the words before the bracket).
+_DEFINED = re.compile(r"((?:[\w]+[\s-]+){1,6}?)\(([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?\)")
+
+
+_NAMES_ITS_OWN = re.compile(r"\b(?:propos|introduc|present|call|nam|dub|term)\w*\b", re.I)
+
+
+def acronym_terms(cands: Sequence[Scored], lexicon: Lexicon) -> dict[int, dict[str, set[str]]]:
+    """The terms each sentence states through an abbreviation its abstract defines: 'SFT improves
+    pass@1' says 'supervised fine-tuning' where the abstract wrote 'supervised fine-tuning (SFT)'."""
+    defined: dict[int, dict[str, str]] = {}
+    for c in cands:
+        if c.source.n not in defined:
+            found = {}
+            abstract = c.source.paper.abstract
+            for m in _DEFINED.finditer(abstract):
+                long, short = m.group(1), m.group(2)
+                # the paper's own method ("we propose … (SPDCL)") names the paper, not what it does
+                before = re.split(r"[.!?]\s", abstract[: m.start(2)])[-1]
+                if holds_word(c.source.paper.title, short) or _NAMES_ITS_OWN.search(before):
+                    continue
+                caps = re.sub(r"[^A-Z]", "", short)
+                words = re.split(r"[\s-]+", long.strip())[-len(caps) :]
+                if len(words) == len(caps) and "".join(w[0] for w in words).upper() == caps:
+                    found[short] = " ".join(words)
+            defined[c.source.n] = found
+    wanted = [
+        (c, long) for c in cands for short, long in defined[c.source.n].items() if holds_word(c.text, short)
+    ]
+    out: dict[int, dict[str, set[str]]] = {c.source.n: {} for c in cands}
+    for (c, _), terms in zip(wanted, lexicon.content_terms([long for _, long in wanted]), strict=True):
+        out[c.source.n].setdefault(c.text, set()).update(terms)
+    return out
 
 
 def _candidates(
@@ -498,100 +534,3 @@ def covers(s: Scored, q: QuestionAnalysis) -> set[str]:
     if s.names or _NAMING.search(s.text):
         got.add("name")
     return got | ({k for k in q.kinds if k not in ("quantity", "name")})
-
-
-# Retrieval ranks papers on the whole abstract and the question's names; the sentence ranking sees
-# one sentence at a time. The lead stays with retrieval's first paper unless another paper's
-# sentence answers clearly better: it scores LEAD_SWITCH_MARGIN more than the first paper's best
-# (twice the rank prior W_RANK gives the first paper over the second: beyond what the prior
-# already said), or it holds the kind of answer asked for (a number, a name) and that one does not.
-# A question that names retrieval's first paper ("What does Examining Forgetting in … find?") is
-# about that paper: its lead never leaves it.
-LEAD_SWITCH_MARGIN = 2 * W_RANK
-
-
-def retrieval_first(ranked: Sequence[Scored], q: QuestionAnalysis, named: bool = False) -> Scored | None:
-    """The best sentence to lead with (see LEAD_SWITCH_MARGIN): the ranking's best, or the best
-    sentence of retrieval's first paper when the ranking's best does not answer clearly better or
-    the question names that paper (`named`)."""
-    if not ranked:
-        return None
-    best = ranked[0]
-    first = next((s for s in ranked if s.source.n == 1), None)
-    if best.source.n == 1 or first is None:
-        return best
-    if named:
-        return first
-    asked = {k for k in q.kinds if k in ("quantity", "name")}
-    better_kind = bool(asked & covers(best, q)) and not asked & covers(first, q)
-    return best if better_kind or best.score - first.score >= LEAD_SWITCH_MARGIN else first
-
-
-def lead_sentences(
-    ranked: Sequence[Scored], q: QuestionAnalysis, lexicon: Lexicon, most: int = 2, named: bool = False
-) -> list[Scored]:
-    """The sentence(s) the answer opens with: the best one (`retrieval_first`; `named`: the question
-    names retrieval's first paper), plus the best sentence of the same paper for an ask it leaves
-    open ("which method …, and up to what size", "how many parameters …, and how many tokens …")."""
-    best = retrieval_first(ranked, q, named)
-    if best is None:
-        return []
-    out = [best]
-    clause_terms = [set(t) for t in lexicon.content_terms(q.clauses)] if len(q.clauses) > 1 else []
-    for i, terms in enumerate(clause_terms[1:], 1):
-        if len(out) >= most:
-            break
-        own = terms - set().union(*(t for j, t in enumerate(clause_terms) if j != i)) or terms
-        kind = q.clause_kinds[i]
-
-        weight = lexicon.idf(own)
-
-        def coverage(
-            s: Scored, own: set[str] = own, weight: dict[str, float] = weight
-        ) -> tuple[float, float]:
-            """The ask's words in the sentence, by count and by IDF ("on par with" is what "which
-            model is it on par with" asks, more than "model")."""
-            share = len(own & s.terms) / max(1, len(own))
-            weighted = sum(weight.get(t, 0.0) for t in own & s.terms) / (sum(weight.values()) or 1.0)
-            return share, weighted
-
-        # A chosen sentence leaves the ask open unless it holds the ask's words by both measures;
-        # a sentence is added for it when it holds them by one, and more of them than the chosen
-        # ones do by either.
-        if any(min(coverage(s)) >= MIN_ASK_COVERAGE and kind in covers(s, q) for s in out):
-            continue
-        held = [max(coverage(s)[measure] for s in out) for measure in (0, 1)]
-        extra = next(
-            (
-                s
-                for s in ranked[1:]
-                if s.source.n == best.source.n
-                and s not in out
-                and kind in covers(s, q)
-                and max(coverage(s)) >= MIN_ASK_COVERAGE
-                and any(c > h for c, h in zip(coverage(s), held, strict=True))
-            ),
-            None,
-        )
-        if extra is not None:
-            out.append(extra)
-    if q.kind == "definition" and len(out) < most:
-        # What X is, then how it works: abstracts explain a method in the sentence right after
-        # they name it ("…, named Partial FC (PFC). In each iteration, positive class centers and
-        # …"), unless that sentence already reports results; else the best later sentence.
-        later = [s for s in ranked[1:] if s.source.n == best.source.n and s.pos > best.pos and s not in out]
-        adjacent = [s for s in later if s.pos == best.pos + 1 and not _RESULTS.search(s.text)]
-        extra = adjacent[0] if adjacent else (later[0] if later else None)
-        if extra is not None:
-            out.append(extra)
-    # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").
-    for kind in q.kinds:
-        if len(out) >= most or any(kind in covers(s, q) for s in out):
-            continue
-        extra = next(
-            (s for s in ranked[1:] if s.source.n == best.source.n and s not in out and kind in covers(s, q)),
-            None,
-        )
-        if extra is not None:
-            out.append(extra)
-    return sorted(out, key=lambda s: s.pos)

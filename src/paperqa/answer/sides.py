@@ -147,6 +147,9 @@ _POINTS_BACK_OPENING = re.compile(
     r"^\W*(?:in this way|by doing so|in doing so|doing so|thereby)\b",
     re.I,
 )
+# Why the paper does what the sentence says, pointing back at the problem before it: a lead drops
+# it (`text.drop_leading_link`), and what is left stands alone.
+_MOTIVATION = re.compile(r"^\W*(?:this|that) is why\s+(?=we\b)", re.I)
 # Another's work a paper takes as given ("the recently proposed Condenser architecture"): a sentence
 # about it is the paper's setting, not its own answer. (A citation, "(Yang et al., 2022)", is not
 # enough: papers cite what they combine into their own method.)
@@ -205,7 +208,8 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     takes_up = _TAKES_UP.search(lifted.split(",", 1)[0]) and not INTRODUCES.search(
         s.text
     )  # "by introducing X" stands
-    if (_POINTS_BACK_OPENING.match(s.text) or takes_up) and not named:
+    opening = _MOTIVATION.sub("", s.text)  # "This is why we propose X" says what it does, alone
+    if (_POINTS_BACK_OPENING.match(opening) or takes_up) and not named:
         value -= W_SIDE_OWN
     asks_setup = _ASKS_SETUP.search(q.text) is not None
     # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does

@@ -298,10 +298,8 @@ class AnswerEngine:
             (top.source, _evidence_for(top.source, [*lead_sents, *tied]))
         ]
         second = next((s for s in d.ranked if s.source.n != top.source.n), None)
-        # a close sentence of another paper is shown beside the lead's, unless keyword search is
-        # sure of the lead's paper (its pin): then a sentence alike in words is not the answer's
-        sure = d.retrieval.keyword_sure == top.source.paper.id
-        if second is not None and second.score >= floor and not sure:
+        # another paper's close sentence joins, unless keyword search is sure of the lead's paper
+        if second is not None and second.score >= floor and d.retrieval.keyword_sure != top.source.paper.id:
             items.append((second.source, [second.text]))
         used = {src.n for src, _ in items}  # the lead's own markers are added by the caller
         return lead + "\n\n" + compose.evidence_list(items), used

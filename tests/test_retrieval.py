@@ -344,10 +344,15 @@ def test_a_summary_asked_for_in_so_many_words_stays_a_summary_whatever_it_names(
         # "both" after a preposition opens a noun phrase, it does not distribute over the subject
         "A framework teaches LLMs to explain their code, using fine-tuning and then RL on both success "
         "and failure trajectories. By up to how much did the supervised stage raise pass@1?",
+        "Is there a paper on a platform whose aggregators on one machine pass updates to each other "
+        "through shared memory?",
     ],
 )
 def test_a_described_paper_is_one_factoid_however_its_description_reads(question: str) -> None:
+    from paperqa.answer.question import comparison_parts
+
     assert classify(question) == "factoid"
+    assert comparison_parts(question) == []  # nor does retrieval read sides into it
 
 
 def test_compare_how_x_and_y_still_names_two_sides() -> None:

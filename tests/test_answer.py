@@ -481,3 +481,19 @@ def test_a_factoid_whose_paper_keyword_search_is_sure_of_cites_that_paper_alone(
     cited = titles_cited(ans, ans.answer)
     assert cited == {r.sources[0].paper.title}, cited  # no look-alike sentence of another paper
     assert "+15%" in ans.answer.split("\n\n", 1)[0]
+
+
+def test_a_paper_named_by_its_quoted_title_is_the_subject_and_its_follow_up_stays_on_it(
+    corpus_home: Path,
+) -> None:
+    app, _ = make(corpus_home, "", "")
+    title = "Instruction Tuning with GPT-4"
+    first = app.ask(f"I'm interested in the paper '{title}'.")
+    assert not first.refused
+    # not "GPT-4 Technical Report", which owns the name GPT-4, nor a survey of GPT-4 research
+    assert titles_cited(first, first.answer) == {title}
+    second = app.ask(
+        "How many instruction-following examples did they generate with it?", history=[first.as_prior()]
+    )
+    assert titles_cited(second, second.answer.split("\n\n")[0]) == {title}
+    assert "52K" in second.answer

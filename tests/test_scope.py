@@ -338,3 +338,34 @@ def test_a_name_the_chosen_paper_does_not_hold_is_refused_naming_it(corpus_home:
     # a question with a subject of its own is still judged by how close the paper is to it
     far = app.ask(UNCOVERED, filters=Filters(paper_ids=[FEDZIP]))
     assert far.refused
+
+
+def test_a_quoted_title_names_its_paper_and_only_a_whole_title_does() -> None:
+    from paperqa.answer.coverage import titled_papers
+
+    from .fakes import paper
+
+    papers = [
+        paper("Instruction Tuning with GPT-4", "We use GPT-4 to generate data."),
+        paper(
+            "GaLore: Memory-Efficient LLM Training by Gradient Low-Rank Projection", "GaLore saves memory."
+        ),
+        paper("Instruction Tuning with GPT-4 at Scale", "More data."),
+    ]
+
+    class Catalog:
+        def papers_holding(self, text: str, most: int) -> list:  # type: ignore[type-arg]
+            return [p for p in papers if text.lower() in f"{p.title} {p.abstract}".lower()][:most]
+
+    retriever = Catalog()
+    ids = [p.id for p in papers]
+    assert titled_papers("I'm interested in the paper 'Instruction Tuning with GPT-4'.", retriever) == [
+        ids[0]
+    ]  # type: ignore[arg-type]
+    # the title after its name's colon, in any quotes
+    assert titled_papers(
+        "What does “Memory-Efficient LLM Training by Gradient Low-Rank Projection” save?", retriever
+    ) == [ids[1]]  # type: ignore[arg-type]
+    # part of a title, a quoted phrase, an apostrophe: no paper named
+    assert titled_papers("What does 'Instruction Tuning' mean?", retriever) == []  # type: ignore[arg-type]
+    assert titled_papers("The authors' 'instruction tuning with data' idea?", retriever) == []  # type: ignore[arg-type]

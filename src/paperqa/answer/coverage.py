@@ -1,10 +1,12 @@
 """Is the corpus (or the chosen papers) about the question at all? A name the question uses that
 no paper mentions, or that only a paper outside the chosen ones introduces, says it is not; the
 engine then refuses, saying which name. What a question is about when it does not say: the chosen
-papers (`scope_is_subject`), or the papers the conversation is on (`conversation_papers`). A
-terse question is about the paper that holds its rare terms (`holds_rare_terms`).
+papers (`scope_is_subject`), the papers the conversation is on (`conversation_papers`), or the
+paper whose title it quotes (`titled_papers`). A terse question is about the paper that holds its
+rare terms (`holds_rare_terms`). Whether retrieval found the corpus on the question at all:
+`relevance_ok`.
 
-May touch: the retriever's keyword search, term statistics and papers (read only).
+May touch: the retriever's keyword search, text search, term statistics and papers (read only).
 """
 
 from __future__ import annotations
@@ -13,9 +15,25 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
-from ..text import NameMatcher, against, name_phrases, name_tokens, names_no_subject, points_back, title_case
+from ..text import (
+    NameMatcher,
+    against,
+    name_phrases,
+    name_tokens,
+    names_no_subject,
+    normalize_title,
+    points_back,
+    title_case,
+)
 from ..types import Paper, PriorTurn, Source
-from .retrieve import NAME_CANDIDATES_KEYWORD, NAME_MAX_OWNERS, Filters, Retriever, leans_on_history
+from .retrieve import (
+    NAME_CANDIDATES_KEYWORD,
+    NAME_MAX_OWNERS,
+    Filters,
+    Retrieval,
+    Retriever,
+    leans_on_history,
+)
 
 # Is an unknown name in the corpus at all? BM25's first papers for the bare name are where it is.
 NAME_CHECK_PAPERS = 10
@@ -63,6 +81,34 @@ def best_match(title: str, similarity: float, threshold: float) -> str:
         f"The most similar passage, in “{title}”, has a similarity of {against(similarity, threshold)}, {side} the "
         f"threshold of {threshold:.2f} (min_relevance)."
     )
+
+
+def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
+    """Does the corpus plausibly cover the question? Decided from retrieval, not from the LLM."""
+    return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))
+
+
+# A title quoted in a question ("… the paper 'Instruction Tuning with GPT-4'"): three words or more.
+_QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"“”'‘’]{10,300}?)[\"”'’](?!\w)")
+# Papers the catalog's text search is asked for per quoted span (the title is among them).
+TITLE_CANDIDATES = 20
+
+
+def titled_papers(question: str, retriever: Retriever, filters: Filters | None = None) -> list[str]:
+    """The papers a question names by their whole title, quoted ("I'm interested in the paper
+    'Instruction Tuning with GPT-4'"): the question is about them, as a follow-up is about the
+    papers of its conversation; within the chosen papers, if any."""
+    out: list[str] = []
+    for span in _QUOTED.findall(question):
+        if len(span.split()) < 3:
+            continue
+        wanted = normalize_title(span)
+        for paper in retriever.papers_holding(span.strip(), TITLE_CANDIDATES):
+            whole = {normalize_title(paper.title), *map(normalize_title, paper.title.split(": ", 1)[1:])}
+            chosen = not (filters and filters.paper_ids) or paper.id in filters.paper_ids
+            if wanted in whole and chosen and paper.id not in out:
+                out.append(paper.id)
+    return out
 
 
 def scope_is_subject(question: str, filters: Filters | None) -> bool:

@@ -34,18 +34,20 @@ from ..text import cited_numbers, split_sentences
 from ..types import Answer, Citation, PriorTurn, Source, Style
 from . import compose, coverage, summarize
 from .citations import sanitize_partial
-from .coverage import conversation_papers, holds_rare_terms, missing_name, scope_is_subject, scope_of
+from .coverage import (
+    conversation_papers,
+    holds_rare_terms,
+    missing_name,
+    relevance_ok,
+    scope_is_subject,
+    scope_of,
+    titled_papers,
+)
 from .evidence import Scored, rank_sentences
 from .lead import lead_sentences
 from .llm import ChatModel
 from .question import QuestionAnalysis, analyze, focus_query
-from .retrieve import (
-    Filters,
-    Retrieval,
-    Retriever,
-    relevance_ok,
-    rewrite_followup,
-)
+from .retrieve import Filters, Retrieval, Retriever, rewrite_followup
 from .sides import compared_sides, no_paper_stands_out, paper_picks, side_labels, stands_out
 from .styles import STYLES, classify
 from .verify import Claim, Verifier, answers, looks_like_instruction
@@ -407,10 +409,12 @@ class AnswerEngine:
         top_k: int | None,
     ) -> tuple[Retrieval, bool]:
         """The retrieval a question is answered from, and whether it is known to be about it. A
-        follow-up searches the papers the conversation is on first and stays with them when they
-        hold an answer or it points back at them; else, and for any other question, the corpus
-        (or the chosen papers)."""
+        follow-up searches the papers the conversation is on first (a question that quotes a paper's
+        title, that paper) and stays with them when they hold an answer or it points back at them;
+        else, and for any other question, the corpus (or the chosen papers)."""
         papers = conversation_papers(question, history, filters, self.retriever)
+        # a paper named by its quoted title is the subject, as the conversation's are (not a side)
+        papers = papers or ([] if style == "comparison" else titled_papers(question, self.retriever, filters))
         if papers:
             on = replace(filters or Filters(), paper_ids=papers)
             r = self.retrieve(standalone, style, filters=on, top_k=top_k)

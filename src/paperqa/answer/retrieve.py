@@ -253,6 +253,10 @@ class Retriever:
         """BM25 IDF of analysed terms over the indexed papers."""
         return self.index.idf(terms)
 
+    def papers_holding(self, text: str, most: int) -> list[Paper]:
+        """Papers whose title, abstract or authors hold `text` (the catalog's text search)."""
+        return self.index.catalog.search(text, most)
+
     def keyword_search(self, query: str, k: int) -> list[tuple[str, float]]:
         """BM25 over title + abstract: [(paper id, score)], best first."""
         return self.index.keyword_search(query, k)
@@ -590,8 +594,3 @@ def _shared_term(matcher: NameMatcher, tiers: Mapping[str, int], papers: Mapping
     if len(tiers) < 2 or max(tiers.values()) >= OWN_TITLE_START:
         return False
     return not any(matcher.defined.search(papers[pid].abstract) for pid in tiers)
-
-
-def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
-    """Does the corpus plausibly cover the question? Decided from retrieval, not from the LLM."""
-    return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))

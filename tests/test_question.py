@@ -366,3 +366,11 @@ def test_how_large_a_thing_asks_the_size_of_that_thing() -> None:
     assert analyze("On how small a cluster can it train the largest GPT-3?").focus == "cluster"
     assert analyze("How large a batch did they use?").focus == "batch"
     assert analyze("How large an improvement did it get?").focus == "improvement"
+
+
+def test_an_indirect_question_inside_the_subject_is_no_second_ask() -> None:
+    q = analyze(
+        "By how much does changing how many frames per video and how big each picture is speed up training?"
+    )
+    assert len(q.clauses) == 1 and q.focus == "speed up"
+    assert len(analyze("Which method does it use, and how many tokens did it see?").clauses) == 2

@@ -80,8 +80,11 @@ _ASKS_PAPER = re.compile(
     re.I,
 )
 # Clause boundaries where a second ask starts: "…, and up to what size", "… and how many".
+# "…, and how many tokens did it see?" asks again; "… changing how many frames per video and how big
+# each picture is …" does not: an indirect question keeps its subject before its verb.
 _SECOND_ASK = re.compile(
-    r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)",
+    r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)"
+    r"(?!how\s+\w+\s+(?:each|every|the|its|their)\b)",
     re.I,
 )
 _CONSTRAINT = re.compile(

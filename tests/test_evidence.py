@@ -489,17 +489,3 @@ def test_an_abbreviation_the_abstract_defines_states_its_long_form() -> None:
         "We propose self-paced dynamic curriculum learning (SPDCL). SPDCL reorders data by difficulty.",
     )
     assert acronym_terms(rank("How is difficulty decided?", [own]), FakeLexicon()) == {3: {}}
-
-
-def test_a_number_stated_next_to_what_was_asked_leads_even_from_retrievals_second_paper() -> None:
-    first = source(1, "Temporal Sparsity", "We report an almost 3x improvement of activation sparsity.")
-    second = source(2, "A Multigrid Method", "Our method trains a SlowFast network 4.5x faster than before.")
-    q = analyze("By how much does the schedule speed up a two-pathway video network?")
-    ranked = [  # within the switch margin: retrieval's first paper would keep the lead on scores alone
-        Scored(second, 0, second.paper.abstract, 1.3, numbers={"4.5"}),
-        Scored(first, 0, first.paper.abstract, 1.2, numbers={"3"}),
-    ]
-    assert lead_sentences(ranked, q, FakeLexicon())[0].source.n == 2
-    # a number next to the asked thing in both: retrieval's first paper keeps the lead
-    both = Scored(first, 1, "The schedule runs 3x faster on video.", 1.2, numbers={"3"})
-    assert lead_sentences([ranked[0], both], q, FakeLexicon())[0].source.n == 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .evidence import W_RANK, Lexicon, Scored, attached_numbers, covers, reports_results
+from .evidence import W_RANK, Lexicon, Scored, covers, reports_results
 from .question import QuestionAnalysis
 
 # A later ask ("…, and how many tokens …") is left open by a sentence holding less than this
@@ -41,16 +41,7 @@ def retrieval_first(ranked: Sequence[Scored], q: QuestionAnalysis, named: bool =
         return first
     asked = {k for k in q.kinds if k in ("quantity", "name")}
     better_kind = bool(asked & covers(best, q)) and not asked & covers(first, q)
-    # a number stated next to what was asked answers it; one elsewhere in the sentence may not
-    better_kind = better_kind or (states_amount(best, q) and not states_amount(first, q))
     return best if better_kind or best.score - first.score >= LEAD_SWITCH_MARGIN else first
-
-
-def states_amount(s: Scored, q: QuestionAnalysis) -> bool:
-    """A quantity question, and the sentence states a number next to its focus ('4.5x faster')."""
-    return q.wants("quantity") and bool(
-        q.focus and s.numbers and attached_numbers(s.text, s.numbers, q.focus)
-    )
 
 
 def lead_sentences(

@@ -426,6 +426,7 @@ def test_a_question_is_recognised_behind_closing_quotes_and_brackets() -> None:
     assert is_question("They ask “can RL improve planning?”")
     assert is_question("(Can RL improve planning?)")
     assert not is_question("RL improves planning (see Q?A) by 3%.")
+    assert is_question('To improve a policy, we ask: "How should we design process rewards?".')
 
 
 def test_a_sentence_saying_what_is_not_changed_does_not_answer_what_is_changed() -> None:

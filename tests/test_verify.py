@@ -249,6 +249,9 @@ def test_only_names_a_paper_is_true_for_a_title_or_part_of_one() -> None:
     assert only_names_a_paper(DOMINO.paper.title, titles)
     assert only_names_a_paper("Generic Tensor Slicing and Overlapping", titles)
     assert not only_names_a_paper("Domino hides communication behind computation.", titles)
+    # a heading in a title's case, a title the model made up, is no claim either
+    assert only_names_a_paper("Lifelong Pretraining: Continuous Learning of Large Language Models.", titles)
+    assert not only_names_a_paper("Lifelong Pretraining adapts language models to new corpora.", titles)
     assert not only_names_a_paper("", titles)
 
 

@@ -216,7 +216,7 @@ def is_background(sentence: str, pos: int) -> bool:
     return pos == 0 or bool(_BACKGROUND.search(sentence))
 
 
-_QUESTION = re.compile(r"\?[\s”\"')\]]*$")
+_QUESTION = re.compile(r"\?[\s”\"')\]]*\.?$")
 
 
 def is_question(sentence: str) -> bool:

@@ -29,6 +29,7 @@ from ..text import (
     numbers_of,
     split_sentences,
     strip_markers,
+    title_case,
     unsupported_numbers,
 )
 from ..types import Source
@@ -159,9 +160,10 @@ def marker_as_noun(sentence: str) -> bool:
 
 
 def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
-    """A bare title (or part of one) is not a claim."""
+    """A bare title (or part of one) is not a claim; nor is a heading in a title's case ("Lifelong
+    Pretraining: Continuous Learning of Large Language Models"), a title the model made up."""
     key = normalize_title(body)
-    return bool(key) and any(key in normalize_title(t) for t in titles)
+    return bool(key) and (any(key in normalize_title(t) for t in titles) or title_case(body.rstrip(". ")))
 
 
 # A negation or a contrast is a claim of its own ("… does not require a dataset", "unlike X, Y

@@ -490,3 +490,12 @@ def test_an_abbreviation_the_abstract_defines_states_its_long_form() -> None:
         "We propose self-paced dynamic curriculum learning (SPDCL). SPDCL reorders data by difficulty.",
     )
     assert acronym_terms(rank("How is difficulty decided?", [own]), FakeLexicon()) == {3: {}}
+    # a plural abbreviation, and a study that presents (not proposes) a method it uses
+    plural = source(
+        4,
+        "Scaling",
+        "We present a study of large language models (LLMs). LLMs grow with more data every year.",
+    )
+    assert acronym_terms(rank("How big?", [plural]), FakeLexicon())[4][
+        "LLMs grow with more data every year."
+    ] == set(FakeLexicon().content_terms(["large language models"])[0])

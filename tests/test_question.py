@@ -336,6 +336,8 @@ def test_a_size_written_in_words_reads_as_the_same_size_in_digits() -> None:
     assert spelled_numbers("half a million GPU hours") == {"0.5"}
     assert spelled_numbers("a hundred million tokens") == {"100"}
     assert spelled_numbers("a million tokens") == {"1"}
+    # two numbers joined by "and" are two numbers: the one before the scale word is the size
+    assert spelled_numbers("between two and three billion parameters") == {"3"}
 
 
 def test_a_sentence_restating_the_questions_size_in_digits_states_no_new_figure() -> None:
@@ -374,3 +376,16 @@ def test_an_indirect_question_inside_the_subject_is_no_second_ask() -> None:
     )
     assert len(q.clauses) == 1 and q.focus == "speed up"
     assert len(analyze("Which method does it use, and how many tokens did it see?").clauses) == 2
+    # a direct second question keeps its auxiliary: it is a second ask
+    assert len(analyze("Which optimizer does it use, and how does the schedule change?").clauses) == 2
+    assert len(analyze("Which optimizer does it use, and how did its accuracy change?").clauses) == 2
+
+
+def test_a_change_is_read_only_where_it_is_the_verb() -> None:
+    # "at lower precision" is no change asked about; inflected verbs read as their base
+    assert analyze("How much does the model cost to train at lower precision?").focus == ""
+    assert analyze("By how much would pruning have reduced the cost?").focus == "reduce"
+    assert analyze("By how much does X reduce, on average, the memory?").focus == "reduce"
+    # a noun focus is never widened to a change's words, and keeps its table label
+    assert focus_words("training speed") == ["training", "speed"]
+    assert analyze("What lower bound do X and Y each prove?").noun_focus == "lower bound"

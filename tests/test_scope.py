@@ -353,7 +353,12 @@ def test_a_quoted_title_names_its_paper_and_only_a_whole_title_does() -> None:
         paper("Instruction Tuning with GPT-4 at Scale", "More data."),
     ]
 
+    papers.append(paper("Let's Verify Step by Step", "Process supervision beats outcome supervision."))
+
     class Catalog:
+        def papers(self) -> dict:  # type: ignore[type-arg]
+            return {p.id: p for p in papers}
+
         def papers_holding(self, text: str, most: int) -> list:  # type: ignore[type-arg]
             return [p for p in papers if text.lower() in f"{p.title} {p.abstract}".lower()][:most]
 
@@ -369,3 +374,6 @@ def test_a_quoted_title_names_its_paper_and_only_a_whole_title_does() -> None:
     # part of a title, a quoted phrase, an apostrophe: no paper named
     assert titled_papers("What does 'Instruction Tuning' mean?", retriever) == []  # type: ignore[arg-type]
     assert titled_papers("The authors' 'instruction tuning with data' idea?", retriever) == []  # type: ignore[arg-type]
+    # an apostrophe inside double quotes, a full stop inside the quotes
+    assert titled_papers('What does "Let\'s Verify Step by Step" find?', retriever) == [ids[3]]  # type: ignore[arg-type]
+    assert titled_papers("I read 'Instruction Tuning with GPT-4.' Who wrote it?", retriever) == [ids[0]]  # type: ignore[arg-type]

@@ -108,7 +108,9 @@ def spelled_numbers(text: str) -> set[str]:
     for m in _SPELLED_SIZE.finditer(text):
         words, value = re.findall(r"[a-z]+", m.group(0).lower())[:-1], 0.0  # the scale word is the unit
         for i, w in enumerate(words):  # "a" is one only first ("a hundred million"), not in "and a half"
-            if w == "hundred" or w not in ("a", "an") or (i == 0 and words[1:2] in ([], ["hundred"])):
+            if w == "and" and words[i - 1] != "hundred" and words[i + 1 : i + 3] != ["a", "half"]:
+                value = 0.0  # "between two and three billion": the last number is the size
+            elif w == "hundred" or w not in ("a", "an") or (i == 0 and words[1:2] in ([], ["hundred"])):
                 value = (value or 1) * 100 if w == "hundred" else value + _NUMBER_WORDS.get(w, 0)
         scale = m.group(1).lower()  # "1.5B", "300K"; "three hundred" is 300; "20 thousand" is 20,000 too
         out.add(f"{value * (100 if scale == 'hundred' else 1):g}")
@@ -331,10 +333,9 @@ def normalize_title(title: str) -> str:
 
 
 # ---- the paper a question's side names ----------------------------------------------------------
-# How strongly a paper owns a name a comparison side offers (higher wins): its title's head (before
-# ':', '?' or '!') is the name; the title starts with it; the title holds it as a whole word; the
-# abstract owns it (`NameMatcher.owns`). A name written with its title's punctuation ("Don't Stop
-# Pretraining?") is one step more exact than the head alone.
+# How strongly a paper owns a name a side offers (higher wins): its title's head (before ':', '?' or
+# '!') is the name; the title starts with it; holds it whole; its abstract owns it (`NameMatcher.owns`).
+# A name with its title's punctuation ("Don't Stop Pretraining?") is one step more exact than the head.
 OWN_EXACT, OWN_HEAD, OWN_TITLE_START, OWN_IN_TITLE, OWN_ABSTRACT = 5, 4, 3, 2, 1
 _SIDE_QUOTED = re.compile(r"“([^”]+)”|\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)")
 
@@ -530,9 +531,8 @@ def prose_faults(text: str) -> list[str]:
 
 
 # ---- questions that point back ------------------------------------------------------------------
-# A question about papers already in view — chosen by the user, or the ones the conversation is
-# about — rather than about a subject it names: "this paper", "these papers", "the authors",
-# "that method", "it", "they".
+# A question about papers in view (the chosen ones, the conversation's), not about a subject it
+# names: "this paper", "these papers", "the authors", "that method", "it", "they".
 _POINTS_BACK = re.compile(
     r"\b(?:this|these|those|that|the|both|each)\s+(?:selected\s+|chosen\s+)?(?:papers?|works?|stud(?:y|ies)|"
     r"articles?|authors?|methods?|approach(?:es)?|techniques?|frameworks?|systems?|models?|algorithms?)\b|"

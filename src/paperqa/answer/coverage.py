@@ -25,7 +25,7 @@ from ..text import (
     points_back,
     title_case,
 )
-from ..types import Paper, PriorTurn, Source
+from ..types import Paper, PriorTurn, Source, paper_id_for
 from .retrieve import (
     NAME_CANDIDATES_KEYWORD,
     NAME_MAX_OWNERS,
@@ -88,22 +88,27 @@ def relevance_ok(r: Retrieval, min_relevance: float) -> bool:
     return bool(r.sources) and (r.best_dense >= min_relevance or bool(r.named))
 
 
-# A title quoted in a question ("… the paper 'Instruction Tuning with GPT-4'"): three words or more.
-_QUOTED = re.compile(r"(?<!\w)[\"“'‘]([^\"“”'‘’]{10,300}?)[\"”'’](?!\w)")
-# Papers the catalog's text search is asked for per quoted span (the title is among them).
+# A title quoted in a question ("… the paper 'Instruction Tuning with GPT-4'"): double quotes may
+# hold an apostrophe ("Let's Verify Step by Step"), single ones not.
+_QUOTED = re.compile(r"[\"“]([^\"“”]{10,300})[\"”]|(?<!\w)['‘]([^'‘’]{10,300}?)['’](?!\w)")
+# Papers the catalog's text search is asked for per quoted span (a title after its name's colon).
 TITLE_CANDIDATES = 20
 
 
 def titled_papers(question: str, retriever: Retriever, filters: Filters | None = None) -> list[str]:
     """The papers a question names by their whole title, quoted ("I'm interested in the paper
-    'Instruction Tuning with GPT-4'"): the question is about them, as a follow-up is about the
-    papers of its conversation; within the chosen papers, if any."""
+    'Instruction Tuning with GPT-4'"), or by the title after its name's colon: the question is
+    about them, as a follow-up is about the papers of its conversation; within the chosen papers."""
     out: list[str] = []
-    for span in _QUOTED.findall(question):
+    catalog = retriever.papers()
+    for double, single in _QUOTED.findall(question):
+        span = (double or single).strip(" .,;:")
         if len(span.split()) < 3:
             continue
         wanted = normalize_title(span)
-        for paper in retriever.papers_holding(span.strip(), TITLE_CANDIDATES):
+        exact = paper_id_for(span)  # a paper's id is its normalised title's
+        found = [catalog[exact]] if exact in catalog else retriever.papers_holding(span, TITLE_CANDIDATES)
+        for paper in found:
             whole = {normalize_title(paper.title), *map(normalize_title, paper.title.split(": ", 1)[1:])}
             chosen = not (filters and filters.paper_ids) or paper.id in filters.paper_ids
             if wanted in whole and chosen and paper.id not in out:

@@ -413,8 +413,10 @@ class AnswerEngine:
         title, that paper) and stays with them when they hold an answer or it points back at them;
         else, and for any other question, the corpus (or the chosen papers)."""
         papers = conversation_papers(question, history, filters, self.retriever)
-        # a paper named by its quoted title is the subject, as the conversation's are (not a side)
-        papers = papers or ([] if style == "comparison" else titled_papers(question, self.retriever, filters))
+        # a paper named by its quoted title is the subject, as the conversation's are (not a side,
+        # nor what "which papers build on 'X'?" or a summary asks about)
+        if not papers and style == "factoid" and not analyze(question).asks_paper:
+            papers = titled_papers(question, self.retriever, filters)
         if papers:
             on = replace(filters or Filters(), paper_ids=papers)
             r = self.retrieve(standalone, style, filters=on, top_k=top_k)

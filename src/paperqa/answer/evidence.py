@@ -390,7 +390,7 @@ def rank_sentences(
 _DEFINED = re.compile(r"((?:[\w]+[\s-]+){1,6}?)\(([A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*?)s?\)")
 
 
-_NAMES_ITS_OWN = re.compile(r"\b(?:propos|introduc|present|call|nam|dub|term)\w*\b", re.I)
+_NAMES_ITS_OWN = re.compile(r"\b(?:propos\w*|introduc\w*|call(?:ed|s)?|named|dubbed)\b", re.I)
 
 
 def acronym_terms(cands: Sequence[Scored], lexicon: Lexicon) -> dict[int, dict[str, set[str]]]:
@@ -413,7 +413,10 @@ def acronym_terms(cands: Sequence[Scored], lexicon: Lexicon) -> dict[int, dict[s
                     found[short] = " ".join(words)
             defined[c.source.n] = found
     wanted = [
-        (c, long) for c in cands for short, long in defined[c.source.n].items() if holds_word(c.text, short)
+        (c, long)
+        for c in cands
+        for short, long in defined[c.source.n].items()
+        if holds_word(c.text, short) or holds_word(c.text, short + "s")  # "LLMs" for "(LLMs)"
     ]
     out: dict[int, dict[str, set[str]]] = {c.source.n: {} for c in cands}
     for (c, _), terms in zip(wanted, lexicon.content_terms([long for _, long in wanted]), strict=True):

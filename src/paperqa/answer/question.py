@@ -84,7 +84,8 @@ _ASKS_PAPER = re.compile(
 # each picture is …" does not: an indirect question keeps its subject before its verb.
 _SECOND_ASK = re.compile(
     r",?\s+and\s+(?=(?:up to |by |at |on |in |to |with |from )?(?:what|which|how|where|when|who|whether|is|does|did)\b)"
-    r"(?!how\s+\w+\s+(?:each|every|the|its|their)\b)",
+    r"(?!how\s+(?!(?:do|does|did|is|are|was|were|can|could|has|have|had|will|would|should)\b)\w+\s+"
+    r"(?:each|every|the|its|their)\b)",
     re.I,
 )
 _CONSTRAINT = re.compile(
@@ -119,7 +120,7 @@ class QuestionAnalysis:
     @property
     def noun_focus(self) -> str:
         """The focus when it names a thing ('batch size'), not a change ('speed up')."""
-        return "" if self.focus and self.focus.split()[0].lower() in CHANGE_WORDS else self.focus
+        return "" if self.focus.lower() in (*CHANGE_WORDS, "speed up") else self.focus
 
     @property
     def asks_paper(self) -> bool:
@@ -196,16 +197,24 @@ CHANGE_WORDS = {
     "boost": "boost higher improve improvement increase gain gains",
     "grow": "grow grew growth larger increase expand",
 }
-_CHANGE_OF = {f"{verb}{end}" for verb in CHANGE_WORDS for end in ("", "s", "d", "ed")} | {
-    "cuts",
-    "grows",
-    "reduces",
-    "improves",
-    "increases",
-    "raises",
-    "boosts",
-    "lowers",
-    "saves",
+# A change verb as the question writes it, by its base form ("reduced", "speeds" -> the family).
+_CHANGE_OF = {f"{verb}{end}": verb for verb in CHANGE_WORDS for end in ("", "s", "es", "d", "ed")}
+# A word before it that makes it no verb ("at lower precision", "the lower bound", "a cut").
+_NOT_A_VERB_AFTER = {
+    "a",
+    "an",
+    "the",
+    "at",
+    "in",
+    "on",
+    "of",
+    "for",
+    "with",
+    "to",
+    "by",
+    "its",
+    "their",
+    "this",
 }
 # "By how much does <subject> <change> …" (the auxiliary starts an active clause; the passive one
 # asks of its subject, below) and "how small a cluster …" (the noun after the article).
@@ -222,7 +231,8 @@ def focus_words(focus: str) -> list[str]:
     """The words an answer may state the focus with: its own, and for a change the words an
     abstract states its amount with (`CHANGE_WORDS`)."""
     words = focus.lower().split()
-    return words + [w for v in words for w in CHANGE_WORDS.get(v, "").split() if w not in words]
+    change = "speed" if focus.lower() == "speed up" else focus.lower()  # a change is its whole focus
+    return words + [w for w in CHANGE_WORDS.get(change, "").split() if w not in words]
 
 
 def _focus_of(clause: str) -> str:
@@ -237,8 +247,12 @@ def _focus_of(clause: str) -> str:
         return ""
     change = _ACTIVE_AMOUNT.search(clause)
     if change and m.re is not _WH_PHRASE:
-        verb = next((w for w in change.group(1).split() if w.lower() in _CHANGE_OF), "")
-        return "speed up" if verb.lower() == "speed" else verb.lower()
+        words = re.findall(r"[\w-]+", change.group(1).lower())
+        verbs = (
+            _CHANGE_OF.get(w) for i, w in enumerate(words) if i == 0 or words[i - 1] not in _NOT_A_VERB_AFTER
+        )
+        verb = next((v for v in verbs if v), "")
+        return "speed up" if verb == "speed" else verb
     words = []
     # "by how much was the pretraining data grown": what the quantity is of is the subject after
     # the auxiliary, up to its participle (not "how much faster does …", whose phrase comes first)

@@ -200,22 +200,7 @@ CHANGE_WORDS = {
 # A change verb as the question writes it, by its base form ("reduced", "speeds" -> the family).
 _CHANGE_OF = {f"{verb}{end}": verb for verb in CHANGE_WORDS for end in ("", "s", "es", "d", "ed")}
 # A word before it that makes it no verb ("at lower precision", "the lower bound", "a cut").
-_NOT_A_VERB_AFTER = {
-    "a",
-    "an",
-    "the",
-    "at",
-    "in",
-    "on",
-    "of",
-    "for",
-    "with",
-    "to",
-    "by",
-    "its",
-    "their",
-    "this",
-}
+_NOT_A_VERB_AFTER = set("a an the at in on of for with to by its their this".split())
 # "By how much does <subject> <change> …" (the auxiliary starts an active clause; the passive one
 # asks of its subject, below) and "how small a cluster …" (the noun after the article).
 _ACTIVE_AMOUNT = re.compile(

@@ -142,14 +142,12 @@ _OUTLOOK = re.compile(
 # "These results …", "Such methods …"): lifted out alone, it says nothing a reader can place.
 # ("This paper …", "This work …" name the paper itself and stand alone.)
 _POINTS_BACK_OPENING = re.compile(
-    r"^\W*(?:this|these|those|such|the above)\s+(?!(?:paper|work|study|article|report|survey|thesis)\b)|"
+    # ("This is why we propose X" says what the paper does, alone: the lead drops "This is why")
+    r"^\W*(?:this|these|those|such|the above)\s+(?!(?:paper|work|study|article|report|survey|thesis)\b|is why\s+we\b)|"
     # "In this way, we improve the pseudo-labels": how is in the sentence before
     r"^\W*(?:in this way|by doing so|in doing so|doing so|thereby)\b",
     re.I,
 )
-# Why the paper does what the sentence says, pointing back at the problem before it: a lead drops
-# it (`text.drop_leading_link`), and what is left stands alone.
-_MOTIVATION = re.compile(r"^\W*(?:this|that) is why\s+(?=we\b)", re.I)
 # Another's work a paper takes as given ("the recently proposed Condenser architecture"): a sentence
 # about it is the paper's setting, not its own answer. (A citation, "(Yang et al., 2022)", is not
 # enough: papers cite what they combine into their own method.)
@@ -208,8 +206,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
     takes_up = _TAKES_UP.search(lifted.split(",", 1)[0]) and not INTRODUCES.search(
         s.text
     )  # "by introducing X" stands
-    opening = _MOTIVATION.sub("", s.text)  # "This is why we propose X" says what it does, alone
-    if (_POINTS_BACK_OPENING.match(opening) or takes_up) and not named:
+    if (_POINTS_BACK_OPENING.match(s.text) or takes_up) and not named:
         value -= W_SIDE_OWN
     asks_setup = _ASKS_SETUP.search(q.text) is not None
     # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does

@@ -900,6 +900,35 @@ def test_a_summary_line_on_how_a_paper_does_it_is_never_a_result_it_reports() ->
     assert line == how
 
 
+def test_a_summary_line_on_how_a_paper_does_it_is_its_method_not_its_test_bed_or_background() -> None:
+    from paperqa.answer.summarize import paper_sentences
+
+    opening = "Distributed optimization methods such as DiLoCo have been shown to be effective at scale."
+    develops = (
+        "This paper develops the IGLU method that caches intermediate computations at various GCN layers "
+        "thus enabling lazy updates that significantly reduce the compute cost of descent."
+    )
+    setup = "We incorporate our method into PyTorch and evaluate its effectiveness using several graphs."
+    bound = (
+        "IGLU introduces bounded bias into the gradients but nevertheless converges to a first-order "
+        "saddle point under standard assumptions such as objective smoothness."
+    )
+    iglu = source(
+        1, "IGLU: Efficient GCN Training via Lazy Updates", f"GCNs scale poorly. {develops} {setup} {bound}"
+    )
+    ranked = [scored(iglu, setup, 2), scored(iglu, bound, 3), scored(iglu, develops, 1)]
+    for score, sc in zip((3.0, 2.0, 1.0), ranked, strict=True):
+        sc.score = score  # the ranking prefers the test bed, then a property
+    how = "Summarize the techniques these papers use to make training GCNs on large graphs cheaper."
+    assert paper_sentences([iglu], ranked, how)[1] == develops
+    # a paper with no sentence for the facet: what it does, before the field's background
+    investigate = "In this paper, we investigate overlapping communication with computation in DiLoCo."
+    eager = source(2, "Eager Updates For Overlapped Communication", f"{opening} {investigate}")
+    ranked = [scored(eager, opening, 0), scored(eager, investigate, 1)]
+    ranked[0].score, ranked[1].score = 2.0, 1.0
+    assert paper_sentences([eager], ranked, "Summarize how these papers cut communication.")[2] == investigate
+
+
 def test_a_word_the_abstract_capitalises_only_where_sentences_start_is_no_name() -> None:
     from paperqa.answer.compose import _lower_first
 

@@ -178,6 +178,23 @@ def reports_results(sentence: str) -> bool:
     return bool(_RESULTS.search(sentence))
 
 
+# A sentence that only says where or how the paper tested its method: "We conduct extensive
+# experiments on …", "Experiments are performed …", "We incorporate our method into PyTorch and
+# evaluate its effectiveness using several graphs …".
+_SETUP = re.compile(
+    r"^\W*(?:we\s+(?:also\s+)?(?:conduct(?:ed)?|perform(?:ed)?|run|ran|carr(?:y|ied) out)\s+(?:extensive\s+|comprehensive\s+|our\s+)?"
+    r"(?:experiments|evaluations?|studies)|(?:extensive\s+|comprehensive\s+)?experiments\s+(?:are|were)\s+"
+    r"(?:conducted|performed|run))\b|"
+    r"\bevaluat(?:e|es|ed|ing)\s+(?:its|their|our|the)\s+(?:effectiveness|efficacy|performance)\b",
+    re.I,
+)
+
+
+def describes_setup(sentence: str) -> bool:
+    """The sentence says where the paper ran its experiments, not what its method does."""
+    return bool(_SETUP.search(sentence))
+
+
 # The paper speaking of its own work ("we", "our", "this paper", "the proposed method").
 OWN_WORK = re.compile(
     r"\b(?:we|our)\b|\b(?:this|the proposed) (?:paper|work|method|approach|framework|study|model)\b", re.I

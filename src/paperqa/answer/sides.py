@@ -35,7 +35,16 @@ from ..text import (
 )
 from ..types import Paper, Source
 from . import compose
-from .evidence import INTRODUCES, OWN_WORK, Embed, Scored, rank_sentences, reports_results, scene_of
+from .evidence import (
+    INTRODUCES,
+    OWN_WORK,
+    Embed,
+    Scored,
+    describes_setup,
+    rank_sentences,
+    reports_results,
+    scene_of,
+)
 from .question import QuestionAnalysis, analyze, ask_of
 from .retrieve import Retrieval, Retriever
 from .verify import looks_like_instruction
@@ -154,13 +163,6 @@ _POINTS_BACK_OPENING = re.compile(
 _BUILDS_ON = re.compile(
     r"\b(?:recently|previously|originally)\s+(?:proposed|introduced|developed|published)\b", re.I
 )
-# A sentence that only says where the paper ran its experiments, and a question that asks for it.
-_SETUP = re.compile(
-    r"^\W*(?:we\s+(?:also\s+)?(?:conduct(?:ed)?|perform(?:ed)?|run|ran|carr(?:y|ied) out)\s+(?:extensive\s+|comprehensive\s+|our\s+)?"
-    r"(?:experiments|evaluations?|studies)|(?:extensive\s+|comprehensive\s+)?experiments\s+(?:are|were)\s+"
-    r"(?:conducted|performed|run))\b",
-    re.I,
-)
 # An outcome its experiments or results "show" ("Results consistently show that … NFT improves over
 # …"): narrower than `evidence.reports_results` on purpose ("we show that warmup can improve
 # stability" answers what a paper recommends; the broader rule lost a side, see eval/README.md).
@@ -169,7 +171,8 @@ _REPORTS_OUTCOME = re.compile(
     r"\boutperform(?:s|ed|ing)?\b",
     re.I,
 )
-# A question about the data, corpus, benchmarks or experiments: there the setting is the answer.
+# A question about the data, corpus, benchmarks or experiments: there the setting is the answer
+# (`evidence.describes_setup` tells a sentence that only gives the setting).
 _ASKS_SETUP = re.compile(
     r"\b(?:data(?:set)?s?|corpus|corpora|benchmarks?|evaluat\w*|experiment\w*|test\w*)\b", re.I
 )
@@ -210,7 +213,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value -= W_SIDE_OWN
     asks_setup = _ASKS_SETUP.search(q.text) is not None
     # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does
-    if _SETUP.match(lifted) and not asks_setup:
+    if describes_setup(lifted) and not asks_setup:
         value -= W_SIDE_OWN
     # asked how each works, a sentence that reports how well it did is not how it works
     if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not asks_setup:

@@ -19,7 +19,7 @@ import numpy as np
 from ..text import PHRASE_STOP, gerund, split_sentences
 from ..types import Source
 from .compose import ASPECTS, how_it_works, is_approach, marker, names_means, paper_label, states_contribution
-from .evidence import INTRODUCES, Embed, Scored, is_background, reports_results
+from .evidence import INTRODUCES, Embed, Scored, describes_setup, is_background, reports_results
 from .question import INSTRUCTION, focus_query
 
 # A summary searches this many papers (diversely) and keeps those whose fused score plus their
@@ -165,10 +165,17 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
         if pattern is None:
             return 0
         if row == "Approach":
-            # "We show that our approach performs better …" reports a result, not how it is done
-            if reports_results(sc.text) and not INTRODUCES.search(sc.text):
+            # "We show that our approach performs better …" reports a result, not how it is done;
+            # "we incorporate our method into PyTorch and evaluate its effectiveness …" the setting
+            if (reports_results(sc.text) and not INTRODUCES.search(sc.text)) or describes_setup(sc.text):
                 return 0
-            if sc.text in hows.get(sc.source.n, ()) or is_approach(sc.text, sc.pos):
+            # "This paper develops the IGLU method that caches …", "we address these limitations by
+            # introducing MobileQuant, that …": the paper putting its method forward states it
+            if (
+                sc.text in hows.get(sc.source.n, ())
+                or is_approach(sc.text, sc.pos)
+                or INTRODUCES.search(sc.text)
+            ):
                 return 1 + bool(names_means(sc.text) or _TECHNIQUES.search(sc.text))
             return 0
         if row == "Problem":  # a problem is often stated where the abstract opens
@@ -177,7 +184,17 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
 
     best = {s.n: s.evidence[0] for s in sources if s.evidence}
     # a paper with no sentence for the facet still gets one that says what it does, not background
-    for sc in sorted(ranked, key=lambda sc: (answers_facet(sc), states_contribution(sc.text), sc.score)):
+    # ("In this paper, we investigate techniques to … by overlapping …", not the abstract's opening
+    # "Distributed optimization methods such as DiLoCo have been shown to …")
+    for sc in sorted(
+        ranked,
+        key=lambda sc: (
+            answers_facet(sc),
+            states_contribution(sc.text),
+            not is_background(sc.text, sc.pos),
+            sc.score,
+        ),
+    ):
         best[sc.source.n] = sc.text  # the last is the best
     return best
 

@@ -75,13 +75,16 @@ def strip_markers(text: str) -> str:
 
 
 # ---- numbers -----------------------------------------------------------------------------------
-_NUMBERISH = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?")
+# A number a name ends in ("GPT-4", "LLaMA-2") is no quantity (the first branch); a size is ("OPT-125M").
+_NUMBERISH = re.compile(
+    r"(?<=[A-Za-z]-)\d+(?:[.,]\d+)*(?![\w%]|[.,]\d)|(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?"
+)
 
 
 def numbers_of(text: str) -> set[str]:
     """Numeric facts in a text ('53.0', '1.9x', '32K'), marker numbers excluded."""
     out: set[str] = set()
-    for m in _NUMBERISH.finditer(strip_markers(text)):
+    for m in filter(lambda m: m.group(1), _NUMBERISH.finditer(strip_markers(text))):
         num = m.group(1).replace(",", "")
         out.add(num.rstrip("0").rstrip(".") if "." in num else num)
     return out
@@ -365,7 +368,8 @@ def side_ownership(side: str, paper: Titled) -> int:
     """How strongly `paper` is the paper a comparison side names (0: not at all); see OWN_*."""
     title = paper.title.strip()
     head = re.split(r"[:?!]", title, maxsplit=1)[0].strip()
-    strict = set(name_tokens(side)) | set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
+    acronyms = set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
+    strict = set(name_tokens(side)) | acronyms
     words = re.sub(r"\([^()]*\)", " ", side).split()
     # A name is whole unless it is one word of a capitalised run ("Fine-Tuning" of "Negative-aware
     # Fine-Tuning"): "FP8" in "the study of FP8" names the paper, "Fine-Tuning" there does not.
@@ -376,7 +380,6 @@ def side_ownership(side: str, paper: Titled) -> int:
     }
     names = side_names(side)
     whole = {n for n in names if n not in fragments}
-    acronyms = set(_initials(re.sub(r"^\s*the\s+", "", side, flags=re.I)))
     best = 0
     for name in names:
         if name in acronyms:  # a guessed acronym only counts where an abstract defines and uses it
@@ -385,11 +388,8 @@ def side_ownership(side: str, paper: Titled) -> int:
         key = normalize_title(name)
         edge = r"(?![\w-])"
         if title.lower().startswith(name.lower()) and re.match(re.escape(name) + edge, title, re.I):
-            tier = (
-                OWN_EXACT
-                if name[-1:] in "?!:"
-                else (OWN_HEAD if normalize_title(head) == key else OWN_TITLE_START)
-            )
+            exact = name[-1:] in "?!:"
+            tier = OWN_EXACT if exact else (OWN_HEAD if normalize_title(head) == key else OWN_TITLE_START)
         elif normalize_title(head) == key:
             tier = OWN_HEAD
         elif re.search(r"(?<![\w-])" + re.escape(name) + edge, title, re.I) and (

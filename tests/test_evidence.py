@@ -499,3 +499,18 @@ def test_an_abbreviation_the_abstract_defines_states_its_long_form() -> None:
     assert acronym_terms(rank("How big?", [plural]), FakeLexicon())[4][
         "LLMs grow with more data every year."
     ] == set(FakeLexicon().content_terms(["large language models"])[0])
+
+
+def test_a_lead_never_adds_the_fields_background_for_a_kind_its_answer_leaves_open() -> None:
+    question = "Which property of the adaptive learning rate does RAdam rectify?"
+    src = source(
+        1,
+        "On the Variance of the Adaptive Learning Rate and Beyond",
+        "The learning rate warmup heuristic stabilizes adaptive optimizers like RMSprop and Adam. "
+        "We further propose RAdam by introducing a term to rectify the variance of the adaptive learning rate.",
+    )
+    q = analyze(question)
+    ranked = rank(question, [src])
+    assert ranked[0].pos == 1  # the answer, which names no other method
+    # the opening sentence names methods (an answer of the kind asked) but is the field's background
+    assert [s.pos for s in lead_sentences(ranked, q, FakeLexicon())] == [1]

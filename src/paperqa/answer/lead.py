@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .evidence import W_RANK, Lexicon, Scored, covers, reports_results
+from .evidence import W_RANK, Lexicon, Scored, covers, is_background, reports_results
 from .question import QuestionAnalysis
 
 # A later ask ("…, and how many tokens …") is left open by a sentence holding less than this
@@ -111,4 +111,6 @@ def lead_sentences(
         )
         if extra is not None:
             out.append(extra)
-    return sorted(out, key=lambda s: s.pos)
+    # an added sentence is never the field's background: asked which property RAdam rectifies, "The
+    # learning rate warmup heuristic achieves remarkable success …" names Adam but answers nothing
+    return sorted([best] + [s for s in out[1:] if not is_background(s.text, s.pos)], key=lambda s: s.pos)

@@ -166,12 +166,13 @@ def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
 
 
 def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tmp_path: Path) -> None:
-    """Chunk and paper records hold no document (Chroma would store each text three times);
-    a hit's text is its span of the paper's abstract. A record from before spans still gives
-    its document; a span that no longer matches its paper gives the paper's whole text."""
+    """Chunk and paper records hold no document (Chroma would store each text three times) and few
+    metadata values; a hit's text is its span of the paper's abstract. Records from before (a span
+    in separate keys, a text as the document) still read; a span that no longer matches its paper
+    gives the paper's whole text."""
     import numpy as np
 
-    from paperqa.store.chunking import passage_source
+    from paperqa.store.chunking import passage_source, text_check
     from paperqa.store.index import PaperIndex
 
     from .fakes import FakeEmbedModel, paper
@@ -206,12 +207,18 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
         assert index.catalog[short.id].abstract == short.abstract  # taken from Chroma's record
 
+        assert set(stored["metadatas"][0]) == {"paper_id", "span"}  # one value for the span
         index._chunks.update(
-            ids=[f"{short.id}:0"],
-            metadatas=[{"paper_id": short.id, "chunk": 0, "start": 0, "end": 5, "check": 1}],
-        )  # a span cut by another sentence splitter
+            ids=[f"{short.id}:0"], metadatas=[{"span": "0:0:5:1"}]
+        )  # another splitter's span
         assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
         vector = index._chunks.get(ids=[f"{short.id}:0"], include=["embeddings"])["embeddings"][0]
+        index._chunks.delete(ids=[f"{short.id}:0"])
+        cut = {"start": 0, "end": len(short.abstract), "check": text_check(short.abstract)}
+        index._chunks.add(  # a record from before spans were one value: its keys are read
+            ids=[f"{short.id}:0"], metadatas=[{"paper_id": short.id, "chunk": 0, **cut}], embeddings=[vector]
+        )
+        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
         index._chunks.delete(ids=[f"{short.id}:0"])
         index._chunks.add(  # a record from before spans: its text is its document
             ids=[f"{short.id}:0"],
@@ -221,7 +228,8 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         )
         assert index.chunks_of([short.id])[short.id][0][0] == "Old stored text."
         record = index._papers.get(ids=[long.id], include=["metadatas"])["metadatas"][0]
-        index._papers.update(ids=[long.id], metadatas=[{**record, "n_chunks": None}])
+        assert set(record) == {"json", "state"}
+        index._papers.update(ids=[long.id], metadatas=[{"state": f"{long.text_hash}:{long.meta_hash}:0"}])
         assert " ".join(t for t, _ in index.chunks_of([long.id])[long.id]) == passage_source(long)
     finally:
         index.close()
@@ -247,5 +255,51 @@ def test_the_hnsw_settings_are_set_on_new_collections_and_changed_on_open(tmp_pa
             assert (hnsw["sync_threshold"], hnsw["batch_size"], hnsw["space"]) == (30000, 3000, "cosine")
             assert hnsw["ef_search"] == 300
         assert index.count() == 3 and index.keyword_search("paper", 3)
+    finally:
+        index.close()
+
+
+def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
+    from paperqa.store.chunking import Chunk, text_check
+    from paperqa.store.records import chunk_record, chunk_span, paper_record, paper_state
+
+    from .fakes import paper
+
+    p = paper("Vole Ranking", "Voles rank burrows by depth.")
+    before = {
+        "title": p.title,
+        "text_hash": p.text_hash,
+        "meta_hash": p.meta_hash,
+        "n_chunks": 3,
+        "json": "{}",
+    }
+    assert paper_state(paper_record(p, 3)) == paper_state(before) == (p.text_hash, p.meta_hash, 3)
+    text = "Voles rank burrows"
+    chunk = Chunk(owner=0, number=2, start=0, end=len(text), text=text, embed_text=text)
+    old = {"paper_id": p.id, "chunk": 2, "start": 0, "end": len(text), "check": text_check(text)}
+    assert chunk_span(chunk_record(p, chunk)) == chunk_span(old) == (2, 0, len(text), text_check(text))
+    assert chunk_span({"paper_id": p.id, "chunk": 0}) is None  # from before spans: the text is the document
+
+
+def test_a_metadata_change_rewrites_a_record_from_before_in_the_current_form(tmp_path: Path) -> None:
+    from paperqa.store.index import PaperIndex
+    from paperqa.store.records import paper_state
+
+    from .fakes import FakeEmbedModel, paper
+
+    index = PaperIndex(Settings(home=tmp_path), embed_model=FakeEmbedModel())
+    try:
+        p = paper("Vole Ranking", "Voles rank burrows by depth.")
+        index.upsert([p])
+        json_ = index._papers.get(ids=[p.id], include=["metadatas"])["metadatas"][0]["json"]
+        before = {"title": p.title, "text_hash": p.text_hash, "meta_hash": p.meta_hash, "n_chunks": 1}
+        index._papers.update(ids=[p.id], metadatas=[{**before, "date": "", "json": json_, "state": None}])
+        changed = p.model_copy(update={"authors": 3})  # the same text: a metadata-only update
+        counts = index.upsert([changed])
+        assert (counts.added, counts.updated) == (0, 1)
+        record = index._papers.get(ids=[p.id], include=["metadatas"])["metadatas"][0]
+        assert set(record) == {"json", "state"}  # the stale separate keys are gone
+        assert paper_state(record) == (changed.text_hash, changed.meta_hash, 1)
+        assert index.upsert([changed]).unchanged == 1
     finally:
         index.close()

@@ -51,7 +51,7 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PassageSources, chunk_record, paper_record
+from .records import PassageSources, chunk_record, paper_record, paper_state, paper_update
 from .search import NearestSearch
 
 log = logging.getLogger(__name__)
@@ -265,7 +265,7 @@ class PaperIndex(NearestSearch):
                 stale = [
                     str(meta["json"])
                     for pid, meta in zip(page["ids"], page["metadatas"], strict=False)
-                    if held.get(pid) != meta.get("text_hash")
+                    if held.get(pid) != paper_state(meta)[0]
                 ]
                 self.catalog.put([Paper.model_validate_json(raw) for raw in stale])
                 continue
@@ -367,10 +367,11 @@ class PaperIndex(NearestSearch):
                 continue
             old = Paper.model_validate_json(str(old_meta["json"]))
             paper = merge_papers(old, incoming, other_wins=True)  # the incoming text is authoritative
-            if paper.text_hash != old_meta.get("text_hash"):
+            text_hash, meta_hash, _ = paper_state(old_meta)
+            if paper.text_hash != text_hash:
                 to_embed.append(paper)
                 counts.updated += 1
-            elif paper.meta_hash != old_meta.get("meta_hash"):
+            elif paper.meta_hash != meta_hash:
                 meta_only.append((paper, old_meta))
                 counts.updated += 1
             else:
@@ -380,9 +381,9 @@ class PaperIndex(NearestSearch):
         if to_embed:
             self._embed_and_write(to_embed)
         for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
-            n = int(old_meta.get("n_chunks", 0))
+            n = paper_state(old_meta)[2]
             with self._store_write():
-                self._papers.update(ids=[paper.id], metadatas=[paper_record(paper, n)])
+                self._papers.update(ids=[paper.id], metadatas=[paper_update(paper, n, old_meta)])
             self.catalog.put([paper])
         return to_embed + [p for p, _ in meta_only], current
 

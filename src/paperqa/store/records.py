@@ -1,9 +1,11 @@
 """What Chroma holds of a paper and of its chunks, and how a chunk's text is read back.
 
-A chunk record is its vector, its paper, its number and its span `start`/`end` of the paper's
-`chunking.passage_source` with a crc32 `check`; no text (the catalog has the paper, and Chroma
-would keep a text three times over: document, metadata index, full-text index). A paper record is
-its vector and the paper as JSON (other clients of a shared server fill their catalog from it).
+A chunk record is its vector, its paper, and its number and span (start, end) of the paper's
+`chunking.passage_source` with a crc32 check, as one "span" value; no text (the catalog has the
+paper, and Chroma would keep a text three times over: document, metadata index, full-text index).
+A paper record is its vector, the paper as JSON (other clients of a shared server fill their
+catalog from it) and its "state" (hashes and chunk count). Records written before either was one
+value are read too (`chunk_span`, `paper_state`).
 
 May touch: nothing but the records and papers it is given.
 """
@@ -25,28 +27,50 @@ log = logging.getLogger(__name__)
 SOURCES_KEPT = 2048
 
 
+# Chroma indexes every metadata value (SQLite, one index row per key and record): a value no other
+# record shares lands at a random place in its index, and at a million papers each such row cost
+# about one page rewritten twice (the log, then the file). A record's parts that are only ever read
+# whole are one value: a chunk's span and a paper's state (see benchmarks/results/chroma_writes.md).
 def chunk_record(paper: Paper, chunk: Chunk) -> dict[str, Any]:
-    """A chunk record's metadata: its paper, number and span of `passage_source` (with its checksum)."""
+    """A chunk record's metadata: its paper, and its number and span of `passage_source` with its
+    checksum as one value ("number:start:end:check")."""
     return {
         "paper_id": paper.id,
-        "chunk": chunk.number,
-        "start": chunk.start,
-        "end": chunk.end,
-        "check": text_check(chunk.text),
+        "span": f"{chunk.number}:{chunk.start}:{chunk.end}:{text_check(chunk.text)}",
     }
+
+
+def chunk_span(meta: dict[str, Any]) -> tuple[int, int, int, int] | None:
+    """A chunk record's (number, start, end, check), from its "span" or the separate keys records
+    had before it; None for a record from before spans (its text is its document)."""
+    if isinstance(meta.get("span"), str):
+        number, start, end, check = (int(x) for x in meta["span"].split(":"))
+        return number, start, end, check
+    if "start" in meta:
+        return int(meta.get("chunk") or 0), int(meta["start"]), int(meta["end"]), int(meta.get("check") or 0)
+    return None
 
 
 def paper_record(paper: Paper, n_chunks: int) -> dict[str, Any]:
-    """A paper record's metadata: its hashes (what a re-ingest compares), its chunk count, its date
-    (what a date filter reads) and the paper itself as JSON."""
-    return {
-        "title": paper.title,
-        "text_hash": paper.text_hash,
-        "meta_hash": paper.meta_hash,
-        "n_chunks": n_chunks,
-        "date": paper.date or "",
-        "json": paper.model_dump_json(),
-    }
+    """A paper record's metadata: the paper itself as JSON, and its state as one value: its hashes
+    (what a re-ingest compares) and its chunk count ("text_hash:meta_hash:n_chunks")."""
+    return {"json": paper.model_dump_json(), "state": f"{paper.text_hash}:{paper.meta_hash}:{n_chunks}"}
+
+
+def paper_update(paper: Paper, n_chunks: int, old: dict[str, Any]) -> dict[str, Any]:
+    """The metadata that rewrites a stored paper record (Chroma merges keys): `paper_record`, and
+    the keys a record from before its state was one value had, cleared (their values are stale)."""
+    stale = ("title", "text_hash", "meta_hash", "n_chunks", "date")
+    return {**paper_record(paper, n_chunks), **{key: None for key in stale if key in old}}
+
+
+def paper_state(meta: dict[str, Any]) -> tuple[str | None, str | None, int]:
+    """A paper record's (text_hash, meta_hash, n_chunks) from its "state" or the separate keys
+    records had before it (0 chunks: not known)."""
+    if isinstance(meta.get("state"), str):
+        text_hash, meta_hash, n = meta["state"].split(":")
+        return text_hash, meta_hash, int(n or 0)
+    return meta.get("text_hash"), meta.get("meta_hash"), int(meta.get("n_chunks") or 0)
 
 
 class PassageSources:
@@ -86,12 +110,13 @@ def span_texts(
 
     def span(meta: dict[str, Any]) -> str | None:
         paper = papers.get(str(meta["paper_id"]))
-        if paper is None:
+        cut = chunk_span(meta)
+        if paper is None or cut is None:
             return None
-        text = source(paper)[int(meta["start"]) : int(meta["end"])]
-        return text if text_check(text) == meta.get("check") else None
+        text = source(paper)[cut[1] : cut[2]]
+        return text if text_check(text) == cut[3] else None
 
-    texts = [span(meta) if "start" in meta else doc or "" for meta, doc in records]
+    texts = [span(meta) if chunk_span(meta) else doc or "" for meta, doc in records]
     stale = {str(m["paper_id"]) for (m, _d), t in zip(records, texts, strict=True) if t is None}
     stale &= set(papers)
     if stale:  # the catalog's copy may be older than the chunks: take Chroma's
@@ -105,7 +130,7 @@ def span_texts(
                 log.warning(
                     "chunk %s of %s does not match its paper's text (index from another "
                     "version); re-ingest the papers to re-cut it",
-                    meta.get("chunk"),
+                    (chunk_span(meta) or (None,))[0],
                     pid,
                 )
                 text = source(papers[pid])

@@ -17,7 +17,7 @@ import numpy as np
 from ..types import ChunkHit, Paper
 from .catalog import PaperCatalog
 from .chroma import query_rows, store_call
-from .records import PassageSources, span_texts
+from .records import PassageSources, chunk_span, paper_state, span_texts
 
 
 class NearestSearch:
@@ -128,7 +128,7 @@ class NearestSearch:
     def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
         """Each chunk record's text (`records.span_texts`), its papers read from the catalog (None
         for a paper the catalog lacks even after a sync: another client's, being written)."""
-        wanted = [str(meta["paper_id"]) for meta, _doc in records if "start" in meta]
+        wanted = [str(meta["paper_id"]) for meta, _doc in records if chunk_span(meta)]
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
             papers = self._synced_catalog().get_many(wanted)
@@ -184,7 +184,7 @@ class NearestSearch:
         got = self._papers.get(ids=paper_ids, include=["metadatas"])
         ids: list[str] = []
         for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            n = (meta or {}).get("n_chunks")
+            n = paper_state(meta or {})[2]
             if not n:  # unknown (a record from before counts, or one a metadata update zeroed)
                 return None
             ids += [f"{pid}:{i}" for i in range(int(n))]

@@ -1,0 +1,157 @@
+"""What a Chroma server writes to disk per record, by the metadata its records carry: bytes the
+`chroma run` process wrote (/proc/<pid>/io) while N chunk-like records were added, against the
+store's size on disk after.
+
+    .venv/bin/python benchmarks/chroma_writes.py [--records 200000] [--out benchmarks/results]
+
+Each layout loads a fresh `chroma run --path <tmp>` on a free local port: random unit vectors of
+384 dimensions in batches of 1,000, ids like the store's ("<paper id>:<n>", paper ids hashes),
+HNSW synced every 30,000 vectors (as the 1M load). Layouts: no metadata; the paper id only; the
+five keys chunk records had (paper id, number, start, end, checksum); the two they have now (paper
+id and the span as one value). Writes chroma_writes.json and chroma_writes.md.
+
+May touch: a temporary folder per layout (removed after) and the two result files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 1000
+DIM = 384
+LAYOUTS = ("none", "paper_id", "five_keys", "paper_id_and_span")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _written(pid: int) -> int:
+    text = Path(f"/proc/{pid}/io").read_text()
+    return int(re.search(r"write_bytes:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
+
+
+def _metadatas(layout: str, ids: list[str]) -> list[dict[str, Any]] | None:
+    """The records' metadata in one layout (spans made up: their values are what matters)."""
+    if layout == "none":
+        return None
+    out: list[dict[str, Any]] = []
+    for rid in ids:
+        pid, n = rid.rsplit(":", 1)
+        start = int(hashlib.sha1(rid.encode()).hexdigest()[:4], 16)
+        check = int(hashlib.sha1(rid.encode()).hexdigest()[4:12], 16)
+        if layout == "paper_id":
+            out.append({"paper_id": pid})
+        elif layout == "five_keys":
+            out.append({"paper_id": pid, "chunk": int(n), "start": start, "end": start + 900, "check": check})
+        else:
+            out.append({"paper_id": pid, "span": f"{n}:{start}:{start + 900}:{check}"})
+    return out
+
+
+def load(layout: str, records: int) -> dict[str, Any]:
+    """Add `records` records in one layout to a fresh server; its bytes written and disk."""
+    import chromadb
+
+    path = Path(tempfile.mkdtemp(prefix=f"chroma-writes-{layout}-"))
+    port = _free_port()
+    env = dict(os.environ, ANONYMIZED_TELEMETRY="False")
+    chroma = Path(sys.executable).with_name("chroma")
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        client = None
+        for _ in range(200):
+            try:
+                client = chromadb.HttpClient(host="127.0.0.1", port=port)
+                client.heartbeat()
+                break
+            except Exception:  # not up yet
+                time.sleep(0.2)
+        assert client is not None
+        hnsw = {"space": "cosine", "sync_threshold": 30000, "batch_size": 3000}
+        col = client.get_or_create_collection("chunks", configuration={"hnsw": hnsw})  # type: ignore[arg-type]
+        rng = np.random.default_rng(0)
+        before, t0 = _written(server.pid), time.perf_counter()
+        for start in range(0, records, BATCH):
+            ids = []
+            for i in range(start, min(records, start + BATCH)):
+                pid = "p" + hashlib.sha1(str(i // 2).encode()).hexdigest()[:12]
+                ids.append(f"{pid}:{i % 2}")
+            vec = rng.standard_normal((len(ids), DIM)).astype(np.float32)
+            vec /= np.linalg.norm(vec, axis=1, keepdims=True)
+            metas = _metadatas(layout, ids)
+            if metas is None:
+                col.add(ids=ids, embeddings=vec)
+            else:
+                col.add(ids=ids, embeddings=vec, metadatas=metas)  # type: ignore[arg-type]
+            print(f"\r  {layout}: {start + len(ids)}/{records}", end="", file=sys.stderr, flush=True)
+        seconds = time.perf_counter() - t0
+        time.sleep(5)  # the server's last flush
+        written = _written(server.pid) - before
+    finally:
+        server.terminate()
+        server.wait()
+    print(file=sys.stderr)
+    disk = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    shutil.rmtree(path, ignore_errors=True)
+    return {
+        "layout": layout,
+        "records": records,
+        "records_per_s": round(records / seconds),
+        "written_mb": round(written / 2**20, 1),
+        "disk_mb": round(disk / 2**20, 1),
+        "written_over_disk": round(written / disk, 2),
+        "written_kb_per_record": round(written / records / 1024, 2),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    ap.add_argument("--records", type=int, default=200_000)
+    ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    args = ap.parse_args()
+    rows = [load(layout, args.records) for layout in LAYOUTS]
+    for row in rows:
+        print(json.dumps(row))
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "chroma_writes.json").write_text(json.dumps(rows, indent=1) + "\n")
+    cols = list(rows[0])
+    lines = [
+        "# What a Chroma server writes per record, by its metadata",
+        "",
+        f"Measured with `python benchmarks/chroma_writes.py --records {args.records}` on {os.cpu_count()} "
+        "cores: bytes the `chroma run` process wrote (/proc/<pid>/io) while the records were added, "
+        "random unit vectors, ids like the store's (paper ids are hashes), HNSW synced every 30,000.",
+        "",
+        "| " + " | ".join(cols) + " |",
+        "|" + "---|" * len(cols),
+        *("| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows),
+        "",
+    ]
+    (args.out / "chroma_writes.md").write_text("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

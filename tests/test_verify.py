@@ -11,6 +11,7 @@ from paperqa.answer.verify import (
     Verifier,
     answers,
     echoes_question,
+    is_fragment,
     lexical_support,
     only_names_a_paper,
     strip_title_prefix,
@@ -156,6 +157,18 @@ def test_a_bare_title_is_dropped() -> None:
     claim, notes = only_claim(f"{DOMINO.paper.title} [1].")
     assert claim.verdict == "dropped"
     assert notes[0].startswith("dropped a sentence that only names a paper")
+
+
+def test_a_name_and_its_description_without_a_verb_is_dropped() -> None:
+    claim, notes = only_claim(
+        "FreePRM, a method that generates pseudo step labels from the final outcome [2]."
+    )
+    assert claim.verdict == "dropped" and notes[0].startswith("dropped a fragment with no verb")
+    # the description closed by a comma, its verb after it: a sentence
+    claim, _ = only_claim("FreePRM, a reward model, generates pseudo step labels from the final outcome [2].")
+    assert claim.verdict == "supported"
+    assert not is_fragment("However, the method hides communication.")  # a connective, not a name
+    assert not is_fragment("In Domino, the authors hide communication behind computation.")
 
 
 def test_a_title_prefix_is_stripped_and_the_claim_checked() -> None:

@@ -166,6 +166,18 @@ def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
     return bool(key) and (any(key in normalize_title(t) for t in titles) or title_case(body.rstrip(". ")))
 
 
+# A name and a description of it, and no verb ("RAdam, a new variant of Adam that introduces a term
+# to rectify …"): a fragment, not a sentence a reader can check. The name has a capital or digit
+# inside it (RAdam, GaLore, LLaMA-2), so "However, the …" and "In GaLore, the …" are not read as one;
+# a second comma closes the description before its verb ("GaLore, a strategy that …, reduces …").
+_NAME_AND_DESCRIPTION = re.compile(r"^\W*[A-Z][a-z]*[A-Z0-9][\w.-]*,\s+(?:a|an|the)\s[^,;]*$")
+
+
+def is_fragment(body: str) -> bool:
+    """The generated sentence is a name and its description with no verb of its own."""
+    return _NAME_AND_DESCRIPTION.match(body.strip().rstrip(". ")) is not None
+
+
 # A negation or a contrast is a claim of its own ("… does not require a dataset", "unlike X, Y
 # instead uses …"): it stands only where a cited abstract says one of the same kind about the
 # same thing, in one sentence holding at least CUE_SUPPORT of the words the claim says it of.
@@ -352,6 +364,8 @@ class _Context:
         body = strip_title_prefix(body, self.titles)
         if only_names_a_paper(body, self.titles):
             return Claim(body, [], "dropped", f"dropped a sentence that only names a paper: {body[:80]!r}")
+        if is_fragment(body):
+            return Claim(body, [], "dropped", f"dropped a fragment with no verb: {body[:80]!r}")
         best = self.best_by_source(i)
         names = self.own_names(body)
         # The source whose content the claim matches best, names aside (None: no source).

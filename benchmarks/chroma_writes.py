@@ -81,7 +81,6 @@ def load(layout: str, records: int) -> dict[str, Any]:
         env=env,
     )
     try:
-        client = None
         for _ in range(200):
             try:
                 client = chromadb.HttpClient(host="127.0.0.1", port=port)
@@ -89,7 +88,10 @@ def load(layout: str, records: int) -> dict[str, Any]:
                 break
             except Exception:  # not up yet
                 time.sleep(0.2)
-        assert client is not None
+        else:
+            raise SystemExit(
+                f"error: chroma run on port {port} did not start\nhint: run `{chroma} run` by hand"
+            )
         hnsw = {"space": "cosine", "sync_threshold": 30000, "batch_size": 3000}
         col = client.get_or_create_collection("chunks", configuration={"hnsw": hnsw})  # type: ignore[arg-type]
         rng = np.random.default_rng(0)

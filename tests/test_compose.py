@@ -921,6 +921,10 @@ def test_a_summary_line_on_how_a_paper_does_it_is_its_method_not_its_test_bed_or
         sc.score = score  # the ranking prefers the test bed, then a property
     how = "Summarize the techniques these papers use to make training GCNs on large graphs cheaper."
     assert paper_sentences([iglu], ranked, how)[1] == develops
+    both = "We propose IGLU, a method that caches computations, and evaluate its performance on graphs."
+    ranked[2] = scored(iglu, both, 1)  # putting the method forward, with its test bed: still its method
+    ranked[2].score = 1.0
+    assert paper_sentences([iglu], ranked, how)[1] == both
     # a paper with no sentence for the facet: what it does, before the field's background
     investigate = "In this paper, we investigate overlapping communication with computation in DiLoCo."
     eager = source(2, "Eager Updates For Overlapped Communication", f"{opening} {investigate}")

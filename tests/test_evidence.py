@@ -501,6 +501,17 @@ def test_an_abbreviation_the_abstract_defines_states_its_long_form() -> None:
     ] == set(FakeLexicon().content_terms(["large language models"])[0])
 
 
+def test_the_number_a_name_ends_in_is_no_amount_a_sentence_states() -> None:
+    from paperqa.answer.evidence import answer_parts
+
+    # asked "how many examples did they generate with it?", "we use GPT-4 to …" states no amount
+    assert answer_parts("We use GPT-4 to generate data with LLaMA-2 and ResNet-50.", "How many?")[0] == set()
+    assert answer_parts("It beats GPT-4. We release 52K examples.", "How many?")[0] == {"52"}
+    sizes = answer_parts("On OPT-125M and Pythia-1.4B, Llama-2-7B too, at 1e-5", "Which sizes?")[0]
+    assert sizes == {"125", "1.4", "7", "1", "5"}  # sizes written onto names count; so does an exponent
+    assert answer_parts("from 10-20 steps, a 3-fold gain", "How many?")[0] == {"10", "20", "3"}
+
+
 def test_a_lead_never_adds_the_fields_background_for_a_kind_its_answer_leaves_open() -> None:
     question = "Which property of the adaptive learning rate does RAdam rectify?"
     src = source(

@@ -168,6 +168,8 @@ def test_a_name_and_its_description_without_a_verb_is_dropped() -> None:
     claim, _ = only_claim("FreePRM, a reward model, generates pseudo step labels from the final outcome [2].")
     assert claim.verdict == "supported"
     assert not is_fragment("However, the method hides communication.")  # a connective, not a name
+    assert not is_fragment("BERT, the GPT series and T5 are transformer models.")  # a list
+    assert is_fragment("Mamba-2, a model that replaces attention with state spaces.")
     assert not is_fragment("In Domino, the authors hide communication behind computation.")
 
 

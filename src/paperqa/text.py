@@ -75,16 +75,16 @@ def strip_markers(text: str) -> str:
 
 
 # ---- numbers -----------------------------------------------------------------------------------
-# A number a name ends in ("GPT-4", "LLaMA-2") is no quantity (the first branch); a size is ("OPT-125M").
-_NUMBERISH = re.compile(
-    r"(?<=[A-Za-z]-)\d+(?:[.,]\d+)*(?![\w%]|[.,]\d)|(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?"
-)
+_NUMBERISH = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(\s?(?:%|x|×|k|K|M|B|b|T)\b|%)?")
+# The number a name ends in ("GPT-4", "LLaMA-2", "ResNet-50"; not a size, "OPT-125M", nor an
+# exponent, "1e-5"): part of the name, no amount a sentence states.
+NAME_NUMBER = re.compile(r"(?<=[A-Za-z]-)(?<![\d.][eE]-)\d+(?:[.,]\d+)*(?![\w%]|[.,]\d)")
 
 
 def numbers_of(text: str) -> set[str]:
     """Numeric facts in a text ('53.0', '1.9x', '32K'), marker numbers excluded."""
     out: set[str] = set()
-    for m in filter(lambda m: m.group(1), _NUMBERISH.finditer(strip_markers(text))):
+    for m in _NUMBERISH.finditer(strip_markers(text)):
         num = m.group(1).replace(",", "")
         out.add(num.rstrip("0").rstrip(".") if "." in num else num)
     return out

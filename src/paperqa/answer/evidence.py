@@ -31,6 +31,7 @@ from typing import Protocol
 import numpy as np
 
 from ..text import (
+    NAME_NUMBER,
     NameMatcher,
     holds_word,
     name_tokens,
@@ -298,7 +299,8 @@ def answer_parts(sentence: str, question: str) -> tuple[set[str], list[str]]:
     ``flip rate'' — is a name too)."""
     q_numbers = numbers_of(question) | spelled_numbers(question)
     q_lower = question.lower()
-    numbers = {n for n in numbers_of(sentence) if n not in q_numbers}
+    # "we use GPT-4 to generate …" states no amount: the number a name ends in is the name's
+    numbers = {n for n in numbers_of(NAME_NUMBER.sub("", sentence)) if n not in q_numbers}
     # Loose names count: a capitalised word in mid-sentence ("Cauchy losses") names something.
     candidates = name_tokens(sentence, loose=True) + [m.group(1).strip() for m in _QUOTED.finditer(sentence)]
     q_names = name_tokens(question)

@@ -84,6 +84,7 @@ def lead_sentences(
                 for s in ranked[1:]
                 if s.source.n == best.source.n
                 and s not in out
+                and not is_background(s.text, s.pos)
                 and kind in covers(s, q)
                 and max(coverage(s)) >= MIN_ASK_COVERAGE
                 and any(c > h for c, h in zip(coverage(s), held, strict=True))
@@ -96,21 +97,36 @@ def lead_sentences(
         # What X is, then how it works: abstracts explain a method in the sentence right after
         # they name it ("…, named Partial FC (PFC). In each iteration, positive class centers and
         # …"), unless that sentence already reports results; else the best later sentence.
-        later = [s for s in ranked[1:] if s.source.n == best.source.n and s.pos > best.pos and s not in out]
+        later = [
+            s
+            for s in ranked[1:]
+            if s.source.n == best.source.n
+            and s.pos > best.pos
+            and s not in out
+            and not is_background(s.text, s.pos)
+        ]
         adjacent = [s for s in later if s.pos == best.pos + 1 and not reports_results(s.text)]
         extra = adjacent[0] if adjacent else (later[0] if later else None)
         if extra is not None:
             out.append(extra)
     # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").
+    # An added sentence is never the field's background (here or above): asked which property RAdam
+    # rectifies, "The learning rate warmup heuristic achieves … like RMSprop and Adam" names methods
+    # but answers nothing.
     for kind in q.kinds:
         if len(out) >= most or any(kind in covers(s, q) for s in out):
             continue
         extra = next(
-            (s for s in ranked[1:] if s.source.n == best.source.n and s not in out and kind in covers(s, q)),
+            (
+                s
+                for s in ranked[1:]
+                if s.source.n == best.source.n
+                and s not in out
+                and kind in covers(s, q)
+                and not is_background(s.text, s.pos)
+            ),
             None,
         )
         if extra is not None:
             out.append(extra)
-    # an added sentence is never the field's background: asked which property RAdam rectifies, "The
-    # learning rate warmup heuristic achieves remarkable success …" names Adam but answers nothing
-    return sorted([best] + [s for s in out[1:] if not is_background(s.text, s.pos)], key=lambda s: s.pos)
+    return sorted(out, key=lambda s: s.pos)

@@ -213,7 +213,7 @@ def own_answer_value(s: Scored, q: QuestionAnalysis, offered: str = "") -> float
         value -= W_SIDE_OWN
     asks_setup = _ASKS_SETUP.search(q.text) is not None
     # "We conduct experiments on 7B and 32B models": where the paper tested, not what it does
-    if describes_setup(lifted) and not asks_setup:
+    if describes_setup(lifted) and not asks_setup and not INTRODUCES.search(s.text):
         value -= W_SIDE_OWN
     # asked how each works, a sentence that reports how well it did is not how it works
     if q.wants("mechanism") and _REPORTS_OUTCOME.search(s.text) and not asks_setup:

@@ -167,7 +167,7 @@ def paper_sentences(sources: Sequence[Source], ranked: Sequence[Scored], questio
         if row == "Approach":
             # "We show that our approach performs better …" reports a result, not how it is done;
             # "we incorporate our method into PyTorch and evaluate its effectiveness …" the setting
-            if (reports_results(sc.text) and not INTRODUCES.search(sc.text)) or describes_setup(sc.text):
+            if (reports_results(sc.text) or describes_setup(sc.text)) and not INTRODUCES.search(sc.text):
                 return 0
             # "This paper develops the IGLU method that caches …", "we address these limitations by
             # introducing MobileQuant, that …": the paper putting its method forward states it

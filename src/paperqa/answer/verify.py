@@ -168,9 +168,12 @@ def only_names_a_paper(body: str, titles: Iterable[str]) -> bool:
 
 # A name and a description of it, and no verb ("RAdam, a new variant of Adam that introduces a term
 # to rectify …"): a fragment, not a sentence a reader can check. The name has a capital or digit
-# inside it (RAdam, GaLore, LLaMA-2), so "However, the …" and "In GaLore, the …" are not read as one;
-# a second comma closes the description before its verb ("GaLore, a strategy that …, reduces …").
-_NAME_AND_DESCRIPTION = re.compile(r"^\W*[A-Z][a-z]*[A-Z0-9][\w.-]*,\s+(?:a|an|the)\s[^,;]*$")
+# inside it (RAdam, GaLore, Mamba-2), so "However, the …" and "In GaLore, the …" are not read as one;
+# the description ends in a relative clause ("BERT, the GPT series and T5 are …" is a list), and a
+# second comma closes it before its verb ("GaLore, a strategy that …, reduces …").
+_NAME_AND_DESCRIPTION = re.compile(
+    r"^\W*[A-Z](?=[\w.-]*[A-Z0-9])[\w.-]*,\s+(?:a|an|the)\s[^,;]*?\b(?:that|which|who)\b[^,;]*$"
+)
 
 
 def is_fragment(body: str) -> bool:

@@ -429,7 +429,10 @@ class PaperIndex(NearestSearch):
             self._papers.upsert(  # the paper's JSON is in its metadata: no document either
                 ids=[p.id for p in papers],
                 embeddings=np.asarray(paper_vecs),
-                metadatas=[paper_record(p, n) for p, n in zip(papers, n_chunks, strict=True)],
+                metadatas=[  # a record from before, re-embedded, loses its stale keys
+                    paper_record(p, n) if new_store else paper_update(p, n)
+                    for p, n in zip(papers, n_chunks, strict=True)
+                ],
             )
             self.catalog.put(papers)
         self.stats.papers_written += len(papers)

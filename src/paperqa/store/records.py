@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Any
 
 from ..types import Paper
@@ -57,11 +57,15 @@ def paper_record(paper: Paper, n_chunks: int) -> dict[str, Any]:
     return {"json": paper.model_dump_json(), "state": f"{paper.text_hash}:{paper.meta_hash}:{n_chunks}"}
 
 
-def paper_update(paper: Paper, n_chunks: int, old: dict[str, Any]) -> dict[str, Any]:
-    """The metadata that rewrites a stored paper record (Chroma merges keys): `paper_record`, and
-    the keys a record from before its state was one value had, cleared (their values are stale)."""
-    stale = ("title", "text_hash", "meta_hash", "n_chunks", "date")
-    return {**paper_record(paper, n_chunks), **{key: None for key in stale if key in old}}
+# The keys a paper record had before its state was one value (Chroma merges a rewrite's keys into
+# a record: these would stay, stale, unless cleared).
+PAPER_KEYS_BEFORE = ("title", "text_hash", "meta_hash", "n_chunks", "date")
+
+
+def paper_update(paper: Paper, n_chunks: int, old: Container[str] = PAPER_KEYS_BEFORE) -> dict[str, Any]:
+    """The metadata that rewrites a stored paper record: `paper_record`, and the keys of `old` a
+    record from before its state was one value had, cleared."""
+    return {**paper_record(paper, n_chunks), **{key: None for key in PAPER_KEYS_BEFORE if key in old}}
 
 
 def paper_state(meta: dict[str, Any]) -> tuple[str | None, str | None, int]:

@@ -168,7 +168,7 @@ class NearestSearch:
         )
         rows = sorted(
             zip((dict(m or {}) for m in got["metadatas"]), got["documents"], got["embeddings"], strict=False),
-            key=lambda row: int(row[0].get("chunk", 0)),
+            key=lambda row: (chunk_span(row[0]) or (int(row[0].get("chunk", 0)),))[0],
         )
         texts = self._chunk_texts([(meta, doc) for meta, doc, _emb in rows])
         out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}

@@ -281,7 +281,7 @@ def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
     assert chunk_span({"paper_id": p.id, "chunk": 0}) is None  # from before spans: the text is the document
 
 
-def test_a_metadata_change_rewrites_a_record_from_before_in_the_current_form(tmp_path: Path) -> None:
+def test_a_metadata_or_text_change_rewrites_a_record_from_before_in_the_current_form(tmp_path: Path) -> None:
     from paperqa.store.index import PaperIndex
     from paperqa.store.records import paper_state
 
@@ -301,5 +301,10 @@ def test_a_metadata_change_rewrites_a_record_from_before_in_the_current_form(tmp
         assert set(record) == {"json", "state"}  # the stale separate keys are gone
         assert paper_state(record) == (changed.text_hash, changed.meta_hash, 1)
         assert index.upsert([changed]).unchanged == 1
+        index._papers.update(ids=[p.id], metadatas=[{**before, "state": None}])  # from before again
+        rewritten = changed.model_copy(update={"abstract": "Voles rank burrows by depth and width."})
+        assert index.upsert([rewritten]).updated == 1  # its text changed: re-embedded
+        record = index._papers.get(ids=[p.id], include=["metadatas"])["metadatas"][0]
+        assert set(record) == {"json", "state"} and paper_state(record)[0] == rewritten.text_hash
     finally:
         index.close()

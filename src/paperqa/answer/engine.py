@@ -407,15 +407,17 @@ class AnswerEngine:
         style: Style,
         filters: Filters | None,
         top_k: int | None,
+        asks_paper: bool = False,
     ) -> tuple[Retrieval, bool]:
-        """The retrieval a question is answered from, and whether it is known to be about it. A
+        """The retrieval a question is answered from, and whether it is known to be about it
+        (`asks_paper`: the question asks which paper, `QuestionAnalysis.asks_paper`). A
         follow-up searches the papers the conversation is on first (a question that quotes a paper's
         title, that paper) and stays with them when they hold an answer or it points back at them;
         else, and for any other question, the corpus (or the chosen papers)."""
         papers = conversation_papers(question, history, filters, self.retriever)
         # a paper named by its quoted title is the subject, as the conversation's are (not a side,
         # nor what "which papers build on 'X'?" or a summary asks about)
-        if not papers and style == "factoid" and not analyze(question).asks_paper:
+        if not papers and style == "factoid" and not asks_paper:
             papers = titled_papers(question, self.retriever, filters)
         if papers:
             on = replace(filters or Filters(), paper_ids=papers)
@@ -453,10 +455,10 @@ class AnswerEngine:
         chosen: Style = classify(question) if style in (None, "auto") else style  # type: ignore[assignment]
         rule = STYLES[chosen]
         diverse = chosen in ("summary", "listing")
-        r, about = self._search(question, standalone, history, chosen, filters, top_k)
+        q, scoped = analyze(question), bool(filters and filters.paper_ids)
+        r, about = self._search(question, standalone, history, chosen, filters, top_k, q.asks_paper)
         t_retrieve = time.perf_counter() - t0
         unknown = missing_name(standalone, self.retriever, filters, r.sources)
-        q, scoped = analyze(question), bool(filters and filters.paper_ids)
         asks_paper = chosen == "factoid" and q.asks_paper
         relevant = relevance_ok(r, self.retrieval_settings.min_relevance)
         # the rare-terms test reads the first abstract: only when the gate or the paper bar needs it

@@ -54,6 +54,10 @@ def lead_sentences(
     if best is None:
         return []
     out = [best]
+    # the sentences that may join it: the same paper's, never the field's background (asked which
+    # property RAdam rectifies, "The learning rate warmup heuristic achieves … like RMSprop and Adam"
+    # names methods but answers nothing)
+    pool = [s for s in ranked[1:] if s.source.n == best.source.n and not is_background(s.text, s.pos)]
     clause_terms = [set(t) for t in lexicon.content_terms(q.clauses)] if len(q.clauses) > 1 else []
     for i, terms in enumerate(clause_terms[1:], 1):
         if len(out) >= most:
@@ -81,10 +85,8 @@ def lead_sentences(
         extra = next(
             (
                 s
-                for s in ranked[1:]
-                if s.source.n == best.source.n
-                and s not in out
-                and not is_background(s.text, s.pos)
+                for s in pool
+                if s not in out
                 and kind in covers(s, q)
                 and max(coverage(s)) >= MIN_ASK_COVERAGE
                 and any(c > h for c, h in zip(coverage(s), held, strict=True))
@@ -97,36 +99,16 @@ def lead_sentences(
         # What X is, then how it works: abstracts explain a method in the sentence right after
         # they name it ("…, named Partial FC (PFC). In each iteration, positive class centers and
         # …"), unless that sentence already reports results; else the best later sentence.
-        later = [
-            s
-            for s in ranked[1:]
-            if s.source.n == best.source.n
-            and s.pos > best.pos
-            and s not in out
-            and not is_background(s.text, s.pos)
-        ]
+        later = [s for s in pool if s.pos > best.pos and s not in out]
         adjacent = [s for s in later if s.pos == best.pos + 1 and not reports_results(s.text)]
         extra = adjacent[0] if adjacent else (later[0] if later else None)
         if extra is not None:
             out.append(extra)
     # An ask of another kind that no chosen sentence can answer ("which method … and up to what size").
-    # An added sentence is never the field's background (here or above): asked which property RAdam
-    # rectifies, "The learning rate warmup heuristic achieves … like RMSprop and Adam" names methods
-    # but answers nothing.
     for kind in q.kinds:
         if len(out) >= most or any(kind in covers(s, q) for s in out):
             continue
-        extra = next(
-            (
-                s
-                for s in ranked[1:]
-                if s.source.n == best.source.n
-                and s not in out
-                and kind in covers(s, q)
-                and not is_background(s.text, s.pos)
-            ),
-            None,
-        )
+        extra = next((s for s in pool if s not in out and kind in covers(s, q)), None)
         if extra is not None:
             out.append(extra)
     return sorted(out, key=lambda s: s.pos)

@@ -51,7 +51,7 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PAPER_KEYS_BEFORE, PassageSources, chunk_record, paper_record, paper_state, paper_update
+from .records import PassageSources, chunk_record, paper_state, paper_update
 from .search import NearestSearch
 
 log = logging.getLogger(__name__)
@@ -378,9 +378,8 @@ class PaperIndex(NearestSearch):
                 paper = old  # unchanged: exactly what is stored
                 counts.unchanged += 1
             current.append(paper)
-        if to_embed:  # a record from before, re-embedded, loses its stale keys
-            before = {pid for pid, meta in stored.items() if any(k in meta for k in PAPER_KEYS_BEFORE)}
-            self._embed_and_write(to_embed, before=before)
+        if to_embed:
+            self._embed_and_write(to_embed, stored=stored)
         for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
             n = paper_state(old_meta)[2]
             with self._store_write():
@@ -405,11 +404,11 @@ class PaperIndex(NearestSearch):
         return out
 
     def _embed_and_write(
-        self, papers: list[Paper], new_store: bool = False, before: Container[str] = ()
+        self, papers: list[Paper], new_store: bool = False, stored: Mapping[str, Container[str]] | None = None
     ) -> None:
         """Chunk, embed and store the papers (chunks, then paper records, then catalog rows).
-        `new_store`: nothing of theirs is stored yet, so no earlier chunks are looked for; `before`:
-        the ids whose stored paper record is from before its state was one value."""
+        `new_store`: nothing of theirs is stored yet, so no earlier chunks are looked for; `stored`:
+        their records as stored (one from before its state was one value loses its stale keys)."""
         chunks = self.chunk(papers)
         vectors = self.embed_chunks(chunks)
         owners = np.asarray([c.owner for c in chunks])
@@ -434,7 +433,7 @@ class PaperIndex(NearestSearch):
                 ids=[p.id for p in papers],
                 embeddings=np.asarray(paper_vecs),
                 metadatas=[
-                    paper_update(p, n) if p.id in before else paper_record(p, n)
+                    paper_update(p, n, (stored or {}).get(p.id, ()))
                     for p, n in zip(papers, n_chunks, strict=True)
                 ],
             )

@@ -62,9 +62,9 @@ def paper_record(paper: Paper, n_chunks: int) -> dict[str, Any]:
 PAPER_KEYS_BEFORE = ("title", "text_hash", "meta_hash", "n_chunks", "date")
 
 
-def paper_update(paper: Paper, n_chunks: int, old: Container[str] = PAPER_KEYS_BEFORE) -> dict[str, Any]:
-    """The metadata that rewrites a stored paper record: `paper_record`, and the keys of `old` a
-    record from before its state was one value had, cleared."""
+def paper_update(paper: Paper, n_chunks: int, old: Container[str]) -> dict[str, Any]:
+    """The metadata that writes a paper record over `old` (its stored keys; none for a new paper):
+    `paper_record`, and the keys a record from before its state was one value had, cleared."""
     return {**paper_record(paper, n_chunks), **{key: None for key in PAPER_KEYS_BEFORE if key in old}}
 
 
@@ -112,29 +112,30 @@ def span_texts(
     fails (the index predates a change of sentence splitter) it gives the whole passage source,
     still the paper's own words, and a warning to re-ingest."""
 
-    def span(meta: dict[str, Any]) -> str | None:
+    cuts = [chunk_span(meta) for meta, _doc in records]  # None: a record from before spans
+
+    def span(meta: dict[str, Any], cut: tuple[int, int, int, int]) -> str | None:
         paper = papers.get(str(meta["paper_id"]))
-        cut = chunk_span(meta)
-        if paper is None or cut is None:
+        if paper is None:
             return None
         text = source(paper)[cut[1] : cut[2]]
         return text if text_check(text) == cut[3] else None
 
-    texts = [span(meta) if chunk_span(meta) else doc or "" for meta, doc in records]
+    texts = [span(meta, cut) if cut else doc or "" for (meta, doc), cut in zip(records, cuts, strict=True)]
     stale = {str(m["paper_id"]) for (m, _d), t in zip(records, texts, strict=True) if t is None}
     stale &= set(papers)
     if stale:  # the catalog's copy may be older than the chunks: take Chroma's
         papers.update({p.id: p for p in from_chroma(stale)})
     out: list[str | None] = []
-    for (meta, _doc), text in zip(records, texts, strict=True):
+    for (meta, _doc), text, cut in zip(records, texts, cuts, strict=True):
         pid = str(meta.get("paper_id"))
-        if text is None and pid in stale:
-            text = span(meta)
+        if text is None and cut and pid in stale:
+            text = span(meta, cut)
             if text is None:
                 log.warning(
                     "chunk %s of %s does not match its paper's text (index from another "
                     "version); re-ingest the papers to re-cut it",
-                    (chunk_span(meta) or (None,))[0],
+                    cut[0],
                     pid,
                 )
                 text = source(papers[pid])

@@ -542,8 +542,8 @@ def second_client(n: int, work: Path, chroma_url: str) -> dict[str, Any]:
     app = PaperQA(settings)
     catalog, put = app.index.catalog, app.index.catalog.put
 
-    def put_with_progress(papers: Any) -> None:
-        put(papers)
+    def put_with_progress(papers: Any, spans: Any = None) -> None:
+        put(papers, spans)
         print(f"  catalog {len(catalog)} of {n}", file=sys.stderr, flush=True)
 
     catalog.put = put_with_progress  # type: ignore[method-assign]

@@ -93,6 +93,10 @@ def test_a_lost_catalog_is_refilled_from_chroma_and_a_stale_one_is_corrected(tmp
     index = PaperIndex(settings, embed_model=FakeEmbedModel())
     assert sorted(index.papers()) == [f"p{i}" for i in range(5)]
     assert index.papers()["p3"].abstract == "Abstract number 3."
+    spans = index.catalog.spans(["p3"])["p3"]  # the chunks' spans come with the paper records
+    assert (
+        spans == index._papers.get(ids=["p3"], include=["metadatas"])["metadatas"][0]["state"].split(":")[3]
+    )
     index.catalog.remove(["p3", "p4"])  # a catalog that missed papers Chroma holds
     index.catalog.put([make(7)])  # and holds one Chroma lost
     index.close()
@@ -244,6 +248,7 @@ def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tm
     # what a catalog written before the index looks like: no index, no author column
     old._db.executescript(module._FTS_DROP)
     old._db.execute("ALTER TABLE papers DROP COLUMN authors")
+    old._db.execute("ALTER TABLE papers DROP COLUMN spans")
     old._db.execute("DELETE FROM meta WHERE name IN ('fts', 'fts_done')")
     old.close()
     seen: list[tuple[int, int]] = []
@@ -260,6 +265,12 @@ def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tm
     assert reopened.count_matching("routing")[0] == 7
     reopened.put([make(8, abstract="Routing, added later.")])  # the triggers keep it in step
     assert reopened.count_matching("routing")[0] == 8
+    assert reopened.spans(["p8"]) == {}  # no spans kept: a catalog from before, or put without them
+    reopened.put([make(8, abstract="Routing, added later.")], {"p8": "0.21.7"})
+    reopened.put([make(8, abstract="Routing, added later.")])  # the same text: its spans stay
+    assert reopened.spans(["p8", "p1"]) == {"p8": "0.21.7"}
+    reopened.put([make(8, abstract="Routing, rewritten.")])  # another text: its old spans go
+    assert reopened.spans(["p8"]) == {}
 
 
 def test_every_write_keeps_the_fingerprint_of_the_papers_held(catalog: PaperCatalog) -> None:

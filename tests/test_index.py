@@ -166,10 +166,11 @@ def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
 
 
 def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tmp_path: Path) -> None:
-    """Chunk and paper records hold no document (Chroma would store each text three times) and few
-    metadata values; a hit's text is its span of the paper's abstract. Records from before (a span
-    in separate keys, a text as the document) still read; a span that no longer matches its paper
-    gives the paper's whole text."""
+    """Chunk records hold a vector alone and paper records no document (Chroma would store each
+    text three times); a chunk's span is kept with its paper, and a hit's text is its span of the
+    paper's abstract. Records from before (a span in the chunk's metadata, in separate keys, a text
+    as the document) still read; a span that no longer matches its paper gives the paper's whole
+    text."""
     import numpy as np
 
     from paperqa.store.chunking import passage_source, text_check
@@ -189,7 +190,11 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         index.upsert([long, short])
         stored = index._chunks.get(include=["documents", "metadatas"])
         assert len(stored["ids"]) > 2 and all(d is None for d in stored["documents"])
+        assert all(m is None for m in stored["metadatas"])  # no metadata: the paper is in the id
         assert all(d is None for d in index._papers.get(include=["documents"])["documents"])
+        state = index._papers.get(ids=[short.id], include=["metadatas"])["metadatas"][0]["state"]
+        check = text_check(short.abstract)
+        assert state == f"{short.text_hash}:{short.meta_hash}:1:0.{len(short.abstract)}.{check}"
         texts = {pid: [t for t, _ in chunks] for pid, chunks in index.chunks_of([long.id, short.id]).items()}
         assert " ".join(texts[long.id]) == passage_source(long) and texts[short.id] == [short.abstract]
         query = np.asarray(model.get_query_embedding("voles rank burrows"), dtype=np.float32)
@@ -207,14 +212,20 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
         assert index.catalog[short.id].abstract == short.abstract  # taken from Chroma's record
 
-        assert set(stored["metadatas"][0]) == {"paper_id", "span"}  # one value for the span
-        index._chunks.update(
-            ids=[f"{short.id}:0"], metadatas=[{"span": "0:0:5:1"}]
-        )  # another splitter's span
-        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
+        wrong = f"{short.text_hash}:{short.meta_hash}:1:0.5.1"  # another splitter's span
+        index._papers.update(ids=[short.id], metadatas=[{"state": wrong}])
+        index.catalog.put([short], {short.id: "0.5.1"})
+        assert index.chunks_of([long.id, short.id])[short.id][0][0] == short.abstract
         vector = index._chunks.get(ids=[f"{short.id}:0"], include=["embeddings"])["embeddings"][0]
         index._chunks.delete(ids=[f"{short.id}:0"])
-        cut = {"start": 0, "end": len(short.abstract), "check": text_check(short.abstract)}
+        index._chunks.add(  # a record from before its paper kept its span
+            ids=[f"{short.id}:0"],
+            metadatas=[{"paper_id": short.id, "span": f"0:0:5:{check}"}],
+            embeddings=[vector],
+        )
+        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract  # its own span, which fails
+        index._chunks.delete(ids=[f"{short.id}:0"])
+        cut = {"start": 0, "end": len(short.abstract), "check": check}
         index._chunks.add(  # a record from before spans were one value: its keys are read
             ids=[f"{short.id}:0"], metadatas=[{"paper_id": short.id, "chunk": 0, **cut}], embeddings=[vector]
         )
@@ -231,6 +242,8 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert set(record) == {"json", "state"}
         index._papers.update(ids=[long.id], metadatas=[{"state": f"{long.text_hash}:{long.meta_hash}:0"}])
         assert " ".join(t for t, _ in index.chunks_of([long.id])[long.id]) == passage_source(long)
+        index.catalog.put([long.model_copy(update={"abstract": "Moles dig."})])  # its spans are gone
+        assert index._chunk_ids([long.id]) is None  # no count anywhere: not found by id
     finally:
         index.close()
 
@@ -261,7 +274,16 @@ def test_the_hnsw_settings_are_set_on_new_collections_and_changed_on_open(tmp_pa
 
 def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
     from paperqa.store.chunking import Chunk, text_check
-    from paperqa.store.records import chunk_record, chunk_span, paper_record, paper_state
+    from paperqa.store.records import (
+        chunk_number,
+        chunk_paper,
+        chunk_span,
+        paper_record,
+        paper_spans,
+        paper_state,
+        read_spans,
+        spans_value,
+    )
 
     from .fakes import paper
 
@@ -270,15 +292,35 @@ def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
         "title": p.title,
         "text_hash": p.text_hash,
         "meta_hash": p.meta_hash,
-        "n_chunks": 3,
+        "n_chunks": 2,
         "json": "{}",
     }
-    assert paper_state(paper_record(p, 3)) == paper_state(before) == (p.text_hash, p.meta_hash, 3)
-    text = "Voles rank burrows"
-    chunk = Chunk(owner=0, number=2, start=0, end=len(text), text=text, embed_text=text)
-    old = {"paper_id": p.id, "chunk": 2, "start": 0, "end": len(text), "check": text_check(text)}
-    assert chunk_span(chunk_record(p, chunk)) == chunk_span(old) == (2, 0, len(text), text_check(text))
+    texts = ["Voles rank burrows", "by depth."]
+    chunks = [
+        Chunk(
+            owner=0,
+            number=i,
+            start=p.abstract.index(t),
+            end=p.abstract.index(t) + len(t),
+            text=t,
+            embed_text=t,
+        )
+        for i, t in enumerate(texts)
+    ]
+    record = paper_record(p, spans_value(chunks))
+    one_value = {"state": f"{p.text_hash}:{p.meta_hash}:2"}  # the state before it kept the spans
+    assert (
+        paper_state(record) == paper_state(before) == paper_state(one_value) == (p.text_hash, p.meta_hash, 2)
+    )
+    assert read_spans(paper_spans(record)) == [(c.start, c.end, text_check(c.text)) for c in chunks]
+    assert paper_spans(before) == paper_spans(one_value) == "" and read_spans("") == []
+    assert (chunk_paper(f"{p.id}:1", None), chunk_number(f"{p.id}:1")) == (p.id, 1)
+    old = {"paper_id": p.id, "chunk": 1, "start": 19, "end": 28, "check": text_check(texts[1])}
+    span = {"paper_id": p.id, "span": f"1:19:28:{text_check(texts[1])}"}
+    assert chunk_span(old) == chunk_span(span) == (1, 19, 28, text_check(texts[1]))
+    assert chunk_paper("other:3", old) == p.id  # a record from before names its paper
     assert chunk_span({"paper_id": p.id, "chunk": 0}) is None  # from before spans: the text is the document
+    assert chunk_span(None) is None  # a record of now keeps nothing
 
 
 def test_a_metadata_or_text_change_rewrites_a_record_from_before_in_the_current_form(tmp_path: Path) -> None:
@@ -306,5 +348,47 @@ def test_a_metadata_or_text_change_rewrites_a_record_from_before_in_the_current_
         assert index.upsert([rewritten]).updated == 1  # its text changed: re-embedded
         record = index._papers.get(ids=[p.id], include=["metadatas"])["metadatas"][0]
         assert set(record) == {"json", "state"} and paper_state(record)[0] == rewritten.text_hash
+    finally:
+        index.close()
+
+
+def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path: Path) -> None:
+    """Chunk records are found by their ids ("<paper>:<n>", the count kept with the paper): a paper
+    whose new text has fewer chunks loses the rest, and the chunks of a record from before (which
+    carry their paper id and span) are all replaced by records with none."""
+    from paperqa.store.index import PaperIndex
+
+    from .fakes import FakeEmbedModel, paper
+
+    settings = Settings(home=tmp_path)
+    settings.index.whole_paper_tokens = 0
+    settings.index.chunk_size = 12
+    settings.index.chunk_overlap = 0
+    index = PaperIndex(settings, embed_model=FakeEmbedModel())
+    try:
+        long = paper(
+            "Mole Retrieval", " ".join(f"Moles dig tunnel number {i} under the lawn." for i in range(6))
+        )
+        index.upsert([long])
+        assert len(index._chunks.get()["ids"]) > 2
+        shorter = long.model_copy(update={"abstract": "Moles dig tunnels."})
+        assert index.upsert([shorter]).updated == 1
+        assert index._chunks.get()["ids"] == [f"{long.id}:0"]
+        assert [t for t, _ in index.chunks_of([long.id])[long.id]] == ["Moles dig tunnels."]
+
+        vector = index._chunks.get(include=["embeddings"])["embeddings"][0]
+        index._chunks.upsert(  # two chunk records in the form from before, and a paper record too
+            ids=[f"{long.id}:0", f"{long.id}:1"],
+            embeddings=[vector, vector],
+            metadatas=[{"paper_id": long.id, "span": "0:0:5:1"}, {"paper_id": long.id, "span": "1:5:9:1"}],
+        )
+        index._papers.update(
+            ids=[long.id], metadatas=[{"state": f"{shorter.text_hash}:{shorter.meta_hash}:2"}]
+        )
+        again = long.model_copy(update={"abstract": "Moles dig tunnels under lawns."})
+        assert index.upsert([again]).updated == 1
+        got = index._chunks.get(include=["metadatas"])
+        assert got["ids"] == [f"{long.id}:0"] and got["metadatas"] == [None]
+        assert [t for t, _ in index.chunks_of([long.id])[long.id]] == ["Moles dig tunnels under lawns."]
     finally:
         index.close()

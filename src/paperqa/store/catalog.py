@@ -68,7 +68,8 @@ CREATE TABLE IF NOT EXISTS papers (
     text_hash TEXT NOT NULL,
     haystack TEXT NOT NULL,
     json TEXT NOT NULL,
-    authors TEXT NOT NULL DEFAULT ''
+    authors TEXT NOT NULL DEFAULT '',
+    spans TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS papers_date ON papers(date);
 CREATE INDEX IF NOT EXISTS papers_rank ON papers(upvotes DESC, title);
@@ -192,6 +193,8 @@ class PaperCatalog(Mapping[str, Paper]):
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(papers)")}
         if "authors" not in columns:  # a catalog from before author search
             self._db.execute("ALTER TABLE papers ADD COLUMN authors TEXT NOT NULL DEFAULT ''")
+        if "spans" not in columns:  # from before chunk spans were kept with their paper
+            self._db.execute("ALTER TABLE papers ADD COLUMN spans TEXT NOT NULL DEFAULT ''")
         self._cache: OrderedDict[str, Paper] = OrderedDict()
         self._count: int | None = None
         self._probes: dict[tuple[str, int], int] = {}
@@ -317,6 +320,19 @@ class PaperCatalog(Mapping[str, Paper]):
                 return
             last = rows[-1][0]
             yield from (Paper.model_validate_json(raw) for _, raw in rows)
+
+    def spans(self, paper_ids: Sequence[str]) -> dict[str, str]:
+        """Paper id -> its chunks' spans as its Chroma record keeps them (`records.spans_value`),
+        for the papers with these ids whose spans the catalog holds."""
+        out: dict[str, str] = {}
+        with self._lock:
+            for part, marks in _in_parts(list(dict.fromkeys(paper_ids))):
+                out.update(
+                    self._db.execute(
+                        f"SELECT id, spans FROM papers WHERE id IN ({marks}) AND spans != ''", part
+                    )
+                )
+        return out
 
     def hashes(self) -> dict[str, str]:
         """Paper id -> text hash, for every paper (what the keyword index must hold)."""
@@ -455,10 +471,12 @@ class PaperCatalog(Mapping[str, Paper]):
         return out
 
     # ---- writing -------------------------------------------------------------------
-    def put(self, papers: Sequence[Paper]) -> None:
-        """Add or replace these papers (a replaced paper keeps its place in the order)."""
+    def put(self, papers: Sequence[Paper], spans: Mapping[str, str] | None = None) -> None:
+        """Add or replace these papers (a replaced paper keeps its place in the order), with their
+        chunks' spans when given (a paper given none keeps those it has if its text is the same)."""
         if not papers:
             return
+        spans = spans or {}
         rows = [
             (
                 p.id,
@@ -469,6 +487,7 @@ class PaperCatalog(Mapping[str, Paper]):
                 haystack(p),
                 p.model_dump_json(),
                 authors_text(p),
+                spans.get(p.id, ""),
             )
             for p in papers
         ]
@@ -480,10 +499,12 @@ class PaperCatalog(Mapping[str, Paper]):
             if indexed:  # replaced papers leave the text index with their old text
                 self._text_index("'delete', ", list(final))
             self._db.executemany(
-                "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json, authors) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
-                "date = excluded.date, upvotes = excluded.upvotes, text_hash = excluded.text_hash, "
-                "haystack = excluded.haystack, json = excluded.json, authors = excluded.authors",
+                "INSERT INTO papers (id, title, date, upvotes, text_hash, haystack, json, authors, spans) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET title = excluded.title, "
+                "date = excluded.date, upvotes = excluded.upvotes, haystack = excluded.haystack, "
+                "json = excluded.json, authors = excluded.authors, spans = CASE WHEN excluded.spans = '' "
+                "AND excluded.text_hash = papers.text_hash THEN papers.spans ELSE excluded.spans END, "
+                "text_hash = excluded.text_hash",
                 rows,
             )
             ids = [(p.id,) for p in papers]

@@ -30,7 +30,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PassageSources, chunk_record, paper_state, paper_update
+from .records import PassageSources, paper_spans, paper_state, paper_update, spans_value
 from .search import NearestSearch
 
 log = logging.getLogger(__name__)
@@ -262,21 +262,26 @@ class PaperIndex(NearestSearch):
         for page in self._chroma_pages(["metadatas"] if full else []):
             seen.update(page["ids"])
             if full:
-                stale = [
-                    str(meta["json"])
-                    for pid, meta in zip(page["ids"], page["metadatas"], strict=False)
-                    if held.get(pid) != paper_state(meta)[0]
-                ]
-                self.catalog.put([Paper.model_validate_json(raw) for raw in stale])
+                self._put_records(
+                    [
+                        meta
+                        for pid, meta in zip(page["ids"], page["metadatas"], strict=False)
+                        if held.get(pid) != paper_state(meta)[0]
+                    ]
+                )
                 continue
             missing = [pid for pid in page["ids"] if pid not in held]
             if missing:
-                got = self._papers.get(ids=missing, include=["metadatas"])
-                self.catalog.put([Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]])
+                self._put_records(self._papers.get(ids=missing, include=["metadatas"])["metadatas"])
         gone = [pid for pid in held if pid not in seen]
         if gone:
             self.catalog.remove(gone)
         self._catalog_full_check = False
+
+    def _put_records(self, records: Sequence[dict[str, Any]]) -> None:
+        """Copy these paper records (their papers and chunk spans) into the catalog."""
+        papers = [Paper.model_validate_json(str(meta["json"])) for meta in records]
+        self.catalog.put(papers, {p.id: paper_spans(meta) for p, meta in zip(papers, records, strict=True)})
 
     @store_call
     def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -381,10 +386,11 @@ class PaperIndex(NearestSearch):
         if to_embed:
             self._embed_and_write(to_embed, stored=stored)
         for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
-            n = paper_state(old_meta)[2]
+            spans = paper_spans(old_meta)
             with self._store_write():
-                self._papers.update(ids=[paper.id], metadatas=[paper_update(paper, n, old_meta)])
-            self.catalog.put([paper])
+                update = paper_update(paper, spans, old_meta, paper_state(old_meta)[2])
+                self._papers.update(ids=[paper.id], metadatas=[update])
+            self.catalog.put([paper], {paper.id: spans})
         return to_embed + [p for p, _ in meta_only], current
 
     def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
@@ -404,7 +410,7 @@ class PaperIndex(NearestSearch):
         return out
 
     def _embed_and_write(
-        self, papers: list[Paper], new_store: bool = False, stored: Mapping[str, Container[str]] | None = None
+        self, papers: list[Paper], new_store: bool = False, stored: Mapping[str, dict[str, Any]] | None = None
     ) -> None:
         """Chunk, embed and store the papers (chunks, then paper records, then catalog rows).
         `new_store`: nothing of theirs is stored yet, so no earlier chunks are looked for; `stored`:
@@ -413,32 +419,47 @@ class PaperIndex(NearestSearch):
         vectors = self.embed_chunks(chunks)
         owners = np.asarray([c.owner for c in chunks])
         paper_vecs = []
-        n_chunks = []
-        for k in range(len(papers)):
+        spans: dict[str, str] = {}
+        counts: dict[str, int] = {}
+        for k, paper in enumerate(papers):
             mine = vectors[owners == k]
             mean = mine.mean(axis=0)
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            n_chunks.append(len(mine))
+            spans[paper.id] = spans_value([c for c in chunks if c.owner == k])
+            counts[paper.id] = len(mine)
         with self._store_write():
             if not new_store:  # remove what an earlier (possibly interrupted) run left for them
-                self._chunks.delete(where={"paper_id": {"$in": [p.id for p in papers]}})
+                self._drop_chunks(stored or {}, counts)
             for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
                 part = chunks[start : start + CHROMA_WRITE_BATCH]
-                self._chunks.add(
+                self._chunks.upsert(  # no metadata (`records`); upsert: an interrupted run's are replaced
                     ids=[f"{papers[c.owner].id}:{c.number}" for c in part],
                     embeddings=vectors[start : start + len(part)],
-                    metadatas=[chunk_record(papers[c.owner], c) for c in part],
                 )
             self._papers.upsert(  # the paper's JSON is in its metadata: no document either
                 ids=[p.id for p in papers],
                 embeddings=np.asarray(paper_vecs),
-                metadatas=[
-                    paper_update(p, n, (stored or {}).get(p.id, ()))
-                    for p, n in zip(papers, n_chunks, strict=True)
-                ],
+                metadatas=[paper_update(p, spans[p.id], (stored or {}).get(p.id, ())) for p in papers],
             )
-            self.catalog.put(papers)
+            self.catalog.put(papers, spans)
         self.stats.papers_written += len(papers)
+
+    def _drop_chunks(self, stored: Mapping[str, dict[str, Any]], counts: dict[str, int]) -> None:
+        """Delete the chunk records of these papers (id -> new chunk count) that their new chunks
+        do not replace: those past the new count, and every one of a paper whose record is from
+        before, or missing (an interrupted run from before may have left some): such chunks keep
+        their paper id, and an upsert would keep their stale metadata."""
+        before = [pid for pid in counts if not paper_spans(stored.get(pid, {}))]
+        if before:
+            self._chunks.delete(where={"paper_id": {"$in": before}})
+        past = [
+            f"{pid}:{i}"
+            for pid, n in counts.items()
+            if pid in stored and paper_spans(stored[pid])
+            for i in range(n, paper_state(stored[pid])[2])
+        ]
+        if past:
+            self._chunks.delete(ids=past)
 
     def delete_all(self) -> None:
         prefix = self.settings.index.collection

@@ -17,7 +17,16 @@ import numpy as np
 from ..types import ChunkHit, Paper
 from .catalog import PaperCatalog
 from .chroma import query_rows, store_call
-from .records import PassageSources, chunk_span, paper_state, span_texts
+from .records import (
+    ChunkRecord,
+    PassageSources,
+    chunk_number,
+    chunk_paper,
+    paper_spans,
+    paper_state,
+    read_spans,
+    span_texts,
+)
 
 
 class NearestSearch:
@@ -57,8 +66,15 @@ class NearestSearch:
             ids = where = None
             if prefilter and allowed is not None and collection is self._papers:
                 ids, n = sorted(allowed), min(n, len(allowed))
-            elif prefilter and allowed is not None:
-                where = {"paper_id": {"$in": sorted(allowed)}}
+            elif (
+                prefilter and allowed is not None
+            ):  # the papers' chunk ids, or (records from before) their paper
+                ids = self._chunk_ids(sorted(allowed))
+                where = {"paper_id": {"$in": sorted(allowed)}} if ids is None else None
+                if ids is not None:
+                    n = min(n, len(ids))
+                if ids == []:
+                    return []
             rows = query_rows(collection, query_vec, n, include, ids, where)
             return [row for row in rows if allowed is None or owner(row[0], row[1]) in allowed][:k]
 
@@ -84,14 +100,14 @@ class NearestSearch:
             query_vec,
             k,
             allowed,
-            lambda _id, meta: str(meta.get("paper_id")),
+            chunk_paper,
             ["documents", "metadatas", "distances"],
         )
-        known = self._known({str(meta["paper_id"]) for _cid, meta, _doc, _score in rows})
+        known = self._known({chunk_paper(cid, meta) for cid, meta, _doc, _score in rows})
         hits = [
-            ChunkHit(paper_id=str(meta["paper_id"]), chunk_id=cid, text=doc, score=score, record=meta)
+            ChunkHit(paper_id=pid, chunk_id=cid, text=doc or "", score=score, record=dict(meta or {}))
             for cid, meta, doc, score in rows
-            if str(meta["paper_id"]) in known
+            if (pid := chunk_paper(cid, meta)) in known
         ]
         return self.with_texts(hits) if texts else hits
 
@@ -117,7 +133,7 @@ class NearestSearch:
         pending = [h for h in hits if h.record is not None]
         if not pending:
             return list(hits)
-        read = iter(self._chunk_texts([(h.record or {}, h.text) for h in pending]))
+        read = iter(self._chunk_texts([(h.chunk_id, h.record, h.text) for h in pending]))
         out: list[ChunkHit] = []
         for hit in hits:
             text = next(read) if hit.record is not None else hit.text
@@ -125,21 +141,25 @@ class NearestSearch:
                 out.append(hit.model_copy(update={"text": text, "record": None}))
         return out
 
-    def _chunk_texts(self, records: Sequence[tuple[dict[str, Any], str | None]]) -> list[str | None]:
-        """Each chunk record's text (`records.span_texts`), its papers read from the catalog (None
-        for a paper the catalog lacks even after a sync: another client's, being written)."""
-        wanted = [str(meta["paper_id"]) for meta, _doc in records if chunk_span(meta)]
+    def _chunk_texts(self, records: Sequence[ChunkRecord]) -> list[str | None]:
+        """Each chunk record's text (`records.span_texts`), its paper and its spans read from the
+        catalog (None for a paper the catalog lacks even after a sync: another client's, being
+        written)."""
+        wanted = [chunk_paper(cid, meta) for cid, meta, _doc in records]
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
             papers = self._synced_catalog().get_many(wanted)
+        spans = {pid: read_spans(value) for pid, value in self.catalog.spans(list(papers)).items()}
 
-        def from_chroma(ids: set[str]) -> list[Paper]:
+        def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[tuple[int, int, int]]]]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])
-            fresh = [Paper.model_validate_json(str(m["json"])) for m in got["metadatas"]]
-            self.catalog.put(fresh)
-            return fresh
+            fresh = [
+                (Paper.model_validate_json(str(m["json"])), paper_spans(m)) for m in got["metadatas"] if m
+            ]
+            self.catalog.put([p for p, _ in fresh], {p.id: value for p, value in fresh})
+            return {p.id: (p, read_spans(value)) for p, value in fresh}
 
-        return span_texts(records, papers, self._sources.get, from_chroma)
+        return span_texts(records, papers, spans, self._sources.get, from_chroma)
 
     @store_call
     def dense_papers(
@@ -167,28 +187,31 @@ class NearestSearch:
             else self._chunks.get(where={"paper_id": {"$in": paper_ids}}, include=include)
         )
         rows = sorted(
-            zip((dict(m or {}) for m in got["metadatas"]), got["documents"], got["embeddings"], strict=False),
-            key=lambda row: (chunk_span(row[0]) or (int(row[0].get("chunk", 0)),))[0],
+            zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=False),
+            key=lambda row: chunk_number(row[0]),
         )
-        texts = self._chunk_texts([(meta, doc) for meta, doc, _emb in rows])
+        texts = self._chunk_texts([(cid, dict(meta or {}), doc) for cid, meta, doc, _emb in rows])
         out: dict[str, list[tuple[str, np.ndarray]]] = {pid: [] for pid in paper_ids}
-        for (meta, _doc, emb), text in zip(rows, texts, strict=True):
+        for (cid, meta, _doc, emb), text in zip(rows, texts, strict=True):
             if text is not None:
-                out.setdefault(str(meta["paper_id"]), []).append((text, np.asarray(emb, dtype=np.float32)))
+                out.setdefault(chunk_paper(cid, meta), []).append((text, np.asarray(emb, dtype=np.float32)))
         return out
 
     def _chunk_ids(self, paper_ids: list[str]) -> list[str] | None:
-        """The ids of these papers' chunks ("<paper id>:<n>"), from the chunk counts their paper
-        records keep: a lookup by id, where a metadata filter on the paper id took 200 ms at 1M
-        papers. None when a record lacks its count."""
-        got = self._papers.get(ids=paper_ids, include=["metadatas"])
-        ids: list[str] = []
-        for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            n = paper_state(meta or {})[2]
-            if not n:  # unknown (a record from before counts, or one a metadata update zeroed)
-                return None
-            ids += [f"{pid}:{i}" for i in range(int(n))]
-        return ids
+        """The ids of these papers' chunks ("<paper id>:<n>"), from the chunk counts the catalog's
+        spans and else their paper records keep: a lookup by id, where a metadata filter on the
+        paper id took 200 ms at 1M papers. None when a count is not known (records from before,
+        whose chunks carry their paper id)."""
+        counts = {pid: len(read_spans(value)) for pid, value in self.catalog.spans(paper_ids).items()}
+        rest = [pid for pid in paper_ids if pid not in counts]
+        if rest:
+            got = self._papers.get(ids=rest, include=["metadatas"])
+            for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+                n = paper_state(meta or {})[2]
+                if not n:  # unknown (a record from before counts, or one a metadata update zeroed)
+                    return None
+                counts[pid] = n
+        return [f"{pid}:{i}" for pid in paper_ids for i in range(counts.get(pid, 0))]
 
     @store_call
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:

@@ -6,9 +6,12 @@ store's size on disk after.
 
 Each layout loads a fresh `chroma run --path <tmp>` on a free local port: random unit vectors of
 384 dimensions in batches of 1,000, ids like the store's ("<paper id>:<n>", paper ids hashes),
-HNSW synced every 30,000 vectors (as the 1M load). Layouts: no metadata; the paper id only; the
-five keys chunk records had (paper id, number, start, end, checksum); the two they have now (paper
-id and the span as one value). Writes chroma_writes.json and chroma_writes.md.
+HNSW synced every 30,000 vectors (as the 1M load). Chunk layouts: no metadata (chunk records
+now); the paper id only; the five keys chunk records had (paper id, number, start, end, checksum);
+the two they had next (paper id and the span as one value). Paper layouts (one record a paper, a
+1.5 KB JSON and a state value): as they are, and with values that begin with the time they were
+written (their string index then grows at its end instead of at random places). `--layouts`
+picks some. Writes chroma_writes.json and chroma_writes.md (rows of other layouts are kept).
 
 May touch: a temporary folder per layout (removed after) and the two result files.
 """
@@ -34,7 +37,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 BATCH = 1000
 DIM = 384
-LAYOUTS = ("none", "paper_id", "five_keys", "paper_id_and_span")
+LAYOUTS = (
+    "none",
+    "paper_id",
+    "five_keys",
+    "paper_id_and_span",
+    "paper_json_state",
+    "paper_json_state_ordered",
+)
+PAPER_LAYOUTS = ("paper_json_state", "paper_json_state_ordered")
+WORDS = "model training data layer loss sparse memory gradient token batch attention rank".split()
 
 
 def _free_port() -> int:
@@ -48,10 +60,25 @@ def _written(pid: int) -> int:
     return int(re.search(r"write_bytes:\s+(\d+)", text).group(1))  # type: ignore[union-attr]
 
 
+def _paper_metadata(rid: str, ordered: bool) -> dict[str, Any]:
+    """A paper record's metadata: a JSON of about 1.5 KB (an abstract of made-up words) and its
+    state (hashes, count, spans); `ordered`: each value begins with the time it is written."""
+    digest = hashlib.sha1(rid.encode()).hexdigest()
+    abstract = " ".join(WORDS[int(digest[i % 40], 16) % len(WORDS)] for i in range(190))
+    raw = json.dumps({"id": rid, "title": f"Paper {digest[:8]}", "abstract": abstract, "authors": 3})
+    state = f"{digest[:16]}:{digest[16:32]}:2:0.{len(abstract) // 2}.{int(digest[:8], 16)},1.900.{int(digest[8:16], 16)}"
+    if ordered:
+        stamp = f"{time.time_ns():016x}|"
+        return {"json": stamp + raw, "state": stamp + state}
+    return {"json": raw, "state": state}
+
+
 def _metadatas(layout: str, ids: list[str]) -> list[dict[str, Any]] | None:
     """The records' metadata in one layout (spans made up: their values are what matters)."""
     if layout == "none":
         return None
+    if layout in PAPER_LAYOUTS:
+        return [_paper_metadata(rid, layout.endswith("ordered")) for rid in ids]
     out: list[dict[str, Any]] = []
     for rid in ids:
         pid, n = rid.rsplit(":", 1)
@@ -99,6 +126,9 @@ def load(layout: str, records: int) -> dict[str, Any]:
         for start in range(0, records, BATCH):
             ids = []
             for i in range(start, min(records, start + BATCH)):
+                if layout in PAPER_LAYOUTS:
+                    ids.append("p" + hashlib.sha1(str(i).encode()).hexdigest()[:12])
+                    continue
                 pid = "p" + hashlib.sha1(str(i // 2).encode()).hexdigest()[:12]
                 ids.append(f"{pid}:{i % 2}")
             vec = rng.standard_normal((len(ids), DIM)).astype(np.float32)
@@ -133,19 +163,29 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--records", type=int, default=200_000)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
+    ap.add_argument("--layouts", nargs="+", choices=LAYOUTS, default=list(LAYOUTS))
     args = ap.parse_args()
-    rows = [load(layout, args.records) for layout in LAYOUTS]
-    for row in rows:
+    new = [load(layout, args.records) for layout in args.layouts]
+    for row in new:
         print(json.dumps(row))
     args.out.mkdir(parents=True, exist_ok=True)
+    kept = args.out / "chroma_writes.json"
+    old = json.loads(kept.read_text()) if kept.is_file() else []
+    done = {(r["layout"], r["records"]) for r in new}
+    rows = sorted(
+        [r for r in old if (r["layout"], r["records"]) not in done] + new,
+        key=lambda r: (LAYOUTS.index(r["layout"]) if r["layout"] in LAYOUTS else 99, r["records"]),
+    )
     (args.out / "chroma_writes.json").write_text(json.dumps(rows, indent=1) + "\n")
     cols = list(rows[0])
     lines = [
         "# What a Chroma server writes per record, by its metadata",
         "",
-        f"Measured with `python benchmarks/chroma_writes.py --records {args.records}` on {os.cpu_count()} "
+        f"Measured with `python benchmarks/chroma_writes.py --records N [--layouts …]` on {os.cpu_count()} "
         "cores: bytes the `chroma run` process wrote (/proc/<pid>/io) while the records were added, "
-        "random unit vectors, ids like the store's (paper ids are hashes), HNSW synced every 30,000.",
+        "random unit vectors, ids like the store's (paper ids are hashes), HNSW synced every 30,000. "
+        "Chunk layouts: chunk records (none is how they are now); paper layouts: one record a paper "
+        "(a 1.5 KB JSON and its state), `_ordered` with values that begin with their write time.",
         "",
         "| " + " | ".join(cols) + " |",
         "|" + "---|" * len(cols),

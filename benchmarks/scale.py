@@ -383,13 +383,16 @@ def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batc
     earlier copies (a new store has none), a batch at a time; then build the keyword index.
     `start_at`: resume an interrupted load (the batches before it are stored)."""
     done = start_at
-    for papers in _batches(jsonl, batch, start_at, index.settings.home):
-        index._embed_and_write(papers, new_store=done > start_at or not start_at)
-        done += len(papers)
-        rss = _rss_mb(os.getpid())  # its growth over a long load shows what holds memory
-        print(f"  loaded {done}, {time.strftime('%H:%M:%S')}, RSS {rss:.0f} MB", file=sys.stderr, flush=True)
-        if after_batch:
-            after_batch()
+    with index._catalog_bulk(sum(1 for _ in jsonl.open()) - start_at):  # as ingest's write of as many
+        for papers in _batches(jsonl, batch, start_at, index.settings.home):
+            index._embed_and_write(papers, new_store=done > start_at or not start_at)
+            done += len(papers)
+            rss = _rss_mb(os.getpid())  # its growth over a long load shows what holds memory
+            print(
+                f"  loaded {done}, {time.strftime('%H:%M:%S')}, RSS {rss:.0f} MB", file=sys.stderr, flush=True
+            )
+            if after_batch:
+                after_batch()
     index._finish_writing()  # the store is complete: no interrupted-ingest check at the next open
     index.sync_keywords()
 

@@ -11,6 +11,7 @@ from paperqa.ingest.merge import identifier_keys
 from paperqa.settings import Settings
 from paperqa.store.catalog import CATALOG_FILE, PaperCatalog
 from paperqa.store.index import PaperIndex
+from paperqa.store.records import paper_spans
 from paperqa.types import Paper
 
 from .fakes import FakeEmbedModel
@@ -94,9 +95,7 @@ def test_a_lost_catalog_is_refilled_from_chroma_and_a_stale_one_is_corrected(tmp
     assert sorted(index.papers()) == [f"p{i}" for i in range(5)]
     assert index.papers()["p3"].abstract == "Abstract number 3."
     spans = index.catalog.spans(["p3"])["p3"]  # the chunks' spans come with the paper records
-    assert (
-        spans == index._papers.get(ids=["p3"], include=["metadatas"])["metadatas"][0]["state"].split(":")[3]
-    )
+    assert spans == paper_spans(index._papers.get(ids=["p3"], include=["metadatas"])["metadatas"][0]) != ""
     index.catalog.remove(["p3", "p4"])  # a catalog that missed papers Chroma holds
     index.catalog.put([make(7)])  # and holds one Chroma lost
     index.close()
@@ -320,3 +319,37 @@ def test_keywords_in_step_are_not_checked_hash_by_hash_and_a_stale_index_is_caug
         assert index.keyword.hashes() == index.catalog.hashes()
     finally:
         index.close()
+
+
+def test_a_bulk_write_leaves_the_text_index_behind_and_it_catches_up_at_the_end(tmp_path: Path) -> None:
+    catalog = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+    catalog.put([make(i, abstract=f"Abstract {i} on routing.") for i in range(3)])
+    seen: list[tuple[int, int]] = []
+    with catalog.deferred_text_index(lambda done, total: seen.append((done, total))):
+        catalog.put(
+            [
+                make(i, abstract=f"Abstract {i} on pruning.", author_names=[f"Noether {i}"])
+                for i in range(3, 8)
+            ]
+        )
+        catalog.put([make(1, abstract="Abstract 1 on sparsity.")])  # one indexed before: kept in step
+        catalog.remove(["p2"])
+        assert catalog.search("pruning", None) == []  # not yet: the papers written inside wait
+        assert [p.id for p in catalog.search("sparsity", None)] == ["p1"]
+        assert [p.id for p in catalog.search("routing", None)] == ["p0"]
+        assert catalog.spans(["p1"]) == {}
+    assert seen[-1] == (7, 7)
+    assert sorted(p.id for p in catalog.search("pruning", None)) == [f"p{i}" for i in range(3, 8)]
+    assert [p.id for p in catalog.search("noether 5", None)] == ["p5"]
+    assert catalog.count_matching("abstract")[0] == 7
+    catalog.put([make(9, abstract="Abstract 9 on pruning.")])  # in step again
+    assert catalog.count_matching("pruning")[0] == 6
+
+    deferred = catalog.deferred_text_index()
+    deferred.__enter__()  # a process killed inside: the next open catches up
+    catalog.put([make(10, abstract="Abstract 10 on distillation.")])
+    catalog.close()
+    catalog._build_text_index = lambda progress: None  # type: ignore[method-assign]  # it never ran
+    deferred.__exit__(None, None, None)
+    reopened = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+    assert [p.id for p in reopened.search("distillation", None)] == ["p10"]

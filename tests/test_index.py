@@ -175,6 +175,7 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
 
     from paperqa.store.chunking import passage_source, text_check
     from paperqa.store.index import PaperIndex
+    from paperqa.store.records import paper_of, paper_spans, paper_state
 
     from .fakes import FakeEmbedModel, paper
 
@@ -192,9 +193,12 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert len(stored["ids"]) > 2 and all(d is None for d in stored["documents"])
         assert all(m is None for m in stored["metadatas"])  # no metadata: the paper is in the id
         assert all(d is None for d in index._papers.get(include=["documents"])["documents"])
-        state = index._papers.get(ids=[short.id], include=["metadatas"])["metadatas"][0]["state"]
+        meta = index._papers.get(ids=[short.id], include=["metadatas"])["metadatas"][0]
         check = text_check(short.abstract)
-        assert state == f"{short.text_hash}:{short.meta_hash}:1:0.{len(short.abstract)}.{check}"
+        assert paper_state(meta) == (short.text_hash, short.meta_hash, 1)
+        assert paper_spans(meta) == f"0.{len(short.abstract)}.{check}"
+        assert meta["state"][16] == meta["json"][16] == "|"  # each begins with its write time
+        assert paper_of(meta) == short
         texts = {pid: [t for t, _ in chunks] for pid, chunks in index.chunks_of([long.id, short.id]).items()}
         assert " ".join(texts[long.id]) == passage_source(long) and texts[short.id] == [short.abstract]
         query = np.asarray(model.get_query_embedding("voles rank burrows"), dtype=np.float32)
@@ -278,6 +282,7 @@ def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
         chunk_number,
         chunk_paper,
         chunk_span,
+        paper_of,
         paper_record,
         paper_spans,
         paper_state,
@@ -314,6 +319,9 @@ def test_records_from_before_their_parts_were_one_value_read_the_same() -> None:
     )
     assert read_spans(paper_spans(record)) == [(c.start, c.end, text_check(c.text)) for c in chunks]
     assert paper_spans(before) == paper_spans(one_value) == "" and read_spans("") == []
+    assert (
+        paper_of({"json": p.model_dump_json()}) == paper_of(record) == p
+    )  # written without its time, and with
     assert (chunk_paper(f"{p.id}:1", None), chunk_number(f"{p.id}:1")) == (p.id, 1)
     old = {"paper_id": p.id, "chunk": 1, "start": 19, "end": 28, "check": text_check(texts[1])}
     span = {"paper_id": p.id, "span": f"1:19:28:{text_check(texts[1])}"}

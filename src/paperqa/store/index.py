@@ -19,7 +19,7 @@ The store modules (this one, `search.py`, `chroma.py`, `embedding.py`, `keyword.
 the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
 May touch: its Chroma collections, the keyword index (`keyword.py`) and the unfinished-ingest
-marker of its data folder. Callers outside `api.py` and `answer/retrieve.py` go through those two.
+marker of its data folder, and stderr for the progress of the catalog's text-index build. Callers outside `api.py` and `answer/retrieve.py` go through those two.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import contextlib
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -40,7 +41,7 @@ from ..errors import ConfigError, PaperQAError, StoreError, first_line
 from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import Paper
-from .catalog import CATALOG_FILE, PaperCatalog, text_index_bar
+from .catalog import CATALOG_FILE, FTS_DEFER_MIN, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, open_collection, release_store, store_call
 from .chunking import (
     Chunk,
@@ -51,7 +52,7 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PassageSources, paper_spans, paper_state, paper_update, spans_value
+from .records import PassageSources, paper_of, paper_spans, paper_state, paper_update, spans_value
 from .search import NearestSearch
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,31 @@ DEFAULT_WINDOW = 256
 CHROMA_READ_BATCH = 5000
 # Records per Chroma write: under the most one call takes (chromadb's max_batch_size, 5461 here).
 CHROMA_WRITE_BATCH = 4096
+
+
+def text_index_bar() -> Callable[[int, int], None]:
+    """A progress bar on stderr for building the catalog's text-search index, shown only when
+    the build takes more than one batch (an existing catalog of many papers, once)."""
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None and done < total:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total,
+                unit="paper",
+                desc="Indexing the catalog for text search",
+                file=sys.stderr,
+                disable=None,
+            )
+        if bar is not None:
+            bar.update(done - bar.n)
+            if done >= total:
+                bar.close()
+
+    return progress
 
 
 class PaperIndex(NearestSearch):
@@ -259,6 +285,16 @@ class PaperIndex(NearestSearch):
             return
         held = self.catalog.hashes()
         seen: set[str] = set()
+        with self._catalog_bulk(self.count() - len(held)):
+            self._copy_records(held, seen, full)
+        gone = [pid for pid in held if pid not in seen]
+        if gone:
+            self.catalog.remove(gone)
+        self._catalog_full_check = False
+
+    def _copy_records(self, held: dict[str, str], seen: set[str], full: bool) -> None:
+        """Copy Chroma's paper records the catalog lacks (`full`: or holds with another text) into
+        it, noting in `seen` every id Chroma holds."""
         for page in self._chroma_pages(["metadatas"] if full else []):
             seen.update(page["ids"])
             if full:
@@ -273,14 +309,10 @@ class PaperIndex(NearestSearch):
             missing = [pid for pid in page["ids"] if pid not in held]
             if missing:
                 self._put_records(self._papers.get(ids=missing, include=["metadatas"])["metadatas"])
-        gone = [pid for pid in held if pid not in seen]
-        if gone:
-            self.catalog.remove(gone)
-        self._catalog_full_check = False
 
     def _put_records(self, records: Sequence[dict[str, Any]]) -> None:
         """Copy these paper records (their papers and chunk spans) into the catalog."""
-        papers = [Paper.model_validate_json(str(meta["json"])) for meta in records]
+        papers = [paper_of(meta) for meta in records]
         self.catalog.put(papers, {p.id: paper_spans(meta) for p, meta in zip(papers, records, strict=True)})
 
     @store_call
@@ -306,13 +338,15 @@ class PaperIndex(NearestSearch):
         held = self.keyword.hashes()
         try:
             # Questions keep being answered meanwhile: no lock is held while embedding, and
-            # a batch's papers reach the catalog once Chroma holds them.
-            for start in range(0, len(items), batch_size):
-                batch = items[start : start + batch_size]
-                _written, current = self._upsert_batch(batch, counts)
-                for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
-                if progress:
-                    progress(len(batch))
+            # a batch's papers reach the catalog once Chroma holds them (its text search at the end
+            # of a large ingest).
+            with self._catalog_bulk(len(items)):
+                for start in range(0, len(items), batch_size):
+                    batch = items[start : start + batch_size]
+                    _written, current = self._upsert_batch(batch, counts)
+                    for_keywords.update({p.id: p for p in current if held.get(p.id) != p.text_hash})
+                    if progress:
+                        progress(len(batch))
         except StoreError:
             raise  # a failed store write: the marker stays, the next start checks the store
         except BaseException:
@@ -327,6 +361,13 @@ class PaperIndex(NearestSearch):
         self._seen_count = self.count()  # our own papers are not "another client's"
         self._finish_writing()
         return counts
+
+    def _catalog_bulk(self, papers: int) -> contextlib.AbstractContextManager[None]:
+        """Around a write of this many papers: the catalog's text-search index catches up at the
+        end (`PaperCatalog.deferred_text_index`) when they are FTS_DEFER_MIN or more."""
+        if papers < FTS_DEFER_MIN:
+            return contextlib.nullcontext()
+        return self.catalog.deferred_text_index(text_index_bar())
 
     def _all_papers(self) -> Mapping[str, Paper]:
         """Every paper, for a keyword rebuild: the catalog, which reads them as they are asked
@@ -370,7 +411,7 @@ class PaperIndex(NearestSearch):
                 current.append(incoming)
                 counts.added += 1
                 continue
-            old = Paper.model_validate_json(str(old_meta["json"]))
+            old = paper_of(old_meta)
             paper = merge_papers(old, incoming, other_wins=True)  # the incoming text is authoritative
             text_hash, meta_hash, _ = paper_state(old_meta)
             if paper.text_hash != text_hash:

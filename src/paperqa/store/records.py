@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Container, Sequence
 from typing import Any
@@ -76,12 +77,37 @@ def read_spans(value: str) -> list[Span]:
     return out
 
 
+# A paper record's two values begin with the time they were written ("<16 hex digits>|"): Chroma's
+# string index then grows at its end, where values in paper order (a JSON or a hash first) land at
+# random places in it, each rewriting a page; 38.2 against 18.9 KB written per paper record at 100k
+# (benchmarks/results/chroma_writes.md, the paper layouts).
+STAMP_DIGITS = 16
+_HEX = frozenset("0123456789abcdef")
+
+
+def _stamped(value: str) -> str:
+    return f"{time.time_ns():0{STAMP_DIGITS}x}|{value}"
+
+
+def _unstamped(value: str) -> str:
+    """A value without its write time (a value from before has none)."""
+    stamped = value[STAMP_DIGITS : STAMP_DIGITS + 1] == "|" and all(c in _HEX for c in value[:STAMP_DIGITS])
+    return value[STAMP_DIGITS + 1 :] if stamped else value
+
+
 def paper_record(paper: Paper, spans: str, n: int | None = None) -> dict[str, Any]:
     """A paper record's metadata: the paper itself as JSON, and its state as one value: its hashes
     (what a re-ingest compares), its chunk count (`n`, else that of the spans: a record from before
-    keeps its count but has no spans) and its chunks' spans ("text_hash:meta_hash:n_chunks:spans")."""
+    keeps its count but has no spans) and its chunks' spans ("text_hash:meta_hash:n_chunks:spans");
+    each begins with the time it is written (`_stamped`)."""
     n = len(read_spans(spans)) if n is None else n
-    return {"json": paper.model_dump_json(), "state": f"{paper.text_hash}:{paper.meta_hash}:{n}:{spans}"}
+    state = f"{paper.text_hash}:{paper.meta_hash}:{n}:{spans}"
+    return {"json": _stamped(paper.model_dump_json()), "state": _stamped(state)}
+
+
+def paper_of(meta: dict[str, Any]) -> Paper:
+    """The paper a paper record holds."""
+    return Paper.model_validate_json(_unstamped(str(meta["json"])))
 
 
 # The keys a paper record had before its state was one value (Chroma merges a rewrite's keys into
@@ -99,7 +125,7 @@ def paper_state(meta: dict[str, Any]) -> tuple[str | None, str | None, int]:
     """A paper record's (text_hash, meta_hash, n_chunks) from its "state" or the separate keys
     records had before it (0 chunks: not known)."""
     if isinstance(meta.get("state"), str):
-        text_hash, meta_hash, n = meta["state"].split(":", 3)[:3]
+        text_hash, meta_hash, n = _unstamped(meta["state"]).split(":", 3)[:3]
         return text_hash, meta_hash, int(n or 0)
     return meta.get("text_hash"), meta.get("meta_hash"), int(meta.get("n_chunks") or 0)
 
@@ -108,7 +134,7 @@ def paper_spans(meta: dict[str, Any]) -> str:
     """A paper record's chunk spans (`spans_value`), "" for a record from before they were kept
     with it (its chunks keep their own)."""
     state = meta.get("state")
-    parts = state.split(":", 3) if isinstance(state, str) else []
+    parts = _unstamped(state).split(":", 3) if isinstance(state, str) else []
     return parts[3] if len(parts) == 4 else ""
 
 

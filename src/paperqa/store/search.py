@@ -22,6 +22,7 @@ from .records import (
     PassageSources,
     chunk_number,
     chunk_paper,
+    paper_of,
     paper_spans,
     paper_state,
     read_spans,
@@ -153,9 +154,7 @@ class NearestSearch:
 
         def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[tuple[int, int, int]]]]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])
-            fresh = [
-                (Paper.model_validate_json(str(m["json"])), paper_spans(m)) for m in got["metadatas"] if m
-            ]
+            fresh = [(paper_of(m), paper_spans(m)) for m in got["metadatas"] if m]
             self.catalog.put([p for p, _ in fresh], {p.id: value for p, value in fresh})
             return {p.id: (p, read_spans(value)) for p, value in fresh}
 

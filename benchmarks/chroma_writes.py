@@ -168,15 +168,20 @@ def main() -> None:
     new = [load(layout, args.records) for layout in args.layouts]
     for row in new:
         print(json.dumps(row))
-    args.out.mkdir(parents=True, exist_ok=True)
-    kept = args.out / "chroma_writes.json"
+    write_results(new, args.out)
+
+
+def write_results(new: list[dict[str, Any]], out: Path) -> None:
+    """chroma_writes.json and .md in `out`: these rows, and the kept rows of other layouts or sizes."""
+    out.mkdir(parents=True, exist_ok=True)
+    kept = out / "chroma_writes.json"
     old = json.loads(kept.read_text()) if kept.is_file() else []
     done = {(r["layout"], r["records"]) for r in new}
     rows = sorted(
         [r for r in old if (r["layout"], r["records"]) not in done] + new,
         key=lambda r: (LAYOUTS.index(r["layout"]) if r["layout"] in LAYOUTS else 99, r["records"]),
     )
-    (args.out / "chroma_writes.json").write_text(json.dumps(rows, indent=1) + "\n")
+    (out / "chroma_writes.json").write_text(json.dumps(rows, indent=1) + "\n")
     cols = list(rows[0])
     lines = [
         "# What a Chroma server writes per record, by its metadata",
@@ -192,7 +197,7 @@ def main() -> None:
         *("| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows),
         "",
     ]
-    (args.out / "chroma_writes.md").write_text("\n".join(lines))
+    (out / "chroma_writes.md").write_text("\n".join(lines))
 
 
 if __name__ == "__main__":

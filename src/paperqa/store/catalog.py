@@ -12,9 +12,10 @@ the catalog reads every paper (listings, exports): the search paths never do.
 
 A corpus search by text ("which papers mention these words": the Corpus tab, `papers --search`)
 goes through an SQLite FTS5 index of trigrams over each paper's title, abstract and author names,
-kept in step with the papers table by every write, in its transaction; the trigrams
-find the candidates and the exact "contains, in any case" test runs on those alone. A catalog
-from before the index builds it on first open, a batch at a time (resumable, with progress).
+kept in step with the papers table by every write, in its transaction (a large write: once at
+its end, `deferred_text_index`); the trigrams find the candidates and the exact "contains, in any
+case" test runs on those alone. A catalog from before the index builds it on first open, a batch
+at a time (resumable, with progress). Each paper's chunk spans are kept beside it (`spans`).
 
 May touch: its SQLite file in the data folder.
 """

@@ -383,7 +383,9 @@ def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batc
     earlier copies (a new store has none), a batch at a time; then build the keyword index.
     `start_at`: resume an interrupted load (the batches before it are stored)."""
     done = start_at
-    with index._catalog_bulk(sum(1 for _ in jsonl.open()) - start_at):  # as ingest's write of as many
+    with jsonl.open() as fh:
+        total = sum(1 for _ in fh)
+    with index._catalog_bulk(total - start_at):  # as ingest's write of as many
         for papers in _batches(jsonl, batch, start_at, index.settings.home):
             index._embed_and_write(papers, new_store=done > start_at or not start_at)
             done += len(papers)

@@ -334,12 +334,17 @@ def test_a_bulk_write_leaves_the_text_index_behind_and_it_catches_up_at_the_end(
         )
         catalog.put([make(1, abstract="Abstract 1 on sparsity.")])  # one indexed before: kept in step
         catalog.remove(["p2"])
+        catalog.put([make(4, abstract="Abstract 4 on pruning, rewritten.", author_names=["Noether 4"])])
+        catalog.put([make(11, abstract="Abstract 11 on pruning.")])
+        catalog.remove(["p11"])  # written and removed inside
         assert catalog.search("pruning", None) == []  # not yet: the papers written inside wait
         assert [p.id for p in catalog.search("sparsity", None)] == ["p1"]
         assert [p.id for p in catalog.search("routing", None)] == ["p0"]
         assert catalog.spans(["p1"]) == {}
     assert seen[-1] == (7, 7)
+    catalog._db.execute("INSERT INTO papers_fts(papers_fts, rank) VALUES ('integrity-check', 1)")
     assert sorted(p.id for p in catalog.search("pruning", None)) == [f"p{i}" for i in range(3, 8)]
+    assert [p.id for p in catalog.search("rewritten", None)] == ["p4"]
     assert [p.id for p in catalog.search("noether 5", None)] == ["p5"]
     assert catalog.count_matching("abstract")[0] == 7
     catalog.put([make(9, abstract="Abstract 9 on pruning.")])  # in step again

@@ -165,7 +165,9 @@ def test_a_tokenizer_whose_ids_do_not_add_up_is_not_trusted_with_them() -> None:
     assert not path.adds_up()
 
 
-def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tmp_path: Path) -> None:
+def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Chunk records hold a vector alone and paper records no document (Chroma would store each
     text three times); a chunk's span is kept with its paper, and a hit's text is its span of the
     paper's abstract. Records from before (a span in the chunk's metadata, in separate keys, a text
@@ -216,10 +218,23 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
         assert index.catalog[short.id].abstract == short.abstract  # taken from Chroma's record
 
-        wrong = f"{short.text_hash}:{short.meta_hash}:1:0.5.1"  # another splitter's span
-        index._papers.update(ids=[short.id], metadatas=[{"state": wrong}])
-        index.catalog.put([short], {short.id: "0.5.1"})
-        assert index.chunks_of([long.id, short.id])[short.id][0][0] == short.abstract
+        first, *rest = paper_spans(
+            index._papers.get(ids=[long.id], include=["metadatas"])["metadatas"][0]
+        ).split(",")
+        wrong = ",".join([first, "0.5.1", *rest[1:]])  # another splitter's span for its second chunk
+        state = f"{long.text_hash}:{long.meta_hash}:{len(rest) + 1}:{wrong}"
+        index._papers.update(ids=[long.id], metadatas=[{"state": state}])
+        index.catalog.put([long], {long.id: wrong})
+        with caplog.at_level("WARNING"):
+            read = [t for t, _ in index.chunks_of([long.id, short.id])[long.id]]
+        assert (
+            read[0] == texts[long.id][0]
+            and read[1] == passage_source(long)
+            and read[2:] == texts[long.id][2:]
+        )
+        assert "re-ingest" in caplog.text
+        index.catalog.put([long], {long.id: ",".join([first, *rest])})  # its spans as written
+        caplog.clear()
         vector = index._chunks.get(ids=[f"{short.id}:0"], include=["embeddings"])["embeddings"][0]
         index._chunks.delete(ids=[f"{short.id}:0"])
         index._chunks.add(  # a record from before its paper kept its span
@@ -227,7 +242,9 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
             metadatas=[{"paper_id": short.id, "span": f"0:0:5:{check}"}],
             embeddings=[vector],
         )
-        assert index.chunks_of([short.id])[short.id][0][0] == short.abstract  # its own span, which fails
+        with caplog.at_level("WARNING"):  # its own span, which fails: the whole text, and a warning
+            assert index.chunks_of([short.id])[short.id][0][0] == short.abstract
+        assert "re-ingest" in caplog.text
         index._chunks.delete(ids=[f"{short.id}:0"])
         cut = {"start": 0, "end": len(short.abstract), "check": check}
         index._chunks.add(  # a record from before spans were one value: its keys are read
@@ -245,9 +262,9 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(tm
         record = index._papers.get(ids=[long.id], include=["metadatas"])["metadatas"][0]
         assert set(record) == {"json", "state"}
         index._papers.update(ids=[long.id], metadatas=[{"state": f"{long.text_hash}:{long.meta_hash}:0"}])
-        assert " ".join(t for t, _ in index.chunks_of([long.id])[long.id]) == passage_source(long)
-        index.catalog.put([long.model_copy(update={"abstract": "Moles dig."})])  # its spans are gone
-        assert index._chunk_ids([long.id]) is None  # no count anywhere: not found by id
+        assert " ".join(t for t, _ in index.chunks_of([long.id])[long.id]) == passage_source(
+            long
+        )  # the catalog's count
     finally:
         index.close()
 
@@ -398,5 +415,48 @@ def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path
         got = index._chunks.get(include=["metadatas"])
         assert got["ids"] == [f"{long.id}:0"] and got["metadatas"] == [None]
         assert [t for t, _ in index.chunks_of([long.id])[long.id]] == ["Moles dig tunnels under lawns."]
+    finally:
+        index.close()
+
+
+def test_searches_in_chosen_papers_find_chunks_of_either_form_and_skip_leftovers(tmp_path: Path) -> None:
+    """A store some of whose records are from before (chunks with their paper id, a paper record
+    with no count) answers a search in chosen papers from both kinds; a chunk record past its
+    paper's chunks (a write interrupted before its paper record) is never a hit."""
+    import numpy as np
+
+    from paperqa.store.chunking import text_check
+    from paperqa.store.index import PaperIndex
+
+    from .fakes import FakeEmbedModel, paper
+
+    model = FakeEmbedModel()
+    index = PaperIndex(Settings(home=tmp_path), embed_model=model)
+    try:
+        old, new = (
+            paper("Vole Ranking", "Voles rank burrows by depth."),
+            paper("Mole Digging", "Moles dig deep burrows."),
+        )
+        index.upsert([old, new])
+        got = index._chunks.get(ids=[f"{old.id}:0"], include=["embeddings"])
+        index._chunks.delete(ids=[f"{old.id}:0"])
+        span = f"0:0:{len(old.abstract)}:{text_check(old.abstract)}"
+        index._chunks.add(
+            ids=[f"{old.id}:0"], embeddings=got["embeddings"], metadatas=[{"paper_id": old.id, "span": span}]
+        )
+        index._papers.update(
+            ids=[old.id], metadatas=[{"state": None, "text_hash": old.text_hash, "meta_hash": old.meta_hash}]
+        )
+        index.catalog.put([old.model_copy(update={"abstract": "Voles."})])  # the catalog has no spans for it
+        index.catalog.put([old])
+        query = np.asarray(model.get_query_embedding("burrows"), dtype=np.float32)
+        query /= np.linalg.norm(query)
+        hits = index.dense_search(query, 5, allowed={old.id, new.id})
+        assert {h.paper_id for h in hits} == {old.id, new.id}
+        assert {h.text for h in hits} == {old.abstract, new.abstract}
+
+        index._chunks.upsert(ids=[f"{new.id}:5"], embeddings=[query])  # a leftover, nearest of all
+        assert f"{new.id}:5" not in {h.chunk_id for h in index.dense_search(query, 5)}
+        assert f"{new.id}:5" not in {h.chunk_id for h in index.dense_search(query, 5, allowed={new.id})}
     finally:
         index.close()

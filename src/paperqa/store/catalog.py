@@ -516,9 +516,12 @@ class PaperCatalog(Mapping[str, Paper]):
         """Writes inside leave the text-search index behind, and it catches up once at the end:
         the papers stored since, in committed batches in stored order, as for a catalog from before
         it (a bulk write of FTS_DEFER_MIN papers or more). Searches meanwhile miss the papers
-        written inside; a process killed inside leaves the catch-up to the catalog's next open."""
+        written inside. A write that fails inside still has it catch up; one interrupted (Ctrl-C), or a
+        process killed there, leaves that to the catalog's next open; inside another deferral, this
+        one leaves it to that one."""
         with self._lock:
-            if self._meta("fts") == "ready":
+            mine = self._meta("fts") == "ready"
+            if mine:
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
                     top = self._db.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
@@ -526,7 +529,12 @@ class PaperCatalog(Mapping[str, Paper]):
                     self._db.execute("DELETE FROM meta WHERE name = 'fts'")
         try:
             yield
-        finally:
+        except Exception:  # the write failed: catch up on what it wrote, keeping its error
+            if mine:
+                with contextlib.suppress(sqlite3.Error):
+                    self._build_text_index(progress)
+            raise
+        if mine:
             self._build_text_index(progress)
 
     def _text_index(self, command: str, paper_ids: Sequence[str]) -> None:

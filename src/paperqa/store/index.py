@@ -148,6 +148,7 @@ class PaperIndex(NearestSearch):
         self._catalog_full_check = interrupted
         self._query_vectors: dict[str, np.ndarray] = {}
         self._sources = PassageSources()
+        self._shared = bool(settings.chroma_url)
         self.keyword = KeywordIndex(
             settings.keyword_dir,
             KeywordPolicy(

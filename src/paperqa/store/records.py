@@ -177,7 +177,8 @@ def span_texts(
     is read again against the paper as Chroma now holds it (`from_chroma`: another client, or a
     concurrent ingest, changed its text since the catalog copied it); if it still fails (the index
     predates a change of sentence splitter) it gives the whole passage source, still the paper's
-    own words, and a warning to re-ingest."""
+    own words, and a warning to re-ingest. A chunk past its paper's chunks even then is a leftover
+    (of a write interrupted before its paper record, or overtaken by another client's): None."""
 
     def cut(cid: str, meta: dict[str, Any] | None) -> tuple[int, int, int, int] | None:
         own = chunk_span(meta)
@@ -207,7 +208,9 @@ def span_texts(
         pid = chunk_paper(cid, meta)
         if text is None and pid in stale:
             text = span(cid, meta)
-            if text is None:
+            if text is None and not meta and chunk_number(cid) >= len(spans.get(pid, [])):
+                log.debug("chunk %s is past the chunks of %s: left over, skipped", cid, pid)
+            elif text is None:
                 log.warning(
                     "chunk %s of %s does not match its paper's text (index from another "
                     "version); re-ingest the papers to re-cut it",

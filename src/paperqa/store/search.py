@@ -39,6 +39,7 @@ class NearestSearch:
     _catalog_checked: bool
     _sources: PassageSources
     catalog: PaperCatalog
+    _shared: bool  # a Chroma server: other clients may rewrite papers the catalog copied
 
     def papers(self) -> PaperCatalog:
         raise NotImplementedError
@@ -64,19 +65,15 @@ class NearestSearch:
             return []
 
         def run(n: int, prefilter: bool) -> list[tuple[str, dict[str, Any], str, float]]:
-            ids = where = None
+            ids: list[str] | None = None
             if prefilter and allowed is not None and collection is self._papers:
                 ids, n = sorted(allowed), min(n, len(allowed))
-            elif (
-                prefilter and allowed is not None
-            ):  # the papers' chunk ids, or (records from before) their paper
+            elif prefilter and allowed is not None:  # the allowed papers' chunks, by id
                 ids = self._chunk_ids(sorted(allowed))
-                where = {"paper_id": {"$in": sorted(allowed)}} if ids is None else None
-                if ids is not None:
-                    n = min(n, len(ids))
-                if ids == []:
+                if not ids:
                     return []
-            rows = query_rows(collection, query_vec, n, include, ids, where)
+                n = min(n, len(ids))
+            rows = query_rows(collection, query_vec, n, include, ids)
             return [row for row in rows if allowed is None or owner(row[0], row[1]) in allowed][:k]
 
         if allowed is None:
@@ -177,14 +174,10 @@ class NearestSearch:
             return {}
         paper_ids = list(dict.fromkeys(paper_ids))  # Chroma refuses an id asked twice
         include = ["documents", "metadatas", "embeddings"]
-        ids = self._chunk_ids(paper_ids)
-        if ids == []:
+        ids = list(dict.fromkeys(self._chunk_ids(paper_ids)))
+        if not ids:
             return {pid: [] for pid in paper_ids}
-        got = (
-            self._chunks.get(ids=ids, include=include)
-            if ids is not None
-            else self._chunks.get(where={"paper_id": {"$in": paper_ids}}, include=include)
-        )
+        got = self._chunks.get(ids=ids, include=include)
         rows = sorted(
             zip(got["ids"], got["metadatas"], got["documents"], got["embeddings"], strict=False),
             key=lambda row: chunk_number(row[0]),
@@ -196,21 +189,26 @@ class NearestSearch:
                 out.setdefault(chunk_paper(cid, meta), []).append((text, np.asarray(emb, dtype=np.float32)))
         return out
 
-    def _chunk_ids(self, paper_ids: list[str]) -> list[str] | None:
-        """The ids of these papers' chunks ("<paper id>:<n>"), from the chunk counts the catalog's
-        spans and else their paper records keep: a lookup by id, where a metadata filter on the
-        paper id took 200 ms at 1M papers. None when a count is not known (records from before,
-        whose chunks carry their paper id)."""
-        counts = {pid: len(read_spans(value)) for pid, value in self.catalog.spans(paper_ids).items()}
-        rest = [pid for pid in paper_ids if pid not in counts]
+    def _chunk_ids(self, paper_ids: list[str]) -> list[str]:
+        """The ids of these papers' chunks ("<paper id>:<n>"), from their chunk counts: a lookup by
+        id, where a metadata filter on the paper id took 200 ms at 1M papers. The counts are the
+        catalog's (its spans), or on a server their paper records' (another client may have
+        rewritten a paper since the catalog copied it); a paper whose record keeps no count (from
+        before) has its chunks found by the paper id they carry."""
+        counts = {} if self._shared else self.catalog.spans(paper_ids)
+        known = {pid: len(read_spans(value)) for pid, value in counts.items()}
+        rest = [pid for pid in paper_ids if pid not in known]
+        unknown: list[str] = []
         if rest:
             got = self._papers.get(ids=rest, include=["metadatas"])
             for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-                n = paper_state(meta or {})[2]
-                if not n:  # unknown (a record from before counts, or one a metadata update zeroed)
-                    return None
-                counts[pid] = n
-        return [f"{pid}:{i}" for pid in paper_ids for i in range(counts.get(pid, 0))]
+                known[pid] = paper_state(meta or {})[2]
+                if not known[pid]:  # a record from before counts, or one a metadata update zeroed
+                    unknown.append(pid)
+        ids = [f"{pid}:{i}" for pid in paper_ids for i in range(known.get(pid, 0))]
+        if unknown:
+            ids += self._chunks.get(where={"paper_id": {"$in": unknown}}, include=[])["ids"]
+        return ids
 
     @store_call
     def paper_vectors(self, paper_ids: list[str]) -> dict[str, np.ndarray]:

@@ -230,15 +230,11 @@ def query_rows(
     n: int,
     include: list[str],
     ids: list[str] | None = None,
-    where: dict[str, Any] | None = None,
 ) -> list[tuple[str, dict[str, Any], str, float]]:
-    """[(id, metadata, document, cosine)] of the n nearest records (among `ids`, or those `where`
-    lets through), nearest first."""
+    """[(id, metadata, document, cosine)] of the n nearest records (among `ids`), nearest first."""
     args: dict[str, Any] = {"query_embeddings": [query_vec.tolist()], "include": include}
     if ids is not None:
         args["ids"] = ids
-    if where is not None:
-        args["where"] = where
     res = collection.query(n_results=n, **args)
     metas = res.get("metadatas") or [[{}] * len(res["ids"][0])]
     docs = res.get("documents") or [[""] * len(res["ids"][0])]

@@ -20,6 +20,7 @@ from .chroma import query_rows, store_call
 from .records import (
     ChunkRecord,
     PassageSources,
+    Span,
     chunk_number,
     chunk_paper,
     paper_of,
@@ -149,7 +150,7 @@ class NearestSearch:
             papers = self._synced_catalog().get_many(wanted)
         spans = {pid: read_spans(value) for pid, value in self.catalog.spans(list(papers)).items()}
 
-        def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[tuple[int, int, int]]]]:
+        def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[Span]]]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])
             fresh = [(paper_of(m), paper_spans(m)) for m in got["metadatas"] if m]
             self.catalog.put([p for p, _ in fresh], {p.id: value for p, value in fresh})

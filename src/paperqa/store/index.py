@@ -18,8 +18,9 @@ The store modules (this one, `search.py`, `chroma.py`, `embedding.py`, `keyword.
 (`answer/llm.py`, `llamaindex.py`) are the only ones that touch chromadb / llama-index internals;
 the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
-May touch: its Chroma collections, the keyword index (`keyword.py`) and the unfinished-ingest
-marker of its data folder, and stderr for the progress of the catalog's text-index build. Callers outside `api.py` and `answer/retrieve.py` go through those two.
+May touch: its Chroma collections, the keyword index (`keyword.py`), the unfinished-ingest marker
+of its data folder, and stderr for the progress of the catalog's text-index build. Callers
+outside `api.py` and `answer/retrieve.py` go through those two.
 """
 
 from __future__ import annotations
@@ -311,11 +312,6 @@ class PaperIndex(NearestSearch):
             if missing:
                 self._put_records(self._papers.get(ids=missing, include=["metadatas"])["metadatas"])
 
-    def _put_records(self, records: Sequence[dict[str, Any]]) -> None:
-        """Copy these paper records (their papers and chunk spans) into the catalog."""
-        papers = [paper_of(meta) for meta in records]
-        self.catalog.put(papers, {p.id: paper_spans(meta) for p, meta in zip(papers, records, strict=True)})
-
     @store_call
     def _stored(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         got = self._papers.get(ids=ids, include=["metadatas"])
@@ -459,15 +455,16 @@ class PaperIndex(NearestSearch):
         their records as stored (one from before its state was one value loses its stale keys)."""
         chunks = self.chunk(papers)
         vectors = self.embed_chunks(chunks)
-        owners = np.asarray([c.owner for c in chunks])
+        owned: list[list[int]] = [[] for _ in papers]  # each paper's chunks (by position), in order
+        for i, c in enumerate(chunks):
+            owned[c.owner].append(i)
         paper_vecs = []
         spans: dict[str, str] = {}
         counts: dict[str, int] = {}
-        for k, paper in enumerate(papers):
-            mine = vectors[owners == k]
-            mean = mine.mean(axis=0)
+        for paper, mine in zip(papers, owned, strict=True):
+            mean = vectors[mine].mean(axis=0)
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            spans[paper.id] = spans_value([c for c in chunks if c.owner == k])
+            spans[paper.id] = spans_value([chunks[i] for i in mine])
             counts[paper.id] = len(mine)
         with self._store_write():
             if not new_store:  # remove what an earlier (possibly interrupted) run left for them
@@ -494,12 +491,8 @@ class PaperIndex(NearestSearch):
         before = [pid for pid in counts if not paper_spans(stored.get(pid, {}))]
         if before:
             self._chunks.delete(where={"paper_id": {"$in": before}})
-        past = [
-            f"{pid}:{i}"
-            for pid, n in counts.items()
-            if pid in stored and paper_spans(stored[pid])
-            for i in range(n, paper_state(stored[pid])[2])
-        ]
+        kept = set(counts) - set(before)  # stored in the current form
+        past = [f"{pid}:{i}" for pid in kept for i in range(counts[pid], paper_state(stored[pid])[2])]
         if past:
             self._chunks.delete(ids=past)
 

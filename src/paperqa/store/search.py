@@ -152,11 +152,17 @@ class NearestSearch:
 
         def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[Span]]]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])
-            fresh = [(paper_of(m), paper_spans(m)) for m in got["metadatas"] if m]
-            self.catalog.put([p for p, _ in fresh], {p.id: value for p, value in fresh})
+            fresh = self._put_records([m for m in got["metadatas"] if m])
             return {p.id: (p, read_spans(value)) for p, value in fresh}
 
         return span_texts(records, papers, spans, self._sources.get, from_chroma)
+
+    def _put_records(self, records: Sequence[dict[str, Any]]) -> list[tuple[Paper, str]]:
+        """Copy these paper records (their papers and chunk spans) into the catalog; each paper
+        with its spans (`records.spans_value`)."""
+        fresh = [(paper_of(meta), paper_spans(meta)) for meta in records]
+        self.catalog.put([p for p, _ in fresh], {p.id: value for p, value in fresh})
+        return fresh
 
     @store_call
     def dense_papers(

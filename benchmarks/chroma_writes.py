@@ -7,7 +7,8 @@ store's size on disk after.
 Each layout loads a fresh `chroma run --path <tmp>` on a free local port: random unit vectors of
 384 dimensions in batches of 1,000, ids like the store's ("<paper id>:<n>", paper ids hashes),
 HNSW synced every 30,000 vectors (as the 1M load). Chunk layouts: no metadata (chunk records
-now); the paper id only; the five keys chunk records had (paper id, number, start, end, checksum);
+now: `none_ordered`, their ids beginning with their write's key; `none`, as before keys); the
+paper id only; the five keys chunk records had (paper id, number, start, end, checksum);
 the two they had next (paper id and the span as one value). Paper layouts (one record a paper, a
 1.5 KB JSON and a state value): as they are, and with values that begin with the time they were
 written (their string index then grows at its end instead of at random places). `--layouts`
@@ -39,6 +40,7 @@ BATCH = 1000
 DIM = 384
 LAYOUTS = (
     "none",
+    "none_ordered",
     "paper_id",
     "five_keys",
     "paper_id_and_span",
@@ -75,7 +77,7 @@ def _paper_metadata(rid: str, ordered: bool) -> dict[str, Any]:
 
 def _metadatas(layout: str, ids: list[str]) -> list[dict[str, Any]] | None:
     """The records' metadata in one layout (spans made up: their values are what matters)."""
-    if layout == "none":
+    if layout in ("none", "none_ordered"):
         return None
     if layout in PAPER_LAYOUTS:
         return [_paper_metadata(rid, layout.endswith("ordered")) for rid in ids]
@@ -130,7 +132,8 @@ def load(layout: str, records: int) -> dict[str, Any]:
                     ids.append("p" + hashlib.sha1(str(i).encode()).hexdigest()[:12])
                     continue
                 pid = "p" + hashlib.sha1(str(i // 2).encode()).hexdigest()[:12]
-                ids.append(f"{pid}:{i % 2}")
+                # "none_ordered": ids that begin with their batch's key, as the store's (`records.chunk_id`)
+                ids.append(f"{start:016x}|{pid}:{i % 2}" if layout == "none_ordered" else f"{pid}:{i % 2}")
             vec = rng.standard_normal((len(ids), DIM)).astype(np.float32)
             vec /= np.linalg.norm(vec, axis=1, keepdims=True)
             metas = _metadatas(layout, ids)
@@ -189,7 +192,8 @@ def write_results(new: list[dict[str, Any]], out: Path) -> None:
         f"Measured with `python benchmarks/chroma_writes.py --records N [--layouts …]` on {os.cpu_count()} "
         "cores: bytes the `chroma run` process wrote (/proc/<pid>/io) while the records were added, "
         "random unit vectors, ids like the store's (paper ids are hashes), HNSW synced every 30,000. "
-        "Chunk layouts: chunk records (none is how they are now); paper layouts: one record a paper "
+        "Chunk layouts: chunk records (none_ordered is how they are now, ids that begin with their write's "
+        "key; none, ids that begin with their paper id, as before); paper layouts: one record a paper "
         "(a 1.5 KB JSON and its state), `_ordered` with values that begin with their write time.",
         "",
         "| " + " | ".join(cols) + " |",

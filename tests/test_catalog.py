@@ -12,6 +12,7 @@ from paperqa.settings import Settings
 from paperqa.store.catalog import CATALOG_FILE, PaperCatalog
 from paperqa.store.index import PaperIndex
 from paperqa.store.records import paper_spans
+from paperqa.store.textsearch import FTS_DROP
 from paperqa.types import Paper
 
 from .fakes import FakeEmbedModel
@@ -245,7 +246,7 @@ def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tm
     papers = [make(i, abstract=f"Abstract {i} on routing.", author_names=[f"Ørsted {i}"]) for i in range(7)]
     old.put(papers)
     # what a catalog written before the index looks like: no index, no author column
-    old._db.executescript(module._FTS_DROP)
+    old._db.executescript(FTS_DROP)
     old._db.execute("ALTER TABLE papers DROP COLUMN authors")
     old._db.execute("ALTER TABLE papers DROP COLUMN spans")
     old._db.execute("DELETE FROM meta WHERE name IN ('fts', 'fts_done')")
@@ -321,11 +322,43 @@ def test_keywords_in_step_are_not_checked_hash_by_hash_and_a_stale_index_is_caug
         index.close()
 
 
-def test_a_bulk_write_leaves_the_text_index_behind_and_it_catches_up_at_the_end(tmp_path: Path) -> None:
+def test_a_bulk_write_commits_its_puts_together_and_a_failed_put_alone_is_undone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    catalog = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
+    other = sqlite3.connect(tmp_path / CATALOG_FILE)  # another process's view
+
+    def committed() -> int:
+        return int(other.execute("SELECT count(*) FROM papers").fetchone()[0])
+
+    with catalog.bulk_write():
+        catalog.put([make(i) for i in range(3)])
+        catalog.put([make(3)])
+        with monkeypatch.context() as m, pytest.raises(ZeroDivisionError):
+            m.setattr(catalog, "_keys_of", lambda _paper: 1 / 0)  # fails after its rows went in
+            catalog.put([make(4)])
+        assert len(catalog) == 4 and "p4" not in catalog and committed() == 0
+        with monkeypatch.context() as m:
+            m.setattr("paperqa.store.catalog.BULK_COMMIT", 2)
+            catalog.put([make(5), make(6)])  # BULK_COMMIT papers since the last commit: committed
+        assert committed() == 6
+        catalog.put([make(7)])
+        assert committed() == 6
+    assert committed() == 7 and sorted(catalog) == sorted(f"p{i}" for i in (0, 1, 2, 3, 5, 6, 7))
+    other.close()
+
+
+def test_a_bulk_write_leaves_the_text_index_behind_and_it_catches_up_at_the_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
     catalog = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
     catalog.put([make(i, abstract=f"Abstract {i} on routing.") for i in range(3)])
     seen: list[tuple[int, int]] = []
-    with catalog.deferred_text_index(lambda done, total: seen.append((done, total))):
+    with catalog.bulk_write(lambda done, total: seen.append((done, total))):
         catalog.put(
             [
                 make(i, abstract=f"Abstract {i} on pruning.", author_names=[f"Noether {i}"])
@@ -350,11 +383,14 @@ def test_a_bulk_write_leaves_the_text_index_behind_and_it_catches_up_at_the_end(
     catalog.put([make(9, abstract="Abstract 9 on pruning.")])  # in step again
     assert catalog.count_matching("pruning")[0] == 6
 
-    deferred = catalog.deferred_text_index()
-    deferred.__enter__()  # a process killed inside: the next open catches up
-    catalog.put([make(10, abstract="Abstract 10 on distillation.")])
-    catalog.close()
-    catalog._build_text_index = lambda progress: None  # type: ignore[method-assign]  # it never ran
-    deferred.__exit__(None, None, None)
+    bulk = catalog.bulk_write()  # kept: a bulk write that is let go of ends (and commits)
+    bulk.__enter__()  # a process killed inside: the next open catches up
+    with monkeypatch.context() as m:
+        m.setattr("paperqa.store.catalog.BULK_COMMIT", 1)
+        catalog.put([make(10, abstract="Abstract 10 on distillation.")])  # committed
+    catalog.put([make(12, abstract="Abstract 12 on distillation.")])  # not yet: the next sync copies it
+    catalog._db.close()
     reopened = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
     assert [p.id for p in reopened.search("distillation", None)] == ["p10"]
+    with pytest.raises(sqlite3.ProgrammingError):  # the killed process's bulk write, let go of
+        bulk.__exit__(None, None, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -198,8 +199,10 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(
         meta = index._papers.get(ids=[short.id], include=["metadatas"])["metadatas"][0]
         check = text_check(short.abstract)
         assert paper_state(meta) == (short.text_hash, short.meta_hash, 1)
-        assert paper_spans(meta) == f"0.{len(short.abstract)}.{check}"
+        key = paper_spans(meta)[:16]  # its chunks' write time, their ids' first part
+        assert paper_spans(meta) == f"{key}|0.{len(short.abstract)}.{check}"
         assert meta["state"][16] == meta["json"][16] == "|"  # each begins with its write time
+        assert f"{key}|{short.id}:0" in stored["ids"] and all(cid[16] == "|" for cid in stored["ids"])
         assert paper_of(meta) == short
         texts = {pid: [t for t, _ in chunks] for pid, chunks in index.chunks_of([long.id, short.id]).items()}
         assert " ".join(texts[long.id]) == passage_source(long) and texts[short.id] == [short.abstract]
@@ -235,8 +238,12 @@ def test_chroma_keeps_spans_not_texts_and_hits_read_their_text_from_the_paper(
         assert "re-ingest" in caplog.text
         index.catalog.put([long], {long.id: ",".join([first, *rest])})  # its spans as written
         caplog.clear()
-        vector = index._chunks.get(ids=[f"{short.id}:0"], include=["embeddings"])["embeddings"][0]
-        index._chunks.delete(ids=[f"{short.id}:0"])
+        vector = index._chunks.get(ids=[f"{key}|{short.id}:0"], include=["embeddings"])["embeddings"][0]
+        index._chunks.delete(ids=[f"{key}|{short.id}:0"])
+        # a paper from before its chunks had keys or spans: its record counts them, the catalog has no spans
+        index._papers.update(ids=[short.id], metadatas=[{"state": f"{short.text_hash}:{short.meta_hash}:1"}])
+        index.catalog.remove([short.id])
+        index.catalog.put([short])
         index._chunks.add(  # a record from before its paper kept its span
             ids=[f"{short.id}:0"],
             metadatas=[{"paper_id": short.id, "span": f"0:0:5:{check}"}],
@@ -377,10 +384,17 @@ def test_a_metadata_or_text_change_rewrites_a_record_from_before_in_the_current_
         index.close()
 
 
+def _chunk_ids_of(index: Any, paper_id: str) -> list[str]:
+    """A paper's chunk ids as its catalog row names them."""
+    from paperqa.store.records import chunk_ids
+
+    return chunk_ids(paper_id, index.catalog.spans([paper_id])[paper_id])
+
+
 def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path: Path) -> None:
-    """Chunk records are found by their ids ("<paper>:<n>", the count kept with the paper): a paper
-    whose new text has fewer chunks loses the rest, and the chunks of a record from before (which
-    carry their paper id and span) are all replaced by records with none."""
+    """Chunk records are found by their ids ("<key>|<paper>:<n>", the key and count kept with the
+    paper): a paper whose new text is rewritten loses its old chunks, and the chunks of a record
+    from before (which carry their paper id and span) are all replaced by records with none."""
     from paperqa.store.index import PaperIndex
 
     from .fakes import FakeEmbedModel, paper
@@ -398,10 +412,14 @@ def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path
         assert len(index._chunks.get()["ids"]) > 2
         shorter = long.model_copy(update={"abstract": "Moles dig tunnels."})
         assert index.upsert([shorter]).updated == 1
-        assert index._chunks.get()["ids"] == [f"{long.id}:0"]
+        assert (
+            index._chunks.get()["ids"] == _chunk_ids_of(index, long.id)
+            and len(_chunk_ids_of(index, long.id)) == 1
+        )
         assert [t for t, _ in index.chunks_of([long.id])[long.id]] == ["Moles dig tunnels."]
 
         vector = index._chunks.get(include=["embeddings"])["embeddings"][0]
+        index._chunks.delete(ids=_chunk_ids_of(index, long.id))
         index._chunks.upsert(  # two chunk records in the form from before, and a paper record too
             ids=[f"{long.id}:0", f"{long.id}:1"],
             embeddings=[vector, vector],
@@ -413,8 +431,67 @@ def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path
         again = long.model_copy(update={"abstract": "Moles dig tunnels under lawns."})
         assert index.upsert([again]).updated == 1
         got = index._chunks.get(include=["metadatas"])
-        assert got["ids"] == [f"{long.id}:0"] and got["metadatas"] == [None]
+        assert got["ids"] == _chunk_ids_of(index, long.id) and got["metadatas"] == [None]
         assert [t for t, _ in index.chunks_of([long.id])[long.id]] == ["Moles dig tunnels under lawns."]
+    finally:
+        index.close()
+
+
+def test_a_write_killed_midway_leaves_no_chunk_behind_once_the_next_write_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A paper's new chunks have new ids, so a write that dies before its paper record takes them
+    leaves them no one's, and one that dies after it leaves the old ones: the next write deletes
+    whichever is left, and the catalog catches up with the record."""
+    from chromadb.api.models.Collection import Collection
+
+    from paperqa.errors import StoreError
+    from paperqa.store.index import UNCONFIRMED, PaperIndex
+
+    from .fakes import FakeEmbedModel, paper
+
+    def killed(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("killed")
+
+    chunk_upsert = Collection.upsert
+
+    def papers_killed(self: Collection, ids: list[str], **kwargs: Any) -> None:
+        if not all("|" in i for i in ids):  # paper records (chunk ids begin with their key)
+            killed()
+        chunk_upsert(self, ids=ids, **kwargs)
+
+    index = PaperIndex(Settings(home=tmp_path), embed_model=FakeEmbedModel())
+    try:
+        vole, mole, shrew = (
+            paper("Vole Ranking", "Voles rank burrows by depth."),
+            paper("Mole Digging", "Moles dig deep burrows."),
+            paper("Shrew Feeding", "Shrews eat insects at night."),
+        )
+        index.upsert([vole])
+        first = set(index._chunks.get()["ids"])
+        wider = vole.model_copy(update={"abstract": "Voles rank burrows by width."})
+        with monkeypatch.context() as m:
+            m.setattr(Collection, "upsert", papers_killed)
+            with pytest.raises(StoreError):
+                index.upsert([wider])
+        assert len(index._chunks.get()["ids"]) == 2 and (tmp_path / UNCONFIRMED).exists()
+        index.upsert([mole])
+        assert set(index._chunks.get()["ids"]) == first | set(_chunk_ids_of(index, mole.id))
+        assert [t for t, _ in index.chunks_of([vole.id])[vole.id]] == [vole.abstract]
+
+        with monkeypatch.context() as m:
+            m.setattr(index.catalog, "put", killed)
+            with pytest.raises(StoreError):
+                index.upsert([wider])
+        index.upsert([shrew])
+        assert index.catalog[vole.id].abstract == wider.abstract
+        assert set(index._chunks.get()["ids"]) == {
+            *_chunk_ids_of(index, vole.id),
+            *_chunk_ids_of(index, mole.id),
+            *_chunk_ids_of(index, shrew.id),
+        }
+        assert [t for t, _ in index.chunks_of([vole.id])[vole.id]] == [wider.abstract]
+        assert not (tmp_path / UNCONFIRMED).exists()
     finally:
         index.close()
 
@@ -438,8 +515,8 @@ def test_searches_in_chosen_papers_find_chunks_of_either_form_and_skip_leftovers
             paper("Mole Digging", "Moles dig deep burrows."),
         )
         index.upsert([old, new])
-        got = index._chunks.get(ids=[f"{old.id}:0"], include=["embeddings"])
-        index._chunks.delete(ids=[f"{old.id}:0"])
+        got = index._chunks.get(ids=_chunk_ids_of(index, old.id), include=["embeddings"])
+        index._chunks.delete(ids=_chunk_ids_of(index, old.id))
         span = f"0:0:{len(old.abstract)}:{text_check(old.abstract)}"
         index._chunks.add(
             ids=[f"{old.id}:0"], embeddings=got["embeddings"], metadatas=[{"paper_id": old.id, "span": span}]
@@ -455,8 +532,11 @@ def test_searches_in_chosen_papers_find_chunks_of_either_form_and_skip_leftovers
         assert {h.paper_id for h in hits} == {old.id, new.id}
         assert {h.text for h in hits} == {old.abstract, new.abstract}
 
-        index._chunks.upsert(ids=[f"{new.id}:5"], embeddings=[query])  # a leftover, nearest of all
-        assert f"{new.id}:5" not in {h.chunk_id for h in index.dense_search(query, 5)}
-        assert f"{new.id}:5" not in {h.chunk_id for h in index.dense_search(query, 5, allowed={new.id})}
+        key = _chunk_ids_of(index, new.id)[0][:16]
+        other = f"{int(key, 16) + 1:016x}"  # a key its paper record does not hold
+        for leftover in (f"{key}|{new.id}:5", f"{other}|{new.id}:0"):  # past its chunks, another write's
+            index._chunks.upsert(ids=[leftover], embeddings=[query])  # nearest of all
+            assert leftover not in {h.chunk_id for h in index.dense_search(query, 5)}
+            assert leftover not in {h.chunk_id for h in index.dense_search(query, 5, allowed={new.id})}
     finally:
         index.close()

@@ -13,7 +13,7 @@ the catalog reads every paper (listings, exports): the search paths never do.
 A corpus search by text ("which papers mention these words": the Corpus tab, `papers --search`)
 goes through an SQLite FTS5 index of trigrams over each paper's title, abstract and author names,
 kept in step with the papers table by every write, in its transaction (a large write: once at
-its end, `deferred_text_index`); the trigrams find the candidates and the exact "contains, in any
+its end, `bulk_write`); the trigrams find the candidates and the exact "contains, in any
 case" test runs on those alone. A catalog from before the index builds it on first open, a batch
 at a time (resumable, with progress). Each paper's chunk spans are kept beside it (`spans`).
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
 from pathlib import Path
@@ -32,6 +33,17 @@ from pathlib import Path
 from ..types import Paper
 from .files import private_file
 from .fingerprint import Fingerprint
+from .textsearch import (
+    CONTAINS,
+    CONTAINS_P,
+    FTS_DROP,
+    FTS_TABLE,
+    OLD_TRIGGERS,
+    authors_text,
+    haystack,
+    trigram_query,
+    two_digits,
+)
 
 CATALOG_FILE = "papers.sqlite3"
 # Papers added to the text-search index per transaction when it is built for an existing
@@ -46,13 +58,21 @@ FTS_BUILD_BATCH = 20_000
 FTS_DIRECT_ROWS = 5_000
 FTS_DENSE_ROWS = 50_000
 # Papers from which a write (an ingest, a fill from Chroma) leaves the text-search index behind and
-# has it catch up once at the end (`deferred_text_index`): kept in step, a batch of 10k papers took
+# has it catch up once at the end (`bulk_write`): kept in step, a batch of 10k papers took
 # 2.35 s, 0.44 s without; below this, searches meanwhile seeing every paper matters more.
 FTS_DEFER_MIN = 20_000
+# A bulk write (`bulk_write`) commits its puts together, every BULK_COMMIT papers or BULK_COMMIT_S
+# seconds (another process writing waits at most that long), where each put committed alone, and
+# lets SQLite's log grow to BULK_LOG_PAGES pages (1,000 otherwise) before copying it into the file:
+# a page of a random index (ids, keys, rank) is then written once for many papers, not for each.
+# 200k papers put 2,000 at a time wrote 28.5 KB a paper, 14.9 KB so (benchmarks/catalog_writes.py).
+BULK_COMMIT = 20_000
+BULK_COMMIT_S = 30.0
+BULK_LOG_PAGES = 65_536
+# How long a write waits for another process's transaction (a bulk write's: BULK_COMMIT_S at most).
+BUSY_TIMEOUT_S = 2 * BULK_COMMIT_S
 # Candidate counts remembered between writes (a few bytes each).
 PROBES_KEPT = 256
-# Trigrams of a search text that its FTS5 query intersects (see _trigram_query).
-QUERY_TRIGRAMS = 5
 # Papers tested to estimate how many papers a common text is in (see count_matching).
 COUNT_SAMPLE = 2000
 # Shorter texts have no trigram: they are looked for in every row (as before the index).
@@ -81,42 +101,6 @@ CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, id TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS keys_id ON keys(id);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
-# The text-search index reads its text from the papers table (external content): it stores the
-# trigrams' paper lists only (detail=none), about the size of the text itself.
-_FTS_TABLE = """
-CREATE VIRTUAL TABLE IF NOT EXISTS papers_fts USING fts5(
-    haystack, authors, content='papers', content_rowid='seq', tokenize='trigram', detail='none'
-);
-"""
-_FTS_DROP = "DROP TABLE IF EXISTS papers_fts;"
-# Triggers an earlier version kept the index in step with: each write now updates it with one
-# statement per ROWS_PER_CALL papers, in rowid order (triggers, a row at a time in the id index's
-# order, took 2.5x as long).
-_OLD_TRIGGERS = """
-DROP TRIGGER IF EXISTS papers_fts_insert;
-DROP TRIGGER IF EXISTS papers_fts_delete;
-DROP TRIGGER IF EXISTS papers_fts_update;
-"""
-
-
-def haystack(paper: Paper) -> str:
-    """What a corpus search looks in besides the authors: title and abstract, in lower case."""
-    return f"{paper.title.lower()}\n{paper.abstract.lower()}"
-
-
-def authors_text(paper: Paper) -> str:
-    """The author names a corpus search looks in, in lower case."""
-    return "; ".join(paper.author_names).lower()
-
-
-def _contains(table: str = "") -> str:
-    """The exact test a search makes of each candidate: the text (bound twice) is in the
-    haystack or the authors of the row (`table`: its alias and a dot, in a join)."""
-    return f"(instr({table}haystack, ?) > 0 OR instr({table}authors, ?) > 0)"
-
-
-_CONTAINS = _contains()
-_CONTAINS_P = _contains("p.")
 
 
 def _in_parts(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
@@ -124,27 +108,6 @@ def _in_parts(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
     for start in range(0, len(values), ROWS_PER_CALL):
         part = list(values[start : start + ROWS_PER_CALL])
         yield part, ",".join("?" * len(part))
-
-
-def _two_digits(x: float) -> int:
-    """x rounded to two significant digits (an estimate says no more than it knows)."""
-    if x < 100:
-        return round(x)
-    scale = 10 ** (len(str(int(x))) - 2)
-    return int(round(x / scale) * scale)
-
-
-def _trigram_query(needle: str) -> str:
-    """An FTS5 query that every text containing `needle` matches: its trigrams side by side
-    (every third, and the last), at most QUERY_TRIGRAMS of them spread over it. Each trigram
-    more narrows the candidates less and costs one more list to intersect ("low-rank
-    adaptation" with all 17 took 150 ms at 1M papers); the exact test follows anyway."""
-    starts = [*range(0, len(needle) - 2, 3), len(needle) - 3]
-    if len(starts) > QUERY_TRIGRAMS:
-        step = (len(starts) - 1) / (QUERY_TRIGRAMS - 1)
-        starts = [starts[round(i * step)] for i in range(QUERY_TRIGRAMS)]
-    grams = dict.fromkeys(needle[i : i + 3] for i in starts)
-    return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
 class PaperCatalog(Mapping[str, Paper]):
@@ -163,12 +126,17 @@ class PaperCatalog(Mapping[str, Paper]):
         self.path = path
         self._keys_of = keys_of
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(private_file(path), check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            private_file(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
+        )
+        self._bulk: tuple[int, float] | None = (
+            None  # in a bulk write: papers and start of its open transaction
+        )
         # SQLite's lower() folds ASCII letters only; author names are folded as Python does
         self._db.create_function("unicode_lower", 1, str.lower, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.executescript(_SCHEMA + _OLD_TRIGGERS)
+        self._db.executescript(_SCHEMA + OLD_TRIGGERS)
         columns = {r[1] for r in self._db.execute("PRAGMA table_info(papers)")}
         if "authors" not in columns:  # a catalog from before author search
             self._db.execute("ALTER TABLE papers ADD COLUMN authors TEXT NOT NULL DEFAULT ''")
@@ -199,7 +167,7 @@ class PaperCatalog(Mapping[str, Paper]):
         if self._meta("fts") == "ready":
             return
         with self._lock:
-            self._db.executescript(_FTS_TABLE)
+            self._db.executescript(FTS_TABLE)
             done = int(self._meta("fts_done") or 0)  # papers up to this seq are indexed
             total = int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
             counted = int(
@@ -366,10 +334,10 @@ class PaperCatalog(Mapping[str, Paper]):
                 # papers' first page, the start-up's example questions, in milliseconds)
                 sql, args = "SELECT json FROM papers ORDER BY upvotes DESC, title", list[object]()
             elif len(needle) < FTS_MIN_CHARS:
-                sql = f"SELECT json FROM papers NOT INDEXED WHERE {_CONTAINS} ORDER BY upvotes DESC, title"
+                sql = f"SELECT json FROM papers NOT INDEXED WHERE {CONTAINS} ORDER BY upvotes DESC, title"
                 args = [needle, needle]
             else:
-                query = _trigram_query(needle)
+                query = trigram_query(needle)
                 held = 0 if limit is None else self._candidates(query, FTS_DENSE_ROWS + 1)
                 args = [query, needle, needle]
                 if (
@@ -377,16 +345,16 @@ class PaperCatalog(Mapping[str, Paper]):
                 ):  # rare, or every hit asked for: read, test and sort the candidates
                     sql = (
                         "SELECT p.json FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid "
-                        f"WHERE papers_fts MATCH ? AND {_CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
+                        f"WHERE papers_fts MATCH ? AND {CONTAINS_P} ORDER BY p.upvotes DESC, p.title"
                     )
                 elif held <= FTS_DENSE_ROWS:  # walk the rank order, looking each paper up among them
                     sql = (
                         "SELECT json FROM papers INDEXED BY papers_rank WHERE seq IN "
-                        f"(SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?) AND {_CONTAINS} "
+                        f"(SELECT rowid FROM papers_fts WHERE papers_fts MATCH ?) AND {CONTAINS} "
                         "ORDER BY upvotes DESC, title"
                     )
                 else:  # common: walk the rank order testing each paper's text
-                    sql = f"SELECT json FROM papers INDEXED BY papers_rank WHERE {_CONTAINS} ORDER BY upvotes DESC, title"
+                    sql = f"SELECT json FROM papers INDEXED BY papers_rank WHERE {CONTAINS} ORDER BY upvotes DESC, title"
                     args = [needle, needle]
             if limit is not None:
                 sql, args = sql + " LIMIT ?", [*args, limit]
@@ -416,30 +384,30 @@ class PaperCatalog(Mapping[str, Paper]):
             if not needle:
                 return len(self), True
             if len(needle) < FTS_MIN_CHARS:
-                row = self._db.execute(f"SELECT count(*) FROM papers WHERE {_CONTAINS}", [needle, needle])
+                row = self._db.execute(f"SELECT count(*) FROM papers WHERE {CONTAINS}", [needle, needle])
                 return int(row.fetchone()[0]), True
-            query = _trigram_query(needle)
+            query = trigram_query(needle)
             join = "FROM papers_fts f CROSS JOIN papers p ON p.seq = f.rowid WHERE papers_fts MATCH ?"
             held = self._candidates(query, FTS_DENSE_ROWS + 1) if estimate else 0
             if held <= FTS_DIRECT_ROWS:
-                row = self._db.execute(f"SELECT count(*) {join} AND {_CONTAINS_P}", [query, needle, needle])
+                row = self._db.execute(f"SELECT count(*) {join} AND {CONTAINS_P}", [query, needle, needle])
                 return int(row.fetchone()[0]), True
             if held <= FTS_DENSE_ROWS:
                 sample, args, total = (
-                    f"SELECT {_CONTAINS_P} AS hit {join} LIMIT ?",
+                    f"SELECT {CONTAINS_P} AS hit {join} LIMIT ?",
                     [needle, needle, query],
                     held,
                 )
             else:
                 sample, args, total = (
-                    f"SELECT {_CONTAINS} AS hit FROM papers LIMIT ?",
+                    f"SELECT {CONTAINS} AS hit FROM papers LIMIT ?",
                     [needle, needle],
                     len(self),
                 )
             hits, tried = self._db.execute(
                 f"SELECT sum(hit), count(*) FROM ({sample})", [*args, COUNT_SAMPLE]
             ).fetchone()
-            return _two_digits(total * int(hits or 0) / max(1, int(tried))), False
+            return two_digits(total * int(hits or 0) / max(1, int(tried))), False
 
     def ids_by_key(self, keys: Iterable[str]) -> dict[str, str]:
         """Identifier key (DOI, arXiv id) -> the id of the indexed paper that has it."""
@@ -472,8 +440,7 @@ class PaperCatalog(Mapping[str, Paper]):
             for p in papers
         ]
         final = {p.id: p.text_hash for p in papers}  # the last copy of an id is the one kept
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._write(len(final)):
             self._refold(list(final.items()), self._held_pairs(list(final)))
             indexed = self._text_indexed(list(final))
             if indexed:  # replaced papers leave the text index with their old text
@@ -501,7 +468,7 @@ class PaperCatalog(Mapping[str, Paper]):
 
     def _text_indexed(self, paper_ids: list[str]) -> list[str]:
         """Those of these papers whose text the text-search index holds or, once ready, is to hold
-        (all); while it is built or left behind (`deferred_text_index`), those stored up to where
+        (all); while it is built or left behind (`bulk_write`), those stored up to where
         it got (later ones are added in stored order when it catches up)."""
         if self._meta("fts") == "ready":
             return paper_ids
@@ -512,30 +479,70 @@ class PaperCatalog(Mapping[str, Paper]):
         return out
 
     @contextlib.contextmanager
-    def deferred_text_index(self, progress: Callable[[int, int], None] | None = None) -> Iterator[None]:
-        """Writes inside leave the text-search index behind, and it catches up once at the end:
-        the papers stored since, in committed batches in stored order, as for a catalog from before
-        it (a bulk write of FTS_DEFER_MIN papers or more). Searches meanwhile miss the papers
-        written inside. A write that fails inside still has it catch up; one interrupted (Ctrl-C), or a
-        process killed there, leaves that to the catalog's next open; inside another deferral, this
-        one leaves it to that one."""
+    def _write(self, papers: int) -> Iterator[None]:
+        """One write of this many papers: its own transaction, or in a bulk write a savepoint of the
+        bulk's open one, which commits once it holds BULK_COMMIT papers or is BULK_COMMIT_S old."""
         with self._lock:
-            mine = self._meta("fts") == "ready"
-            if mine:
+            if self._bulk is None:
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
+                    yield
+                return
+            self._db.execute("SAVEPOINT write")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK TO write")
+                raise
+            finally:
+                self._db.execute("RELEASE write")
+            held, since = self._bulk[0] + papers, self._bulk[1]
+            if held >= BULK_COMMIT or time.monotonic() - since >= BULK_COMMIT_S:
+                self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                held, since = 0, time.monotonic()
+            self._bulk = held, since
+
+    @contextlib.contextmanager
+    def bulk_write(self, progress: Callable[[int, int], None] | None = None) -> Iterator[None]:
+        """Writes inside commit together (see BULK_COMMIT), and leave the text-search index
+        behind: it catches up once at the end, the papers stored since in committed batches in
+        stored order, as for a catalog from before it (a write of FTS_DEFER_MIN papers or more).
+        Searches meanwhile miss the papers written inside. A write that fails inside still has
+        what came before it committed and the index catch up; one interrupted (Ctrl-C), or a
+        process killed there, leaves the catch-up to the catalog's next open (and the papers of its
+        open transaction to the next sync with Chroma); a bulk write inside another is part of it."""
+        with self._lock:
+            if self._bulk is not None:
+                yield
+                return
+            mine = self._meta("fts") == "ready"
+            with self._db:
+                self._db.execute("BEGIN IMMEDIATE")
+                if mine:
                     top = self._db.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(top),))
                     self._db.execute("DELETE FROM meta WHERE name = 'fts'")
+            self._db.execute(f"PRAGMA wal_autocheckpoint={BULK_LOG_PAGES}")
+            self._db.execute("BEGIN IMMEDIATE")
+            self._bulk = 0, time.monotonic()
         try:
             yield
-        except Exception:  # the write failed: catch up on what it wrote, keeping its error
-            if mine:
+        except BaseException as e:  # keep what was written; a failed write has it indexed too
+            self._end_bulk()
+            if mine and isinstance(e, Exception):
                 with contextlib.suppress(sqlite3.Error):
                     self._build_text_index(progress)
             raise
+        self._end_bulk()
         if mine:
             self._build_text_index(progress)
+
+    def _end_bulk(self) -> None:
+        with self._lock:
+            self._bulk = None
+            self._db.execute("COMMIT")
+            self._db.execute("PRAGMA wal_autocheckpoint=1000")
 
     def _text_index(self, command: str, paper_ids: Sequence[str]) -> None:
         """Add these stored papers' text to the text-search index, or with command "'delete', "
@@ -553,8 +560,7 @@ class PaperCatalog(Mapping[str, Paper]):
             )
 
     def remove(self, paper_ids: Sequence[str]) -> None:
-        with self._lock, self._db:
-            self._db.execute("BEGIN IMMEDIATE")
+        with self._write(len(paper_ids)):
             unique = list(dict.fromkeys(paper_ids))
             self._refold([], self._held_pairs(unique))
             indexed = self._text_indexed(unique)
@@ -570,7 +576,7 @@ class PaperCatalog(Mapping[str, Paper]):
         """Forget every paper. The text-search index goes with them and starts again empty
         (dropping it is faster than deleting each paper from it)."""
         with self._lock:
-            self._db.executescript(_FTS_DROP)
+            self._db.executescript(FTS_DROP)
             with self._db:
                 self._db.execute("BEGIN")
                 self._db.execute("DELETE FROM papers")

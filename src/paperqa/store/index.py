@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import sys
@@ -53,7 +54,18 @@ from .chunking import (
 )
 from .embedding import TokenPath, batches_in_flight, make_embed_model, token_path
 from .keyword import KeywordIndex, KeywordPolicy
-from .records import PassageSources, paper_of, paper_spans, paper_state, paper_update, spans_value
+from .records import (
+    PassageSources,
+    chunk_id,
+    chunk_ids,
+    chunk_key,
+    key_of,
+    paper_of,
+    paper_spans,
+    paper_state,
+    paper_update,
+    spans_value,
+)
 from .search import NearestSearch
 
 log = logging.getLogger(__name__)
@@ -88,6 +100,9 @@ DEFAULT_WINDOW = 256
 CHROMA_READ_BATCH = 5000
 # Records per Chroma write: under the most one call takes (chromadb's max_batch_size, 5461 here).
 CHROMA_WRITE_BATCH = 4096
+# The chunks a write stores before its papers' records say they are theirs ({"key", "counts"}):
+# written before them, removed after; what a write interrupted in between left is deleted by the next.
+UNCONFIRMED = "chunks.unconfirmed"
 
 
 def text_index_bar() -> Callable[[int, int], None]:
@@ -361,10 +376,10 @@ class PaperIndex(NearestSearch):
 
     def _catalog_bulk(self, papers: int) -> contextlib.AbstractContextManager[None]:
         """Around a write of this many papers: the catalog's text-search index catches up at the
-        end (`PaperCatalog.deferred_text_index`) when they are FTS_DEFER_MIN or more."""
+        end (`PaperCatalog.bulk_write`) when they are FTS_DEFER_MIN or more."""
         if papers < FTS_DEFER_MIN:
             return contextlib.nullcontext()
-        return self.catalog.deferred_text_index(text_index_bar())
+        return self.catalog.bulk_write(text_index_bar())
 
     def _all_papers(self) -> Mapping[str, Paper]:
         """Every paper, for a keyword rebuild: the catalog, which reads them as they are asked
@@ -460,19 +475,21 @@ class PaperIndex(NearestSearch):
             owned[c.owner].append(i)
         paper_vecs = []
         spans: dict[str, str] = {}
-        counts: dict[str, int] = {}
+        key = chunk_key()  # this write's chunk ids sort after every earlier write's
         for paper, mine in zip(papers, owned, strict=True):
             mean = vectors[mine].mean(axis=0)
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
-            spans[paper.id] = spans_value([chunks[i] for i in mine])
-            counts[paper.id] = len(mine)
+            spans[paper.id] = spans_value([chunks[i] for i in mine], key)
         with self._store_write():
-            if not new_store:  # remove what an earlier (possibly interrupted) run left for them
-                self._drop_chunks(stored or {}, counts)
+            self._drop_unconfirmed()
+            old = {} if new_store else self._stored_chunks(stored or {}, list(spans))
+            unconfirmed = self.settings.home / UNCONFIRMED
+            counts = {p.id: len(m) for p, m in zip(papers, owned, strict=True)}
+            unconfirmed.write_text(json.dumps({"key": key, "counts": counts, "old": old}))
             for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
                 part = chunks[start : start + CHROMA_WRITE_BATCH]
-                self._chunks.upsert(  # no metadata (`records`); upsert: an interrupted run's are replaced
-                    ids=[f"{papers[c.owner].id}:{c.number}" for c in part],
+                self._chunks.upsert(  # no metadata (`records`)
+                    ids=[chunk_id(papers[c.owner].id, c.number, key) for c in part],
                     embeddings=vectors[start : start + len(part)],
                 )
             self._papers.upsert(  # the paper's JSON is in its metadata: no document either
@@ -481,20 +498,43 @@ class PaperIndex(NearestSearch):
                 metadatas=[paper_update(p, spans[p.id], (stored or {}).get(p.id, ())) for p in papers],
             )
             self.catalog.put(papers, spans)
+            self._delete_chunks([cid for ids in old.values() for cid in ids])
+            unconfirmed.unlink()
         self.stats.papers_written += len(papers)
 
-    def _drop_chunks(self, stored: Mapping[str, dict[str, Any]], counts: dict[str, int]) -> None:
-        """Delete the chunk records of these papers (id -> new chunk count) that their new chunks
-        do not replace: those past the new count, and every one of a paper whose record is from
-        before, or missing (an interrupted run from before may have left some): such chunks keep
-        their paper id, and an upsert would keep their stale metadata."""
-        before = [pid for pid in counts if not paper_spans(stored.get(pid, {}))]
+    def _stored_chunks(
+        self, stored: Mapping[str, dict[str, Any]], paper_ids: list[str]
+    ) -> dict[str, list[str]]:
+        """The ids of the chunks these papers have stored, by paper (their records name them);
+        those of a paper whose record is from before, or missing (an interrupted run from before
+        keys may have left some), are deleted here, by the paper id such chunks carry."""
+        before = [pid for pid in paper_ids if not paper_spans(stored.get(pid, {}))]
         if before:
             self._chunks.delete(where={"paper_id": {"$in": before}})
-        kept = set(counts) - set(before)  # stored in the current form
-        past = [f"{pid}:{i}" for pid in kept for i in range(counts[pid], paper_state(stored[pid])[2])]
-        if past:
-            self._chunks.delete(ids=past)
+        held = set(paper_ids) - set(before)  # stored in the current form
+        return {pid: chunk_ids(pid, paper_spans(stored[pid]), paper_state(stored[pid])[2]) for pid in held}
+
+    def _delete_chunks(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), CHROMA_WRITE_BATCH):
+            self._chunks.delete(ids=ids[start : start + CHROMA_WRITE_BATCH])
+
+    def _drop_unconfirmed(self) -> None:
+        """Finish what a write interrupted before its end left (`UNCONFIRMED`): the new chunks no
+        paper record took as its own go; a paper that took its new chunks loses its old ones."""
+        unconfirmed = self.settings.home / UNCONFIRMED
+        if not unconfirmed.exists():
+            return
+        left = json.loads(unconfirmed.read_text())
+        key, counts, old = left["key"], left["counts"], left["old"]
+        got = self._papers.get(ids=list(counts), include=["metadatas"])
+        records = {pid: meta for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False) if meta}
+        taken = {pid for pid, meta in records.items() if key_of(paper_spans(meta)) == key}
+        self._put_records([records[pid] for pid in taken])  # the catalog may not have them yet
+        self._delete_chunks(
+            [cid for pid in taken for cid in old.get(pid, [])]
+            + [chunk_id(pid, i, key) for pid, n in counts.items() if pid not in taken for i in range(n)]
+        )
+        unconfirmed.unlink()
 
     def delete_all(self) -> None:
         prefix = self.settings.index.collection

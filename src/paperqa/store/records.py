@@ -1,8 +1,9 @@
 """What Chroma holds of a paper and of its chunks, and how a chunk's text is read back.
 
-A chunk record is its vector alone, under the id "<paper id>:<number>": no metadata and no text.
+A chunk record is its vector alone, under the id "<key>|<paper id>:<number>": no metadata and no
+text. The key is the time its paper's chunks were written (`chunk_key`), so ids sort in write order.
 Its span (start, end) of the paper's `chunking.passage_source`, with a crc32 check, is kept with
-its paper. A paper record is its vector, the paper as JSON (other clients of a shared server fill
+its paper, after the same key. A paper record is its vector, the paper as JSON (other clients of a shared server fill
 their catalog from it) and its "state": hashes, chunk count and the chunks' spans, one value (the
 catalog keeps a copy of the spans). Records written before are read too: chunk records that
 carried their paper id and span (`chunk_span`), paper records with separate keys (`paper_state`).
@@ -37,17 +38,44 @@ Span = tuple[int, int, int]  # start, end (in the paper's passage source) and cr
 
 
 def chunk_paper(chunk_id: str, meta: dict[str, Any] | None) -> str:
-    """The paper a chunk record belongs to: from its id ("<paper id>:<number>"), or the paper id
-    a record from before kept in its metadata."""
+    """The paper a chunk record belongs to: from its id ("<key>|<paper id>:<number>", from before
+    without the key), or the paper id a record from before kept in its metadata."""
     if meta and "paper_id" in meta:
         return str(meta["paper_id"])
-    return chunk_id.rsplit(":", 1)[0]
+    return _unstamped(chunk_id).rsplit(":", 1)[0]
 
 
 def chunk_number(chunk_id: str) -> int:
     """A chunk's number within its paper, from its id."""
     tail = chunk_id.rsplit(":", 1)[-1]
     return int(tail) if tail.isdigit() else 0
+
+
+# Chroma keeps a unique index of record ids (SQLite): ids that begin with their paper id, a hash,
+# land at random places in it, each rewriting a page; ids that begin with their write time land at
+# its end. 10.6 against 6.8 KB written per chunk record at 200k (benchmarks/results/chroma_writes.md,
+# none against none_ordered).
+def chunk_key() -> str:
+    """The key of the chunks one write stores: the time, in as many hex digits as a stamp."""
+    return f"{time.time_ns():0{STAMP_DIGITS}x}"
+
+
+def key_of(value: str) -> str:
+    """The key a chunk id or a spans value begins with ("" for one from before keys)."""
+    return value[:STAMP_DIGITS] if _has_stamp(value) else ""
+
+
+def chunk_ids(paper_id: str, spans: str, n: int | None = None) -> list[str]:
+    """The ids of a paper's chunks, from its spans value (`spans_value`: their key and, unless
+    `n` gives it, their count)."""
+    key = key_of(spans)
+    n = len(read_spans(spans)) if n is None else n
+    return [chunk_id(paper_id, i, key) for i in range(n)]
+
+
+def chunk_id(paper_id: str, number: int, key: str) -> str:
+    """A chunk's id: "<key>|<paper id>:<number>" ("<paper id>:<number>" for chunks from before keys)."""
+    return f"{key}|{paper_id}:{number}" if key else f"{paper_id}:{number}"
 
 
 def chunk_span(meta: dict[str, Any] | None) -> tuple[int, int, int, int] | None:
@@ -63,13 +91,15 @@ def chunk_span(meta: dict[str, Any] | None) -> tuple[int, int, int, int] | None:
     return None
 
 
-def spans_value(chunks: Sequence[Chunk]) -> str:
-    """A paper's chunks' spans as one string ("start.end.check,…", in chunk order)."""
-    return ",".join(f"{c.start}.{c.end}.{text_check(c.text)}" for c in chunks)
+def spans_value(chunks: Sequence[Chunk], key: str = "") -> str:
+    """A paper's chunks' spans as one string ("<key>|start.end.check,…", in chunk order)."""
+    spans = ",".join(f"{c.start}.{c.end}.{text_check(c.text)}" for c in chunks)
+    return f"{key}|{spans}" if key else spans
 
 
 def read_spans(value: str) -> list[Span]:
     """The spans `spans_value` wrote (none for "")."""
+    value = _unstamped(value)
     out: list[Span] = []
     for part in value.split(",") if value else ():
         start, end, check = (int(x) for x in part.split("."))
@@ -89,10 +119,13 @@ def _stamped(value: str) -> str:
     return f"{time.time_ns():0{STAMP_DIGITS}x}|{value}"
 
 
+def _has_stamp(value: str) -> bool:
+    return value[STAMP_DIGITS : STAMP_DIGITS + 1] == "|" and all(c in _HEX for c in value[:STAMP_DIGITS])
+
+
 def _unstamped(value: str) -> str:
     """A value without its write time (a value from before has none)."""
-    stamped = value[STAMP_DIGITS : STAMP_DIGITS + 1] == "|" and all(c in _HEX for c in value[:STAMP_DIGITS])
-    return value[STAMP_DIGITS + 1 :] if stamped else value
+    return value[STAMP_DIGITS + 1 :] if _has_stamp(value) else value
 
 
 def paper_record(paper: Paper, spans: str, n: int | None = None) -> dict[str, Any]:
@@ -167,25 +200,32 @@ ChunkRecord = tuple[str, dict[str, Any] | None, str | None]
 def span_texts(
     records: Sequence[ChunkRecord],
     papers: dict[str, Paper],
-    spans: dict[str, list[Span]],
+    spans: dict[str, str],
     source: Callable[[Paper], str],
-    from_chroma: Callable[[set[str]], dict[str, tuple[Paper, list[Span]]]],
+    from_chroma: Callable[[set[str]], dict[str, tuple[Paper, str]]],
 ) -> list[str | None]:
-    """Each chunk record's text: its span (its paper's, in `spans` by paper id; or, from before,
-    its own) of its paper's passage source (`papers` by id; None for a paper not there); a record
+    """Each chunk record's text: its span (its paper's, in `spans` by paper id as `spans_value`
+    wrote them, if the chunk's key is theirs; or, from before, its own) of its paper's passage
+    source (`papers` by id; None for a paper not there); a record
     from before spans has its text as its document. A span that is missing or whose checksum fails
     is read again against the paper as Chroma now holds it (`from_chroma`: another client, or a
     concurrent ingest, changed its text since the catalog copied it); if it still fails (the index
     predates a change of sentence splitter) it gives the whole passage source, still the paper's
     own words, and a warning to re-ingest. A chunk past its paper's chunks even then is a leftover
-    (of a write interrupted before its paper record, or overtaken by another client's): None."""
+    (of a write interrupted before its paper record, or overtaken by another client's) or one
+    whose key is not its paper's: None."""
+    kept = {pid: (key_of(value), read_spans(value)) for pid, value in spans.items()}
+
+    def mine(cid: str) -> list[Span]:
+        key, own = kept.get(chunk_paper(cid, None), ("", []))
+        return own if key_of(cid) == key else []
 
     def cut(cid: str, meta: dict[str, Any] | None) -> tuple[int, int, int, int] | None:
         own = chunk_span(meta)
         if own is not None or meta:  # a record from before: its own span, or its text is its document
             return own
-        number, kept = chunk_number(cid), spans.get(chunk_paper(cid, meta), [])
-        return (number, *kept[number]) if number < len(kept) else (number, -1, -1, -1)
+        number, its = chunk_number(cid), mine(cid)
+        return (number, *its[number]) if number < len(its) else (number, -1, -1, -1)
 
     def span(cid: str, meta: dict[str, Any] | None) -> str | None:
         paper, where = papers.get(chunk_paper(cid, meta)), cut(cid, meta)
@@ -201,14 +241,14 @@ def span_texts(
     stale = {chunk_paper(cid, meta) for (cid, meta, _d), t in zip(records, texts, strict=True) if t is None}
     stale &= set(papers)
     if stale:  # the catalog's copy may be older than the chunks: take Chroma's
-        for pid, (paper, kept) in from_chroma(stale).items():
-            papers[pid], spans[pid] = paper, kept
+        for pid, (paper, value) in from_chroma(stale).items():
+            papers[pid], kept[pid] = paper, (key_of(value), read_spans(value))
     out: list[str | None] = []
     for (cid, meta, _doc), text in zip(records, texts, strict=True):
         pid = chunk_paper(cid, meta)
         if text is None and pid in stale:
             text = span(cid, meta)
-            if text is None and not meta and chunk_number(cid) >= len(spans.get(pid, [])):
+            if text is None and not meta and chunk_number(cid) >= len(mine(cid)):
                 log.debug("chunk %s is past the chunks of %s: left over, skipped", cid, pid)
             elif text is None:
                 log.warning(

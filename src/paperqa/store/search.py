@@ -20,13 +20,12 @@ from .chroma import query_rows, store_call
 from .records import (
     ChunkRecord,
     PassageSources,
-    Span,
+    chunk_ids,
     chunk_number,
     chunk_paper,
     paper_of,
     paper_spans,
     paper_state,
-    read_spans,
     span_texts,
 )
 
@@ -148,12 +147,11 @@ class NearestSearch:
         papers = self.catalog.get_many(wanted)
         if len(papers) < len(set(wanted)):
             papers = self._synced_catalog().get_many(wanted)
-        spans = {pid: read_spans(value) for pid, value in self.catalog.spans(list(papers)).items()}
+        spans = self.catalog.spans(list(papers))
 
-        def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, list[Span]]]:
+        def from_chroma(ids: set[str]) -> dict[str, tuple[Paper, str]]:
             got = self._papers.get(ids=sorted(ids), include=["metadatas"])
-            fresh = self._put_records([m for m in got["metadatas"] if m])
-            return {p.id: (p, read_spans(value)) for p, value in fresh}
+            return {p.id: (p, value) for p, value in self._put_records([m for m in got["metadatas"] if m])}
 
         return span_texts(records, papers, spans, self._sources.get, from_chroma)
 
@@ -197,22 +195,24 @@ class NearestSearch:
         return out
 
     def _chunk_ids(self, paper_ids: list[str]) -> list[str]:
-        """The ids of these papers' chunks ("<paper id>:<n>"), from their chunk counts: a lookup by
-        id, where a metadata filter on the paper id took 200 ms at 1M papers. The counts are the
-        catalog's (its spans), or on a server their paper records' (another client may have
-        rewritten a paper since the catalog copied it); a paper whose record keeps no count (from
-        before) has its chunks found by the paper id they carry."""
-        counts = {} if self._shared else self.catalog.spans(paper_ids)
-        known = {pid: len(read_spans(value)) for pid, value in counts.items()}
-        rest = [pid for pid in paper_ids if pid not in known]
+        """The ids of these papers' chunks (`records.chunk_ids`), from their spans: a lookup by
+        id, where a metadata filter on the paper id took 200 ms at 1M papers. The spans are the
+        catalog's, or on a server their paper records' (another client may have rewritten a paper
+        since the catalog copied it); a paper whose record keeps no count (from before) has its
+        chunks found by the paper id they carry."""
+        ids: list[str] = []
+        held = {} if self._shared else self.catalog.spans(paper_ids)
+        for pid, value in held.items():
+            ids += chunk_ids(pid, value)
+        rest = [pid for pid in paper_ids if pid not in held]
         unknown: list[str] = []
         if rest:
             got = self._papers.get(ids=rest, include=["metadatas"])
             for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-                known[pid] = paper_state(meta or {})[2]
-                if not known[pid]:  # a record from before counts, or one a metadata update zeroed
+                n = paper_state(meta or {})[2]
+                ids += chunk_ids(pid, paper_spans(meta or {}), n)
+                if not n:  # a record from before counts, or one a metadata update zeroed
                     unknown.append(pid)
-        ids = [f"{pid}:{i}" for pid in paper_ids for i in range(known.get(pid, 0))]
         if unknown:
             ids += self._chunks.get(where={"paper_id": {"$in": unknown}}, include=[])["ids"]
         return ids

@@ -385,6 +385,7 @@ def bulk_load(index: Any, jsonl: Path, batch: int, start_at: int = 0, after_batc
     done = start_at
     with jsonl.open() as fh:
         total = sum(1 for _ in fh)
+    index.finish_writes()  # what a killed load left (as ingest's upsert does first)
     with index._catalog_bulk(total - start_at):  # as ingest's write of as many
         for papers in _batches(jsonl, batch, start_at, index.settings.home):
             index._embed_and_write(papers, new_store=done > start_at or not start_at)

@@ -240,7 +240,7 @@ def test_the_text_index_follows_every_replace_remove_and_clear(catalog: PaperCat
 
 
 def test_a_catalog_from_before_the_text_index_builds_it_on_open_with_progress(tmp_path: Path) -> None:
-    from paperqa.store import catalog as module
+    from paperqa.store import textsearch as module
 
     old = PaperCatalog(tmp_path / CATALOG_FILE, "store-a", identifier_keys)
     papers = [make(i, abstract=f"Abstract {i} on routing.", author_names=[f"Ørsted {i}"]) for i in range(7)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from pathlib import Path
@@ -437,16 +438,26 @@ def test_a_rewritten_paper_leaves_no_chunk_behind_in_either_record_form(tmp_path
         index.close()
 
 
-def test_a_write_killed_midway_leaves_no_chunk_behind_once_the_next_write_runs(
+def _record_chunk_ids(index: Any, paper_id: str) -> list[str]:
+    """A paper's chunk ids as its Chroma paper record names them."""
+    from paperqa.store.records import chunk_ids, paper_spans
+
+    return chunk_ids(
+        paper_id, paper_spans(index._papers.get(ids=[paper_id], include=["metadatas"])["metadatas"][0])
+    )
+
+
+def test_a_write_killed_midway_leaves_no_chunk_behind_once_the_same_ingest_runs_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A paper's new chunks have new ids, so a write that dies before its paper record takes them
-    leaves them no one's, and one that dies after it leaves the old ones: the next write deletes
-    whichever is left, and the catalog catches up with the record."""
+    leaves them no one's, and one that dies after it leaves the old ones and a stale catalog row:
+    the next ingest (the same papers, found unchanged) finishes it from the writer's journal."""
     from chromadb.api.models.Collection import Collection
 
     from paperqa.errors import StoreError
-    from paperqa.store.index import UNCONFIRMED, PaperIndex
+    from paperqa.store import journal
+    from paperqa.store.index import PaperIndex
 
     from .fakes import FakeEmbedModel, paper
 
@@ -460,40 +471,79 @@ def test_a_write_killed_midway_leaves_no_chunk_behind_once_the_next_write_runs(
             killed()
         chunk_upsert(self, ids=ids, **kwargs)
 
+    def all_chunks_are_named(*papers: Any) -> None:
+        named = {cid for p in papers for cid in _record_chunk_ids(index, p.id)}
+        assert set(index._chunks.get()["ids"]) == named and not list((tmp_path / journal.FOLDER).iterdir())
+        assert all(_chunk_ids_of(index, p.id) == _record_chunk_ids(index, p.id) for p in papers)
+
     index = PaperIndex(Settings(home=tmp_path), embed_model=FakeEmbedModel())
     try:
-        vole, mole, shrew = (
+        vole, mole = (
             paper("Vole Ranking", "Voles rank burrows by depth."),
-            paper("Mole Digging", "Moles dig deep burrows."),
-            paper("Shrew Feeding", "Shrews eat insects at night."),
+            paper("Mole Digging", "Moles dig."),
         )
-        index.upsert([vole])
-        first = set(index._chunks.get()["ids"])
+        index.upsert([vole, mole])
         wider = vole.model_copy(update={"abstract": "Voles rank burrows by width."})
-        with monkeypatch.context() as m:
+        with monkeypatch.context() as m:  # killed before its paper record
             m.setattr(Collection, "upsert", papers_killed)
             with pytest.raises(StoreError):
-                index.upsert([wider])
-        assert len(index._chunks.get()["ids"]) == 2 and (tmp_path / UNCONFIRMED).exists()
-        index.upsert([mole])
-        assert set(index._chunks.get()["ids"]) == first | set(_chunk_ids_of(index, mole.id))
+                index.upsert([wider, mole])
+        assert len(index._chunks.get()["ids"]) == 3 and len(journal.left(tmp_path)) == 1
+        assert index.upsert([vole, mole]).unchanged == 2  # nothing to write, the leftovers go
+        all_chunks_are_named(vole, mole)
         assert [t for t, _ in index.chunks_of([vole.id])[vole.id]] == [vole.abstract]
 
-        with monkeypatch.context() as m:
+        with monkeypatch.context() as m:  # killed after its paper record, before the catalog
             m.setattr(index.catalog, "put", killed)
             with pytest.raises(StoreError):
-                index.upsert([wider])
-        index.upsert([shrew])
+                index.upsert([wider, mole])
+        assert index.catalog[vole.id].abstract == vole.abstract  # stale
+        assert index.upsert([wider, mole]).unchanged == 2
         assert index.catalog[vole.id].abstract == wider.abstract
-        assert set(index._chunks.get()["ids"]) == {
-            *_chunk_ids_of(index, vole.id),
-            *_chunk_ids_of(index, mole.id),
-            *_chunk_ids_of(index, shrew.id),
-        }
+        all_chunks_are_named(wider, mole)
         assert [t for t, _ in index.chunks_of([vole.id])[vole.id]] == [wider.abstract]
-        assert not (tmp_path / UNCONFIRMED).exists()
+
+        (tmp_path / journal.FOLDER / "0-1.json").write_text('{"key": "0')  # a disk that lost its end
+        assert index.upsert([wider]).unchanged == 1 and not list((tmp_path / journal.FOLDER).iterdir())
     finally:
         index.close()
+
+
+def test_a_bulk_write_killed_before_its_commit_loses_no_catalog_row_once_the_next_ingest_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a bulk write the catalog commits every BULK_COMMIT papers, after Chroma holds them: a
+    process killed before that commit loses catalog rows (new, rewritten or with new metadata) that
+    Chroma has, and the old chunks of the rewritten ones are still there; the journal puts it right."""
+    from paperqa.store import journal
+    from paperqa.store.index import PaperIndex, UpsertCounts
+
+    from .fakes import FakeEmbedModel, paper
+
+    vole, mole = paper("Vole Ranking", "Voles rank burrows by depth."), paper("Mole Digging", "Moles dig.")
+    index = PaperIndex(Settings(home=tmp_path), embed_model=FakeEmbedModel())
+    index.upsert([vole, mole])
+    wider = vole.model_copy(update={"abstract": "Voles rank burrows by width."})
+    renamed = mole.model_copy(update={"title": "Mole Digging Again"})  # metadata only
+    shrew = paper("Shrew Feeding", "Shrews eat insects at night.")
+    bulk = index.catalog.bulk_write()
+    bulk.__enter__()  # the writes below run inside it, as a large ingest's batches do
+    for batch in ([wider], [renamed], [shrew]):
+        index._upsert_batch(batch, UpsertCounts())
+    assert len(journal.left(tmp_path)) == 3  # none committed yet
+    index.catalog._db.close()  # killed: the open transaction is lost
+    index.close()
+    reopened = PaperIndex(Settings(home=tmp_path), embed_model=FakeEmbedModel())
+    try:
+        assert reopened.upsert([wider, renamed, shrew]).unchanged == 3
+        assert reopened.catalog[vole.id].abstract == wider.abstract
+        assert reopened.catalog[mole.id].title == renamed.title and shrew.id in reopened.catalog
+        named = {cid for p in (wider, renamed, shrew) for cid in _record_chunk_ids(reopened, p.id)}
+        assert set(reopened._chunks.get()["ids"]) == named and not journal.left(tmp_path)
+    finally:
+        reopened.close()
+        with contextlib.suppress(Exception):
+            bulk.__exit__(None, None, None)
 
 
 def test_searches_in_chosen_papers_find_chunks_of_either_form_and_skip_leftovers(tmp_path: Path) -> None:

@@ -10,12 +10,9 @@ differ (an index from before the catalog, a killed ingest, another client of a C
 Papers are parsed when asked for and the most recent CACHED_PAPERS are kept. Iterating over
 the catalog reads every paper (listings, exports): the search paths never do.
 
-A corpus search by text ("which papers mention these words": the Corpus tab, `papers --search`)
-goes through an SQLite FTS5 index of trigrams over each paper's title, abstract and author names,
-kept in step with the papers table by every write, in its transaction (a large write: once at
-its end, `bulk_write`); the trigrams find the candidates and the exact "contains, in any
-case" test runs on those alone. A catalog from before the index builds it on first open, a batch
-at a time (resumable, with progress). Each paper's chunk spans are kept beside it (`spans`).
+A corpus search by text (the Corpus tab, `papers --search`) goes through an SQLite FTS5 index of
+trigrams over title, abstract and author names (`textsearch.py`), kept in step by every write (a
+large write: at its end, `bulk_write`). Each paper's chunk spans are kept beside it (`spans`).
 
 May touch: its SQLite file in the data folder.
 """
@@ -23,11 +20,13 @@ May touch: its SQLite file in the data folder.
 from __future__ import annotations
 
 import contextlib
+import logging
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, ValuesView
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..types import Paper
@@ -37,18 +36,17 @@ from .textsearch import (
     CONTAINS,
     CONTAINS_P,
     FTS_DROP,
-    FTS_TABLE,
     OLD_TRIGGERS,
     authors_text,
+    build_text_index,
     haystack,
     trigram_query,
     two_digits,
 )
 
+log = logging.getLogger(__name__)
+
 CATALOG_FILE = "papers.sqlite3"
-# Papers added to the text-search index per transaction when it is built for an existing
-# catalog: each batch is committed with its progress, so a killed build resumes there.
-FTS_BUILD_BATCH = 20_000
 # How a text search runs depends on how many papers hold all of the text's trigrams, counted
 # up to FTS_DENSE_ROWS + 1 only (FTS5 stops there): at most FTS_DIRECT_ROWS (a rare word), the
 # candidates are read, tested and sorted (milliseconds); up to FTS_DENSE_ROWS, the papers are
@@ -57,19 +55,20 @@ FTS_BUILD_BATCH = 20_000
 # text itself, a page of 1,000 hits being reached within about 20,000 papers.
 FTS_DIRECT_ROWS = 5_000
 FTS_DENSE_ROWS = 50_000
-# Papers from which a write (an ingest, a fill from Chroma) leaves the text-search index behind and
-# has it catch up once at the end (`bulk_write`): kept in step, a batch of 10k papers took
-# 2.35 s, 0.44 s without; below this, searches meanwhile seeing every paper matters more.
+# Papers from which a write is a bulk write (`bulk_write`; the text index kept in step, a batch of
+# 10k papers took 2.35 s, 0.44 s without); below, searches seeing every paper meanwhile matter more.
 FTS_DEFER_MIN = 20_000
-# A bulk write (`bulk_write`) commits its puts together, every BULK_COMMIT papers or BULK_COMMIT_S
-# seconds (another process writing waits at most that long), where each put committed alone, and
-# lets SQLite's log grow to BULK_LOG_PAGES pages (1,000 otherwise) before copying it into the file:
-# a page of a random index (ids, keys, rank) is then written once for many papers, not for each.
-# 200k papers put 2,000 at a time wrote 28.5 KB a paper, 14.9 KB so (benchmarks/catalog_writes.py).
+# A bulk write commits its puts together, every BULK_COMMIT papers or BULK_COMMIT_S seconds, and
+# lets SQLite's log grow to BULK_LOG_PAGES pages (SQLITE_LOG_PAGES otherwise): a page of a random
+# index (ids, keys, rank) is then written once for many papers. 200k papers put 2,000 at a time:
+# 28.5 KB written a paper, 14.9 so (benchmarks/catalog_writes.py). Puts BULK_GAP_S apart (a slow
+# embedding model between them) commit alone: the write lock is not held through the gaps.
 BULK_COMMIT = 20_000
 BULK_COMMIT_S = 30.0
+BULK_GAP_S = 10.0
 BULK_LOG_PAGES = 65_536
-# How long a write waits for another process's transaction (a bulk write's: BULK_COMMIT_S at most).
+SQLITE_LOG_PAGES = 1000
+# How long a write waits for another process's transaction (a bulk write's: about BULK_COMMIT_S).
 BUSY_TIMEOUT_S = 2 * BULK_COMMIT_S
 # Candidate counts remembered between writes (a few bytes each).
 PROBES_KEPT = 256
@@ -110,6 +109,24 @@ def _in_parts(values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
         yield part, ",".join("?" * len(part))
 
 
+@dataclass
+class _Bulk:
+    """A bulk write's transaction: papers, start (None: none open), last put's end, what waits."""
+
+    last_put: float
+    papers: int = 0
+    began: float | None = None
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
+def _run(actions: Sequence[Callable[[], None]]) -> None:
+    for action in actions:
+        try:
+            action()
+        except Exception as e:  # what it finishes is left to the writer's next start
+            log.warning("a step after a catalog commit failed (the next write finishes it): %s", e)
+
+
 class PaperCatalog(Mapping[str, Paper]):
     """Paper id -> Paper, in the order the papers were first stored, backed by SQLite."""
 
@@ -129,9 +146,7 @@ class PaperCatalog(Mapping[str, Paper]):
         self._db = sqlite3.connect(
             private_file(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False, isolation_level=None
         )
-        self._bulk: tuple[int, float] | None = (
-            None  # in a bulk write: papers and start of its open transaction
-        )
+        self._bulk: _Bulk | None = None  # in a bulk write
         # SQLite's lower() folds ASCII letters only; author names are folded as Python does
         self._db.create_function("unicode_lower", 1, str.lower, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -160,52 +175,10 @@ class PaperCatalog(Mapping[str, Paper]):
         return None if row is None else str(row[0])
 
     def _build_text_index(self, progress: Callable[[int, int], None] | None) -> None:
-        """Index every stored paper for text search, unless done: FTS_BUILD_BATCH papers per
-        transaction, each committed with how far it got; writes keep the index in step once the
-        last batch has marked it ready. Author names are filled in from each paper's record on
-        the way (a catalog from before author search)."""
-        if self._meta("fts") == "ready":
-            return
-        with self._lock:
-            self._db.executescript(FTS_TABLE)
-            done = int(self._meta("fts_done") or 0)  # papers up to this seq are indexed
-            total = int(self._db.execute("SELECT count(*) FROM papers").fetchone()[0])
-            counted = int(
-                self._db.execute("SELECT count(*) FROM papers WHERE seq <= ?", (done,)).fetchone()[0]
-            )
-            while True:
-                with self._db:
-                    # another process may be building it too (clients of one Chroma server): each
-                    # batch starts where the committed progress says, inside the write lock
-                    self._db.execute("BEGIN IMMEDIATE")
-                    if self._meta("fts") == "ready":
-                        break
-                    done = int(self._meta("fts_done") or 0)
-                    upto = self._db.execute(
-                        "SELECT max(seq), count(*) FROM (SELECT seq FROM papers WHERE seq > ? ORDER BY seq LIMIT ?)",
-                        (done, FTS_BUILD_BATCH),
-                    ).fetchone()
-                    if upto[0] is not None:
-                        self._db.execute(
-                            "UPDATE papers SET authors = unicode_lower(coalesce((SELECT group_concat(value, '; ') "
-                            "FROM json_each(papers.json, '$.author_names')), '')) WHERE seq > ? AND seq <= ? AND authors = '' "
-                            "AND json_array_length(papers.json, '$.author_names') > 0",
-                            (done, upto[0]),
-                        )
-                        self._db.execute(
-                            "INSERT INTO papers_fts(rowid, haystack, authors) "
-                            "SELECT seq, haystack, authors FROM papers WHERE seq > ? AND seq <= ?",
-                            (done, upto[0]),
-                        )
-                        done, counted = int(upto[0]), counted + int(upto[1])
-                        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(done),))
-                    if upto[0] is None or int(upto[1]) < FTS_BUILD_BATCH:  # the last batch: no paper after it
-                        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts', 'ready')")
-                        break
-                if progress is not None:
-                    progress(counted, total)
-            if progress is not None:
-                progress(total, total)
+        """Index every stored paper for text search, unless done (`textsearch.build_text_index`)."""
+        if self._meta("fts") != "ready":
+            with self._lock:
+                build_text_index(self._db, progress)
 
     # ---- reading -------------------------------------------------------------------
     def __len__(self) -> int:
@@ -480,56 +453,78 @@ class PaperCatalog(Mapping[str, Paper]):
 
     @contextlib.contextmanager
     def _write(self, papers: int) -> Iterator[None]:
-        """One write of this many papers: its own transaction, or in a bulk write a savepoint of the
-        bulk's open one, which commits once it holds BULK_COMMIT papers or is BULK_COMMIT_S old."""
+        """One write of this many papers: its own transaction, or in a bulk write a savepoint of
+        the bulk's transaction (begun by its first write; see BULK_COMMIT for when it commits)."""
+        done: list[Callable[[], None]] = []
         with self._lock:
-            if self._bulk is None:
+            bulk = self._bulk
+            if bulk is None:
                 with self._db:
                     self._db.execute("BEGIN IMMEDIATE")
                     yield
                 return
+            now = time.monotonic()
+            if bulk.began is None:
+                self._db.execute("BEGIN IMMEDIATE")
+                bulk.began = now
             self._db.execute("SAVEPOINT write")
             try:
                 yield
             except BaseException:
-                self._db.execute("ROLLBACK TO write")
+                if self._db.in_transaction:  # (SQLite may have rolled it all back itself)
+                    self._db.execute("ROLLBACK TO write")
+                    self._db.execute("RELEASE write")
                 raise
-            finally:
-                self._db.execute("RELEASE write")
-            held, since = self._bulk[0] + papers, self._bulk[1]
-            if held >= BULK_COMMIT or time.monotonic() - since >= BULK_COMMIT_S:
-                self._db.execute("COMMIT")
-                self._db.execute("BEGIN IMMEDIATE")
-                held, since = 0, time.monotonic()
-            self._bulk = held, since
+            self._db.execute("RELEASE write")
+            gap, bulk.last_put = now - bulk.last_put, time.monotonic()
+            bulk.papers += papers
+            if bulk.papers >= BULK_COMMIT or bulk.last_put - bulk.began >= BULK_COMMIT_S or gap >= BULK_GAP_S:
+                done = self._commit_bulk(bulk)
+        _run(done)
+
+    def _commit_bulk(self, bulk: _Bulk) -> list[Callable[[], None]]:
+        """Commit a bulk write's transaction; what waited for it (`after_commit`), to run."""
+        if self._db.in_transaction:
+            self._db.execute("COMMIT")
+        bulk.papers, bulk.began = 0, None
+        done, bulk.after = bulk.after, []
+        return done
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run `action` once every paper put so far is committed (in a bulk write: at its commit)."""
+        with self._lock:
+            if self._bulk is not None and self._bulk.began is not None:
+                self._bulk.after.append(action)
+                return
+        _run([action])
 
     @contextlib.contextmanager
     def bulk_write(self, progress: Callable[[int, int], None] | None = None) -> Iterator[None]:
-        """Writes inside commit together (see BULK_COMMIT), and leave the text-search index
-        behind: it catches up once at the end, the papers stored since in committed batches in
-        stored order, as for a catalog from before it (a write of FTS_DEFER_MIN papers or more).
-        Searches meanwhile miss the papers written inside. A write that fails inside still has
-        what came before it committed and the index catch up; one interrupted (Ctrl-C), or a
-        process killed there, leaves the catch-up to the catalog's next open (and the papers of its
-        open transaction to the next sync with Chroma); a bulk write inside another is part of it."""
+        """Writes inside commit together (BULK_COMMIT) and leave the text-search index behind: it
+        catches up at the end in committed batches, in stored order (searches meanwhile miss them).
+        A failed write or Ctrl-C inside keeps what came before it (a failure has the index catch up
+        too); a killed process loses its open transaction (`journal.py` puts it back) and leaves
+        the catch-up to the next open. A bulk write inside another is part of it."""
         with self._lock:
-            if self._bulk is not None:
-                yield
-                return
-            mine = self._meta("fts") == "ready"
-            with self._db:
-                self._db.execute("BEGIN IMMEDIATE")
-                if mine:
+            outer = self._bulk is None
+            mine = outer and self._meta("fts") == "ready"
+            if mine:
+                with self._db:
+                    self._db.execute("BEGIN IMMEDIATE")
                     top = self._db.execute("SELECT coalesce(max(seq), 0) FROM papers").fetchone()[0]
                     self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fts_done', ?)", (str(top),))
                     self._db.execute("DELETE FROM meta WHERE name = 'fts'")
-            self._db.execute(f"PRAGMA wal_autocheckpoint={BULK_LOG_PAGES}")
-            self._db.execute("BEGIN IMMEDIATE")
-            self._bulk = 0, time.monotonic()
+            if outer:
+                self._db.execute(f"PRAGMA wal_autocheckpoint={BULK_LOG_PAGES}")
+                self._bulk = _Bulk(last_put=time.monotonic())
+        if not outer:
+            yield
+            return
         try:
             yield
         except BaseException as e:  # keep what was written; a failed write has it indexed too
-            self._end_bulk()
+            with contextlib.suppress(sqlite3.Error):  # its own error is the one to see
+                self._end_bulk()
             if mine and isinstance(e, Exception):
                 with contextlib.suppress(sqlite3.Error):
                     self._build_text_index(progress)
@@ -540,9 +535,14 @@ class PaperCatalog(Mapping[str, Paper]):
 
     def _end_bulk(self) -> None:
         with self._lock:
-            self._bulk = None
-            self._db.execute("COMMIT")
-            self._db.execute("PRAGMA wal_autocheckpoint=1000")
+            try:
+                done = self._commit_bulk(self._bulk) if self._bulk is not None else []
+            finally:
+                self._bulk = None
+                self._db.execute(f"PRAGMA wal_autocheckpoint={SQLITE_LOG_PAGES}")
+                with contextlib.suppress(sqlite3.Error):  # the log back to its usual size
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        _run(done)
 
     def _text_index(self, command: str, paper_ids: Sequence[str]) -> None:
         """Add these stored papers' text to the text-search index, or with command "'delete', "

@@ -2,15 +2,16 @@
 
 Two Chroma collections:
   <prefix>_chunks  one record per chunk (`chunking.py` cuts them, `records.py` says what a
-                   record holds): its vector, its paper and its span of the paper's
-                   `passage_source`; no text (a hit's text is read from the catalog: Chroma
-                   keeps each text three times, most of its disk and write time)
-  <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, and the mean of its
-                   chunk embeddings (a paper-level vector for free)
+                   record holds): its vector, under an id of its write's key, its paper and
+                   number; no text (a hit's text is read from the catalog: Chroma keeps each
+                   text three times, most of its disk and write time)
+  <prefix>_papers  one record per paper: the full Paper as JSON, its hashes, its chunks' key and
+                   spans, and the mean of its chunk embeddings (a paper-level vector for free)
 
-A paper record is written after its chunks, so a paper record means "completely indexed";
-an interrupted ingest is finished by the next run without duplicates (chunk ids are
-deterministic and old chunks of a paper are deleted before its new ones are added).
+A paper record is written after its chunks, so a paper record means "completely indexed"; a
+paper's new chunks have new ids and its old ones are deleted once the catalog holds the new
+spans. The writer's journal (`journal.py`) lets the next run finish an interrupted write
+without leftovers.
 
 Searching the collections (nearest chunks and papers, hits' texts) is `search.py`, this class's base.
 
@@ -19,7 +20,7 @@ The store modules (this one, `search.py`, `chroma.py`, `embedding.py`, `keyword.
 the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
 May touch: its Chroma collections, the keyword index (`keyword.py`), the unfinished-ingest marker
-of its data folder, and stderr for the progress of the catalog's text-index build. Callers
+and the writer's journal (`journal.py`) of its data folder, and stderr for the progress of the catalog's text-index build. Callers
 outside `api.py` and `answer/retrieve.py` go through those two.
 """
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import os
 import sys
@@ -35,6 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,7 @@ from ..errors import ConfigError, PaperQAError, StoreError, first_line
 from ..ingest.merge import dedupe, identifier_keys, merge_papers
 from ..settings import Settings
 from ..types import Paper
+from . import journal
 from .catalog import CATALOG_FILE, FTS_DEFER_MIN, PaperCatalog
 from .chroma import UNFINISHED, make_chroma_client, open_collection, release_store, store_call
 from .chunking import (
@@ -100,9 +102,6 @@ DEFAULT_WINDOW = 256
 CHROMA_READ_BATCH = 5000
 # Records per Chroma write: under the most one call takes (chromadb's max_batch_size, 5461 here).
 CHROMA_WRITE_BATCH = 4096
-# The chunks a write stores before its papers' records say they are theirs ({"key", "counts"}):
-# written before them, removed after; what a write interrupted in between left is deleted by the next.
-UNCONFIRMED = "chunks.unconfirmed"
 
 
 def text_index_bar() -> Callable[[int, int], None]:
@@ -348,6 +347,7 @@ class PaperIndex(NearestSearch):
         )
         for_keywords: dict[str, Paper] = {}
         held = self.keyword.hashes()
+        self.finish_writes()
         try:
             # Questions keep being answered meanwhile: no lock is held while embedding, and
             # a batch's papers reach the catalog once Chroma holds them (its text search at the end
@@ -438,12 +438,18 @@ class PaperIndex(NearestSearch):
             current.append(paper)
         if to_embed:
             self._embed_and_write(to_embed, stored=stored)
-        for paper, old_meta in meta_only:  # chunk records hold no paper metadata: they stay
+        if meta_only:  # chunk records hold no paper metadata: they stay
+            entry = journal.begin(
+                self.settings.home, journal.Entry(chunk_key(), [p.id for p, _ in meta_only])
+            )
+        for paper, old_meta in meta_only:
             spans = paper_spans(old_meta)
             with self._store_write():
                 update = paper_update(paper, spans, old_meta, paper_state(old_meta)[2])
                 self._papers.update(ids=[paper.id], metadatas=[update])
             self.catalog.put([paper], {paper.id: spans})
+        if meta_only:
+            self.catalog.after_commit(functools.partial(journal.end, entry))
         return to_embed + [p for p, _ in meta_only], current
 
     def embed_chunks(self, chunks: Sequence[Chunk]) -> np.ndarray:
@@ -481,11 +487,9 @@ class PaperIndex(NearestSearch):
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             spans[paper.id] = spans_value([chunks[i] for i in mine], key)
         with self._store_write():
-            self._drop_unconfirmed()
             old = {} if new_store else self._stored_chunks(stored or {}, list(spans))
-            unconfirmed = self.settings.home / UNCONFIRMED
             counts = {p.id: len(m) for p, m in zip(papers, owned, strict=True)}
-            unconfirmed.write_text(json.dumps({"key": key, "counts": counts, "old": old}))
+            entry = journal.begin(self.settings.home, journal.Entry(key, list(spans), counts, old))
             for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
                 part = chunks[start : start + CHROMA_WRITE_BATCH]
                 self._chunks.upsert(  # no metadata (`records`)
@@ -498,8 +502,10 @@ class PaperIndex(NearestSearch):
                 metadatas=[paper_update(p, spans[p.id], (stored or {}).get(p.id, ())) for p in papers],
             )
             self.catalog.put(papers, spans)
-            self._delete_chunks([cid for ids in old.values() for cid in ids])
-            unconfirmed.unlink()
+            # the old chunks go once the catalog has committed the new spans (a clock that
+            # gave the same key again: those ids were just rewritten)
+            gone = [cid for ids in old.values() for cid in ids if key_of(cid) != key]
+            self.catalog.after_commit(functools.partial(self._confirm, entry, gone))
         self.stats.papers_written += len(papers)
 
     def _stored_chunks(
@@ -518,23 +524,32 @@ class PaperIndex(NearestSearch):
         for start in range(0, len(ids), CHROMA_WRITE_BATCH):
             self._chunks.delete(ids=ids[start : start + CHROMA_WRITE_BATCH])
 
-    def _drop_unconfirmed(self) -> None:
-        """Finish what a write interrupted before its end left (`UNCONFIRMED`): the new chunks no
-        paper record took as its own go; a paper that took its new chunks loses its old ones."""
-        unconfirmed = self.settings.home / UNCONFIRMED
-        if not unconfirmed.exists():
-            return
-        left = json.loads(unconfirmed.read_text())
-        key, counts, old = left["key"], left["counts"], left["old"]
-        got = self._papers.get(ids=list(counts), include=["metadatas"])
-        records = {pid: meta for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False) if meta}
-        taken = {pid for pid, meta in records.items() if key_of(paper_spans(meta)) == key}
-        self._put_records([records[pid] for pid in taken])  # the catalog may not have them yet
-        self._delete_chunks(
-            [cid for pid in taken for cid in old.get(pid, [])]
-            + [chunk_id(pid, i, key) for pid, n in counts.items() if pid not in taken for i in range(n)]
-        )
-        unconfirmed.unlink()
+    def _confirm(self, entry: Path, gone: list[str]) -> None:
+        """A write's catalog rows are committed: its papers' old chunks go, and its journal entry."""
+        self._delete_chunks(gone)
+        journal.end(entry)
+
+    @store_call
+    def finish_writes(self) -> None:
+        """Finish what killed writes left (`journal.py`): the new chunks no paper record took go,
+        a paper that took its new ones loses its old ones, and the catalog copies the records."""
+        for path, entry in journal.left(self.settings.home):
+            got = self._papers.get(ids=entry.papers, include=["metadatas"])
+            records = {
+                pid: meta for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False) if meta
+            }
+            self._put_records(list(records.values()))
+            taken = {pid for pid, meta in records.items() if key_of(paper_spans(meta)) == entry.key}
+            self._delete_chunks(
+                [cid for pid in taken for cid in entry.old.get(pid, []) if key_of(cid) != entry.key]
+                + [
+                    chunk_id(pid, i, entry.key)
+                    for pid, n in entry.counts.items()
+                    if pid not in taken
+                    for i in range(n)
+                ]
+            )
+            journal.end(path)
 
     def delete_all(self) -> None:
         prefix = self.settings.index.collection

@@ -20,8 +20,8 @@ The store modules (this one, `search.py`, `chroma.py`, `embedding.py`, `keyword.
 the Chroma client is opened by `chroma.py`, the embedding model made by `embedding.py`.
 
 May touch: its Chroma collections, the keyword index (`keyword.py`), the unfinished-ingest marker
-and the writer's journal (`journal.py`) of its data folder, and stderr for the progress of the catalog's text-index build. Callers
-outside `api.py` and `answer/retrieve.py` go through those two.
+and the writer's journal (`journal.py`) of its data folder, and stderr for the progress of the
+catalog's text-index build. Callers outside `api.py` and `answer/retrieve.py` go through those two.
 """
 
 from __future__ import annotations
@@ -534,6 +534,9 @@ class PaperIndex(NearestSearch):
         """Finish what killed writes left (`journal.py`): the new chunks no paper record took go,
         a paper that took its new ones loses its old ones, and the catalog copies the records."""
         for path, entry in journal.left(self.settings.home):
+            if not entry.papers:  # (Chroma refuses an empty id list)
+                journal.end(path)
+                continue
             got = self._papers.get(ids=entry.papers, include=["metadatas"])
             records = {
                 pid: meta for pid, meta in zip(got["ids"], got["metadatas"] or [], strict=False) if meta

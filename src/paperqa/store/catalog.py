@@ -40,6 +40,7 @@ from .textsearch import (
     authors_text,
     build_text_index,
     haystack,
+    meta,
     trigram_query,
     two_digits,
 )
@@ -171,8 +172,7 @@ class PaperCatalog(Mapping[str, Paper]):
             self._db.close()
 
     def _meta(self, name: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
-        return None if row is None else str(row[0])
+        return meta(self._db, name)
 
     def _build_text_index(self, progress: Callable[[int, int], None] | None) -> None:
         """Index every stored paper for text search, unless done (`textsearch.build_text_index`)."""

@@ -487,7 +487,8 @@ class PaperIndex(NearestSearch):
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             spans[paper.id] = spans_value([chunks[i] for i in mine], key)
         with self._store_write():
-            old = {} if new_store else self._stored_chunks(stored or {}, list(spans))
+            # their chunks as stored (a clock that gave this key again: those ids are rewritten, not old)
+            old = {} if new_store else self._stored_chunks(stored or {}, list(spans), key)
             counts = {p.id: len(m) for p, m in zip(papers, owned, strict=True)}
             entry = journal.begin(self.settings.home, journal.Entry(key, list(spans), counts, old))
             for start in range(0, len(chunks), CHROMA_WRITE_BATCH):
@@ -502,23 +503,24 @@ class PaperIndex(NearestSearch):
                 metadatas=[paper_update(p, spans[p.id], (stored or {}).get(p.id, ())) for p in papers],
             )
             self.catalog.put(papers, spans)
-            # the old chunks go once the catalog has committed the new spans (a clock that
-            # gave the same key again: those ids were just rewritten)
-            gone = [cid for ids in old.values() for cid in ids if key_of(cid) != key]
+            # the old chunks go once the catalog has committed the new spans
+            gone = [cid for ids in old.values() for cid in ids]
             self.catalog.after_commit(functools.partial(self._confirm, entry, gone))
         self.stats.papers_written += len(papers)
 
     def _stored_chunks(
-        self, stored: Mapping[str, dict[str, Any]], paper_ids: list[str]
+        self, stored: Mapping[str, dict[str, Any]], paper_ids: list[str], key: str
     ) -> dict[str, list[str]]:
-        """The ids of the chunks these papers have stored, by paper (their records name them);
-        those of a paper whose record is from before, or missing (an interrupted run from before
-        keys may have left some), are deleted here, by the paper id such chunks carry."""
+        """The ids of the chunks these papers have stored, by paper (their records name them),
+        but for those under `key`, the write's own; those of a paper whose record is from before,
+        or missing (an interrupted run from before keys may have left some), are deleted here, by
+        the paper id such chunks carry."""
         before = [pid for pid in paper_ids if not paper_spans(stored.get(pid, {}))]
         if before:
             self._chunks.delete(where={"paper_id": {"$in": before}})
         held = set(paper_ids) - set(before)  # stored in the current form
-        return {pid: chunk_ids(pid, paper_spans(stored[pid]), paper_state(stored[pid])[2]) for pid in held}
+        ids = {pid: chunk_ids(pid, paper_spans(stored[pid]), paper_state(stored[pid])[2]) for pid in held}
+        return {pid: [cid for cid in mine if key_of(cid) != key] for pid, mine in ids.items()}
 
     def _delete_chunks(self, ids: list[str]) -> None:
         for start in range(0, len(ids), CHROMA_WRITE_BATCH):
@@ -544,7 +546,7 @@ class PaperIndex(NearestSearch):
             self._put_records(list(records.values()))
             taken = {pid for pid, meta in records.items() if key_of(paper_spans(meta)) == entry.key}
             self._delete_chunks(
-                [cid for pid in taken for cid in entry.old.get(pid, []) if key_of(cid) != entry.key]
+                [cid for pid in taken for cid in entry.old.get(pid, [])]
                 + [
                     chunk_id(pid, i, entry.key)
                     for pid, n in entry.counts.items()

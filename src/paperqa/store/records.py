@@ -3,10 +3,11 @@
 A chunk record is its vector alone, under the id "<key>|<paper id>:<number>": no metadata and no
 text. The key is the time its paper's chunks were written (`chunk_key`), so ids sort in write order.
 Its span (start, end) of the paper's `chunking.passage_source`, with a crc32 check, is kept with
-its paper, after the same key. A paper record is its vector, the paper as JSON (other clients of a shared server fill
-their catalog from it) and its "state": hashes, chunk count and the chunks' spans, one value (the
-catalog keeps a copy of the spans). Records written before are read too: chunk records that
-carried their paper id and span (`chunk_span`), paper records with separate keys (`paper_state`).
+its paper, after the same key. A paper record is its vector, the paper as JSON (other clients of
+a shared server fill their catalog from it) and its "state": hashes, chunk count and the chunks'
+spans, one value (the catalog keeps a copy of the spans). Records written before are read too:
+chunk records that carried their paper id and span (`chunk_span`), paper records with separate
+keys (`paper_state`).
 
 May touch: nothing but the records and papers it is given.
 """

@@ -79,20 +79,21 @@ def trigram_query(needle: str) -> str:
     return " AND ".join('"' + g.replace('"', '""') + '"' for g in grams)
 
 
-def _meta(db: sqlite3.Connection, name: str) -> str | None:
+def meta(db: sqlite3.Connection, name: str) -> str | None:
+    """A value of the catalog's meta table (None when unset)."""
     row = db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
     return None if row is None else str(row[0])
 
 
 def build_text_index(db: sqlite3.Connection, progress: Callable[[int, int], None] | None) -> None:
     """Index every stored paper of the catalog behind `db` for text search, unless done:
-    FTS_BUILD_BATCH papers per transaction, each committed with how far it got; writes keep the index in step once the
-    last batch has marked it ready. Author names are filled in from each paper's record on
+    FTS_BUILD_BATCH papers per transaction, each committed with how far it got; writes keep the
+    index in step once the last batch has marked it ready. Author names are filled in from each paper's record on
     the way (a catalog from before author search)."""
-    if _meta(db, "fts") == "ready":
+    if meta(db, "fts") == "ready":
         return
     db.executescript(FTS_TABLE)
-    done = int(_meta(db, "fts_done") or 0)  # papers up to this seq are indexed
+    done = int(meta(db, "fts_done") or 0)  # papers up to this seq are indexed
     total = int(db.execute("SELECT count(*) FROM papers").fetchone()[0])
     counted = int(db.execute("SELECT count(*) FROM papers WHERE seq <= ?", (done,)).fetchone()[0])
     while True:
@@ -100,9 +101,9 @@ def build_text_index(db: sqlite3.Connection, progress: Callable[[int, int], None
             # another process may be building it too (clients of one Chroma server): each
             # batch starts where the committed progress says, inside the write lock
             db.execute("BEGIN IMMEDIATE")
-            if _meta(db, "fts") == "ready":
+            if meta(db, "fts") == "ready":
                 break
-            done = int(_meta(db, "fts_done") or 0)
+            done = int(meta(db, "fts_done") or 0)
             upto = db.execute(
                 "SELECT max(seq), count(*) FROM (SELECT seq FROM papers WHERE seq > ? ORDER BY seq LIMIT ?)",
                 (done, FTS_BUILD_BATCH),

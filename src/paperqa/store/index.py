@@ -487,7 +487,6 @@ class PaperIndex(NearestSearch):
             paper_vecs.append(mean / max(float(np.linalg.norm(mean)), 1e-12))
             spans[paper.id] = spans_value([chunks[i] for i in mine], key)
         with self._store_write():
-            # their chunks as stored (a clock that gave this key again: those ids are rewritten, not old)
             old = {} if new_store else self._stored_chunks(stored or {}, list(spans), key)
             counts = {p.id: len(m) for p, m in zip(papers, owned, strict=True)}
             entry = journal.begin(self.settings.home, journal.Entry(key, list(spans), counts, old))

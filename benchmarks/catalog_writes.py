@@ -107,30 +107,17 @@ def main() -> None:
 
 def write_results(new: list[dict[str, Any]], out: Path) -> None:
     """catalog_writes.json and .md in `out`: these rows, and the kept rows of other modes or sizes."""
-    out.mkdir(parents=True, exist_ok=True)
-    kept = out / "catalog_writes.json"
-    old = json.loads(kept.read_text()) if kept.is_file() else []
-    done = {(r["mode"], r["papers"]) for r in new}
-    rows = sorted(
-        [r for r in old if (r["mode"], r["papers"]) not in done] + new,
-        key=lambda r: (r["papers"], MODES.index(r["mode"]) if r["mode"] in MODES else 99),
-    )
-    kept.write_text(json.dumps(rows, indent=1) + "\n")
-    cols = list(rows[0])
-    lines = [
-        "# What the paper catalog writes per paper in a large write",
-        "",
+    from scale import write_kept_rows
+
+    intro = (
+        "# What the paper catalog writes per paper in a large write\n\n"
         f"Measured with `python benchmarks/catalog_writes.py --papers N` on {os.cpu_count()} cores: bytes "
         "the process wrote (/proc/self/io) while it put N synthetic papers (`scale.py`'s) into a new "
         "catalog, 2,000 a call, and the catalog's size after. `bulk`: as a large write runs now "
-        "(`PaperCatalog.bulk_write`); `each_put`: every put committed alone, SQLite's default log size.",
-        "",
-        "| " + " | ".join(cols) + " |",
-        "|" + "---|" * len(cols),
-        *("| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows),
-        "",
-    ]
-    (out / "catalog_writes.md").write_text("\n".join(lines))
+        "(`PaperCatalog.bulk_write`); `each_put`: every put committed alone, SQLite's default log size."
+    )
+    order = {mode: i for i, mode in enumerate(MODES)}
+    write_kept_rows(out / "catalog_writes", intro, new, lambda r: (r["papers"], order.get(r["mode"], 99)))
 
 
 if __name__ == "__main__":

@@ -176,32 +176,19 @@ def main() -> None:
 
 def write_results(new: list[dict[str, Any]], out: Path) -> None:
     """chroma_writes.json and .md in `out`: these rows, and the kept rows of other layouts or sizes."""
-    out.mkdir(parents=True, exist_ok=True)
-    kept = out / "chroma_writes.json"
-    old = json.loads(kept.read_text()) if kept.is_file() else []
-    done = {(r["layout"], r["records"]) for r in new}
-    rows = sorted(
-        [r for r in old if (r["layout"], r["records"]) not in done] + new,
-        key=lambda r: (LAYOUTS.index(r["layout"]) if r["layout"] in LAYOUTS else 99, r["records"]),
-    )
-    (out / "chroma_writes.json").write_text(json.dumps(rows, indent=1) + "\n")
-    cols = list(rows[0])
-    lines = [
-        "# What a Chroma server writes per record, by its metadata",
-        "",
+    from scale import write_kept_rows
+
+    intro = (
+        "# What a Chroma server writes per record, by its metadata\n\n"
         f"Measured with `python benchmarks/chroma_writes.py --records N [--layouts …]` on {os.cpu_count()} "
         "cores: bytes the `chroma run` process wrote (/proc/<pid>/io) while the records were added, "
         "random unit vectors, ids like the store's (paper ids are hashes), HNSW synced every 30,000. "
         "Chunk layouts: chunk records (none_ordered is how they are now, ids that begin with their write's "
         "key; none, ids that begin with their paper id, as before); paper layouts: one record a paper "
-        "(a 1.5 KB JSON and its state), `_ordered` with values that begin with their write time.",
-        "",
-        "| " + " | ".join(cols) + " |",
-        "|" + "---|" * len(cols),
-        *("| " + " | ".join(str(r[c]) for c in cols) + " |" for r in rows),
-        "",
-    ]
-    (out / "chroma_writes.md").write_text("\n".join(lines))
+        "(a 1.5 KB JSON and its state), `_ordered` with values that begin with their write time."
+    )
+    order = {layout: i for i, layout in enumerate(LAYOUTS)}
+    write_kept_rows(out / "chroma_writes", intro, new, lambda r: (order.get(r["layout"], 99), r["records"]))
 
 
 if __name__ == "__main__":

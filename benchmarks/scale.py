@@ -762,6 +762,15 @@ def _write_rows(stem: Path, intro: str, rows: list[dict[str, Any]]) -> None:
     stem.with_suffix(".md").write_text(f"{intro}\n\n{_table(rows)}\n")
 
 
+def write_kept_rows(stem: Path, intro: str, new: list[dict[str, Any]], key: Any) -> None:
+    """`_write_rows` of these rows and the rows `<stem>.json` kept whose `key(row)` none of them
+    has, sorted by it (a rerun of one layout or size replaces its row alone)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    kept = json.loads(stem.with_suffix(".json").read_text()) if stem.with_suffix(".json").is_file() else []
+    done = {key(r) for r in new}
+    _write_rows(stem, intro, sorted([r for r in kept if key(r) not in done] + new, key=key))
+
+
 def _plot(results: list[dict[str, Any]], out: Path) -> None:
     import matplotlib
 
